@@ -1,0 +1,9 @@
+//! MiseOS Live, the part the browser and the server share: the wire types of the API
+//! ([`wire`]) and the Leptos user interface, rendered on the server (`ssr`) and hydrated in
+//! the browser (`hydrate`).
+
+pub mod wire;
+mod client;
+mod ui;
+
+pub use ui::{shell, App};

@@ -1,0 +1,86 @@
+//! The sign-in page. The server sets the HttpOnly `miseos_token` cookie on success, so the
+//! browser never handles the token itself.
+
+use leptos::prelude::*;
+
+/// The demo accounts seeded into a fresh development database (see the README).
+const DEMO_ACCOUNTS: [(&str, &str); 5] = [
+    ("gordon@miseos.dk", "Gordon Ramsay, head chef"),
+    ("monica@miseos.dk", "Monica Galetti, sous chef"),
+    ("ali@miseos.dk", "Ali Hassan, line cook"),
+    ("sara@miseos.dk", "Sara Jensen, line cook"),
+    ("noah@miseos.dk", "Noah Berg, prep cook"),
+];
+
+/// The password of every demo account; development only.
+const DEMO_PASSWORD: &str = "mise-en-place";
+
+/// Email and password form; lists the demo accounts in development.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let is_development = use_context::<LeptosOptions>()
+        .map(|options| options.env == leptos::config::Env::DEV)
+        .unwrap_or(false);
+
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let credentials = crate::wire::LoginRequest { email: email.get_untracked(), password: password.get_untracked() };
+        leptos::task::spawn_local(async move {
+            match crate::client::login(&credentials).await {
+                Ok(_) => crate::client::go_to("/"),
+                Err(message) => {
+                    error.set(Some(message));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+
+    view! {
+        <section class="login card">
+            <h1>"MiseOS Live"</h1>
+            <form on:submit=on_submit>
+                <label for="login-email">"Email"</label>
+                <input id="login-email" name="email" type="email" autocomplete="username" required
+                    bind:value=email/>
+                <label for="login-password">"Password"</label>
+                <input id="login-password" name="password" type="password" autocomplete="current-password" required
+                    bind:value=password/>
+                <p class="form-error" role="alert">{move || error.get()}</p>
+                <button type="submit" disabled=move || busy.get()>"Sign in"</button>
+            </form>
+            <Show when=move || is_development>
+                <aside class="demo-accounts">
+                    <h2>"Demo accounts"</h2>
+                    <p>"Development only. Every password is " <code>{DEMO_PASSWORD}</code> "."</p>
+                    <ul>
+                        {DEMO_ACCOUNTS
+                            .iter()
+                            .map(|(address, who)| {
+                                let address = *address;
+                                view! {
+                                    <li>
+                                        <button type="button" class="link"
+                                            on:click=move |_| {
+                                                email.set(address.to_string());
+                                                password.set(DEMO_PASSWORD.to_string());
+                                            }>
+                                            {address}
+                                        </button>
+                                        " " {*who}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </aside>
+            </Show>
+        </section>
+    }
+}

@@ -1,0 +1,346 @@
+//! The wire contract (`shared/spec/API.md`) as Rust types: REST bodies and WebSocket messages.
+//!
+//! The server, the browser app and the tests all serialize and parse through these types, so
+//! a field renamed here is renamed everywhere at once and no JSON is ever written by hand.
+
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A kitchen role. The first two are the admins who review; the others are kitchen staff.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    HeadChef,
+    SousChef,
+    LineCook,
+    PrepCook,
+}
+
+impl Role {
+    /// Head and sous chefs review requests and get ADMIN sessions.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::HeadChef | Role::SousChef)
+    }
+
+    /// The name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::HeadChef => "HEAD_CHEF",
+            Role::SousChef => "SOUS_CHEF",
+            Role::LineCook => "LINE_COOK",
+            Role::PrepCook => "PREP_COOK",
+        }
+    }
+
+    /// Parses the wire name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::HeadChef, Role::SousChef, Role::LineCook, Role::PrepCook]
+            .into_iter()
+            .find(|role| role.as_str() == name)
+    }
+}
+
+/// A user as `/auth/login` and `/auth/me` return it.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+impl User {
+    /// The short form embedded in items and notifications.
+    pub fn person(&self) -> Person {
+        Person {
+            id: self.id,
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+        }
+    }
+}
+
+/// Who asked or who reviewed: `{"id", "firstName", "lastName"}`.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// Body of `POST /api/v1/auth/login`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// Answer of `POST /api/v1/auth/login`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct LoginResponse {
+    pub token: String,
+    pub user: User,
+}
+
+/// The life cycle shared by ingredient requests and dish suggestions.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReviewStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ReviewStatus {
+    /// The name used on the wire, in query strings and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewStatus::Pending => "PENDING",
+            ReviewStatus::Approved => "APPROVED",
+            ReviewStatus::Rejected => "REJECTED",
+        }
+    }
+
+    /// Parses the wire name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<ReviewStatus> {
+        [ReviewStatus::Pending, ReviewStatus::Approved, ReviewStatus::Rejected]
+            .into_iter()
+            .find(|status| status.as_str() == name)
+    }
+}
+
+/// The two kinds of reviewable item; also the `category` of every notification.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Category {
+    IngredientRequest,
+    DishSuggestion,
+}
+
+/// An amount of an ingredient. Whole amounts serialize as JSON integers (`2`, not `2.0`), so
+/// the common case reads exactly as the contract's example; fractions (`0.5` kg) are kept.
+#[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
+#[serde(transparent)]
+pub struct Quantity(pub f64);
+
+impl Serialize for Quantity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // 2^53: beyond it an f64 no longer holds every integer exactly.
+        const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
+        if self.0.fract() == 0.0 && self.0.abs() < EXACT_INTEGER_LIMIT {
+            serializer.serialize_i64(self.0 as i64)
+        } else {
+            serializer.serialize_f64(self.0)
+        }
+    }
+}
+
+/// An ingredient request as the REST API returns it.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct IngredientRequest {
+    pub id: i64,
+    pub item_name: String,
+    pub quantity: Quantity,
+    pub unit: String,
+    pub note: Option<String>,
+    pub status: ReviewStatus,
+    pub requested_by: Person,
+    pub created_at: String,
+    pub reviewed_by: Option<Person>,
+    pub reviewed_at: Option<String>,
+    pub review_note: Option<String>,
+}
+
+/// A dish suggestion as the REST API returns it.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct DishSuggestion {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub status: ReviewStatus,
+    pub requested_by: Person,
+    pub created_at: String,
+    pub reviewed_by: Option<Person>,
+    pub reviewed_at: Option<String>,
+    pub review_note: Option<String>,
+}
+
+/// Body of `POST /api/v1/ingredient-requests`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct NewIngredientRequest {
+    pub item_name: String,
+    pub quantity: f64,
+    pub unit: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Body of `POST /api/v1/dish-suggestions`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct NewDishSuggestion {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Optional body of the approve and reject calls.
+#[derive(Serialize, Deserialize, Clone, Default, Debug)]
+pub struct ReviewDecision {
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Answer of `GET /api/v1/notifications/snapshot`: the dashboard badges.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub pending_dish_suggestions: i64,
+    pub pending_ingredient_requests: i64,
+    pub total_pending: i64,
+    pub seq: i64,
+}
+
+/// Every error answer of the REST API: a stable code and a sentence for people.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+/// Which flow a WebSocket session was registered for.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionType {
+    Admin,
+    Staff,
+}
+
+/// A new item, announced to every admin session.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct NewItemNotice {
+    pub category: Category,
+    pub request_id: i64,
+    pub item_name: String,
+    pub requested_by: Person,
+    pub timestamp: String,
+}
+
+/// A review decision, sent to the requester's staff session.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewNotice {
+    pub category: Category,
+    pub request_id: i64,
+    pub item_name: String,
+    pub reviewed_by: Person,
+    pub timestamp: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Every message the server sends on `/api/v1/notifications`, tagged by `notificationType`.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(tag = "notificationType", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
+pub enum Notification {
+    Connected {
+        message: String,
+        session_type: SessionType,
+        user_id: i64,
+        timestamp: String,
+    },
+    NewIngredientRequest(NewItemNotice),
+    NewDishSuggestion(NewItemNotice),
+    PendingCountUpdated {
+        category: Category,
+        count: i64,
+        seq: i64,
+        timestamp: String,
+    },
+    RequestApproved(ReviewNotice),
+    RequestRejected(ReviewNotice),
+    SuggestionApproved(ReviewNotice),
+    SuggestionRejected(ReviewNotice),
+}
+
+/// The welcome text of the CONNECTED message.
+pub const WELCOME_MESSAGE: &str = "Connected to MiseOS notifications";
+
+/// WebSocket close codes of the contract.
+pub mod close_code {
+    /// Missing, invalid or expired token, or a cookie from a foreign Origin.
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// A client message larger than the 4 KiB limit.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The session could not keep up with its outbound queue.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The peer stopped answering pings.
+    pub const PING_TIMEOUT: u16 = 1011;
+    /// A newer STAFF session of the same user took over; do not reconnect.
+    pub const REPLACED: u16 = 4001;
+}
+
+/// Name of the HttpOnly cookie that carries the token for the browser app.
+pub const TOKEN_COOKIE: &str = "miseos_token";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_quantities_serialize_as_integers_and_fractions_survive() {
+        assert_eq!(serde_json::to_string(&Quantity(2.0)).unwrap(), "2");
+        assert_eq!(serde_json::to_string(&Quantity(0.5)).unwrap(), "0.5");
+    }
+
+    #[test]
+    fn notifications_carry_the_contract_field_names() {
+        let message = Notification::PendingCountUpdated {
+            category: Category::IngredientRequest,
+            count: 3,
+            seq: 42,
+            timestamp: "2026-03-27 10:15".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&message).unwrap(),
+            r#"{"notificationType":"PENDING_COUNT_UPDATED","category":"INGREDIENT_REQUEST","count":3,"seq":42,"timestamp":"2026-03-27 10:15"}"#
+        );
+        let welcome = Notification::Connected {
+            message: WELCOME_MESSAGE.into(),
+            session_type: SessionType::Admin,
+            user_id: 1,
+            timestamp: "2026-03-27 10:15".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&welcome).unwrap(),
+            r#"{"notificationType":"CONNECTED","message":"Connected to MiseOS notifications","sessionType":"ADMIN","userId":1,"timestamp":"2026-03-27 10:15"}"#
+        );
+    }
+
+    #[test]
+    fn a_review_notice_has_a_note_only_when_the_reviewer_wrote_one() {
+        let notice = ReviewNotice {
+            category: Category::IngredientRequest,
+            request_id: 5,
+            item_name: "Frisk Dild".into(),
+            reviewed_by: Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() },
+            timestamp: "2026-03-27 10:20".into(),
+            note: None,
+        };
+        let json = serde_json::to_string(&Notification::RequestApproved(notice.clone())).unwrap();
+        assert_eq!(
+            json,
+            r#"{"notificationType":"REQUEST_APPROVED","category":"INGREDIENT_REQUEST","requestId":5,"itemName":"Frisk Dild","reviewedBy":{"id":1,"firstName":"Gordon","lastName":"Ramsay"},"timestamp":"2026-03-27 10:20"}"#
+        );
+        let with_note = Notification::RequestRejected(ReviewNotice { note: Some("ikke i dag".into()), ..notice });
+        assert!(serde_json::to_string(&with_note).unwrap().ends_with(r#","note":"ikke i dag"}"#));
+    }
+}

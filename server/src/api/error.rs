@@ -1,0 +1,91 @@
+//! The one error type of the REST API. Each variant documents its status; the body is always
+//! `{"error": "<code>", "message": "<human text>"}`, and internal details are logged, never sent.
+
+use crate::store::StoreError;
+use app::wire::ErrorBody;
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+
+/// A REST failure, as the caller sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not JSON at all.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// 400: a field is missing, of the wrong type, or out of bounds.
+    #[error("{0}")]
+    InvalidField(String),
+    /// 401: no token, or one that does not verify.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 401: wrong email or password (one answer for both).
+    #[error("wrong email or password")]
+    BadCredentials,
+    /// 403: the caller's role may not do this.
+    #[error("only head chefs and sous chefs may do this")]
+    Forbidden,
+    /// 404: no such item, or not one the caller may see.
+    #[error("not found")]
+    NotFound,
+    /// 409: the item was already approved or rejected.
+    #[error("this item has already been reviewed")]
+    AlreadyReviewed,
+    /// 413: the body is larger than the configured limit.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// 426: a plain request to the WebSocket endpoint.
+    #[error("this endpoint speaks WebSocket; send an upgrade request")]
+    UpgradeRequired,
+    /// 503: the database does not answer or the server is stopping.
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    /// 500: anything else; the cause is logged.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            ApiError::InvalidField(_) => (StatusCode::BAD_REQUEST, "invalid_field"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::AlreadyReviewed => (StatusCode::CONFLICT, "already_reviewed"),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let body = ErrorBody { error: code.to_string(), message: self.to_string() };
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::AlreadyReviewed => ApiError::AlreadyReviewed,
+            StoreError::Interrupted => ApiError::Unavailable,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! `/ingredient-requests` and `/dish-suggestions`: create, list, read, approve, reject.
+//!
+//! Both resources share one set of handlers, generic over the store's [`ItemKind`]; what
+//! differs (the create body and its validation) is in [`Creatable`].
+
+use super::{AdminUser, ApiError, ApiJson, OptionalJson};
+use crate::{
+    auth::AuthUser,
+    store::{Committed, DishSuggestions, IngredientRequests, ItemFilter, ItemKind, Store, StoreError},
+    validate, AppState,
+};
+use app::wire::{NewDishSuggestion, NewIngredientRequest, Person, ReviewDecision, ReviewStatus};
+use axum::{
+    extract::{rejection::PathRejection, Path, Query, State},
+    http::StatusCode,
+    routing::{get, post},
+    Json, Router,
+};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::future::Future;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(routes::<IngredientRequests>("/ingredient-requests"))
+        .merge(routes::<DishSuggestions>("/dish-suggestions"))
+}
+
+fn routes<K: Creatable>(base: &str) -> Router<AppState>
+where
+    K::Item: Serialize,
+{
+    Router::new()
+        .route(base, post(create::<K>).get(list::<K>))
+        .route(&format!("{base}/{{id}}"), get(read::<K>))
+        .route(&format!("{base}/{{id}}/approve"), post(approve::<K>))
+        .route(&format!("{base}/{{id}}/reject"), post(reject::<K>))
+}
+
+/// An item kind that can be created through the API.
+pub trait Creatable: ItemKind {
+    /// The create body.
+    type New: DeserializeOwned + Send + 'static;
+    /// Checks every field; the message says which one is wrong and why.
+    fn validate(new: &Self::New) -> Result<(), String>;
+    /// Stores the item in one transaction.
+    fn insert(store: Store, requester: Person, new: Self::New) -> impl Future<Output = Result<Committed<Self::Item>, StoreError>> + Send + 'static;
+}
+
+impl Creatable for IngredientRequests {
+    type New = NewIngredientRequest;
+
+    fn validate(new: &NewIngredientRequest) -> Result<(), String> {
+        validate::ingredient_request(new)
+    }
+
+    fn insert(store: Store, requester: Person, new: NewIngredientRequest) -> impl Future<Output = Result<Committed<Self::Item>, StoreError>> + Send + 'static {
+        async move { store.create_ingredient_request(&requester, &new).await }
+    }
+}
+
+impl Creatable for DishSuggestions {
+    type New = NewDishSuggestion;
+
+    fn validate(new: &NewDishSuggestion) -> Result<(), String> {
+        validate::dish_suggestion(new)
+    }
+
+    fn insert(store: Store, requester: Person, new: NewDishSuggestion) -> impl Future<Output = Result<Committed<Self::Item>, StoreError>> + Send + 'static {
+        async move { store.create_dish_suggestion(&requester, &new).await }
+    }
+}
+
+/// Longest list returned when the caller names no limit, and the most one may ask for.
+const DEFAULT_LIST_LIMIT: i64 = 500;
+const MAX_LIST_LIMIT: i64 = 1000;
+
+/// The query string of a list call.
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+async fn create<K: Creatable>(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(new): ApiJson<K::New>,
+) -> Result<(StatusCode, Json<K::Item>), ApiError>
+where
+    K::Item: Serialize,
+{
+    K::validate(&new).map_err(ApiError::InvalidField)?;
+    let item = state.bus.write(K::insert(state.store.clone(), caller.person(), new)).await?;
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+async fn list<K: Creatable>(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<K::Item>>, ApiError>
+where
+    K::Item: Serialize,
+{
+    let Query(query) = query.map_err(|rejection| ApiError::InvalidField(rejection.body_text()))?;
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(name) => Some(ReviewStatus::parse(name).ok_or_else(|| {
+            ApiError::InvalidField(format!("status must be PENDING, APPROVED or REJECTED, not {name:?}"))
+        })?),
+    };
+    let limit = match query.limit.as_deref() {
+        None | Some("") => DEFAULT_LIST_LIMIT,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
+            .ok_or_else(|| ApiError::InvalidField(format!("limit must be a whole number from 1 to {MAX_LIST_LIMIT}")))?,
+    };
+    // Admins see every item; staff see their own.
+    let requested_by = (!caller.role.is_admin()).then_some(caller.id);
+    let items = state.store.list::<K>(ItemFilter { status, requested_by, limit }).await?;
+    Ok(Json(items))
+}
+
+async fn read<K: Creatable>(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<K::Item>, ApiError>
+where
+    K::Item: Serialize,
+{
+    let Path(id) = id.map_err(|_| ApiError::NotFound)?;
+    let item = state.store.get::<K>(id).await?.ok_or(ApiError::NotFound)?;
+    // Someone else's item is answered exactly like a missing one.
+    if !caller.role.is_admin() && K::requester(&item).id != caller.id {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Json(item))
+}
+
+async fn approve<K: Creatable>(
+    state: State<AppState>,
+    admin: AdminUser,
+    id: Result<Path<i64>, PathRejection>,
+    decision: OptionalJson<ReviewDecision>,
+) -> Result<Json<K::Item>, ApiError>
+where
+    K::Item: Serialize,
+{
+    review::<K>(state, admin, id, decision, true).await
+}
+
+async fn reject<K: Creatable>(
+    state: State<AppState>,
+    admin: AdminUser,
+    id: Result<Path<i64>, PathRejection>,
+    decision: OptionalJson<ReviewDecision>,
+) -> Result<Json<K::Item>, ApiError>
+where
+    K::Item: Serialize,
+{
+    review::<K>(state, admin, id, decision, false).await
+}
+
+async fn review<K: Creatable>(
+    State(state): State<AppState>,
+    AdminUser(reviewer): AdminUser,
+    id: Result<Path<i64>, PathRejection>,
+    OptionalJson(decision): OptionalJson<ReviewDecision>,
+    approved: bool,
+) -> Result<Json<K::Item>, ApiError> {
+    let Path(id) = id.map_err(|_| ApiError::NotFound)?;
+    let note = validate::review_note(decision.note).map_err(ApiError::InvalidField)?;
+    let store = state.store.clone();
+    let reviewer = reviewer.person();
+    let item = state
+        .bus
+        .write(async move { store.review::<K>(id, &reviewer, approved, note.as_deref()).await })
+        .await?;
+    Ok(Json(item))
+}

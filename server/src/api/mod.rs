@@ -1,0 +1,24 @@
+//! The REST API under `/api/v1`: one module per resource, one error type, and the extractors
+//! that authenticate callers and parse bodies into clear 400/401/403/413 answers.
+
+mod auth;
+mod error;
+mod extract;
+mod items;
+mod snapshot;
+
+pub use error::ApiError;
+pub use extract::{bearer_token, cookie_token, AdminUser, ApiJson, OptionalJson};
+
+use crate::AppState;
+use axum::{routing::get, Router};
+
+/// Every `/api/v1` route; the caller nests it.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(auth::router())
+        .merge(items::router())
+        .merge(snapshot::router())
+        .route("/notifications", get(crate::ws::notifications))
+        .fallback(|| async { ApiError::NotFound })
+}

@@ -1,0 +1,14 @@
+//! `GET /notifications/snapshot`: the dashboard badges, read from the one counter row.
+
+use super::{AdminUser, ApiError};
+use crate::AppState;
+use app::wire::Snapshot;
+use axum::{extract::State, routing::get, Json, Router};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/notifications/snapshot", get(snapshot))
+}
+
+async fn snapshot(State(state): State<AppState>, _admin: AdminUser) -> Result<Json<Snapshot>, ApiError> {
+    Ok(Json(state.store.pending_counts().await?.snapshot()))
+}

@@ -1,0 +1,111 @@
+//! The PostgreSQL side of the bus: one LISTEN connection per process.
+//!
+//! After every (re)connection the listener first LISTENs, then reads the counts and hands
+//! them to the hub, so a change committed while it was cut off still reaches the dashboards
+//! as a count, and nothing committed after the read can be missed.
+
+use crate::{
+    event::Event,
+    hub::Hub,
+    store::{Store, StoreError, EVENT_CHANNEL},
+};
+use sqlx::postgres::PgListener;
+use std::{
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+use tokio::sync::watch;
+
+/// First and largest wait between reconnection attempts.
+const RECONNECT_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
+
+/// Whether this process currently hears the other processes' events.
+#[derive(Clone, Default)]
+pub struct ListenerHealth {
+    listening: Arc<AtomicBool>,
+}
+
+impl ListenerHealth {
+    /// True while the LISTEN connection is up.
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    fn set(&self, listening: bool) {
+        self.listening.store(listening, Ordering::Release);
+    }
+}
+
+/// Connects the listener (failing start-up if PostgreSQL cannot be reached) and keeps it
+/// running, reconnecting with backoff, until `shutdown` turns true.
+pub async fn start_listener(
+    store: Store,
+    database_url: &str,
+    hub: Hub,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<ListenerHealth, StoreError> {
+    let health = ListenerHealth::default();
+    let first = listen(&store, database_url, &hub).await?;
+    health.set(true);
+    let url = database_url.to_string();
+    let task_health = health.clone();
+    tokio::spawn(async move {
+        let mut listener = Some(first);
+        let mut backoff = RECONNECT_BACKOFF.0;
+        loop {
+            match listener.take() {
+                Some(mut connected) => {
+                    task_health.set(true);
+                    backoff = RECONNECT_BACKOFF.0;
+                    tokio::select! {
+                        _ = shutdown.wait_for(|stop| *stop) => return,
+                        () = relay(&mut connected, &hub) => {}
+                    }
+                    task_health.set(false);
+                    tracing::warn!("lost the PostgreSQL LISTEN connection; reconnecting");
+                }
+                None => {
+                    tokio::select! {
+                        _ = shutdown.wait_for(|stop| *stop) => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    match listen(&store, &url, &hub).await {
+                        Ok(connected) => {
+                            tracing::info!("PostgreSQL LISTEN connection restored");
+                            listener = Some(connected);
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot reconnect the PostgreSQL listener");
+                            backoff = (backoff * 2).min(RECONNECT_BACKOFF.1);
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Ok(health)
+}
+
+/// A listening connection, after the hub has been brought up to date.
+async fn listen(store: &Store, database_url: &str, hub: &Hub) -> Result<PgListener, StoreError> {
+    let mut listener = PgListener::connect(database_url).await?;
+    listener.listen(EVENT_CHANNEL).await?;
+    hub.resync(store.pending_counts().await?);
+    Ok(listener)
+}
+
+/// Hands every notification to the hub until the connection is lost.
+async fn relay(listener: &mut PgListener, hub: &Hub) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => match serde_json::from_str::<Event>(notification.payload()) {
+                Ok(event) => hub.publish(&event),
+                Err(error) => tracing::error!(%error, "ignoring an event this version cannot read"),
+            },
+            Ok(None) | Err(_) => return,
+        }
+    }
+}

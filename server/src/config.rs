@@ -1,0 +1,94 @@
+//! Configuration from command-line flags and the environment (every flag has an env name).
+
+use clap::Parser;
+use std::{net::IpAddr, path::PathBuf, time::Duration};
+
+/// How the server is started. `--help` lists every option with its environment variable.
+#[derive(Parser, Clone, Debug)]
+#[command(name = "server", version, about = "MiseOS Live: REST API, notifications and pages on one port")]
+pub struct Config {
+    /// Interface to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, env = "PORT", default_value_t = 5001)]
+    pub port: u16,
+
+    /// Where the default SQLite database and the generated development secret are kept.
+    #[arg(long, env = "MISEOS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` or `sqlite://…`; defaults to `sqlite://<data-dir>/miseos.db`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// HS256 signing secret for session tokens, at least 32 bytes. When unset, one is
+    /// generated and kept in the data directory (development only).
+    #[arg(long, env = "MISEOS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// How long a session token is valid, in minutes (default: one 12-hour shift).
+    #[arg(long, env = "MISEOS_TOKEN_TTL_MINUTES", default_value_t = 720)]
+    pub token_ttl_minutes: u32,
+
+    /// The kitchen's time zone (IANA name) for every timestamp the API shows.
+    #[arg(long, env = "MISEOS_TIMEZONE", default_value = "UTC")]
+    pub timezone: chrono_tz::Tz,
+
+    /// Origins whose pages may open the notification socket with the session cookie,
+    /// comma-separated (e.g. `https://kitchen.example`). When unset, only an Origin equal to
+    /// the request's own Host is accepted.
+    #[arg(long, env = "MISEOS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Seed the demo users into an empty database.
+    #[arg(long, env = "MISEOS_SEED_DEMO_USERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub seed_demo_users: bool,
+
+    /// Largest accepted REST request body, in bytes.
+    #[arg(long, env = "MISEOS_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Seconds between pings on an idle notification socket; a peer that has not answered
+    /// by the next ping is dropped.
+    #[arg(long, env = "MISEOS_WS_PING_SECONDS", default_value_t = 30.0)]
+    pub ws_ping_seconds: f64,
+
+    /// Messages a notification session may have waiting before it counts as too slow and is
+    /// closed with 1013.
+    #[arg(long, env = "MISEOS_WS_QUEUE", default_value_t = 256)]
+    pub ws_queue_capacity: usize,
+
+    /// Largest number of database connections.
+    #[arg(long, env = "MISEOS_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+/// The smallest accepted JWT secret; HS256 with less is guessable.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// The ping period as a duration.
+    pub fn ws_ping_interval(&self) -> Duration {
+        Duration::from_secs_f64(self.ws_ping_seconds.max(0.01))
+    }
+
+    /// The token lifetime as a duration.
+    pub fn token_ttl(&self) -> Duration {
+        Duration::from_secs(u64::from(self.token_ttl_minutes) * 60)
+    }
+
+    /// The database to open: the configured URL or the default SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("miseos.db").display()),
+        }
+    }
+
+    /// A configuration with every default, for tests and tools that build one in code.
+    pub fn defaults() -> Config {
+        Config::parse_from(["server"])
+    }
+}

@@ -1,0 +1,157 @@
+//! One WebSocket session: a single task that writes the hub's queued frames, reads (and
+//! mostly ignores) the client's frames, pings an idle peer, and closes the socket with the
+//! contract's code when the hub, the token's expiry or the client ends it.
+//!
+//! One task rather than a reader and a writer task: per idle session that halves the task
+//! memory, and nothing here needs the two halves to run in parallel.
+
+use super::{CloseReason, Registration};
+use app::wire::close_code;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Largest client message accepted before closing with 1009.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
+
+/// Frames written per flush at most, so one busy session yields to the others.
+const MAX_BATCH: usize = 64;
+
+/// How long a close frame may take to leave before the socket is simply dropped.
+const CLOSE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Timing of a session.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionSettings {
+    /// Ping an idle peer this often; drop it if the previous ping got no answer.
+    pub ping_interval: Duration,
+    /// The token's expiry, in Unix seconds: the session is closed with 1008 then.
+    pub expires_at: i64,
+}
+
+/// How a session ended, for the close frame.
+enum Ending {
+    /// The client closed or vanished: nothing more to send.
+    ClientGone,
+    /// Send this close frame, then stop.
+    Close(u16, &'static str),
+}
+
+/// Runs a registered session until it ends.
+pub async fn run_session(socket: WebSocket, registration: Registration, settings: SessionSettings) {
+    let Registration { greeting, mut frames, mut close, guard, .. } = registration;
+    let (mut sink, mut stream) = socket.split();
+    let ending = async {
+        for frame in greeting {
+            if sink.feed(Message::Text(frame)).await.is_err() {
+                return Ending::ClientGone;
+            }
+        }
+        if sink.flush().await.is_err() {
+            return Ending::ClientGone;
+        }
+        let mut ping = tokio::time::interval_at(Instant::now() + settings.ping_interval, settings.ping_interval);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut awaiting_pong = false;
+        let expiry = tokio::time::sleep_until(instant_of_unix(settings.expires_at));
+        tokio::pin!(expiry);
+        loop {
+            tokio::select! {
+                biased;
+                reason = &mut close => {
+                    let reason = reason.unwrap_or(CloseReason::SHUTDOWN);
+                    return Ending::Close(reason.code, reason.reason);
+                }
+                () = &mut expiry => return Ending::Close(close_code::POLICY_VIOLATION, "token expired"),
+                frame = frames.recv() => {
+                    let Some(frame) = frame else { return Ending::Close(close_code::GOING_AWAY, "session ended") };
+                    // Write the frame and whatever else is already waiting in one flush; a
+                    // stalled peer is cut off by the hub's close signal, not waited for.
+                    tokio::select! {
+                        biased;
+                        reason = &mut close => {
+                            let reason = reason.unwrap_or(CloseReason::SHUTDOWN);
+                            return Ending::Close(reason.code, reason.reason);
+                        }
+                        written = write_batch(&mut sink, frame, &mut frames) => {
+                            if written.is_err() {
+                                return Ending::ClientGone;
+                            }
+                        }
+                    }
+                }
+                incoming = stream.next() => {
+                    awaiting_pong = false;
+                    match incoming {
+                        None | Some(Ok(Message::Close(_))) => return Ending::ClientGone,
+                        Some(Ok(Message::Text(text))) if text.len() > MAX_CLIENT_MESSAGE_BYTES => {
+                            return Ending::Close(close_code::MESSAGE_TOO_BIG, "message too big");
+                        }
+                        Some(Ok(Message::Binary(bytes))) if bytes.len() > MAX_CLIENT_MESSAGE_BYTES => {
+                            return Ending::Close(close_code::MESSAGE_TOO_BIG, "message too big");
+                        }
+                        // The protocol has no client requests yet: other frames are ignored.
+                        Some(Ok(_)) => {}
+                        Some(Err(error)) if is_oversized(&error) => {
+                            return Ending::Close(close_code::MESSAGE_TOO_BIG, "message too big");
+                        }
+                        Some(Err(_)) => return Ending::ClientGone,
+                    }
+                }
+                _ = ping.tick() => {
+                    if awaiting_pong {
+                        return Ending::Close(close_code::PING_TIMEOUT, "ping timeout");
+                    }
+                    awaiting_pong = true;
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return Ending::ClientGone;
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    if let Ending::Close(code, reason) = ending {
+        let frame = Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }));
+        // A peer that does not take the close frame in time is dropped all the same.
+        let _ = tokio::time::timeout(CLOSE_DEADLINE, sink.send(frame)).await;
+    }
+    drop(guard);
+}
+
+/// Feeds `first` and up to `MAX_BATCH - 1` more waiting frames, then flushes once.
+async fn write_batch(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    first: Utf8Bytes,
+    frames: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
+) -> Result<(), axum::Error> {
+    sink.feed(Message::Text(first)).await?;
+    for _ in 1..MAX_BATCH {
+        match frames.try_recv() {
+            Ok(frame) => sink.feed(Message::Text(frame)).await?,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await
+}
+
+/// Whether a read error is the socket's size limit (a message or frame over the cap).
+fn is_oversized(error: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::{error::CapacityError, Error};
+    let source: &(dyn std::error::Error + 'static) = error;
+    let mut cause = Some(source);
+    while let Some(current) = cause {
+        if let Some(Error::Capacity(CapacityError::MessageTooLong { .. })) = current.downcast_ref::<Error>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// The tokio instant of a Unix time in seconds (now, if it already passed).
+fn instant_of_unix(unix_seconds: i64) -> Instant {
+    let remaining = unix_seconds.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+    Instant::now() + Duration::from_secs(u64::try_from(remaining).unwrap_or(0))
+}

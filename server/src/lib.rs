@@ -1,0 +1,243 @@
+//! MiseOS Live server: the REST API, the notification WebSocket and the Leptos pages, on one
+//! port, in one process.
+//!
+//! A tour, in the order one notification travels:
+//!
+//! - [`config`]: flags and environment.
+//! - [`api`]: one module per resource; parses and validates input, authenticates the caller
+//!   ([`auth`]: Argon2id passwords, HS256 tokens) and calls the store through the bus.
+//! - [`store`]: SQL on SQLite or PostgreSQL. Each write is one transaction that also bumps
+//!   the pending counters and the global `seq`, and returns the committed [`event::Event`].
+//! - [`bus`]: carries committed events to the hub in `seq` order, in-process (SQLite) or
+//!   through PostgreSQL LISTEN/NOTIFY (several processes).
+//! - [`hub`]: the sessions, who receives what, fan-out of shared bytes through bounded
+//!   queues, and the socket task with its close codes.
+//! - [`ws`]: the upgrade handler that authenticates a socket and hands it to the hub.
+//!
+//! [`Application::build`] wires them together and binds the port;
+//! [`Application::run_until_stopped`] serves until a shutdown signal, then closes every
+//! session with 1001 and lets in-flight requests finish.
+
+pub mod api;
+pub mod auth;
+pub mod bus;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod event;
+pub mod hub;
+pub mod store;
+pub mod validate;
+pub mod ws;
+
+use crate::{auth::TokenKeys, bus::Bus, clock::KitchenClock, config::Config, hub::Hub, store::Store};
+use axum::{
+    extract::{DefaultBodyLimit, FromRef, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::get,
+    Json, Router,
+};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{future::Future, net::SocketAddr, ops::Deref, path::Path, sync::Arc};
+use tokio::{net::TcpListener, sync::watch};
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<AppContext>);
+
+/// The shared parts of the running application.
+pub struct AppContext {
+    pub config: Config,
+    pub store: Store,
+    pub bus: Bus,
+    pub hub: Hub,
+    pub tokens: TokenKeys,
+    /// A real Argon2id hash checked when an email is unknown, so sign-in takes as long
+    /// for unknown emails as for wrong passwords.
+    pub decoy_password_hash: String,
+    pub leptos_options: LeptosOptions,
+}
+
+impl Deref for AppState {
+    type Target = AppContext;
+    fn deref(&self) -> &AppContext {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Secret(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built application with its port bound, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    stop_bus: watch::Sender<bool>,
+}
+
+impl Application {
+    /// Opens the database (migrating and seeding it), starts the bus and binds the port.
+    pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Application, StartError> {
+        let secret = resolve_secret(&config)?;
+        let clock = KitchenClock::new(config.timezone);
+        let database_url = config.effective_database_url();
+        let store = Store::connect(&database_url, config.db_max_connections, clock).await?;
+        if config.seed_demo_users && store.has_no_users().await? {
+            let users = tokio::task::spawn_blocking(demo::demo_users)
+                .await
+                .map_err(|error| StartError::Secret(error.to_string()))?;
+            store.insert_users(&users).await?;
+            tracing::info!("seeded the demo users (password in the README; development only)");
+        }
+        let decoy_password_hash = tokio::task::spawn_blocking(|| auth::hash_password("decoy for unknown emails"))
+            .await
+            .map_err(|error| StartError::Secret(error.to_string()))?;
+        let hub = Hub::new(clock, store.pending_counts().await?, config.ws_queue_capacity);
+        let (stop_bus, bus_stopped) = watch::channel(false);
+        let bus = Bus::start(&store, &database_url, hub.clone(), bus_stopped).await?;
+        let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
+        let state = AppState(Arc::new(AppContext {
+            tokens: TokenKeys::new(&secret, config.token_ttl()),
+            config,
+            store,
+            bus,
+            hub,
+            decoy_password_hash,
+            leptos_options,
+        }));
+        let router = router(state.clone());
+        Ok(Application { listener, router, state, stop_bus })
+    }
+
+    /// The bound address (with the real port when the configured one was 0).
+    pub fn address(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.state.config.host, self.state.config.port))
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.address().port()
+    }
+
+    /// The shared state, for tests and tools that look inside (token keys, hub).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` completes; then closes every WebSocket session with 1001, waits
+    /// for in-flight requests, stops the bus and closes the database.
+    pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let hub = self.state.hub.clone();
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                stop.await;
+                tracing::info!("shutting down: closing every session");
+                hub.shut_down().await;
+            })
+            .await;
+        // The bus may already have stopped if no listener task was started.
+        let _ = self.stop_bus.send(true);
+        self.state.store.close().await;
+        served
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// The whole HTTP surface: `/api/v1`, the health checks, the pages and their assets.
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .nest("/api/v1", api::router())
+        .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
+        .route("/readyz", get(readiness))
+        .leptos_routes(&state, routes, move || app::shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}
+
+/// 200 when the database answers and events flow; 503 otherwise.
+async fn readiness(State(state): State<AppState>) -> impl IntoResponse {
+    if state.store.ping().await && state.bus.is_connected() {
+        (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response()
+    } else {
+        api::ApiError::Unavailable.into_response()
+    }
+}
+
+/// The JWT secret: configured (at least 32 bytes), or generated once and kept in the data
+/// directory for development.
+fn resolve_secret(config: &Config) -> Result<Vec<u8>, StartError> {
+    if let Some(secret) = &config.jwt_secret {
+        return check_secret_length(secret.as_bytes().to_vec(), "MISEOS_JWT_SECRET");
+    }
+    let path = config.data_dir.join("jwt-secret");
+    if path.exists() {
+        let secret = std::fs::read_to_string(&path)?;
+        return check_secret_length(secret.trim().as_bytes().to_vec(), &path.display().to_string());
+    }
+    let secret = auth::generate_secret();
+    write_private(&config.data_dir, &path, &secret)?;
+    tracing::warn!(
+        "MISEOS_JWT_SECRET is not set: generated a development secret in {}; set it in production",
+        path.display()
+    );
+    Ok(secret.into_bytes())
+}
+
+fn check_secret_length(secret: Vec<u8>, source: &str) -> Result<Vec<u8>, StartError> {
+    if secret.len() < config::MIN_SECRET_BYTES {
+        return Err(StartError::Secret(format!(
+            "the JWT secret from {source} has {} bytes; at least {} are required",
+            secret.len(),
+            config::MIN_SECRET_BYTES
+        )));
+    }
+    Ok(secret)
+}
+
+/// Writes a file only its owner can read.
+fn write_private(directory: &Path, path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    std::fs::create_dir_all(directory)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}

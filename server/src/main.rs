@@ -1,0 +1,36 @@
+//! Starts MiseOS Live: parse the configuration, build the application, serve until SIGTERM
+//! or Ctrl-C.
+
+use clap::Parser;
+use server::{config::Config, Application};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .init();
+    let config = Config::parse();
+    let leptos_options = match leptos::config::get_configuration(None) {
+        Ok(configuration) => configuration.leptos_options,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the Leptos configuration (run from the workspace or set LEPTOS_* variables)");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let application = match Application::build(config, leptos_options).await {
+        Ok(application) => application,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("MiseOS Live listening on http://{}", application.address());
+    match application.run_until_stopped(server::shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

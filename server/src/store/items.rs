@@ -1,0 +1,337 @@
+//! Ingredient requests and dish suggestions: the same life cycle over two tables.
+//!
+//! [`ItemKind`] holds what differs between the two (table, own columns, JSON shape); creating,
+//! listing, reading and reviewing are written once. The SQL text is assembled only from
+//! these compile-time table and column names (hence `AssertSqlSafe`); every value is bound.
+
+use super::{bump_pending, Committed, Store, StoreError, EVENT_CHANNEL};
+use crate::{
+    clock::KitchenClock,
+    event::{Change, Event},
+    store::Backend,
+};
+use app::wire::{Category, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Person, Quantity, ReviewStatus};
+use sqlx::{any::AnyRow, AssertSqlSafe, Row};
+
+/// The columns every item has, selected first (indexes 0–10), joined with both people.
+const SHARED_COLUMNS: &str = "t.id, t.status, t.created_at, t.reviewed_at, t.review_note, \
+     r.id, r.first_name, r.last_name, v.id, v.first_name, v.last_name";
+
+/// What differs between ingredient requests and dish suggestions.
+pub trait ItemKind: Send + Sync + 'static {
+    /// The REST body of one item.
+    type Item: Send + Sync + 'static;
+    /// The notification category.
+    const CATEGORY: Category;
+    /// The table.
+    const TABLE: &'static str;
+    /// This kind's own columns, selected after [`SHARED_COLUMNS`].
+    const OWN_COLUMNS: &'static str;
+    /// Builds the item from a row: `shared` from the first columns, the rest read from index 11.
+    fn from_row(row: &AnyRow, shared: SharedFields) -> Result<Self::Item, sqlx::Error>;
+    /// The name notifications show.
+    fn name(item: &Self::Item) -> &str;
+    /// Who asked.
+    fn requester(item: &Self::Item) -> &Person;
+}
+
+/// The fields both kinds share, already decoded.
+pub struct SharedFields {
+    pub id: i64,
+    pub status: ReviewStatus,
+    pub requested_by: Person,
+    pub created_at: String,
+    pub reviewed_by: Option<Person>,
+    pub reviewed_at: Option<String>,
+    pub review_note: Option<String>,
+}
+
+/// Ingredient requests.
+pub struct IngredientRequests;
+/// Dish suggestions.
+pub struct DishSuggestions;
+
+/// Index of the first kind-specific column.
+const OWN_START: usize = 11;
+
+impl ItemKind for IngredientRequests {
+    type Item = IngredientRequest;
+    const CATEGORY: Category = Category::IngredientRequest;
+    const TABLE: &'static str = "ingredient_requests";
+    const OWN_COLUMNS: &'static str = "t.item_name, t.quantity, t.unit, t.note";
+
+    fn from_row(row: &AnyRow, shared: SharedFields) -> Result<IngredientRequest, sqlx::Error> {
+        Ok(IngredientRequest {
+            id: shared.id,
+            item_name: row.try_get(OWN_START)?,
+            quantity: Quantity(row.try_get(OWN_START + 1)?),
+            unit: row.try_get(OWN_START + 2)?,
+            note: row.try_get(OWN_START + 3)?,
+            status: shared.status,
+            requested_by: shared.requested_by,
+            created_at: shared.created_at,
+            reviewed_by: shared.reviewed_by,
+            reviewed_at: shared.reviewed_at,
+            review_note: shared.review_note,
+        })
+    }
+
+    fn name(item: &IngredientRequest) -> &str {
+        &item.item_name
+    }
+
+    fn requester(item: &IngredientRequest) -> &Person {
+        &item.requested_by
+    }
+}
+
+impl ItemKind for DishSuggestions {
+    type Item = DishSuggestion;
+    const CATEGORY: Category = Category::DishSuggestion;
+    const TABLE: &'static str = "dish_suggestions";
+    const OWN_COLUMNS: &'static str = "t.name, t.description";
+
+    fn from_row(row: &AnyRow, shared: SharedFields) -> Result<DishSuggestion, sqlx::Error> {
+        Ok(DishSuggestion {
+            id: shared.id,
+            name: row.try_get(OWN_START)?,
+            description: row.try_get(OWN_START + 1)?,
+            status: shared.status,
+            requested_by: shared.requested_by,
+            created_at: shared.created_at,
+            reviewed_by: shared.reviewed_by,
+            reviewed_at: shared.reviewed_at,
+            review_note: shared.review_note,
+        })
+    }
+
+    fn name(item: &DishSuggestion) -> &str {
+        &item.name
+    }
+
+    fn requester(item: &DishSuggestion) -> &Person {
+        &item.requested_by
+    }
+}
+
+/// Which items a list returns.
+#[derive(Clone, Copy, Debug)]
+pub struct ItemFilter {
+    /// Only items in this state.
+    pub status: Option<ReviewStatus>,
+    /// Only items this user asked for.
+    pub requested_by: Option<i64>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+fn shared_fields(row: &AnyRow, clock: &KitchenClock) -> Result<SharedFields, sqlx::Error> {
+    let status: String = row.try_get(1)?;
+    let reviewer_id: Option<i64> = row.try_get(8)?;
+    let reviewed_by = match reviewer_id {
+        Some(id) => Some(Person { id, first_name: row.try_get(9)?, last_name: row.try_get(10)? }),
+        None => None,
+    };
+    Ok(SharedFields {
+        id: row.try_get(0)?,
+        status: ReviewStatus::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?,
+        created_at: clock.format(row.try_get(2)?),
+        reviewed_at: row.try_get::<Option<i64>, _>(3)?.map(|at| clock.format(at)),
+        review_note: row.try_get(4)?,
+        requested_by: Person { id: row.try_get(5)?, first_name: row.try_get(6)?, last_name: row.try_get(7)? },
+        reviewed_by,
+    })
+}
+
+fn select_sql<K: ItemKind>() -> String {
+    format!(
+        "SELECT {SHARED_COLUMNS}, {own} FROM {table} t \
+         JOIN users r ON r.id = t.requested_by LEFT JOIN users v ON v.id = t.reviewed_by",
+        own = K::OWN_COLUMNS,
+        table = K::TABLE
+    )
+}
+
+async fn fetch_item<'e, K: ItemKind, E>(executor: E, clock: &KitchenClock, id: i64) -> Result<Option<K::Item>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let sql = format!("{} WHERE t.id = $1", select_sql::<K>());
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(executor).await?;
+    match row {
+        Some(row) => Ok(Some(K::from_row(&row, shared_fields(&row, clock)?)?)),
+        None => Ok(None),
+    }
+}
+
+impl Store {
+    /// Items of kind `K`, newest first.
+    pub async fn list<K: ItemKind>(&self, filter: ItemFilter) -> Result<Vec<K::Item>, StoreError> {
+        let mut sql = select_sql::<K>();
+        let mut conditions = Vec::new();
+        if filter.status.is_some() {
+            conditions.push(format!("t.status = ${}", conditions.len() + 1));
+        }
+        if filter.requested_by.is_some() {
+            conditions.push(format!("t.requested_by = ${}", conditions.len() + 1));
+        }
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql.push_str(&format!(" ORDER BY t.id DESC LIMIT ${}", conditions.len() + 1));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        if let Some(status) = filter.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(requester) = filter.requested_by {
+            query = query.bind(requester);
+        }
+        let rows = query.bind(filter.limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| Ok(K::from_row(row, shared_fields(row, &self.clock)?)?))
+            .collect()
+    }
+
+    /// One item of kind `K`.
+    pub async fn get<K: ItemKind>(&self, id: i64) -> Result<Option<K::Item>, StoreError> {
+        fetch_item::<K, _>(&self.pool, &self.clock, id).await
+    }
+
+    /// Stores a new ingredient request and announces it.
+    pub async fn create_ingredient_request(
+        &self,
+        requester: &Person,
+        input: &NewIngredientRequest,
+    ) -> Result<Committed<IngredientRequest>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (seq, pending) = bump_pending(&mut tx, Category::IngredientRequest, 1).await?;
+        let now = self.clock.now_millis();
+        let row = sqlx::query(
+            "INSERT INTO ingredient_requests (item_name, quantity, unit, note, requested_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&input.item_name)
+        .bind(input.quantity)
+        .bind(&input.unit)
+        .bind(input.note.as_deref())
+        .bind(requester.id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        self.finish_create::<IngredientRequests>(tx, id, seq, pending, now).await
+    }
+
+    /// Stores a new dish suggestion and announces it.
+    pub async fn create_dish_suggestion(
+        &self,
+        requester: &Person,
+        input: &NewDishSuggestion,
+    ) -> Result<Committed<DishSuggestion>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let (seq, pending) = bump_pending(&mut tx, Category::DishSuggestion, 1).await?;
+        let now = self.clock.now_millis();
+        let row = sqlx::query(
+            "INSERT INTO dish_suggestions (name, description, requested_by, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(&input.name)
+        .bind(&input.description)
+        .bind(requester.id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        self.finish_create::<DishSuggestions>(tx, id, seq, pending, now).await
+    }
+
+    async fn finish_create<K: ItemKind>(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        id: i64,
+        seq: i64,
+        pending: i64,
+        now: i64,
+    ) -> Result<Committed<K::Item>, StoreError> {
+        let item = fetch_item::<K, _>(&mut *tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
+        let event = Event {
+            seq,
+            category: K::CATEGORY,
+            pending,
+            at_millis: now,
+            change: Change::Created { item_id: id, item_name: K::name(&item).to_string(), requested_by: K::requester(&item).clone() },
+        };
+        self.commit_with(tx, &event).await?;
+        Ok(Committed { value: item, event })
+    }
+
+    /// Approves or rejects a PENDING item, atomically: of two reviewers at the same moment,
+    /// exactly one succeeds and the other gets [`StoreError::AlreadyReviewed`].
+    pub async fn review<K: ItemKind>(
+        &self,
+        id: i64,
+        reviewer: &Person,
+        approved: bool,
+        note: Option<&str>,
+    ) -> Result<Committed<K::Item>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let now = self.clock.now_millis();
+        let status = if approved { ReviewStatus::Approved } else { ReviewStatus::Rejected };
+        // The conditional UPDATE comes first: it takes the row (PostgreSQL) or the database
+        // (SQLite) write lock, and a concurrent reviewer re-checks `status` after we commit.
+        let sql = format!(
+            "UPDATE {} SET status = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4 \
+             WHERE id = $5 AND status = 'PENDING'",
+            K::TABLE
+        );
+        let updated = sqlx::query(AssertSqlSafe(sql))
+            .bind(status.as_str())
+            .bind(reviewer.id)
+            .bind(now)
+            .bind(note)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            let exists = fetch_item::<K, _>(&mut *tx, &self.clock, id).await?.is_some();
+            tx.rollback().await?;
+            return Err(if exists { StoreError::AlreadyReviewed } else { StoreError::NotFound });
+        }
+        let (seq, pending) = bump_pending(&mut tx, K::CATEGORY, -1).await?;
+        let item = fetch_item::<K, _>(&mut *tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
+        let event = Event {
+            seq,
+            category: K::CATEGORY,
+            pending,
+            at_millis: now,
+            change: Change::Reviewed {
+                item_id: id,
+                item_name: K::name(&item).to_string(),
+                requester_id: K::requester(&item).id,
+                reviewed_by: reviewer.clone(),
+                approved,
+                note: note.map(str::to_string),
+            },
+        };
+        self.commit_with(tx, &event).await?;
+        Ok(Committed { value: item, event })
+    }
+
+    /// Commits; on PostgreSQL the event is queued with `pg_notify` first, so every process
+    /// hears of it exactly when, and only if, it commits.
+    async fn commit_with(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>, event: &Event) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            let payload = serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(error.into()))?;
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(EVENT_CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,261 @@
+//! The source of truth: users, ingredient requests, dish suggestions and the pending counters,
+//! on SQLite (the default) or PostgreSQL behind one API.
+//!
+//! Every write is ONE transaction that changes the item, bumps the category's pending count
+//! and the global `seq` in the single `pending_counters` row, and (on PostgreSQL) queues the
+//! event with `pg_notify`, which PostgreSQL delivers only if and when the transaction commits.
+//! The counter row is the serialization point: `seq` order is commit order on both databases.
+//!
+//! The store knows nothing of sockets: it returns the committed [`Event`] to its caller.
+
+mod items;
+
+pub use items::{DishSuggestions, IngredientRequests, ItemFilter, ItemKind};
+
+use crate::{
+    clock::KitchenClock,
+    event::{Event, PendingCounts},
+};
+use app::wire::{Category, Role, User};
+use sqlx::{
+    any::{AnyPoolOptions, AnyRow},
+    AnyPool, AssertSqlSafe, Executor, Row,
+};
+use std::{path::Path, str::FromStr, time::Duration};
+
+/// The PostgreSQL channel that carries committed events between server processes.
+pub const EVENT_CHANNEL: &str = "miseos_events";
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database is behind the store.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if it is one we support.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No item with that id (or not one the caller may see).
+    #[error("not found")]
+    NotFound,
+    /// The item is no longer PENDING.
+    #[error("already reviewed")]
+    AlreadyReviewed,
+    /// The database URL names no supported database.
+    #[error("unsupported database URL (use sqlite://… or postgres://…)")]
+    UnsupportedUrl,
+    /// The write was cut off by the runtime shutting down.
+    #[error("interrupted by shutdown")]
+    Interrupted,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the database directory: {0}")]
+    Directory(#[from] std::io::Error),
+}
+
+/// A value together with the event its transaction committed.
+pub struct Committed<T> {
+    pub value: T,
+    pub event: Event,
+}
+
+/// A user's stored credentials, for sign-in.
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A demo or imported user with an already computed password hash.
+pub struct NewUser {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// The one store API over SQLite and PostgreSQL. Cheap to clone (a pool handle).
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    clock: KitchenClock,
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
+    pub async fn connect(url: &str, max_connections: u32, clock: KitchenClock) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or(StoreError::UnsupportedUrl)?;
+        if backend == Backend::Sqlite {
+            create_sqlite_directory(url)?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; NORMAL sync is durable
+                        // in WAL mode except for the last commits on power loss.
+                        connection.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Store { pool, backend, clock })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The clock items are formatted with.
+    pub fn clock(&self) -> KitchenClock {
+        self.clock
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Whether no user exists yet.
+    pub async fn has_no_users(&self) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>(0)? == 0)
+    }
+
+    /// Inserts users, leaving any id that already exists alone (two processes may seed at once).
+    pub async fn insert_users(&self, users: &[NewUser]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for user in users {
+            sqlx::query(
+                "INSERT INTO users (id, email, first_name, last_name, role, password_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(user.id)
+            .bind(user.email.to_lowercase())
+            .bind(&user.first_name)
+            .bind(&user.last_name)
+            .bind(user.role.as_str())
+            .bind(&user.password_hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The credentials of the user with this email (case-insensitive), if any.
+    pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, first_name, last_name, email, role, password_hash FROM users WHERE email = $1",
+        )
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get(5)? }))
+            .transpose()
+    }
+
+    /// The user with this id, if any.
+    pub async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT id, first_name, last_name, email, role FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| user_from_row(&row)).transpose()?)
+    }
+
+    /// The pending counts and their `seq`: one row, whatever the history.
+    pub async fn pending_counts(&self) -> Result<PendingCounts, StoreError> {
+        let row = sqlx::query("SELECT seq, ingredient_requests, dish_suggestions FROM pending_counters WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(PendingCounts {
+            seq: row.try_get(0)?,
+            ingredient_requests: row.try_get(1)?,
+            dish_suggestions: row.try_get(2)?,
+        })
+    }
+}
+
+/// Moves one category's pending count by `delta` and takes the next `seq`.
+/// Returns `(seq, pending)`. This UPDATE is the first write of every transaction that calls
+/// it first, so on SQLite it takes the write lock before anything is read.
+async fn bump_pending(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    category: Category,
+    delta: i64,
+) -> Result<(i64, i64), StoreError> {
+    let column = counter_column(category);
+    // Only a fixed column name is interpolated; the values are bound.
+    let sql = format!(
+        "UPDATE pending_counters SET seq = seq + 1, {column} = {column} + $1 WHERE id = 1 RETURNING seq, {column}"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(delta).fetch_one(&mut **tx).await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// The `pending_counters` column of a category.
+fn counter_column(category: Category) -> &'static str {
+    match category {
+        Category::IngredientRequest => "ingredient_requests",
+        Category::DishSuggestion => "dish_suggestions",
+    }
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = row.try_get(4)?;
+    Ok(User {
+        id: row.try_get(0)?,
+        first_name: row.try_get(1)?,
+        last_name: row.try_get(2)?,
+        email: row.try_get(3)?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+    })
+}
+
+/// Makes sure the directory of a `sqlite://path` URL exists, so a first start just works.
+fn create_sqlite_directory(url: &str) -> Result<(), StoreError> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    if let Some(directory) = Path::new(options.get_filename()).parent() {
+        if !directory.as_os_str().is_empty() {
+            std::fs::create_dir_all(directory)?;
+        }
+    }
+    Ok(())
+}

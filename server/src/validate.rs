@@ -1,0 +1,111 @@
+//! Field rules for everything a user can write. Text is stored exactly as sent (Danish
+//! letters, emoji, markup and all); these rules only bound its size and keep control
+//! characters out of names, which are shown on one line.
+//!
+//! The bounds also keep every event well under PostgreSQL's 8000-byte NOTIFY limit.
+
+use app::wire::{NewDishSuggestion, NewIngredientRequest};
+
+/// Longest item or dish name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// Longest unit ("bunch", "kg", "crates"), in characters.
+pub const MAX_UNIT_CHARS: usize = 20;
+/// Longest request note or review note, in characters.
+pub const MAX_NOTE_CHARS: usize = 500;
+/// Longest dish description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// Largest quantity: more than any kitchen orders at once, small enough to catch typos.
+pub const MAX_QUANTITY: f64 = 100_000.0;
+
+/// Checks an ingredient request.
+pub fn ingredient_request(new: &NewIngredientRequest) -> Result<(), String> {
+    single_line("itemName", &new.item_name, MAX_NAME_CHARS)?;
+    if !new.quantity.is_finite() || new.quantity <= 0.0 {
+        return Err("quantity must be a number greater than 0".into());
+    }
+    if new.quantity > MAX_QUANTITY {
+        return Err(format!("quantity must be at most {MAX_QUANTITY}"));
+    }
+    single_line("unit", &new.unit, MAX_UNIT_CHARS)?;
+    if let Some(note) = &new.note {
+        free_text("note", note, MAX_NOTE_CHARS)?;
+    }
+    Ok(())
+}
+
+/// Checks a dish suggestion.
+pub fn dish_suggestion(new: &NewDishSuggestion) -> Result<(), String> {
+    single_line("name", &new.name, MAX_NAME_CHARS)?;
+    free_text("description", &new.description, MAX_DESCRIPTION_CHARS)
+}
+
+/// Checks a reviewer's note; a blank note counts as none.
+pub fn review_note(note: Option<String>) -> Result<Option<String>, String> {
+    match note {
+        Some(note) if note.trim().is_empty() => Ok(None),
+        Some(note) => free_text("note", &note, MAX_NOTE_CHARS).map(|()| Some(note)),
+        None => Ok(None),
+    }
+}
+
+/// A required one-line text: not blank, no control characters, at most `max` characters.
+fn single_line(field: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Err(format!("{field} must not be empty"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{field} must be one line without control characters"));
+    }
+    within(field, value, max)
+}
+
+/// Optional multi-line text: line breaks and tabs allowed, other control characters not.
+fn free_text(field: &str, value: &str, max: usize) -> Result<(), String> {
+    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(format!("{field} must not contain control characters"));
+    }
+    within(field, value, max)
+}
+
+fn within(field: &str, value: &str, max: usize) -> Result<(), String> {
+    let length = value.chars().count();
+    if length > max {
+        return Err(format!("{field} must be at most {max} characters (it has {length})"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(item_name: &str, quantity: f64, unit: &str) -> NewIngredientRequest {
+        NewIngredientRequest { item_name: item_name.into(), quantity, unit: unit.into(), note: None }
+    }
+
+    #[test]
+    fn accepts_unicode_and_markup_as_plain_text() {
+        assert!(ingredient_request(&request("Frisk Dild æøå 🌿 <script>", 2.0, "bunch")).is_ok());
+        assert!(ingredient_request(&request(&"ø".repeat(MAX_NAME_CHARS), 0.5, "kg")).is_ok());
+    }
+
+    #[test]
+    fn refuses_blank_oversized_and_nonpositive_fields() {
+        assert!(ingredient_request(&request("  ", 1.0, "kg")).unwrap_err().contains("itemName"));
+        assert!(ingredient_request(&request(&"ø".repeat(MAX_NAME_CHARS + 1), 1.0, "kg")).is_err());
+        assert!(ingredient_request(&request("Dild", 0.0, "kg")).unwrap_err().contains("quantity"));
+        assert!(ingredient_request(&request("Dild", -1.0, "kg")).is_err());
+        assert!(ingredient_request(&request("Dild", f64::NAN, "kg")).is_err());
+        assert!(ingredient_request(&request("Dild", 1.0, "")).unwrap_err().contains("unit"));
+        assert!(ingredient_request(&request("Dild\nMore", 1.0, "kg")).is_err());
+        let empty_dish = NewDishSuggestion { name: String::new(), description: "x".into() };
+        assert!(dish_suggestion(&empty_dish).unwrap_err().contains("name"));
+    }
+
+    #[test]
+    fn a_blank_review_note_is_no_note() {
+        assert_eq!(review_note(Some("   ".into())), Ok(None));
+        assert_eq!(review_note(Some("Tak!\nGodt".into())), Ok(Some("Tak!\nGodt".into())));
+        assert!(review_note(Some("x".repeat(MAX_NOTE_CHARS + 1))).is_err());
+    }
+}

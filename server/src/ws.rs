@@ -1,0 +1,134 @@
+//! `GET /api/v1/notifications`: authenticates the upgrade request, registers the session with
+//! the hub and runs it. A refused caller still gets the upgrade, then an immediate close with
+//! 1008 and a short reason, as the contract says.
+
+use crate::{
+    api::{bearer_token, cookie_token, ApiError},
+    auth::{AuthUser, TokenError},
+    hub::{run_session, CloseReason, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
+    AppState,
+};
+use app::wire::close_code;
+use axum::{
+    extract::{
+        ws::{rejection::WebSocketUpgradeRejection, CloseFrame, Message, Utf8Bytes, WebSocket},
+        State, WebSocketUpgrade,
+    },
+    http::{header, HeaderMap},
+    response::Response,
+};
+
+/// Bytes tungstenite reads from the socket at a time; client messages are tiny (≤ 4 KiB).
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Outgoing bytes gathered before a write; a batch of frames usually fits.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// Outgoing bytes that may wait for a slow peer before writes fail.
+const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
+
+/// The upgrade handler.
+pub async fn notifications(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
+    let caller = authenticate(&state, &headers);
+    let ping_interval = state.config.ws_ping_interval();
+    Ok(upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
+        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
+        .on_upgrade(move |socket| async move {
+            let user = match caller {
+                Ok(user) => user,
+                Err(reason) => return close_at_once(socket, close_code::POLICY_VIOLATION, reason).await,
+            };
+            match state.hub.register(&user) {
+                Ok(registration) => {
+                    let settings = SessionSettings { ping_interval, expires_at: user.expires_at };
+                    run_session(socket, registration, settings).await;
+                }
+                Err(_) => close_at_once(socket, CloseReason::SHUTDOWN.code, CloseReason::SHUTDOWN.reason).await,
+            }
+        }))
+}
+
+/// Who opened the socket: a Bearer header (no Origin needed), or the cookie from an allowed
+/// Origin. The error is the close reason.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, &'static str> {
+    let token = match bearer_token(headers) {
+        Some(token) => token,
+        None => {
+            let token = cookie_token(headers).ok_or("missing token")?;
+            if !origin_allowed(headers, &state.config.allowed_origins) {
+                return Err("origin not allowed");
+            }
+            token
+        }
+    };
+    state.tokens.verify(token).map_err(|error| match error {
+        TokenError::Expired => "token expired",
+        TokenError::Invalid => "invalid token",
+    })
+}
+
+/// Whether the request's Origin may use the cookie: listed in `allowed`, or, with no list,
+/// the same host and port as the request's Host header.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/');
+    if !allowed.is_empty() {
+        return allowed.iter().any(|entry| entry.trim().trim_end_matches('/').eq_ignore_ascii_case(origin));
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    let Ok(origin) = url::Url::parse(origin) else { return false };
+    let (Some(origin_host), Some(origin_port)) = (origin.host_str(), origin.port_or_known_default()) else {
+        return false;
+    };
+    // The Host header names the port only when it is not the scheme's default.
+    let Ok(request) = url::Url::parse(&format!("{}://{host}", origin.scheme())) else { return false };
+    request.host_str().is_some_and(|request_host| request_host.eq_ignore_ascii_case(origin_host))
+        && request.port_or_known_default() == Some(origin_port)
+}
+
+async fn close_at_once(mut socket: WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+    // The peer may already be gone; there is nothing else to do for it then.
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, host.parse().unwrap());
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, origin.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn without_a_list_only_the_own_host_and_port_may_use_the_cookie() {
+        assert!(origin_allowed(&headers(Some("http://localhost:5001"), "localhost:5001"), &[]));
+        assert!(origin_allowed(&headers(Some("https://kitchen.example"), "kitchen.example"), &[]));
+        assert!(!origin_allowed(&headers(Some("http://localhost:5002"), "localhost:5001"), &[]));
+        assert!(!origin_allowed(&headers(Some("http://evil.example"), "localhost:5001"), &[]));
+        assert!(!origin_allowed(&headers(None, "localhost:5001"), &[]));
+    }
+
+    #[test]
+    fn a_list_replaces_the_same_host_rule() {
+        let allowed = vec!["https://kitchen.example".to_string()];
+        assert!(origin_allowed(&headers(Some("https://kitchen.example"), "internal:5001"), &allowed));
+        assert!(!origin_allowed(&headers(Some("http://internal:5001"), "internal:5001"), &allowed));
+    }
+}

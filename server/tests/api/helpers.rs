@@ -1,0 +1,376 @@
+//! Starts the real server on port 0 against a fresh database and talks to it over HTTP and
+//! WebSocket, like any client would.
+
+use app::wire::{LoginResponse, Notification};
+use futures::{SinkExt, StreamExt};
+use serde::{de::DeserializeOwned, Serialize};
+use server::{auth::TokenKeys, config::Config, Application};
+use std::{
+    path::PathBuf,
+    sync::atomic::{AtomicU32, Ordering},
+    time::Duration,
+};
+use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{
+    tungstenite::{self, client::IntoClientRequest, http::HeaderValue, protocol::CloseFrame, Message},
+    MaybeTlsStream, WebSocketStream,
+};
+
+/// The secret every test server signs with, so tests can mint odd tokens.
+pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+/// The demo users' password.
+pub const PASSWORD: &str = "mise-en-place";
+pub const GORDON: &str = "gordon@miseos.dk";
+pub const MONICA: &str = "monica@miseos.dk";
+pub const ALI: &str = "ali@miseos.dk";
+pub const SARA: &str = "sara@miseos.dk";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the tests find PostgreSQL: `MISEOS_TEST_POSTGRES_URL`, else the local server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("MISEOS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+static NEXT_DATABASE: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, empty database of the given kind, dropped with the value.
+pub struct FreshDatabase {
+    pub url: String,
+    directory: PathBuf,
+    postgres_name: Option<String>,
+}
+
+impl FreshDatabase {
+    pub async fn create(db: Db) -> FreshDatabase {
+        let unique = format!("{}_{}", std::process::id(), NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
+        let directory = std::env::temp_dir().join(format!("miseos-test-{unique}"));
+        std::fs::create_dir_all(&directory).expect("temporary directory");
+        match db {
+            Db::Sqlite => FreshDatabase {
+                url: format!("sqlite://{}?mode=rwc", directory.join("miseos.db").display()),
+                directory,
+                postgres_name: None,
+            },
+            Db::Postgres => {
+                let name = format!("miseos_test_{unique}");
+                let admin = postgres_admin_url();
+                let mut connection = connect_postgres(&admin).await;
+                sqlx::Executor::execute(&mut connection, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create the test database");
+                let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin);
+                FreshDatabase { url: format!("{base}/{name}"), directory, postgres_name: Some(name) }
+            }
+        }
+    }
+}
+
+async fn connect_postgres(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(url).await.unwrap_or_else(|error| {
+        panic!("PostgreSQL is required for these tests and is not reachable at {url}: {error}. Start it (see the README) or set MISEOS_TEST_POSTGRES_URL.")
+    })
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
+        if let Some(name) = self.postgres_name.take() {
+            // Drop runs outside any runtime guarantee: use a short-lived one on a thread.
+            let admin = postgres_admin_url();
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(async {
+                    let mut connection = connect_postgres(&admin).await;
+                    let _ = sqlx::Executor::execute(&mut connection, sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub http: reqwest::Client,
+    pub tokens: TokenKeys,
+    pub hub: server::hub::Hub,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    _database: FreshDatabase,
+}
+
+/// The configuration tests start from.
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config::defaults();
+    config.host = "127.0.0.1".parse().expect("loopback");
+    config.port = 0;
+    config.database_url = Some(database_url.to_string());
+    config.jwt_secret = Some(TEST_SECRET.to_string());
+    config.seed_demo_users = true;
+    config.allowed_origins = Vec::new();
+    config.db_max_connections = 8;
+    config
+}
+
+/// Leptos options for a server started outside cargo-leptos.
+pub fn leptos_options() -> leptos::config::LeptosOptions {
+    leptos::config::LeptosOptions::builder().output_name("miseos").site_root("target/site").site_pkg_dir("pkg").build()
+}
+
+/// Starts the server on a fresh database of kind `db`.
+pub async fn spawn_app(db: Db) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// Starts the server on a fresh database after `adjust` has changed the configuration.
+pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let database = FreshDatabase::create(db).await;
+    let mut config = test_config(&database.url);
+    config.data_dir = std::env::temp_dir().join(format!("miseos-test-data-{}", std::process::id()));
+    adjust(&mut config);
+    let application = Application::build(config, leptos_options()).await.expect("the server starts");
+    let port = application.port();
+    let tokens = application.state().tokens.clone();
+    let hub = application.state().hub.clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        http: reqwest::Client::new(),
+        tokens,
+        hub,
+        stop: Some(stop),
+        server: Some(server),
+        _database: database,
+    }
+}
+
+impl TestApp {
+    /// Signs in a demo user and returns the token.
+    pub async fn token(&self, email: &str) -> String {
+        self.login(email).await.token
+    }
+
+    /// Signs in a demo user.
+    pub async fn login(&self, email: &str) -> LoginResponse {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/auth/login", self.address))
+            .json(&app::wire::LoginRequest { email: email.into(), password: PASSWORD.into() })
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "demo login for {email}");
+        response.json().await.expect("login body")
+    }
+
+    /// A POST with a JSON body and a Bearer token.
+    pub async fn post<B: Serialize>(&self, path: &str, token: &str, body: &B) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// A GET with a Bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.address)).bearer_auth(token).send().await.expect("GET")
+    }
+
+    /// Creates an ingredient request and returns its id.
+    pub async fn create_request(&self, token: &str, item_name: &str) -> i64 {
+        let body = app::wire::NewIngredientRequest {
+            item_name: item_name.into(),
+            quantity: 2.0,
+            unit: "bunch".into(),
+            note: Some("for the gravlax".into()),
+        };
+        let response = self.post("/api/v1/ingredient-requests", token, &body).await;
+        assert_eq!(response.status(), 201);
+        response.json::<app::wire::IngredientRequest>().await.expect("request body").id
+    }
+
+    /// Creates a dish suggestion and returns its id.
+    pub async fn create_suggestion(&self, token: &str, name: &str) -> i64 {
+        let body = app::wire::NewDishSuggestion { name: name.into(), description: "Rødgrød med fløde".into() };
+        let response = self.post("/api/v1/dish-suggestions", token, &body).await;
+        assert_eq!(response.status(), 201);
+        response.json::<app::wire::DishSuggestion>().await.expect("suggestion body").id
+    }
+
+    /// The current snapshot, read as an admin.
+    pub async fn snapshot(&self, admin_token: &str) -> app::wire::Snapshot {
+        let response = self.get("/api/v1/notifications/snapshot", admin_token).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("snapshot body")
+    }
+
+    /// Opens the notification socket with a Bearer token.
+    pub async fn socket(&self, token: &str) -> Socket {
+        self.socket_with(|request| {
+            request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
+        })
+        .await
+    }
+
+    /// Opens the notification socket after `shape` has set the upgrade request's headers.
+    pub async fn socket_with(&self, shape: impl FnOnce(&mut tungstenite::handshake::client::Request)) -> Socket {
+        let mut request = format!("ws://127.0.0.1:{}/api/v1/notifications", self.port)
+            .into_client_request()
+            .expect("request");
+        shape(&mut request);
+        let (stream, response) = tokio_tungstenite::connect_async(request).await.expect("the upgrade succeeds");
+        assert_eq!(response.status(), 101);
+        Socket { stream }
+    }
+
+    /// Opens the notification socket over a TCP connection with a tiny receive buffer, as a
+    /// client on a slow link would have: a few unread frames fill it.
+    pub async fn slow_socket(&self, token: &str) -> Socket {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+        let stream = socket.connect(([127, 0, 0, 1], self.port).into()).await.expect("connect");
+        let mut request = format!("ws://127.0.0.1:{}/api/v1/notifications", self.port).into_client_request().expect("request");
+        request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
+        let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await.expect("the upgrade succeeds");
+        Socket { stream }
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it to finish.
+    pub async fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// A client's notification socket.
+pub struct Socket {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What the next frame turned out to be.
+#[derive(Debug, PartialEq)]
+pub enum Received {
+    Message(Notification),
+    Closed(Option<(u16, String)>),
+    Timeout,
+}
+
+impl Socket {
+    /// The next notification or close, waiting at most `within`.
+    pub async fn next_within(&mut self, within: Duration) -> Received {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return Received::Timeout,
+                Ok(None) => return Received::Closed(None),
+                Ok(Some(Err(_))) => return Received::Closed(None),
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    return Received::Message(serde_json::from_str(&text).unwrap_or_else(|error| panic!("unparseable {text}: {error}")))
+                }
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Received::Closed(frame.map(|CloseFrame { code, reason }| (u16::from(code), reason.to_string())))
+                }
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// The next notification; panics on anything else within five seconds.
+    pub async fn next(&mut self) -> Notification {
+        match self.next_within(Duration::from_secs(5)).await {
+            Received::Message(message) => message,
+            other => panic!("expected a notification, got {other:?}"),
+        }
+    }
+
+    /// The close code and reason; panics if a notification or nothing comes first.
+    pub async fn expect_close(&mut self) -> (u16, String) {
+        match self.next_within(Duration::from_secs(5)).await {
+            Received::Closed(Some(frame)) => frame,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+
+    /// Skips the welcome (and, for admins, the two initial counts).
+    pub async fn skip_greeting(&mut self) {
+        if let Notification::Connected { session_type, .. } = self.next().await {
+            if session_type == app::wire::SessionType::Admin {
+                self.next().await;
+                self.next().await;
+            }
+        } else {
+            panic!("the first message must be CONNECTED");
+        }
+    }
+
+    /// Sends a text frame.
+    pub async fn send_text(&mut self, text: String) {
+        self.stream.send(Message::Text(text.into())).await.expect("send");
+    }
+
+    /// Asserts that nothing arrives for a short while.
+    pub async fn expect_silence(&mut self) {
+        let received = self.next_within(Duration::from_millis(300)).await;
+        assert_eq!(received, Received::Timeout, "expected no message");
+    }
+}
+
+/// Parses a JSON response body into `T`, asserting the status first.
+pub async fn expect_json<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
+    assert_eq!(response.status(), status, "unexpected status");
+    response.json().await.expect("JSON body")
+}
+
+/// Asserts a contract error: the status and the `error` code of the JSON body.
+pub async fn expect_error(response: reqwest::Response, status: u16, code: &str) -> String {
+    let body: app::wire::ErrorBody = expect_json(response, status).await;
+    assert_eq!(body.error, code, "error code (message: {})", body.message);
+    assert!(!body.message.is_empty());
+    body.message
+}
+
+/// Generates, for each named `async fn(Db)`, one test on SQLite and one on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() { super::$test($crate::helpers::Db::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() { super::$test($crate::helpers::Db::Postgres).await })*
+        }
+    };
+}

@@ -1,0 +1,424 @@
+//! Section 5 of the contract with a real WebSocket client: authentication, registration,
+//! every message type, ordering by `seq`, slow readers, dead peers and shutdown.
+
+use crate::helpers::*;
+use app::wire::{close_code, Category, NewItemNotice, Notification, Person, ReviewDecision, ReviewNotice, Role, SessionType};
+use futures::StreamExt;
+use server::{
+    auth::Claims,
+    event::{Change, Event},
+};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+crate::on_both_databases!(
+    an_admin_is_welcomed_with_the_current_counts,
+    a_cook_is_welcomed_as_staff_and_hears_no_broadcasts,
+    creating_announces_the_item_then_the_count_to_every_admin_tab,
+    reviewing_updates_admins_and_tells_only_the_requester,
+    a_newer_staff_session_replaces_the_older_with_4001,
+    concurrent_writes_arrive_in_strict_seq_order_and_end_at_the_snapshot,
+);
+
+fn gordon() -> Person {
+    Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() }
+}
+
+fn ali() -> Person {
+    Person { id: 3, first_name: "Ali".into(), last_name: "Hassan".into() }
+}
+
+async fn an_admin_is_welcomed_with_the_current_counts(db: Db) {
+    let app = spawn_app(db).await;
+    let cook = app.token(ALI).await;
+    app.create_request(&cook, "Dild").await;
+    app.create_suggestion(&cook, "Smørrebrød").await;
+    app.create_request(&cook, "Persille").await;
+    let mut socket = app.socket(&app.token(GORDON).await).await;
+    let Notification::Connected { message, session_type, user_id, timestamp } = socket.next().await else {
+        panic!("the welcome comes first");
+    };
+    assert_eq!((message.as_str(), session_type, user_id), ("Connected to MiseOS notifications", SessionType::Admin, 1));
+    assert_eq!(timestamp.len(), "2026-03-27 10:15".len());
+    let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else { panic!("counts follow") };
+    assert_eq!((category, count, seq), (Category::IngredientRequest, 2, 3));
+    let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else { panic!("counts follow") };
+    assert_eq!((category, count, seq), (Category::DishSuggestion, 1, 3));
+    socket.expect_silence().await;
+}
+
+async fn a_cook_is_welcomed_as_staff_and_hears_no_broadcasts(db: Db) {
+    let app = spawn_app(db).await;
+    let cook = app.token(SARA).await;
+    let mut socket = app.socket(&cook).await;
+    let Notification::Connected { session_type, user_id, .. } = socket.next().await else { panic!("welcome") };
+    assert_eq!((session_type, user_id), (SessionType::Staff, 4));
+    app.create_request(&app.token(ALI).await, "Løg").await;
+    socket.expect_silence().await;
+}
+
+async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
+    let app = spawn_app(db).await;
+    let chef = app.token(GORDON).await;
+    let (mut first_tab, mut second_tab) = (app.socket(&chef).await, app.socket(&chef).await);
+    let mut sous = app.socket(&app.token(MONICA).await).await;
+    for socket in [&mut first_tab, &mut second_tab, &mut sous] {
+        socket.skip_greeting().await;
+    }
+    let cook = app.token(ALI).await;
+    let id = app.create_request(&cook, "Frisk Dild").await;
+    let suggestion = app.create_suggestion(&cook, "Gravad laks").await;
+    for socket in [&mut first_tab, &mut second_tab, &mut sous] {
+        let Notification::NewIngredientRequest(NewItemNotice { category, request_id, item_name, requested_by, timestamp }) = socket.next().await
+        else {
+            panic!("NEW_INGREDIENT_REQUEST first");
+        };
+        assert_eq!((category, request_id, item_name.as_str(), requested_by), (Category::IngredientRequest, id, "Frisk Dild", ali()));
+        assert_eq!(timestamp.len(), 16);
+        let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else { panic!("then the count") };
+        assert_eq!((category, count, seq), (Category::IngredientRequest, 1, 1));
+        let Notification::NewDishSuggestion(notice) = socket.next().await else { panic!("NEW_DISH_SUGGESTION") };
+        assert_eq!((notice.category, notice.request_id, notice.item_name.as_str()), (Category::DishSuggestion, suggestion, "Gravad laks"));
+        let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else { panic!("then the count") };
+        assert_eq!((category, count, seq), (Category::DishSuggestion, 1, 2));
+    }
+}
+
+async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
+    let app = spawn_app(db).await;
+    let (ali_token, sara_token, chef) = (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await);
+    let request = app.create_request(&ali_token, "Frisk Dild").await;
+    let suggestion = app.create_suggestion(&ali_token, "Stegt flæsk").await;
+    let (mut ali_socket, mut sara_socket, mut admin) = (app.socket(&ali_token).await, app.socket(&sara_token).await, app.socket(&chef).await);
+    for socket in [&mut ali_socket, &mut sara_socket, &mut admin] {
+        socket.skip_greeting().await;
+    }
+    app.post(&format!("/api/v1/ingredient-requests/{request}/approve"), &chef, &ReviewDecision { note: Some("Tak, Ali 🌿".into()) }).await;
+    let Notification::RequestApproved(ReviewNotice { category, request_id, item_name, reviewed_by, note, timestamp }) = ali_socket.next().await
+    else {
+        panic!("REQUEST_APPROVED");
+    };
+    assert_eq!((category, request_id, item_name.as_str(), reviewed_by), (Category::IngredientRequest, request, "Frisk Dild", gordon()));
+    assert_eq!(note.as_deref(), Some("Tak, Ali 🌿"));
+    assert_eq!(timestamp.len(), 16);
+    let Notification::PendingCountUpdated { category, count, seq, .. } = admin.next().await else { panic!("count") };
+    assert_eq!((category, count, seq), (Category::IngredientRequest, 0, 3));
+
+    app.post(&format!("/api/v1/dish-suggestions/{suggestion}/reject"), &chef, &ReviewDecision::default()).await;
+    let Notification::SuggestionRejected(notice) = ali_socket.next().await else { panic!("SUGGESTION_REJECTED") };
+    assert_eq!((notice.request_id, notice.note), (suggestion, None));
+    let Notification::PendingCountUpdated { category, count, seq, .. } = admin.next().await else { panic!("count") };
+    assert_eq!((category, count, seq), (Category::DishSuggestion, 0, 4));
+
+    // The other two staff types.
+    let rejected = app.create_request(&ali_token, "Trøfler").await;
+    let approved = app.create_suggestion(&ali_token, "Frikadeller").await;
+    app.post(&format!("/api/v1/ingredient-requests/{rejected}/reject"), &chef, &ReviewDecision { note: Some("For dyrt".into()) }).await;
+    app.post(&format!("/api/v1/dish-suggestions/{approved}/approve"), &chef, &ReviewDecision::default()).await;
+    assert!(matches!(ali_socket.next().await, Notification::RequestRejected(ReviewNotice { note: Some(_), .. })));
+    assert!(matches!(ali_socket.next().await, Notification::SuggestionApproved(ReviewNotice { note: None, .. })));
+    // Sara asked for nothing and hears nothing; admins get no direct messages.
+    sara_socket.expect_silence().await;
+}
+
+async fn a_newer_staff_session_replaces_the_older_with_4001(db: Db) {
+    let app = spawn_app(db).await;
+    let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
+    let mut older = app.socket(&cook).await;
+    older.skip_greeting().await;
+    let mut newer = app.socket(&cook).await;
+    newer.skip_greeting().await;
+    assert_eq!(older.expect_close().await, (close_code::REPLACED, "replaced by a newer session".to_string()));
+    let id = app.create_request(&cook, "Ramsløg").await;
+    app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewDecision::default()).await;
+    assert!(matches!(newer.next().await, Notification::RequestApproved(ReviewNotice { request_id, .. }) if request_id == id));
+    // Admin tabs are never replaced.
+    let mut first_tab = app.socket(&chef).await;
+    first_tab.skip_greeting().await;
+    let mut second_tab = app.socket(&chef).await;
+    second_tab.skip_greeting().await;
+    first_tab.expect_silence().await;
+}
+
+async fn concurrent_writes_arrive_in_strict_seq_order_and_end_at_the_snapshot(db: Db) {
+    let app = spawn_app(db).await;
+    let (ali_token, sara_token, chef) = (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await);
+    let mut admin = app.socket(&chef).await;
+    admin.skip_greeting().await;
+    let creates = (0..50).map(|index| {
+        let token = if index % 2 == 0 { ali_token.clone() } else { sara_token.clone() };
+        let app = &app;
+        async move {
+            if index % 3 == 0 {
+                app.create_suggestion(&token, &format!("Ret {index}")).await;
+            } else {
+                app.create_request(&token, &format!("Vare {index}")).await;
+            }
+        }
+    });
+    futures::future::join_all(creates).await;
+    let mut last_seq = 0;
+    let mut last_count = std::collections::HashMap::new();
+    let mut announcements = 0;
+    while announcements < 50 || last_seq < 50 {
+        match admin.next().await {
+            Notification::PendingCountUpdated { category, count, seq, .. } => {
+                assert!(seq > last_seq, "seq {seq} after {last_seq}");
+                last_seq = seq;
+                last_count.insert(category, count);
+            }
+            Notification::NewIngredientRequest(_) | Notification::NewDishSuggestion(_) => announcements += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let snapshot = app.snapshot(&chef).await;
+    assert_eq!(snapshot.seq, last_seq);
+    assert_eq!(last_count[&Category::IngredientRequest], snapshot.pending_ingredient_requests);
+    assert_eq!(last_count[&Category::DishSuggestion], snapshot.pending_dish_suggestions);
+    assert_eq!(snapshot.total_pending, 50);
+}
+
+fn claims(role: Role, exp_in_seconds: i64, iss: &str) -> Claims {
+    let now = chrono::Utc::now().timestamp();
+    Claims {
+        sub: "1".into(),
+        role,
+        first_name: "Gordon".into(),
+        last_name: "Ramsay".into(),
+        iat: now,
+        exp: now + exp_in_seconds,
+        iss: iss.into(),
+    }
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let value = chunk.iter().fold(0u32, |acc, &byte| (acc << 8) | u32::from(byte)) << (8 * (3 - chunk.len()));
+        for index in 0..=chunk.len() {
+            out.push(ALPHABET[((value >> (18 - 6 * index)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_bad_credential_is_closed_with_1008() {
+    let app = spawn_app(Db::Sqlite).await;
+    let good = app.token(GORDON).await;
+    let other_secret = server::auth::TokenKeys::new(&[9; 32], Duration::from_secs(60));
+    let header_and_payload = |header: &str| {
+        format!("{}.{}", base64_url(header.as_bytes()), base64_url(&serde_json::to_vec(&claims(Role::HeadChef, 60, "miseos")).unwrap()))
+    };
+    let alg_none = format!("{}.", header_and_payload(r#"{"alg":"none","typ":"JWT"}"#));
+    let hs384 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
+        &claims(Role::HeadChef, 60, "miseos"),
+        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .unwrap();
+    let cases = [
+        ("tampered signature", format!("{}A", &good[..good.len() - 1])),
+        ("expired", app.tokens.sign(&claims(Role::HeadChef, -5, "miseos"))),
+        ("alg none", alg_none),
+        ("another algorithm", hs384),
+        ("another secret", other_secret.sign(&claims(Role::HeadChef, 60, "miseos"))),
+        ("another issuer", app.tokens.sign(&claims(Role::HeadChef, 60, "someone-else"))),
+        ("not a token", "garbage".to_string()),
+    ];
+    for (case, token) in cases {
+        let mut socket = app.socket(&token).await;
+        let (code, reason) = socket.expect_close().await;
+        assert_eq!(code, close_code::POLICY_VIOLATION, "{case}");
+        assert!(!reason.is_empty(), "{case}");
+    }
+    let mut no_token = app.socket_with(|_| {}).await;
+    assert_eq!(no_token.expect_close().await.0, close_code::POLICY_VIOLATION);
+}
+
+#[tokio::test]
+async fn the_cookie_works_only_from_an_allowed_origin() {
+    let app = spawn_app(Db::Sqlite).await;
+    let token = app.token(GORDON).await;
+    let port = app.port;
+    let with_cookie = |origin: Option<String>| {
+        let token = token.clone();
+        move |request: &mut tokio_tungstenite::tungstenite::handshake::client::Request| {
+            request.headers_mut().insert("cookie", HeaderValue::from_str(&format!("miseos_token={token}")).unwrap());
+            if let Some(origin) = origin {
+                request.headers_mut().insert("origin", HeaderValue::from_str(&origin).unwrap());
+            }
+        }
+    };
+    let mut same_origin = app.socket_with(with_cookie(Some(format!("http://127.0.0.1:{port}")))).await;
+    assert!(matches!(same_origin.next().await, Notification::Connected { session_type: SessionType::Admin, .. }));
+    for origin in [Some("http://evil.example".to_string()), Some(format!("http://127.0.0.1:{}", port + 1)), None] {
+        let mut refused = app.socket_with(with_cookie(origin.clone())).await;
+        assert_eq!(refused.expect_close().await, (close_code::POLICY_VIOLATION, "origin not allowed".to_string()), "{origin:?}");
+    }
+
+    let listed = spawn_app_with(Db::Sqlite, |config| config.allowed_origins = vec!["https://kitchen.example".into()]).await;
+    let token = listed.token(GORDON).await;
+    let cookie = |origin: &'static str| {
+        let token = token.clone();
+        move |request: &mut tokio_tungstenite::tungstenite::handshake::client::Request| {
+            request.headers_mut().insert("cookie", HeaderValue::from_str(&format!("miseos_token={token}")).unwrap());
+            request.headers_mut().insert("origin", HeaderValue::from_static(origin));
+        }
+    };
+    let mut allowed = listed.socket_with(cookie("https://kitchen.example")).await;
+    assert!(matches!(allowed.next().await, Notification::Connected { .. }));
+    let mut unlisted = listed.socket_with(cookie("https://other.example")).await;
+    assert_eq!(unlisted.expect_close().await.0, close_code::POLICY_VIOLATION);
+}
+
+#[tokio::test]
+async fn a_session_is_closed_with_1008_when_its_token_expires() {
+    let app = spawn_app(Db::Sqlite).await;
+    let short_lived = app.tokens.sign(&claims(Role::HeadChef, 2, "miseos"));
+    let mut socket = app.socket(&short_lived).await;
+    socket.skip_greeting().await;
+    let started = Instant::now();
+    match socket.next_within(Duration::from_secs(5)).await {
+        Received::Closed(Some((code, reason))) => assert_eq!((code, reason.as_str()), (close_code::POLICY_VIOLATION, "token expired")),
+        other => panic!("expected 1008 at expiry, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[tokio::test]
+async fn unknown_client_frames_are_ignored_and_oversized_ones_close_with_1009() {
+    let app = spawn_app(Db::Sqlite).await;
+    let chef = app.token(GORDON).await;
+    let mut socket = app.socket(&chef).await;
+    socket.skip_greeting().await;
+    socket.send_text(r#"{"hello": "server"}"#.into()).await;
+    socket.send_text("not even json".into()).await;
+    socket.send_text("x".repeat(4096)).await;
+    app.create_request(&app.token(ALI).await, "Still live").await;
+    assert!(matches!(socket.next().await, Notification::NewIngredientRequest(_)));
+    assert!(matches!(socket.next().await, Notification::PendingCountUpdated { .. }));
+    socket.send_text("x".repeat(4097)).await;
+    assert_eq!(socket.expect_close().await.0, close_code::MESSAGE_TOO_BIG);
+    let mut large = app.socket(&chef).await;
+    large.skip_greeting().await;
+    large.send_text("y".repeat(64 * 1024)).await;
+    assert_eq!(large.expect_close().await.0, close_code::MESSAGE_TOO_BIG);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
+    let app = spawn_app_with(Db::Sqlite, |config| config.ws_queue_capacity = 64).await;
+    let chef = app.token(GORDON).await;
+    let mut stalled = app.slow_socket(&chef).await;
+    stalled.skip_greeting().await;
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let mut reader = app.socket(&chef).await;
+        reader.skip_greeting().await;
+        readers.push(reader);
+    }
+    assert_eq!(app.hub.session_counts().0, 3);
+    // Large frames fill the stalled client's socket buffers (a few MiB) quickly; the hub is
+    // fed directly so the test controls volume and pace exactly.
+    let events = 700;
+    let big_name = "ø".repeat(4 * 1024);
+    let start_seq = app.hub.counts().seq;
+    // Each healthy reader reads on its own task, as independent clients would.
+    let readers_done: Vec<_> = readers
+        .into_iter()
+        .map(|mut reader| {
+            tokio::spawn(async move {
+                let mut slowest = Duration::ZERO;
+                for expected in 0..events {
+                    let started = Instant::now();
+                    match reader.next().await {
+                        Notification::NewIngredientRequest(notice) => assert_eq!(notice.request_id, expected),
+                        other => panic!("unexpected {other:?}"),
+                    }
+                    assert!(matches!(reader.next().await, Notification::PendingCountUpdated { .. }));
+                    slowest = slowest.max(started.elapsed());
+                }
+                // Still connected: the reader is handed back, so its session stays registered.
+                (slowest, reader)
+            })
+        })
+        .collect();
+    for index in 0..events {
+        app.hub.publish(&Event {
+            seq: start_seq + 1 + index,
+            category: Category::IngredientRequest,
+            pending: index + 1,
+            at_millis: chrono::Utc::now().timestamp_millis(),
+            change: Change::Created { item_id: index, item_name: big_name.clone(), requested_by: ali() },
+        });
+        // About 1,000 events/s of 8 KiB: a pace any reading client keeps up with.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    // The stalled session was dropped from the hub, so its queue no longer grows.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.hub.session_counts().0 != 2 {
+        assert!(Instant::now() < deadline, "the stalled session was never dropped");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Reading now, it finds what was already in flight, then the 1013 close.
+    let mut closing = None;
+    while let Some(frame) = tokio::time::timeout(Duration::from_secs(5), stalled.stream.next()).await.expect("the socket ends") {
+        if let Ok(tokio_tungstenite::tungstenite::Message::Close(frame)) = frame {
+            closing = frame.map(|frame| u16::from(frame.code));
+            break;
+        }
+    }
+    for reader in readers_done {
+        let (slowest_wait, _still_open) = reader.await.expect("a healthy reader got every message");
+        assert!(slowest_wait < Duration::from_secs(2), "a healthy reader waited {slowest_wait:?}");
+    }
+    assert_eq!(closing, Some(close_code::TRY_AGAIN_LATER));
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_answering_pings_is_dropped() {
+    let app = spawn_app_with(Db::Sqlite, |config| config.ws_ping_seconds = 0.2).await;
+    let chef = app.token(GORDON).await;
+    let mut responsive = app.socket(&chef).await;
+    let mut silent = app.socket(&chef).await;
+    // The responsive client keeps reading (which answers pings) and stays connected.
+    responsive.skip_greeting().await;
+    assert_eq!(responsive.next_within(Duration::from_millis(1200)).await, Received::Timeout);
+    // The silent one never read, so never answered: by now it has been dropped.
+    silent.skip_greeting().await;
+    assert_eq!(silent.expect_close().await, (close_code::PING_TIMEOUT, "ping timeout".to_string()));
+    assert_eq!(app.hub.session_counts().0, 1);
+}
+
+#[tokio::test]
+async fn shutdown_closes_every_session_with_1001() {
+    let mut app = spawn_app(Db::Sqlite).await;
+    let mut admin = app.socket(&app.token(GORDON).await).await;
+    let mut cook = app.socket(&app.token(ALI).await).await;
+    admin.skip_greeting().await;
+    cook.skip_greeting().await;
+    app.shut_down().await;
+    assert_eq!(admin.expect_close().await.0, close_code::GOING_AWAY);
+    assert_eq!(cook.expect_close().await.0, close_code::GOING_AWAY);
+}
+
+#[tokio::test]
+async fn timestamps_use_the_kitchen_time_zone() {
+    let zone: chrono_tz::Tz = "Pacific/Kiritimati".parse().unwrap();
+    let app = spawn_app_with(Db::Sqlite, |config| config.timezone = zone).await;
+    let mut socket = app.socket(&app.token(GORDON).await).await;
+    let Notification::Connected { timestamp, .. } = socket.next().await else { panic!("welcome") };
+    let now = chrono::Utc::now().with_timezone(&zone);
+    let a_minute_ago = now - chrono::Duration::minutes(1);
+    let candidates = [now.format("%Y-%m-%d %H:%M").to_string(), a_minute_ago.format("%Y-%m-%d %H:%M").to_string()];
+    assert!(candidates.contains(&timestamp), "{timestamp} is not UTC+14 now ({candidates:?})");
+}
+
+#[tokio::test]
+async fn a_plain_get_of_the_socket_path_is_told_to_upgrade() {
+    let app = spawn_app(Db::Sqlite).await;
+    let response = app.http.get(format!("{}/api/v1/notifications", app.address)).send().await.unwrap();
+    expect_error(response, 426, "upgrade_required").await;
+}

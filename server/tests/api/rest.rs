@@ -1,0 +1,368 @@
+//! Sections 1–4 of the contract over HTTP: health, sign-in, items, review, snapshot, errors.
+
+use crate::helpers::*;
+use app::wire::{DishSuggestion, IngredientRequest, NewIngredientRequest, ReviewDecision, ReviewStatus, Role, Snapshot, User};
+use std::collections::HashSet;
+
+crate::on_both_databases!(
+    health_and_readiness_answer,
+    login_returns_token_user_and_an_http_only_cookie,
+    wrong_email_and_wrong_password_get_the_same_401,
+    me_accepts_bearer_or_cookie_and_logout_clears_the_cookie,
+    forged_expired_and_missing_tokens_get_401,
+    an_ingredient_request_round_trips_every_field,
+    a_dish_suggestion_round_trips_and_is_reviewed,
+    staff_see_only_their_own_items_and_admins_see_all_newest_first,
+    status_filter_and_limit_apply,
+    only_admins_review_and_the_snapshot_is_theirs,
+    reviewing_twice_is_409_and_unknown_ids_are_404,
+    bad_bodies_get_400_or_413_and_change_nothing,
+    unicode_and_markup_are_stored_unchanged,
+    concurrent_reviews_of_one_item_give_one_200_and_one_409,
+    fifty_concurrent_creates_all_count,
+);
+
+async fn health_and_readiness_answer(db: Db) {
+    let app = spawn_app(db).await;
+    let health = app.http.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.http.get(format!("{}/readyz", app.address)).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
+    let app = spawn_app(db).await;
+    let response = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&app::wire::LoginRequest { email: "Gordon@MiseOS.dk".into(), password: PASSWORD.into() })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers().get("set-cookie").expect("a cookie").to_str().unwrap().to_string();
+    let body: app::wire::LoginResponse = response.json().await.unwrap();
+    assert_eq!(
+        body.user,
+        User { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into(), email: GORDON.into(), role: Role::HeadChef }
+    );
+    assert!(cookie.starts_with(&format!("miseos_token={};", body.token)));
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "cookie lacks {attribute}: {cookie}");
+    }
+    // The token carries the contract's claims.
+    let payload = body.token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&base64_url_decode(payload)).unwrap();
+    assert_eq!(claims["sub"], "1");
+    assert_eq!(claims["role"], "HEAD_CHEF");
+    assert_eq!(claims["firstName"], "Gordon");
+    assert_eq!(claims["lastName"], "Ramsay");
+    assert_eq!(claims["iss"], "miseos");
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+}
+
+async fn wrong_email_and_wrong_password_get_the_same_401(db: Db) {
+    let app = spawn_app(db).await;
+    let attempt = |email: &str, password: &str| {
+        app.http
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .json(&app::wire::LoginRequest { email: email.into(), password: password.into() })
+            .send()
+    };
+    let wrong_password = expect_error(attempt(GORDON, "wrong").await.unwrap(), 401, "bad_credentials").await;
+    let unknown_email = expect_error(attempt("nobody@miseos.dk", PASSWORD).await.unwrap(), 401, "bad_credentials").await;
+    assert_eq!(wrong_password, unknown_email);
+}
+
+async fn me_accepts_bearer_or_cookie_and_logout_clears_the_cookie(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.token(ALI).await;
+    let me: User = expect_json(app.get("/api/v1/auth/me", &token).await, 200).await;
+    assert_eq!((me.id, me.role), (3, Role::LineCook));
+    let by_cookie = app
+        .http
+        .get(format!("{}/api/v1/auth/me", app.address))
+        .header("cookie", format!("miseos_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json::<User>(by_cookie, 200).await.id, 3);
+    let logout = app.http.post(format!("{}/api/v1/auth/logout", app.address)).send().await.unwrap();
+    assert_eq!(logout.status(), 204);
+    let cleared = logout.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cleared.starts_with("miseos_token=;") && cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+async fn forged_expired_and_missing_tokens_get_401(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.token(GORDON).await;
+    let no_token = app.http.get(format!("{}/api/v1/notifications/snapshot", app.address)).send().await.unwrap();
+    expect_error(no_token, 401, "unauthorized").await;
+    let tampered = format!("{}x", &token[..token.len() - 1]);
+    expect_error(app.get("/api/v1/notifications/snapshot", &tampered).await, 401, "unauthorized").await;
+    let expired = app.tokens.sign(&server::auth::Claims {
+        sub: "1".into(),
+        role: Role::HeadChef,
+        first_name: "Gordon".into(),
+        last_name: "Ramsay".into(),
+        iat: chrono::Utc::now().timestamp() - 100,
+        exp: chrono::Utc::now().timestamp() - 10,
+        iss: "miseos".into(),
+    });
+    let message = expect_error(app.get("/api/v1/ingredient-requests", &expired).await, 401, "unauthorized").await;
+    assert!(message.contains("expired"));
+}
+
+async fn an_ingredient_request_round_trips_every_field(db: Db) {
+    let app = spawn_app(db).await;
+    let cook = app.token(ALI).await;
+    let chef = app.token(GORDON).await;
+    let body = NewIngredientRequest { item_name: "Frisk Dild".into(), quantity: 2.0, unit: "bunch".into(), note: Some("for the gravlax".into()) };
+    let response = app.post("/api/v1/ingredient-requests", &cook, &body).await;
+    assert_eq!(response.status(), 201);
+    let raw: serde_json::Value = response.json().await.unwrap();
+    // The exact contract shape, including integer quantity and null review fields.
+    for field in ["id", "itemName", "quantity", "unit", "note", "status", "requestedBy", "createdAt", "reviewedBy", "reviewedAt", "reviewNote"] {
+        assert!(raw.get(field).is_some(), "missing {field} in {raw}");
+    }
+    assert_eq!(raw["quantity"], serde_json::json!(2));
+    assert_eq!(raw["status"], "PENDING");
+    assert_eq!(raw["requestedBy"], serde_json::json!({"id": 3, "firstName": "Ali", "lastName": "Hassan"}));
+    assert!(raw["reviewedBy"].is_null() && raw["reviewedAt"].is_null() && raw["reviewNote"].is_null());
+    let created_at = raw["createdAt"].as_str().unwrap();
+    assert_eq!(created_at.len(), "2026-03-27 10:15".len(), "createdAt {created_at}");
+    let id = raw["id"].as_i64().unwrap();
+
+    let fetched: IngredientRequest = expect_json(app.get(&format!("/api/v1/ingredient-requests/{id}"), &cook).await, 200).await;
+    assert_eq!(fetched.item_name, "Frisk Dild");
+    let approved: IngredientRequest = expect_json(
+        app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewDecision { note: Some("Ja tak".into()) }).await,
+        200,
+    )
+    .await;
+    assert_eq!(approved.status, ReviewStatus::Approved);
+    assert_eq!(approved.reviewed_by.as_ref().map(|person| person.id), Some(1));
+    assert_eq!(approved.review_note.as_deref(), Some("Ja tak"));
+    assert!(approved.reviewed_at.is_some());
+}
+
+async fn a_dish_suggestion_round_trips_and_is_reviewed(db: Db) {
+    let app = spawn_app(db).await;
+    let cook = app.token(SARA).await;
+    let chef = app.token(MONICA).await;
+    let response = app.post("/api/v1/dish-suggestions", &cook, &serde_json::json!({"name": "Stjerneskud", "description": "Rødspætte, rejer, asparges"})).await;
+    let raw: serde_json::Value = expect_json(response, 201).await;
+    assert_eq!(raw["name"], "Stjerneskud");
+    assert_eq!(raw["description"], "Rødspætte, rejer, asparges");
+    assert!(raw.get("itemName").is_none() && raw.get("quantity").is_none());
+    assert_eq!(raw["requestedBy"]["id"], 4);
+    let id = raw["id"].as_i64().unwrap();
+    let fetched: DishSuggestion = expect_json(app.get(&format!("/api/v1/dish-suggestions/{id}"), &chef).await, 200).await;
+    assert_eq!(fetched.status, ReviewStatus::Pending);
+    // approve/reject take no body at all as well.
+    let rejected = app.http.post(format!("{}/api/v1/dish-suggestions/{id}/reject", app.address)).bearer_auth(&chef).send().await.unwrap();
+    let rejected: DishSuggestion = expect_json(rejected, 200).await;
+    assert_eq!(rejected.status, ReviewStatus::Rejected);
+    assert_eq!(rejected.review_note, None);
+}
+
+async fn staff_see_only_their_own_items_and_admins_see_all_newest_first(db: Db) {
+    let app = spawn_app(db).await;
+    let (ali, sara, chef) = (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await);
+    let first = app.create_request(&ali, "Smør").await;
+    let second = app.create_request(&sara, "Rugbrød").await;
+    let third = app.create_request(&ali, "Sild").await;
+    let all: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests", &chef).await, 200).await;
+    assert_eq!(all.iter().map(|item| item.id).collect::<Vec<_>>(), vec![third, second, first]);
+    let own: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests", &ali).await, 200).await;
+    assert_eq!(own.iter().map(|item| item.id).collect::<Vec<_>>(), vec![third, first]);
+    // Someone else's item is exactly like a missing one.
+    expect_error(app.get(&format!("/api/v1/ingredient-requests/{second}"), &ali).await, 404, "not_found").await;
+    expect_json::<IngredientRequest>(app.get(&format!("/api/v1/ingredient-requests/{second}"), &sara).await, 200).await;
+    let suggestion = app.create_suggestion(&sara, "Æbleskiver").await;
+    expect_error(app.get(&format!("/api/v1/dish-suggestions/{suggestion}"), &ali).await, 404, "not_found").await;
+    let sara_suggestions: Vec<DishSuggestion> = expect_json(app.get("/api/v1/dish-suggestions?status=PENDING", &sara).await, 200).await;
+    assert_eq!(sara_suggestions.len(), 1);
+    let ali_suggestions: Vec<DishSuggestion> = expect_json(app.get("/api/v1/dish-suggestions", &ali).await, 200).await;
+    assert!(ali_suggestions.is_empty());
+}
+
+async fn status_filter_and_limit_apply(db: Db) {
+    let app = spawn_app(db).await;
+    let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
+    let ids = [app.create_request(&cook, "A").await, app.create_request(&cook, "B").await, app.create_request(&cook, "C").await];
+    app.post(&format!("/api/v1/ingredient-requests/{}/approve", ids[0]), &chef, &ReviewDecision::default()).await;
+    let pending: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests?status=PENDING", &chef).await, 200).await;
+    assert_eq!(pending.iter().map(|item| item.id).collect::<Vec<_>>(), vec![ids[2], ids[1]]);
+    let approved: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests?status=APPROVED", &cook).await, 200).await;
+    assert_eq!(approved.iter().map(|item| item.id).collect::<Vec<_>>(), vec![ids[0]]);
+    let limited: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests?limit=1", &chef).await, 200).await;
+    assert_eq!(limited.len(), 1);
+    expect_error(app.get("/api/v1/ingredient-requests?status=DONE", &chef).await, 400, "invalid_field").await;
+    expect_error(app.get("/api/v1/ingredient-requests?limit=0", &chef).await, 400, "invalid_field").await;
+}
+
+async fn only_admins_review_and_the_snapshot_is_theirs(db: Db) {
+    let app = spawn_app(db).await;
+    let (cook, chef) = (app.token(ALI).await, app.token(MONICA).await);
+    let request = app.create_request(&cook, "Kapers").await;
+    let suggestion = app.create_suggestion(&cook, "Tarteletter").await;
+    for path in [
+        format!("/api/v1/ingredient-requests/{request}/approve"),
+        format!("/api/v1/ingredient-requests/{request}/reject"),
+        format!("/api/v1/dish-suggestions/{suggestion}/approve"),
+        format!("/api/v1/dish-suggestions/{suggestion}/reject"),
+    ] {
+        expect_error(app.post(&path, &cook, &ReviewDecision::default()).await, 403, "forbidden").await;
+    }
+    expect_error(app.get("/api/v1/notifications/snapshot", &cook).await, 403, "forbidden").await;
+    let snapshot = app.snapshot(&chef).await;
+    assert_eq!(snapshot, Snapshot { pending_dish_suggestions: 1, pending_ingredient_requests: 1, total_pending: 2, seq: 2 });
+    let raw: serde_json::Value = expect_json(app.get("/api/v1/notifications/snapshot", &chef).await, 200).await;
+    assert_eq!(raw, serde_json::json!({"pendingDishSuggestions": 1, "pendingIngredientRequests": 1, "totalPending": 2, "seq": 2}));
+}
+
+async fn reviewing_twice_is_409_and_unknown_ids_are_404(db: Db) {
+    let app = spawn_app(db).await;
+    let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
+    let id = app.create_request(&cook, "Peberrod").await;
+    let path = format!("/api/v1/ingredient-requests/{id}/reject");
+    expect_json::<IngredientRequest>(app.post(&path, &chef, &ReviewDecision::default()).await, 200).await;
+    expect_error(app.post(&path, &chef, &ReviewDecision::default()).await, 409, "already_reviewed").await;
+    expect_error(app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewDecision::default()).await, 409, "already_reviewed").await;
+    expect_error(app.post("/api/v1/ingredient-requests/99999/approve", &chef, &ReviewDecision::default()).await, 404, "not_found").await;
+    expect_error(app.get("/api/v1/ingredient-requests/99999", &chef).await, 404, "not_found").await;
+    expect_error(app.get("/api/v1/dish-suggestions/not-a-number", &chef).await, 404, "not_found").await;
+    expect_error(app.get("/api/v1/no-such-resource", &chef).await, 404, "not_found").await;
+    // The counts moved once.
+    assert_eq!(app.snapshot(&chef).await.pending_ingredient_requests, 0);
+    assert_eq!(app.snapshot(&chef).await.seq, 2);
+}
+
+async fn bad_bodies_get_400_or_413_and_change_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
+    let raw = |body: &'static str| {
+        app.http
+            .post(format!("{}/api/v1/ingredient-requests", app.address))
+            .bearer_auth(&cook)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    expect_error(raw("{\"itemName\": ").await.unwrap(), 400, "malformed_json").await;
+    expect_error(raw("not json").await.unwrap(), 400, "malformed_json").await;
+    let message = expect_error(raw(r#"{"itemName": "Dild", "unit": "bunch"}"#).await.unwrap(), 400, "invalid_field").await;
+    assert!(message.contains("quantity"), "{message}");
+    expect_error(raw(r#"{"itemName": "Dild", "quantity": "two", "unit": "bunch"}"#).await.unwrap(), 400, "invalid_field").await;
+    for (body, field) in [
+        (r#"{"itemName": "", "quantity": 1, "unit": "kg"}"#, "itemName"),
+        (r#"{"itemName": "Dild", "quantity": 0, "unit": "kg"}"#, "quantity"),
+        (r#"{"itemName": "Dild", "quantity": -3, "unit": "kg"}"#, "quantity"),
+        (r#"{"itemName": "Dild", "quantity": 1, "unit": ""}"#, "unit"),
+    ] {
+        let message = expect_error(raw(body).await.unwrap(), 400, "invalid_field").await;
+        assert!(message.contains(field), "{message}");
+    }
+    let oversized_name = NewIngredientRequest { item_name: "x".repeat(101), quantity: 1.0, unit: "kg".into(), note: None };
+    expect_error(app.post("/api/v1/ingredient-requests", &cook, &oversized_name).await, 400, "invalid_field").await;
+    let huge = "x".repeat(64 * 1024);
+    let too_large = app
+        .http
+        .post(format!("{}/api/v1/ingredient-requests", app.address))
+        .bearer_auth(&cook)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"itemName": "{huge}", "quantity": 1, "unit": "kg"}}"#))
+        .send()
+        .await
+        .unwrap();
+    expect_error(too_large, 413, "payload_too_large").await;
+    expect_error(
+        app.post("/api/v1/dish-suggestions", &cook, &serde_json::json!({"name": "  ", "description": ""})).await,
+        400,
+        "invalid_field",
+    )
+    .await;
+    let review_note = ReviewDecision { note: Some("n".repeat(501)) };
+    let id = app.create_request(&cook, "Dild").await;
+    expect_error(app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &review_note).await, 400, "invalid_field").await;
+    // Nothing but the one valid create changed state.
+    let snapshot = app.snapshot(&chef).await;
+    assert_eq!((snapshot.pending_ingredient_requests, snapshot.pending_dish_suggestions, snapshot.seq), (1, 0, 1));
+    let items: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests", &chef).await, 200).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].status, ReviewStatus::Pending);
+}
+
+async fn unicode_and_markup_are_stored_unchanged(db: Db) {
+    let app = spawn_app(db).await;
+    let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
+    let name = "Rødgrød med fløde æøå ÆØÅ 🍓🔥 <script>alert('x')</script> ' OR 1=1; --";
+    let body = NewIngredientRequest { item_name: name.into(), quantity: 0.5, unit: "kg".into(), note: Some("  Ærter & \"bønner\"\n<b>nu</b>  ".into()) };
+    let created: IngredientRequest = expect_json(app.post("/api/v1/ingredient-requests", &cook, &body).await, 201).await;
+    let fetched: IngredientRequest = expect_json(app.get(&format!("/api/v1/ingredient-requests/{}", created.id), &chef).await, 200).await;
+    assert_eq!(fetched.item_name, name);
+    assert_eq!(fetched.note, body.note);
+    assert_eq!(fetched.quantity.0, 0.5);
+    let suggestion: DishSuggestion = expect_json(
+        app.post("/api/v1/dish-suggestions", &cook, &serde_json::json!({"name": name, "description": "🦞 <img src=x onerror=alert(1)>"})).await,
+        201,
+    )
+    .await;
+    assert_eq!(suggestion.name, name);
+    assert_eq!(suggestion.description, "🦞 <img src=x onerror=alert(1)>");
+}
+
+async fn concurrent_reviews_of_one_item_give_one_200_and_one_409(db: Db) {
+    let app = spawn_app(db).await;
+    let (cook, gordon, monica) = (app.token(ALI).await, app.token(GORDON).await, app.token(MONICA).await);
+    for round in 0..5 {
+        let id = app.create_request(&cook, &format!("Citron {round}")).await;
+        let approve = format!("/api/v1/ingredient-requests/{id}/approve");
+        let reject = format!("/api/v1/ingredient-requests/{id}/reject");
+        let no_note = ReviewDecision::default();
+        let (first, second) = tokio::join!(app.post(&approve, &gordon, &no_note), app.post(&reject, &monica, &no_note));
+        let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "round {round}");
+    }
+    let snapshot = app.snapshot(&gordon).await;
+    assert_eq!((snapshot.pending_ingredient_requests, snapshot.seq), (0, 10));
+}
+
+async fn fifty_concurrent_creates_all_count(db: Db) {
+    let app = spawn_app(db).await;
+    let (ali, sara, chef) = (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await);
+    let creates = (0..50).map(|index| {
+        let token = if index % 2 == 0 { ali.clone() } else { sara.clone() };
+        let app = &app;
+        async move {
+            if index % 5 == 0 {
+                app.create_suggestion(&token, &format!("Ret {index}")).await
+            } else {
+                app.create_request(&token, &format!("Vare {index}")).await
+            }
+        }
+    });
+    let ids: HashSet<i64> = futures::future::join_all(creates).await.into_iter().collect();
+    assert!(ids.len() >= 40, "ids are unique per kind");
+    let snapshot = app.snapshot(&chef).await;
+    assert_eq!(snapshot, Snapshot { pending_dish_suggestions: 10, pending_ingredient_requests: 40, total_pending: 50, seq: 50 });
+}
+
+fn base64_url_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for byte in text.bytes() {
+        let Some(value) = ALPHABET.iter().position(|&c| c == byte) else { continue };
+        bits = (bits << 6) | value as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    out
+}
