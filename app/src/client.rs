@@ -1,35 +1,138 @@
-//! The browser's calls to the REST API (gloo-net). Used from event handlers and effects,
-//! which run only in the browser after hydration.
+//! The browser's calls to the REST API (gloo-net). They run only in the browser after
+//! hydration; the session cookie authenticates them.
 
-use crate::wire::{ErrorBody, LoginRequest, LoginResponse};
+use crate::{
+    ui::data::{CookData, DashboardData},
+    wire::{
+        Category, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse, NewDishSuggestion,
+        NewIngredientRequest, ReviewDecision, Snapshot, User,
+    },
+};
 use gloo_net::http::{Request, Response};
+use serde::{de::DeserializeOwned, Serialize};
+
+/// A failed call: the HTTP status (0 when the server could not be reached) and a sentence
+/// for the user.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallError {
+    pub status: u16,
+    pub message: String,
+}
+
+impl From<CallError> for String {
+    fn from(error: CallError) -> String {
+        error.message
+    }
+}
 
 /// Signs in; on success the server has set the session cookie.
 pub async fn login(credentials: &LoginRequest) -> Result<LoginResponse, String> {
-    let response = Request::post("/api/v1/auth/login")
-        .json(credentials)
-        .map_err(|error| error.to_string())?
-        .send()
-        .await
-        .map_err(|_| "The server cannot be reached.".to_string())?;
-    read_json(response).await
+    Ok(post("/api/v1/auth/login", credentials).await?)
+}
+
+/// Signs out (the server clears the cookie).
+pub async fn logout() {
+    // Even if the call fails, the next page load will ask to sign in again once the token
+    // expires; there is nothing more useful to do with the error.
+    let _ = Request::post("/api/v1/auth/logout").send().await;
+}
+
+/// The signed-in user.
+#[cfg_attr(feature = "ssr", allow(dead_code, reason = "the server renders from its store instead"))]
+pub async fn me() -> Result<User, CallError> {
+    get("/api/v1/auth/me").await
+}
+
+/// The dashboard's data (when a page is built in the browser rather than hydrated).
+#[cfg_attr(feature = "ssr", allow(dead_code, reason = "the server renders from its store instead"))]
+pub async fn dashboard() -> Result<DashboardData, String> {
+    let (snapshot, ingredient_requests, dish_suggestions) = futures::join!(
+        get::<Snapshot>("/api/v1/notifications/snapshot"),
+        pending_ingredient_requests(),
+        pending_dish_suggestions()
+    );
+    Ok(DashboardData { snapshot: snapshot?, ingredient_requests: ingredient_requests?, dish_suggestions: dish_suggestions? })
+}
+
+/// The pending ingredient requests, newest first.
+pub async fn pending_ingredient_requests() -> Result<Vec<IngredientRequest>, CallError> {
+    get("/api/v1/ingredient-requests?status=PENDING").await
+}
+
+/// The pending dish suggestions, newest first.
+pub async fn pending_dish_suggestions() -> Result<Vec<DishSuggestion>, CallError> {
+    get("/api/v1/dish-suggestions?status=PENDING").await
+}
+
+/// A cook's own items, fetched anew (after a reconnect).
+pub async fn cook_items() -> Result<CookData, String> {
+    let (ingredient_requests, dish_suggestions) =
+        futures::join!(get("/api/v1/ingredient-requests"), get("/api/v1/dish-suggestions"));
+    Ok(CookData { ingredient_requests: ingredient_requests?, dish_suggestions: dish_suggestions? })
+}
+
+/// One ingredient request.
+pub async fn ingredient_request(id: i64) -> Result<IngredientRequest, CallError> {
+    get(&format!("/api/v1/ingredient-requests/{id}")).await
+}
+
+/// One dish suggestion.
+pub async fn dish_suggestion(id: i64) -> Result<DishSuggestion, CallError> {
+    get(&format!("/api/v1/dish-suggestions/{id}")).await
+}
+
+/// Asks for an ingredient.
+pub async fn create_ingredient_request(new: &NewIngredientRequest) -> Result<IngredientRequest, CallError> {
+    post("/api/v1/ingredient-requests", new).await
+}
+
+/// Suggests a dish.
+pub async fn create_dish_suggestion(new: &NewDishSuggestion) -> Result<DishSuggestion, CallError> {
+    post("/api/v1/dish-suggestions", new).await
+}
+
+/// Approves or rejects an item.
+pub async fn review(category: Category, id: i64, approve: bool, note: Option<String>) -> Result<(), CallError> {
+    let resource = match category {
+        Category::IngredientRequest => "ingredient-requests",
+        Category::DishSuggestion => "dish-suggestions",
+    };
+    let action = if approve { "approve" } else { "reject" };
+    post::<_, serde_json::Value>(&format!("/api/v1/{resource}/{id}/{action}"), &ReviewDecision { note }).await.map(|_| ())
+}
+
+async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {
+    read_json(Request::get(path).send().await.map_err(unreachable)?).await
+}
+
+async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, CallError> {
+    let request = Request::post(path)
+        .json(body)
+        .map_err(|error| CallError { status: 0, message: error.to_string() })?;
+    read_json(request.send().await.map_err(unreachable)?).await
+}
+
+fn unreachable(_: gloo_net::Error) -> CallError {
+    CallError { status: 0, message: "The server cannot be reached. Check the connection and try again.".into() }
 }
 
 /// Parses a success body, or turns an error body into its human message.
-async fn read_json<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, String> {
+async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, CallError> {
+    let status = response.status();
     if response.ok() {
-        return response.json::<T>().await.map_err(|error| error.to_string());
+        return response.json::<T>().await.map_err(|error| CallError { status, message: error.to_string() });
     }
-    match response.json::<ErrorBody>().await {
-        Ok(body) => Err(body.message),
-        Err(_) => Err(format!("The server answered {}.", response.status())),
-    }
+    let message = match response.json::<ErrorBody>().await {
+        Ok(body) => body.message,
+        Err(_) => format!("The server answered {status}."),
+    };
+    Err(CallError { status, message })
 }
 
 /// Full page navigation, so the next page is rendered by the server with the new cookie.
 pub fn go_to(path: &str) {
     if let Some(window) = web_sys::window() {
-        // A failed navigation leaves the user on the current page, which is the best fallback.
+        // A failed navigation leaves the user on the current page, the best fallback there is.
         let _ = window.location().set_href(path);
     }
 }

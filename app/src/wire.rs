@@ -137,6 +137,13 @@ impl Serialize for Quantity {
     }
 }
 
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // f64's Display already writes 2.0 as "2" and 0.5 as "0.5".
+        write!(formatter, "{}", self.0)
+    }
+}
+
 /// An ingredient request as the REST API returns it.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(rename_all = "camelCase")]

@@ -26,6 +26,7 @@ pub mod config;
 pub mod demo;
 pub mod event;
 pub mod hub;
+pub mod pages;
 pub mod store;
 pub mod validate;
 pub mod ws;
@@ -38,6 +39,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
+use app::data::PageData;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{future::Future, net::SocketAddr, ops::Deref, path::Path, sync::Arc};
@@ -184,11 +186,17 @@ pub async fn shutdown_signal() {
 fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let leptos_options = state.leptos_options.clone();
+    let page_data: Arc<dyn PageData> = Arc::new(pages::StorePageData { state: state.clone() });
     Router::new()
         .nest("/api/v1", api::router())
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
         .route("/readyz", get(readiness))
-        .leptos_routes(&state, routes, move || app::shell(leptos_options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || leptos::prelude::provide_context(page_data.clone()),
+            move || app::shell(leptos_options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)

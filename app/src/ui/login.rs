@@ -15,16 +15,14 @@ const DEMO_ACCOUNTS: [(&str, &str); 5] = [
 /// The password of every demo account; development only.
 const DEMO_PASSWORD: &str = "mise-en-place";
 
-/// Email and password form; lists the demo accounts in development.
+/// Email and password form; lists the demo accounts when the server seeds them.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let is_development = use_context::<LeptosOptions>()
-        .map(|options| options.env == leptos::config::Env::DEV)
-        .unwrap_or(false);
+    let demo_listed = Resource::new(|| (), |()| super::data::lists_demo_accounts());
 
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -55,7 +53,8 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="form-error" role="alert">{move || error.get()}</p>
                 <button type="submit" disabled=move || busy.get()>"Sign in"</button>
             </form>
-            <Show when=move || is_development>
+            <Suspense>
+            <Show when=move || demo_listed.get().unwrap_or(false)>
                 <aside class="demo-accounts">
                     <h2>"Demo accounts"</h2>
                     <p>"Development only. Every password is " <code>{DEMO_PASSWORD}</code> "."</p>
@@ -81,6 +80,7 @@ pub fn LoginPage() -> impl IntoView {
                     </ul>
                 </aside>
             </Show>
+            </Suspense>
         </section>
     }
 }

@@ -1,13 +1,24 @@
-//! The Leptos pages.
+//! The Leptos pages: sign-in, the head chef's dashboard and the cook's view.
+//!
+//! Pages are rendered on the server with their data (so the first paint is complete and
+//! correct), then hydrated; from then on the notification socket keeps them live.
 
+use crate::{
+    live::LinkState,
+    wire::{Role, User},
+};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
-    StaticSegment,
+    components::{Redirect, Route, Router, Routes},
+    SsrMode, StaticSegment,
 };
 
+mod cook;
+mod dashboard;
+pub mod data;
 mod login;
+mod toasts;
 
 /// The HTML document around the app, rendered by the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -35,13 +46,104 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/miseos.css"/>
         <Title text="MiseOS Live"/>
+        <Meta name="theme-color" content="#1f2a24"/>
         <Router>
-            <main>
-                <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                    <Route path=StaticSegment("login") view=login::LoginPage/>
-                    <Route path=StaticSegment("") view=login::LoginPage/>
-                </Routes>
-            </main>
+            <Routes fallback=|| view! { <main class="page"><p class="empty">"Page not found."</p></main> }>
+                <Route path=StaticSegment("login") view=login::LoginPage/>
+                // Async: the whole page (or the redirect to sign-in) is decided before the
+                // first byte, so a signed-out visitor gets a plain 302.
+                <Route path=StaticSegment("") view=Home ssr=SsrMode::Async/>
+            </Routes>
         </Router>
     }
+}
+
+/// `/`: the dashboard for head and sous chefs, the cook view for everyone else.
+#[component]
+fn Home() -> impl IntoView {
+    let session = Resource::new(|| (), |()| data::current_user());
+    view! {
+        <Suspense fallback=|| view! { <main class="page"><p class="empty">"Loading…"</p></main> }>
+            {move || {
+                session
+                    .get()
+                    .map(|user| match user {
+                        None => view! { <Redirect path="/login"/> }.into_any(),
+                        Some(user) if user.role.is_admin() => view! { <dashboard::Dashboard user/> }.into_any(),
+                        Some(user) => view! { <cook::CookView user/> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+/// The top bar: who is signed in, the live connection, sign-out.
+#[component]
+fn TopBar(user: User, link: RwSignal<LinkState>) -> impl IntoView {
+    let on_sign_out = move |_| {
+        leptos::task::spawn_local(async {
+            crate::client::logout().await;
+            crate::client::go_to("/login");
+        });
+    };
+    view! {
+        <header class="top-bar">
+            <span class="brand">"MiseOS Live"</span>
+            <span class=move || link.get().css_class() role="status" aria-live="polite" data-testid="link-state">
+                {move || link.get().label()}
+            </span>
+            <span class="who">
+                <span class="name">{format!("{} {}", user.first_name, user.last_name)}</span>
+                <span class="role">{role_name(user.role)}</span>
+            </span>
+            <button type="button" class="secondary" on:click=on_sign_out>"Sign out"</button>
+        </header>
+        <Show when=move || link.get() == LinkState::Replaced>
+            <p class="banner" role="alert">
+                "MiseOS was opened in another tab or device. This page no longer updates; reload it to use it here."
+            </p>
+        </Show>
+    }
+}
+
+/// A signed-in page: the top bar, then `body` once `data` has loaded, or the load's error.
+fn signed_in_page<T>(
+    user: User,
+    link: RwSignal<LinkState>,
+    class: &'static str,
+    data: Resource<Result<T, String>>,
+    body: impl Fn(T) -> AnyView + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    view! {
+        <TopBar user link/>
+        <main class=class>
+            <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
+                {move || {
+                    data.get()
+                        .map(|loaded| match loaded {
+                            Ok(loaded) => body(loaded),
+                            Err(message) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </main>
+    }
+}
+
+/// A role as people say it.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::HeadChef => "Head chef",
+        Role::SousChef => "Sous chef",
+        Role::LineCook => "Line cook",
+        Role::PrepCook => "Prep cook",
+    }
+}
+
+/// "Ali Hassan".
+fn full_name(person: &crate::wire::Person) -> String {
+    format!("{} {}", person.first_name, person.last_name)
 }

@@ -53,8 +53,8 @@ impl Creatable for IngredientRequests {
         validate::ingredient_request(new)
     }
 
-    fn insert(store: Store, requester: Person, new: NewIngredientRequest) -> impl Future<Output = Result<Committed<Self::Item>, StoreError>> + Send + 'static {
-        async move { store.create_ingredient_request(&requester, &new).await }
+    async fn insert(store: Store, requester: Person, new: NewIngredientRequest) -> Result<Committed<Self::Item>, StoreError> {
+        store.create_ingredient_request(&requester, &new).await
     }
 }
 
@@ -65,8 +65,8 @@ impl Creatable for DishSuggestions {
         validate::dish_suggestion(new)
     }
 
-    fn insert(store: Store, requester: Person, new: NewDishSuggestion) -> impl Future<Output = Result<Committed<Self::Item>, StoreError>> + Send + 'static {
-        async move { store.create_dish_suggestion(&requester, &new).await }
+    async fn insert(store: Store, requester: Person, new: NewDishSuggestion) -> Result<Committed<Self::Item>, StoreError> {
+        store.create_dish_suggestion(&requester, &new).await
     }
 }
 

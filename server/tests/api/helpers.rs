@@ -346,6 +346,15 @@ impl Socket {
     }
 }
 
+/// `token` with one character of its signature changed. (Not the last one: its low bits are
+/// base64 padding that decoders may ignore, which would leave the signature intact.)
+pub fn tampered(token: &str) -> String {
+    let position = token.rfind('.').expect("a JWT has a signature") + 5;
+    let mut bytes = token.as_bytes().to_vec();
+    bytes[position] = if bytes[position] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).expect("ASCII")
+}
+
 /// Parses a JSON response body into `T`, asserting the status first.
 pub async fn expect_json<T: DeserializeOwned>(response: reqwest::Response, status: u16) -> T {
     assert_eq!(response.status(), status, "unexpected status");

@@ -1,0 +1,165 @@
+//! The browser's notification socket: opens `/api/v1/notifications` with gloo-net (the session
+//! cookie authenticates it), hands every message to the page, and reconnects with
+//! exponential backoff and full jitter when the connection drops.
+//!
+//! Close codes decide what happens next: 1008 (the session is no longer valid) goes to the
+//! sign-in page; 4001 (opened in another tab or device) stops for good; anything else,
+//! including 1001 (server restarting) and 1013 (too slow), reconnects.
+
+use crate::wire::{close_code, Category, Notification};
+use futures::StreamExt;
+use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
+use leptos::prelude::*;
+use std::collections::HashMap;
+
+/// What the connection indicator shows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LinkState {
+    /// Opening the first connection.
+    Connecting,
+    /// Connected and welcomed.
+    Live,
+    /// Lost; trying again.
+    Reconnecting,
+    /// Several attempts failed in a row; still trying.
+    Offline,
+    /// Another tab or device took over; not reconnecting.
+    Replaced,
+}
+
+impl LinkState {
+    /// The indicator's text.
+    pub fn label(self) -> &'static str {
+        match self {
+            LinkState::Connecting => "Connecting…",
+            LinkState::Live => "Live",
+            LinkState::Reconnecting => "Reconnecting…",
+            LinkState::Offline => "Offline",
+            LinkState::Replaced => "Disconnected",
+        }
+    }
+
+    /// A CSS modifier for the indicator.
+    pub fn css_class(self) -> &'static str {
+        match self {
+            LinkState::Connecting | LinkState::Reconnecting => "link reconnecting",
+            LinkState::Live => "link live",
+            LinkState::Offline | LinkState::Replaced => "link offline",
+        }
+    }
+}
+
+/// First retry delay ceiling and the largest one, in milliseconds.
+const BACKOFF_BASE_MS: f64 = 500.0;
+const BACKOFF_CAP_MS: f64 = 15_000.0;
+/// Failed attempts in a row after which the indicator says offline.
+const OFFLINE_AFTER_ATTEMPTS: u32 = 3;
+
+/// "Full jitter": a uniformly random wait between 0 and the capped exponential ceiling.
+pub fn backoff_delay_ms(attempt: u32, random_unit: f64) -> u32 {
+    let ceiling = (BACKOFF_BASE_MS * 2f64.powi(attempt.min(16) as i32)).min(BACKOFF_CAP_MS);
+    (ceiling * random_unit.clamp(0.0, 1.0)) as u32
+}
+
+/// Keeps, per category, the highest `seq` applied; anything not newer is ignored.
+#[derive(Default, Clone, Debug)]
+pub struct SeqGate {
+    newest: HashMap<Category, i64>,
+}
+
+impl SeqGate {
+    /// Whether a count at `seq` is newer than what was applied; if so, records it.
+    pub fn admit(&mut self, category: Category, seq: i64) -> bool {
+        let newest = self.newest.entry(category).or_insert(i64::MIN);
+        if seq > *newest {
+            *newest = seq;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Opens the socket and keeps it open until the page goes away or a 1008/4001 ends it.
+/// `on_message` gets every notification; a CONNECTED message marks each (re)connection.
+pub fn connect(state: RwSignal<LinkState>, on_message: impl Fn(Notification) + 'static) {
+    leptos::task::spawn_local(async move {
+        let mut failures: u32 = 0;
+        loop {
+            let mut welcomed = false;
+            let mut ended_with = None;
+            if let Some(url) = socket_url() {
+                if let Ok(socket) = WebSocket::open(&url) {
+                    let (_, mut incoming) = socket.split();
+                    while let Some(frame) = incoming.next().await {
+                        match frame {
+                            Ok(Message::Text(text)) => {
+                                let Ok(message) = serde_json::from_str::<Notification>(&text) else { continue };
+                                if matches!(message, Notification::Connected { .. }) {
+                                    welcomed = true;
+                                    failures = 0;
+                                    state.set(LinkState::Live);
+                                }
+                                on_message(message);
+                            }
+                            Ok(Message::Bytes(_)) => {}
+                            Err(WebSocketError::ConnectionClose(event)) => {
+                                ended_with = Some(event.code);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            match ended_with {
+                Some(close_code::POLICY_VIOLATION) => {
+                    crate::client::go_to("/login");
+                    return;
+                }
+                Some(close_code::REPLACED) => {
+                    state.set(LinkState::Replaced);
+                    return;
+                }
+                _ => {}
+            }
+            if !welcomed {
+                failures += 1;
+            }
+            state.set(if failures >= OFFLINE_AFTER_ATTEMPTS { LinkState::Offline } else { LinkState::Reconnecting });
+            let delay = backoff_delay_ms(failures, js_sys::Math::random());
+            gloo_timers::future::TimeoutFuture::new(delay).await;
+        }
+    });
+}
+
+/// `ws(s)://<this host>/api/v1/notifications`.
+fn socket_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    Some(format!("{scheme}://{}/api/v1/notifications", location.host().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_up_to_the_cap_and_is_jittered() {
+        assert_eq!(backoff_delay_ms(0, 1.0), 500);
+        assert_eq!(backoff_delay_ms(3, 1.0), 4000);
+        assert_eq!(backoff_delay_ms(30, 1.0), 15_000);
+        assert_eq!(backoff_delay_ms(3, 0.0), 0);
+        assert_eq!(backoff_delay_ms(3, 0.5), 2000);
+    }
+
+    #[test]
+    fn the_gate_admits_only_newer_counts_per_category() {
+        let mut gate = SeqGate::default();
+        assert!(gate.admit(Category::IngredientRequest, 5));
+        assert!(!gate.admit(Category::IngredientRequest, 5));
+        assert!(!gate.admit(Category::IngredientRequest, 4));
+        assert!(gate.admit(Category::DishSuggestion, 3));
+        assert!(gate.admit(Category::IngredientRequest, 6));
+    }
+}

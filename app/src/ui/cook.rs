@@ -1,0 +1,295 @@
+//! The cook's view: ask for an ingredient, suggest a dish, follow one's own items live, and
+//! get a toast the moment a chef approves or rejects one.
+
+use super::{
+    data, full_name, signed_in_page,
+    toasts::{Tone, ToastRegion, Toasts},
+};
+use crate::{
+    client,
+    live::{self, LinkState},
+    wire::{DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Notification, ReviewNotice, ReviewStatus, User},
+};
+use leptos::prelude::*;
+
+/// The cook's page.
+#[component]
+pub fn CookView(user: User) -> impl IntoView {
+    let link = RwSignal::new(LinkState::Connecting);
+    let user_id = user.id;
+    let initial = Resource::new(|| (), move |()| data::cook_items(user_id));
+    signed_in_page(user, link, "page cook", initial, move |data| view! { <LiveCook data link/> }.into_any())
+}
+
+/// The cook's own items, kept live.
+#[derive(Clone, Copy)]
+struct MyItems {
+    requests: RwSignal<Vec<IngredientRequest>>,
+    suggestions: RwSignal<Vec<DishSuggestion>>,
+}
+
+impl MyItems {
+    /// Applies a review decision to the matching item. An item this page has not seen (asked
+    /// for from another device) means the lists are stale: fetch them again.
+    fn apply(self, notice: &ReviewNotice, approved: bool, is_request: bool) {
+        let status = if approved { ReviewStatus::Approved } else { ReviewStatus::Rejected };
+        let found = if is_request {
+            self.requests.try_update(|items| record_review(items, notice, status)).unwrap_or(false)
+        } else {
+            self.suggestions.try_update(|items| record_review(items, notice, status)).unwrap_or(false)
+        };
+        if !found {
+            self.refetch();
+        }
+    }
+
+    /// Fetches both lists again (after a reconnect).
+    fn refetch(self) {
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = client::cook_items().await {
+                self.requests.set(fresh.ingredient_requests);
+                self.suggestions.set(fresh.dish_suggestions);
+            }
+        });
+    }
+}
+
+/// One of the cook's items, whichever its kind.
+trait OwnItem {
+    fn id(&self) -> i64;
+    fn record(&mut self, status: ReviewStatus, notice: &ReviewNotice);
+}
+
+macro_rules! own_item {
+    ($item:ty) => {
+        impl OwnItem for $item {
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn record(&mut self, status: ReviewStatus, notice: &ReviewNotice) {
+                self.status = status;
+                self.reviewed_by = Some(notice.reviewed_by.clone());
+                self.reviewed_at = Some(notice.timestamp.clone());
+                self.review_note = notice.note.clone();
+            }
+        }
+    };
+}
+own_item!(IngredientRequest);
+own_item!(DishSuggestion);
+
+/// Records a decision on the item it names; false when the list does not have it.
+fn record_review<T: OwnItem>(items: &mut [T], notice: &ReviewNotice, status: ReviewStatus) -> bool {
+    match items.iter_mut().find(|item| item.id() == notice.request_id) {
+        Some(item) => {
+            item.record(status, notice);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The toast text for a decision: who decided what, and their note.
+fn decision_text(notice: &ReviewNotice, approved: bool) -> String {
+    let verb = if approved { "approved" } else { "rejected" };
+    let mut text = format!("{} {verb} “{}”.", full_name(&notice.reviewed_by), notice.item_name);
+    if let Some(note) = &notice.note {
+        text.push_str(&format!(" Note: {note}"));
+    }
+    text
+}
+
+#[component]
+fn LiveCook(data: data::CookData, link: RwSignal<LinkState>) -> impl IntoView {
+    let mine = MyItems { requests: RwSignal::new(data.ingredient_requests), suggestions: RwSignal::new(data.dish_suggestions) };
+    let toasts = Toasts::new();
+    let welcomed_before = StoredValue::new(false);
+
+    Effect::new(move |_| {
+        live::connect(link, move |message| {
+            let (notice, approved, is_request) = match message {
+                Notification::Connected { .. } => {
+                    if welcomed_before.get_value() {
+                        mine.refetch();
+                    }
+                    welcomed_before.set_value(true);
+                    return;
+                }
+                Notification::RequestApproved(notice) => (notice, true, true),
+                Notification::RequestRejected(notice) => (notice, false, true),
+                Notification::SuggestionApproved(notice) => (notice, true, false),
+                Notification::SuggestionRejected(notice) => (notice, false, false),
+                _ => return,
+            };
+            mine.apply(&notice, approved, is_request);
+            toasts.show(if approved { Tone::Good } else { Tone::Bad }, decision_text(&notice, approved));
+        });
+    });
+
+    view! {
+        <ToastRegion toasts/>
+        <div class="columns">
+            <IngredientForm mine/>
+            <DishForm mine/>
+        </div>
+        <section class="mine" aria-labelledby="mine-heading">
+            <h2 id="mine-heading">"My requests and suggestions"</h2>
+            <Show
+                when=move || mine.requests.with(|items| !items.is_empty()) || mine.suggestions.with(|items| !items.is_empty())
+                fallback=|| view! { <p class="empty">"Nothing asked for yet."</p> }
+            >
+                <ul class="cards">
+                    <For each=move || mine.requests.get() key=|item| (item.id, item.status) let:item>
+                        <MyItem
+                            title=item.item_name.clone()
+                            detail=Some(format!("{} {}", item.quantity, item.unit))
+                            status=item.status
+                            reviewer=item.reviewed_by.as_ref().map(full_name)
+                            review_note=item.review_note.clone()
+                            created_at=item.created_at.clone()
+                        />
+                    </For>
+                    <For each=move || mine.suggestions.get() key=|item| (item.id, item.status) let:item>
+                        <MyItem
+                            title=item.name.clone()
+                            detail=None
+                            status=item.status
+                            reviewer=item.reviewed_by.as_ref().map(full_name)
+                            review_note=item.review_note.clone()
+                            created_at=item.created_at.clone()
+                        />
+                    </For>
+                </ul>
+            </Show>
+        </section>
+    }
+}
+
+/// One of the cook's items with its status.
+#[component]
+fn MyItem(
+    title: String,
+    detail: Option<String>,
+    status: ReviewStatus,
+    reviewer: Option<String>,
+    review_note: Option<String>,
+    created_at: String,
+) -> impl IntoView {
+    let (status_text, status_class) = match status {
+        ReviewStatus::Pending => ("Pending", "status pending"),
+        ReviewStatus::Approved => ("Approved", "status approved"),
+        ReviewStatus::Rejected => ("Rejected", "status rejected"),
+    };
+    view! {
+        <li class="card" data-testid="my-item">
+            <div class="card-head">
+                <h3 class="title">{title}</h3>
+                {detail.map(|detail| view! { <span class="amount">{detail}</span> })}
+                <span class=status_class>{status_text}</span>
+            </div>
+            <p class="meta">
+                <time>{created_at}</time>
+                {reviewer.map(|name| format!(" · reviewed by {name}"))}
+            </p>
+            {review_note.map(|note| view! { <p class="note">{note}</p> })}
+        </li>
+    }
+}
+
+/// Ask for an ingredient. The server validates; its message is shown next to the form.
+#[component]
+fn IngredientForm(mine: MyItems) -> impl IntoView {
+    let item_name = RwSignal::new(String::new());
+    let quantity = RwSignal::new(String::from("1"));
+    let unit = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Ok(amount) = quantity.get_untracked().trim().replace(',', ".").parse::<f64>() else {
+            error.set(Some("quantity must be a number greater than 0".into()));
+            return;
+        };
+        let written_note = note.get_untracked();
+        let new = NewIngredientRequest {
+            item_name: item_name.get_untracked(),
+            quantity: amount,
+            unit: unit.get_untracked(),
+            note: Some(written_note).filter(|text| !text.trim().is_empty()),
+        };
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match client::create_ingredient_request(&new).await {
+                Ok(created) => {
+                    mine.requests.update(|items| items.insert(0, created));
+                    item_name.set(String::new());
+                    quantity.set("1".into());
+                    unit.set(String::new());
+                    note.set(String::new());
+                }
+                Err(failure) => error.set(Some(failure.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <form class="panel" on:submit=on_submit novalidate aria-labelledby="ingredient-heading">
+            <h2 id="ingredient-heading">"Request an ingredient"</h2>
+            <label for="ingredient-name">"Ingredient"</label>
+            <input id="ingredient-name" type="text" autocomplete="off" bind:value=item_name/>
+            <div class="row">
+                <div>
+                    <label for="ingredient-quantity">"Quantity"</label>
+                    <input id="ingredient-quantity" type="text" inputmode="decimal" bind:value=quantity/>
+                </div>
+                <div>
+                    <label for="ingredient-unit">"Unit"</label>
+                    <input id="ingredient-unit" type="text" placeholder="kg, bunch, crate" bind:value=unit/>
+                </div>
+            </div>
+            <label for="ingredient-note">"Note"</label>
+            <textarea id="ingredient-note" rows="2" bind:value=note></textarea>
+            <p class="form-error" role="alert">{move || error.get()}</p>
+            <button type="submit" disabled=move || busy.get()>"Send request"</button>
+        </form>
+    }
+}
+
+/// Suggest a dish. The server validates; its message is shown next to the form.
+#[component]
+fn DishForm(mine: MyItems) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let new = NewDishSuggestion { name: name.get_untracked(), description: description.get_untracked() };
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match client::create_dish_suggestion(&new).await {
+                Ok(created) => {
+                    mine.suggestions.update(|items| items.insert(0, created));
+                    name.set(String::new());
+                    description.set(String::new());
+                }
+                Err(failure) => error.set(Some(failure.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <form class="panel" on:submit=on_submit novalidate aria-labelledby="dish-heading">
+            <h2 id="dish-heading">"Suggest a dish"</h2>
+            <label for="dish-name">"Dish"</label>
+            <input id="dish-name" type="text" autocomplete="off" bind:value=name/>
+            <label for="dish-description">"Description"</label>
+            <textarea id="dish-description" rows="3" bind:value=description></textarea>
+            <p class="form-error" role="alert">{move || error.get()}</p>
+            <button type="submit" disabled=move || busy.get()>"Send suggestion"</button>
+        </form>
+    }
+}

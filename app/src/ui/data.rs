@@ -1,0 +1,106 @@
+//! Loading what a page shows. On the server the data comes straight from the server's store
+//! through [`PageData`] (which the server crate implements and provides as context); in the
+//! browser it comes from the REST API. Leptos serializes what the server loaded into the
+//! page, so hydration does not fetch it again.
+
+use crate::wire::{DishSuggestion, IngredientRequest, Snapshot, User};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// What the head chef's dashboard starts from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DashboardData {
+    pub snapshot: Snapshot,
+    pub ingredient_requests: Vec<IngredientRequest>,
+    pub dish_suggestions: Vec<DishSuggestion>,
+}
+
+/// A cook's own requests and suggestions, newest first.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CookData {
+    pub ingredient_requests: Vec<IngredientRequest>,
+    pub dish_suggestions: Vec<DishSuggestion>,
+}
+
+#[cfg(feature = "ssr")]
+pub use server_side::PageData;
+
+#[cfg(feature = "ssr")]
+mod server_side {
+    use super::{CookData, DashboardData};
+    use crate::wire::User;
+    use futures::future::BoxFuture;
+
+    /// What the pages need from the server while it renders them. The server crate implements
+    /// this over its store and provides it as `Arc<dyn PageData>` context, so the UI never
+    /// depends on the server crate.
+    pub trait PageData: Send + Sync + 'static {
+        /// The signed-in user of a request (from its session cookie), if any.
+        fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<User>>;
+        /// The snapshot and the pending items.
+        fn dashboard(&self) -> BoxFuture<'_, Result<DashboardData, String>>;
+        /// One cook's items.
+        fn cook_items(&self, user_id: i64) -> BoxFuture<'_, Result<CookData, String>>;
+        /// Whether the sign-in page lists the demo accounts (the server seeds them).
+        fn lists_demo_accounts(&self) -> bool;
+    }
+}
+
+// Leptos resources need `Send` futures. The browser's fetch futures are not `Send`, but the
+// browser runs them on its one thread, so `SendWrapper` is sound there. Contexts are read
+// before the future starts, while the reactive owner is still current.
+
+/// The signed-in user, or `None`.
+pub fn current_user() -> impl Future<Output = Option<User>> + Send {
+    #[cfg(feature = "ssr")]
+    {
+        let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
+        let parts = leptos::prelude::use_context::<http::request::Parts>();
+        async move { data?.current_user(&parts?.headers).await }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        send_wrapper::SendWrapper::new(async { crate::client::me().await.ok() })
+    }
+}
+
+/// The dashboard's starting data.
+pub fn dashboard() -> impl Future<Output = Result<DashboardData, String>> + Send {
+    #[cfg(feature = "ssr")]
+    {
+        let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
+        async move { data.ok_or("page data unavailable")?.dashboard().await }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        send_wrapper::SendWrapper::new(crate::client::dashboard())
+    }
+}
+
+/// A cook's starting data.
+pub fn cook_items(user_id: i64) -> impl Future<Output = Result<CookData, String>> + Send {
+    #[cfg(feature = "ssr")]
+    {
+        let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
+        async move { data.ok_or("page data unavailable")?.cook_items(user_id).await }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = user_id;
+        send_wrapper::SendWrapper::new(crate::client::cook_items())
+    }
+}
+
+/// Whether the sign-in page lists the demo accounts. Only the server knows; a page built in
+/// the browser without it (which the app never does) would not list them.
+pub fn lists_demo_accounts() -> impl Future<Output = bool> + Send {
+    #[cfg(feature = "ssr")]
+    {
+        let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
+        async move { data.is_some_and(|data| data.lists_demo_accounts()) }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        std::future::ready(false)
+    }
+}

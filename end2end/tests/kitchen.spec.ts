@@ -1,0 +1,135 @@
+// The live kitchen in a real Chromium: a head chef's dashboard and a cook's view in two
+// separate browser contexts (two people), against the real server binary.
+import { Browser, BrowserContext, Page, expect, test } from "@playwright/test";
+import { MiseServer, PASSWORD } from "./server";
+
+let server: MiseServer;
+
+test.beforeEach(async () => {
+  server = new MiseServer();
+  await server.start();
+});
+
+test.afterEach(async () => {
+  await server.dispose();
+});
+
+/** A browser context signed in as `email` (the session cookie set by the login call). */
+async function signedIn(browser: Browser, email: string, viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport });
+  const response = await context.request.post(`${server.url}/api/v1/auth/login`, { data: { email, password: PASSWORD } });
+  expect(response.ok()).toBeTruthy();
+  return context;
+}
+
+async function openHome(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${server.url}/`);
+  await expect(page.getByTestId("link-state")).toHaveText("Live");
+  return page;
+}
+
+const badge = (page: Page, name: "ingredients" | "dishes" | "total") => page.getByTestId(`badge-${name}`).locator(".count");
+
+test("the chef's badge rises when a cook asks, and the cook is told when the chef approves", async ({ browser }) => {
+  const chef = await openHome(await signedIn(browser, "gordon@miseos.dk"));
+  const cook = await openHome(await signedIn(browser, "ali@miseos.dk"));
+  await expect(badge(chef, "ingredients")).toHaveText("0");
+
+  await cook.getByLabel("Ingredient", { exact: true }).fill("Frisk Dild");
+  await cook.getByLabel("Quantity").fill("2");
+  await cook.getByLabel("Unit").fill("bunch");
+  await cook.getByLabel("Note", { exact: true }).fill("til gravlaksen");
+  await cook.getByRole("button", { name: "Send request" }).click();
+  await expect(cook.getByTestId("my-item").filter({ hasText: "Frisk Dild" })).toContainText("Pending");
+
+  await expect(badge(chef, "ingredients")).toHaveText("1");
+  await expect(badge(chef, "total")).toHaveText("1");
+  const card = chef.getByTestId("pending-card").filter({ hasText: "Frisk Dild" });
+  await expect(card).toContainText("2 bunch");
+  await expect(card).toContainText("Ali Hassan");
+  await expect(card).toHaveClass(/fresh/);
+
+  await card.getByLabel("Note for Frisk Dild").fill("Tak, Ali");
+  await card.getByRole("button", { name: "Approve" }).click();
+  await expect(badge(chef, "ingredients")).toHaveText("0");
+  await expect(card).toHaveCount(0);
+
+  const toast = cook.getByTestId("toast");
+  await expect(toast).toContainText("Gordon Ramsay approved “Frisk Dild”. Note: Tak, Ali");
+  await expect(cook.getByTestId("my-item").filter({ hasText: "Frisk Dild" })).toContainText("Approved");
+  await toast.getByRole("button", { name: "Dismiss" }).click();
+  await expect(toast).toHaveCount(0);
+});
+
+test("a rejected dish suggestion reaches the cook, and the server's validation shows inline", async ({ browser }) => {
+  const chef = await openHome(await signedIn(browser, "monica@miseos.dk"));
+  const cook = await openHome(await signedIn(browser, "sara@miseos.dk"));
+
+  await cook.getByRole("button", { name: "Send request" }).click();
+  await expect(cook.getByRole("alert").filter({ hasText: "itemName must not be empty" })).toBeVisible();
+
+  await cook.getByLabel("Dish", { exact: true }).fill("Stegt flæsk 🥓");
+  await cook.getByLabel("Description").fill("Med persillesovs");
+  await cook.getByRole("button", { name: "Send suggestion" }).click();
+  await expect(badge(chef, "dishes")).toHaveText("1");
+  await chef.getByTestId("pending-card").filter({ hasText: "Stegt flæsk 🥓" }).getByRole("button", { name: "Reject" }).click();
+  await expect(cook.getByTestId("toast")).toContainText("Monica Galetti rejected “Stegt flæsk 🥓”.");
+  await expect(cook.getByTestId("my-item").filter({ hasText: "Stegt flæsk" })).toContainText("Rejected");
+  await expect(badge(chef, "dishes")).toHaveText("0");
+});
+
+test("a cook's second tab takes over and the first stays disconnected", async ({ browser }) => {
+  const context = await signedIn(browser, "noah@miseos.dk");
+  const first = await openHome(context);
+  const second = await openHome(context);
+  await expect(first.getByRole("alert").filter({ hasText: "MiseOS was opened in another tab or device" })).toBeVisible();
+  await expect(first.getByTestId("link-state")).toHaveText("Disconnected");
+  // It does not reconnect by itself (which would in turn replace the second tab).
+  await first.waitForTimeout(3_000);
+  await expect(first.getByTestId("link-state")).toHaveText("Disconnected");
+  await expect(second.getByTestId("link-state")).toHaveText("Live");
+});
+
+test("after a server restart the dashboard reconnects and shows the right counts", async ({ browser }) => {
+  const chef = await openHome(await signedIn(browser, "gordon@miseos.dk"));
+  const cookToken = await server.token("ali@miseos.dk");
+  await server.api("POST", "/api/v1/ingredient-requests", cookToken, { itemName: "Smør", quantity: 1, unit: "kg" });
+  await expect(badge(chef, "ingredients")).toHaveText("1");
+
+  const port = server.port;
+  await server.stop();
+  await expect(chef.getByTestId("link-state")).not.toHaveText("Live");
+  await server.start(port);
+  await server.api("POST", "/api/v1/ingredient-requests", cookToken, { itemName: "Rugbrød", quantity: 2, unit: "stk" });
+  await server.api("POST", "/api/v1/dish-suggestions", cookToken, { name: "Smørrebrød", description: "" });
+
+  await expect(chef.getByTestId("link-state")).toHaveText("Live", { timeout: 20_000 });
+  await expect(badge(chef, "ingredients")).toHaveText("2");
+  await expect(badge(chef, "dishes")).toHaveText("1");
+  await expect(badge(chef, "total")).toHaveText("3");
+  await expect(chef.getByTestId("pending-card")).toHaveCount(3);
+});
+
+test("markup in a name is shown as text and never runs", async ({ browser }) => {
+  const chef = await openHome(await signedIn(browser, "gordon@miseos.dk"));
+  let dialogs = 0;
+  chef.on("dialog", (dialog) => {
+    dialogs += 1;
+    void dialog.dismiss();
+  });
+  const cook = await openHome(await signedIn(browser, "ali@miseos.dk"));
+  const hostile = "<img src=x onerror=alert(1)>";
+  await cook.getByLabel("Ingredient", { exact: true }).fill(hostile);
+  await cook.getByLabel("Unit").fill("kg");
+  await cook.getByRole("button", { name: "Send request" }).click();
+
+  const card = chef.getByTestId("pending-card").filter({ hasText: hostile });
+  await expect(card.locator(".title")).toHaveText(hostile);
+  await expect(card.locator("img")).toHaveCount(0);
+  // Also after a full server render of the same data.
+  await chef.reload();
+  await expect(chef.getByTestId("pending-card").filter({ hasText: hostile }).locator(".title")).toHaveText(hostile);
+  await expect(chef.locator(".card img")).toHaveCount(0);
+  expect(dialogs).toBe(0);
+});

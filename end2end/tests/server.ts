@@ -1,0 +1,102 @@
+// Starts and stops the real MiseOS server binary for the browser tests: a fresh data
+// directory (so a fresh SQLite database with the demo users) on a port of its own.
+import { ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const root = path.resolve(__dirname, "..", "..");
+const binary = path.join(root, "target", process.env.MISEOS_E2E_PROFILE ?? "debug", "server");
+
+export const PASSWORD = "mise-en-place";
+
+export class MiseServer {
+  private process?: ChildProcess;
+  readonly dataDir = mkdtempSync(path.join(tmpdir(), "miseos-e2e-"));
+  port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (on `port`, or a free one) and resolves once it answers /healthz. */
+  async start(port = 0): Promise<void> {
+    const child = spawn(binary, [], {
+      cwd: root,
+      env: {
+        ...process.env,
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        MISEOS_DATA_DIR: this.dataDir,
+        MISEOS_JWT_SECRET: "end-to-end-secret-that-is-at-least-32-bytes-long",
+        LEPTOS_OUTPUT_NAME: "miseos",
+        LEPTOS_SITE_ROOT: "target/site",
+        LEPTOS_SITE_PKG_DIR: "pkg",
+        LEPTOS_ENV: "DEV",
+        RUST_LOG: "warn,server=info",
+        NO_COLOR: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.process = child;
+    this.port = await new Promise<number>((resolve, reject) => {
+      let output = "";
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = output.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+        if (match) resolve(Number(match[1]));
+      };
+      child.stdout!.on("data", onData);
+      child.stderr!.on("data", onData);
+      child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
+      setTimeout(() => reject(new Error(`server did not start in time: ${output}`)), 30_000);
+    });
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        if ((await fetch(`${this.url}/healthz`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    throw new Error("server never became healthy");
+  }
+
+  /** Stops the server with SIGTERM (sessions get 1001) and waits for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once("exit", done));
+    child.kill("SIGTERM");
+    await exited;
+    this.process = undefined;
+  }
+
+  /** Stops the server and removes its data. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Signs in through the REST API and returns the token. */
+  async token(email: string): Promise<string> {
+    const response = await fetch(`${this.url}/api/v1/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
+    if (!response.ok) throw new Error(`login failed: ${response.status}`);
+    return (await response.json()).token;
+  }
+
+  /** A REST call with a Bearer token. */
+  async api(method: string, pathname: string, token: string, body?: unknown): Promise<any> {
+    const response = await fetch(`${this.url}${pathname}`, {
+      method,
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${pathname}: ${response.status} ${await response.text()}`);
+    return response.status === 204 ? undefined : response.json();
+  }
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs MiseOS Live for development: installs the build tools if missing, then
+# `cargo leptos watch` (rebuilds and reloads the page on every change) on
+# http://127.0.0.1:5001 with an embedded SQLite database and the demo users.
+# Extra arguments go to cargo-leptos, e.g. `scripts/run.sh --release`.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+"$root/scripts/setup.sh"
+export PATH="$root/.tools/node_modules/.bin:$PATH"
+exec cargo leptos watch "$@"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of MiseOS Live: Rust unit and integration tests (the server on port 0,
+# against fresh SQLite and PostgreSQL databases) and the Playwright tests in Chromium.
+# Installs whatever is missing first (scripts/setup.sh --test), so it works on a new machine.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+"$root/scripts/setup.sh" --test
+export PATH="$root/.tools/node_modules/.bin:$PATH"
+
+echo "== Rust: unit and integration tests (SQLite and PostgreSQL)"
+cargo test --locked -p app -p server
+
+echo "== Build the site (server + WebAssembly) for the browser tests"
+cargo leptos build
+
+echo "== Browser: Playwright in Chromium"
+cd end2end
+status=0
+PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/results.json npx playwright test --reporter=list,json || status=$?
+# One plain closing line that any CI reads: "N passed, N failed".
+node -e '
+  const stats = require("./test-results/results.json").stats;
+  console.log(`end-to-end: ${stats.expected} passed, ${stats.unexpected + stats.flaky} failed`);
+' || true
+exit "$status"

@@ -1,0 +1,65 @@
+//! What the Leptos pages read while the server renders them: the signed-in user (from the
+//! session cookie) and their starting data, straight from the store.
+
+use crate::{
+    api::cookie_token,
+    store::{DishSuggestions, IngredientRequests, ItemFilter},
+    AppState,
+};
+use app::{
+    data::{CookData, DashboardData, PageData},
+    wire::{ReviewStatus, User},
+};
+use futures::future::BoxFuture;
+
+/// As many items as a page shows at once.
+const PAGE_ITEMS: i64 = 500;
+
+/// [`PageData`] over the application's store.
+pub struct StorePageData {
+    pub state: AppState,
+}
+
+impl PageData for StorePageData {
+    fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<User>> {
+        Box::pin(async move {
+            let token = cookie_token(headers)?;
+            let caller = self.state.tokens.verify(token).ok()?;
+            self.state.store.user(caller.id).await.ok().flatten()
+        })
+    }
+
+    fn dashboard(&self) -> BoxFuture<'_, Result<DashboardData, String>> {
+        Box::pin(async move {
+            let store = &self.state.store;
+            let pending = ItemFilter { status: Some(ReviewStatus::Pending), requested_by: None, limit: PAGE_ITEMS };
+            let (counts, ingredient_requests, dish_suggestions) = futures::try_join!(
+                store.pending_counts(),
+                store.list::<IngredientRequests>(pending),
+                store.list::<DishSuggestions>(pending)
+            )
+            .map_err(|error| {
+                tracing::error!(%error, "cannot load the dashboard");
+                "The dashboard cannot be loaded right now.".to_string()
+            })?;
+            Ok(DashboardData { snapshot: counts.snapshot(), ingredient_requests, dish_suggestions })
+        })
+    }
+
+    fn cook_items(&self, user_id: i64) -> BoxFuture<'_, Result<CookData, String>> {
+        Box::pin(async move {
+            let store = &self.state.store;
+            let own = ItemFilter { status: None, requested_by: Some(user_id), limit: PAGE_ITEMS };
+            let (ingredient_requests, dish_suggestions) =
+                futures::try_join!(store.list::<IngredientRequests>(own), store.list::<DishSuggestions>(own)).map_err(|error| {
+                    tracing::error!(%error, "cannot load a cook's items");
+                    "Your items cannot be loaded right now.".to_string()
+                })?;
+            Ok(CookData { ingredient_requests, dish_suggestions })
+        })
+    }
+
+    fn lists_demo_accounts(&self) -> bool {
+        self.state.config.seed_demo_users
+    }
+}
