@@ -30,6 +30,9 @@ pub enum ApiError {
     /// 404: no such item, or not one the caller may see.
     #[error("not found")]
     NotFound,
+    /// 405: the path exists, but not with this method.
+    #[error("this path does not take that method")]
+    MethodNotAllowed,
     /// 409: the item was already approved or rejected.
     #[error("this item has already been reviewed")]
     AlreadyReviewed,
@@ -56,6 +59,7 @@ impl ApiError {
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::AlreadyReviewed => (StatusCode::CONFLICT, "already_reviewed"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),

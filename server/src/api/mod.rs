@@ -21,4 +21,5 @@ pub fn router() -> Router<AppState> {
         .merge(snapshot::router())
         .route("/notifications", get(crate::ws::notifications))
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -233,6 +233,8 @@ async fn reviewing_twice_is_409_and_unknown_ids_are_404(db: Db) {
     expect_error(app.get("/api/v1/ingredient-requests/99999", &chef).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/dish-suggestions/not-a-number", &chef).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/no-such-resource", &chef).await, 404, "not_found").await;
+    let wrong_method = app.http.delete(format!("{}/api/v1/ingredient-requests/{id}", app.address)).bearer_auth(&chef).send().await.unwrap();
+    expect_error(wrong_method, 405, "method_not_allowed").await;
     // The counts moved once.
     assert_eq!(app.snapshot(&chef).await.pending_ingredient_requests, 0);
     assert_eq!(app.snapshot(&chef).await.seq, 2);
@@ -365,4 +367,29 @@ fn base64_url_decode(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn a_short_secret_is_refused_and_a_generated_one_survives_restarts() {
+    let database = FreshDatabase::create(Db::Sqlite).await;
+    let data_dir = std::env::temp_dir().join(format!("miseos-secret-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+
+    let mut short = test_config(&database.url);
+    short.jwt_secret = Some("too short".into());
+    let refused = server::Application::build(short, leptos_options()).await;
+    assert!(matches!(refused, Err(server::StartError::Secret(message)) if message.contains("at least 32")));
+
+    let mut generated = test_config(&database.url);
+    generated.jwt_secret = None;
+    generated.data_dir = data_dir.clone();
+    let first = server::Application::build(generated.clone(), leptos_options()).await.expect("starts with a generated secret");
+    let user = app::wire::User { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into(), email: GORDON.into(), role: Role::HeadChef };
+    let token = first.state().tokens.issue(&user);
+    drop(first);
+    let secret = std::fs::read_to_string(data_dir.join("jwt-secret")).expect("the secret is kept");
+    assert!(secret.trim().len() >= 32);
+    let second = server::Application::build(generated, leptos_options()).await.expect("restarts");
+    assert_eq!(second.state().tokens.verify(&token).map(|caller| caller.id), Ok(1), "tokens survive a restart");
+    let _ = std::fs::remove_dir_all(&data_dir);
 }
