@@ -6,7 +6,7 @@
 //!   which is closed with 4001. Review decisions go to the requester's STAFF session only.
 //!
 //! Each message is serialized once; every session gets a clone of the same bytes (a
-//! reference count, not a copy) through its own bounded queue. Fan-out never waits: a session
+//! reference count, not a copy) through its own bounded queue ([`Outbox`]). Fan-out never waits: a session
 //! whose queue is full is closed with 1013 and removed, so one slow reader cannot delay
 //! anyone else.
 //!
@@ -14,8 +14,10 @@
 //! counts it has seen, so a new session's initial counts and the live events after them are
 //! consistent without a database round trip.
 
+mod outbox;
 mod session;
 
+pub use outbox::{Next, Outbox};
 pub use session::{run_session, SessionSettings, MAX_CLIENT_MESSAGE_BYTES};
 
 use crate::{
@@ -32,7 +34,7 @@ use std::{
         Arc, Mutex, MutexGuard,
     },
 };
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::Notify;
 
 /// Why the hub ended a session: the close frame the session sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,14 +55,13 @@ impl CloseReason {
 /// The hub's side of one session.
 struct SessionHandle {
     id: u64,
-    frames: mpsc::Sender<Utf8Bytes>,
-    close: oneshot::Sender<CloseReason>,
+    outbox: Arc<Outbox>,
 }
 
 impl SessionHandle {
     /// Ends the session with `reason` (it may already be gone, which is fine).
     fn close(self, reason: CloseReason) {
-        let _ = self.close.send(reason);
+        self.outbox.close(reason);
     }
 }
 
@@ -101,8 +102,8 @@ pub struct Registration {
     pub session_type: SessionType,
     /// Sent before anything else: the welcome, then (admins) the two current counts.
     pub greeting: Vec<Utf8Bytes>,
-    pub frames: mpsc::Receiver<Utf8Bytes>,
-    pub close: oneshot::Receiver<CloseReason>,
+    /// Where the hub queues this session's frames and its close request.
+    pub outbox: Arc<Outbox>,
     /// Keeps the hub's count of running sessions; dropping it unregisters the session.
     pub guard: SessionGuard,
 }
@@ -151,8 +152,7 @@ impl Hub {
 
     /// Registers a session for `user` and prepares its greeting.
     pub fn register(&self, user: &AuthUser) -> Result<Registration, HubClosed> {
-        let (frames_tx, frames_rx) = mpsc::channel(self.shared.queue_capacity);
-        let (close_tx, close_rx) = oneshot::channel();
+        let outbox = Arc::new(Outbox::default());
         let session_type = if user.role.is_admin() { SessionType::Admin } else { SessionType::Staff };
         let timestamp = self.shared.clock.now_formatted();
         let mut registry = self.registry();
@@ -161,7 +161,7 @@ impl Hub {
         }
         registry.next_id += 1;
         let id = registry.next_id;
-        let handle = SessionHandle { id, frames: frames_tx, close: close_tx };
+        let handle = SessionHandle { id, outbox: outbox.clone() };
         let mut greeting = vec![encode(&Notification::Connected {
             message: WELCOME_MESSAGE.to_string(),
             session_type,
@@ -193,8 +193,7 @@ impl Hub {
             id,
             session_type,
             greeting,
-            frames: frames_rx,
-            close: close_rx,
+            outbox,
             guard: SessionGuard { hub: self.clone(), id, user_id: user.id, session_type },
         })
     }
@@ -245,10 +244,10 @@ impl Hub {
                     Category::IngredientRequest => Notification::NewIngredientRequest(notice),
                     Category::DishSuggestion => Notification::NewDishSuggestion(notice),
                 });
-                broadcast(&mut registry, [Some(announcement), count_update]);
+                broadcast(&mut registry, [Some(announcement), count_update], self.shared.queue_capacity);
             }
             Change::Reviewed { item_id, item_name, requester_id, reviewed_by, approved, note } => {
-                broadcast(&mut registry, [count_update, None]);
+                broadcast(&mut registry, [count_update, None], self.shared.queue_capacity);
                 let notice = ReviewNotice {
                     category: event.category,
                     request_id: *item_id,
@@ -263,7 +262,7 @@ impl Hub {
                     (Category::DishSuggestion, true) => Notification::SuggestionApproved(notice),
                     (Category::DishSuggestion, false) => Notification::SuggestionRejected(notice),
                 };
-                direct(&mut registry, *requester_id, encode(&message));
+                direct(&mut registry, *requester_id, encode(&message), self.shared.queue_capacity);
             }
         }
     }
@@ -285,7 +284,7 @@ impl Hub {
                 timestamp: timestamp.clone(),
             }))
         });
-        broadcast(&mut registry, updates);
+        broadcast(&mut registry, updates, self.shared.queue_capacity);
     }
 
     /// The counts the hub has published last.
@@ -337,10 +336,10 @@ fn encode(message: &Notification) -> Utf8Bytes {
 
 /// Queues `frames` (in order, skipping `None`) on every admin session; closes with 1013 the
 /// sessions whose queue is full.
-fn broadcast(registry: &mut Registry, frames: [Option<Utf8Bytes>; 2]) {
+fn broadcast(registry: &mut Registry, frames: [Option<Utf8Bytes>; 2], capacity: usize) {
     let mut overflowed = Vec::new();
     for (id, session) in &registry.admins {
-        let delivered = frames.iter().flatten().all(|frame| session.frames.try_send(frame.clone()).is_ok());
+        let delivered = frames.iter().flatten().all(|frame| session.outbox.push(frame.clone(), capacity));
         if !delivered {
             overflowed.push(*id);
         }
@@ -353,9 +352,9 @@ fn broadcast(registry: &mut Registry, frames: [Option<Utf8Bytes>; 2]) {
 }
 
 /// Queues `frame` on one user's STAFF session, if it is connected.
-fn direct(registry: &mut Registry, user_id: i64, frame: Utf8Bytes) {
+fn direct(registry: &mut Registry, user_id: i64, frame: Utf8Bytes, capacity: usize) {
     let Some(session) = registry.staff.get(&user_id) else { return };
-    if session.frames.try_send(frame).is_err() {
+    if !session.outbox.push(frame, capacity) {
         if let Some(session) = registry.staff.remove(&user_id) {
             session.close(CloseReason::TOO_SLOW);
         }

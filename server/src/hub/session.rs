@@ -5,7 +5,7 @@
 //! One task rather than a reader and a writer task: per idle session that halves the task
 //! memory, and nothing here needs the two halves to run in parallel.
 
-use super::{CloseReason, Registration};
+use super::{Next, Registration};
 use app::wire::close_code;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
@@ -40,7 +40,7 @@ enum Ending {
 
 /// Runs a registered session until it ends.
 pub async fn run_session(socket: WebSocket, registration: Registration, settings: SessionSettings) {
-    let Registration { greeting, mut frames, mut close, guard, .. } = registration;
+    let Registration { greeting, outbox, guard, .. } = registration;
     let (mut sink, mut stream) = socket.split();
     let ending = async {
         for frame in greeting {
@@ -59,22 +59,21 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
         loop {
             tokio::select! {
                 biased;
-                reason = &mut close => {
-                    let reason = reason.unwrap_or(CloseReason::SHUTDOWN);
-                    return Ending::Close(reason.code, reason.reason);
-                }
                 () = &mut expiry => return Ending::Close(close_code::POLICY_VIOLATION, "token expired"),
-                frame = frames.recv() => {
-                    let Some(frame) = frame else { return Ending::Close(close_code::GOING_AWAY, "session ended") };
+                next = outbox.next() => {
+                    let frame = match next {
+                        Next::Close(reason) => return Ending::Close(reason.code, reason.reason),
+                        Next::Frame(frame) => frame,
+                    };
                     // Write the frame and whatever else is already waiting in one flush; a
-                    // stalled peer is cut off by the hub's close signal, not waited for.
+                    // stalled peer is cut off by the hub's close request, not waited for.
+                    // A fresh batch each time: an idle session keeps no batch memory.
+                    let mut batch = vec![frame];
+                    outbox.take_waiting(&mut batch, MAX_BATCH - 1);
                     tokio::select! {
                         biased;
-                        reason = &mut close => {
-                            let reason = reason.unwrap_or(CloseReason::SHUTDOWN);
-                            return Ending::Close(reason.code, reason.reason);
-                        }
-                        written = write_batch(&mut sink, frame, &mut frames) => {
+                        reason = outbox.closed() => return Ending::Close(reason.code, reason.reason),
+                        written = write_batch(&mut sink, &mut batch) => {
                             if written.is_err() {
                                 return Ending::ClientGone;
                             }
@@ -120,18 +119,10 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
     drop(guard);
 }
 
-/// Feeds `first` and up to `MAX_BATCH - 1` more waiting frames, then flushes once.
-async fn write_batch(
-    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    first: Utf8Bytes,
-    frames: &mut tokio::sync::mpsc::Receiver<Utf8Bytes>,
-) -> Result<(), axum::Error> {
-    sink.feed(Message::Text(first)).await?;
-    for _ in 1..MAX_BATCH {
-        match frames.try_recv() {
-            Ok(frame) => sink.feed(Message::Text(frame)).await?,
-            Err(_) => break,
-        }
+/// Feeds every frame of `batch` (emptying it), then flushes once.
+async fn write_batch(sink: &mut futures::stream::SplitSink<WebSocket, Message>, batch: &mut Vec<Utf8Bytes>) -> Result<(), axum::Error> {
+    for frame in batch.drain(..) {
+        sink.feed(Message::Text(frame)).await?;
     }
     sink.flush().await
 }

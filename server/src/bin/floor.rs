@@ -1,0 +1,100 @@
+//! The bare floor for the benchmarks: the least work a WebSocket broadcast can cost on this
+//! machine. No auth, no database, no JSON parsing: a tokio-tungstenite server that relays
+//! each trigger line to every connected socket as the same two frames MiseOS sends for a new
+//! ingredient request (an announcement and a count), serialized once and shared.
+//!
+//! `floor --ws 127.0.0.1:7001 --trigger 127.0.0.1:7002`; the load generator connects its
+//! sessions to `--ws` and writes one line per event (`bench-<n>`) to `--trigger`.
+
+use clap::Parser;
+use futures::{SinkExt, StreamExt};
+use std::net::SocketAddr;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    net::{TcpListener, TcpStream},
+    sync::broadcast,
+};
+use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message, Utf8Bytes};
+
+#[derive(Parser)]
+#[command(about = "Minimal broadcast server: the floor the MiseOS hub is compared with")]
+struct Args {
+    /// Where WebSocket clients connect.
+    #[arg(long, default_value = "127.0.0.1:7001")]
+    ws: SocketAddr,
+    /// Where the load generator writes one line per event.
+    #[arg(long, default_value = "127.0.0.1:7002")]
+    trigger: SocketAddr,
+    /// Frames a session may lag behind before it is dropped.
+    #[arg(long, default_value_t = 256)]
+    queue: usize,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let (frames, _) = broadcast::channel::<Utf8Bytes>(args.queue);
+    let sockets = TcpListener::bind(args.ws).await?;
+    let triggers = TcpListener::bind(args.trigger).await?;
+    eprintln!("floor: websocket on {}, triggers on {}", args.ws, args.trigger);
+    let publisher = frames.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = triggers.accept().await {
+            tokio::spawn(relay_triggers(stream, publisher.clone()));
+        }
+    });
+    loop {
+        let (stream, _) = sockets.accept().await?;
+        tokio::spawn(serve_socket(stream, frames.subscribe()));
+    }
+}
+
+/// Turns each line `bench-<n>` into the two frames and broadcasts them.
+async fn relay_triggers(stream: TcpStream, frames: broadcast::Sender<Utf8Bytes>) {
+    let mut lines = BufReader::new(stream).lines();
+    let mut seq = 0u64;
+    while let Ok(Some(name)) = lines.next_line().await {
+        seq += 1;
+        let announcement = format!(
+            r#"{{"notificationType":"NEW_INGREDIENT_REQUEST","category":"INGREDIENT_REQUEST","requestId":{seq},"itemName":"{name}","requestedBy":{{"id":3,"firstName":"Ali","lastName":"Hassan"}},"timestamp":"2026-03-27 10:15"}}"#
+        );
+        let count = format!(
+            r#"{{"notificationType":"PENDING_COUNT_UPDATED","category":"INGREDIENT_REQUEST","count":{seq},"seq":{seq},"timestamp":"2026-03-27 10:15"}}"#
+        );
+        // No receivers is fine: nobody is connected yet.
+        let _ = frames.send(Utf8Bytes::from(announcement));
+        let _ = frames.send(Utf8Bytes::from(count));
+    }
+}
+
+/// One session: greet, then write every broadcast frame, batching what is waiting.
+async fn serve_socket(stream: TcpStream, mut frames: broadcast::Receiver<Utf8Bytes>) {
+    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(16 * 1024);
+    let Ok(socket) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
+    let (mut sink, mut incoming) = socket.split();
+    if sink.send(Message::text(r#"{"notificationType":"CONNECTED"}"#)).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            frame = frames.recv() => {
+                let Ok(frame) = frame else { return };
+                if sink.feed(Message::Text(frame)).await.is_err() {
+                    return;
+                }
+                while let Ok(frame) = frames.try_recv() {
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                if sink.flush().await.is_err() {
+                    return;
+                }
+            }
+            message = incoming.next() => match message {
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+        }
+    }
+}

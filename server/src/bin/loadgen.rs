@@ -1,0 +1,662 @@
+//! The MiseOS Live load generator: real sessions with real tokens against a running server
+//! (or the bare `floor`), events driven through the REST API at a set rate, and the figures
+//! docs/PERFORMANCE.md reports.
+//!
+//! Scenarios (`--scenario`):
+//! - `broadcast`: N admin sessions; `--events` creates at `--rate` per second (0: as fast as
+//!   `--posters` keep-alive connections can post). Latency is measured from just before the
+//!   REST call to each frame's arrival, and to its arrival at the last session.
+//! - `direct`: M staff sessions, each with a pending item; an admin reviews them at `--rate`;
+//!   latency from the review call to the REQUEST_APPROVED frame.
+//! - `idle`: N sessions held idle; the server's RSS per session.
+//! - `reconnect`: N sessions that reconnect like the browser app (full-jitter backoff); restart
+//!   the server meanwhile; reports how long until every session was welcomed again.
+//! - `snapshot`: `--posters` keep-alive connections read the snapshot for `--seconds`.
+//!
+//! Sessions are spread over `--source-ips` loopback addresses (127.0.0.1, 127.0.0.2, …) so the
+//! ephemeral port range is never the limit. Tokens are minted with the server's secret
+//! (`MISEOS_JWT_SECRET`); staff users for `direct` are inserted through the server's store.
+//! Server CPU and RSS come from /proc/<--server-pid>.
+
+use app::wire::{NewIngredientRequest, Role, User};
+use clap::{Parser, ValueEnum};
+use futures::StreamExt;
+use server::{auth::TokenKeys, clock::KitchenClock, store::NewUser};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    sync::{
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::{TcpSocket, TcpStream},
+};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig, Message};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
+enum Scenario {
+    Broadcast,
+    Direct,
+    Idle,
+    Reconnect,
+    Snapshot,
+}
+
+#[derive(Parser)]
+#[command(about = "Load generator for MiseOS Live (see docs/PERFORMANCE.md)")]
+struct Args {
+    #[arg(long, value_enum, default_value = "broadcast")]
+    scenario: Scenario,
+    /// The server's address.
+    #[arg(long, default_value = "127.0.0.1:5001")]
+    server: SocketAddr,
+    /// Drive the bare floor instead: its trigger address (`--server` is its WebSocket address).
+    #[arg(long)]
+    floor_trigger: Option<SocketAddr>,
+    /// Admin sessions (broadcast, idle, reconnect).
+    #[arg(long, default_value_t = 1000)]
+    admins: usize,
+    /// Staff sessions (direct), one user each.
+    #[arg(long, default_value_t = 0)]
+    staff: usize,
+    /// Loopback source addresses to spread sessions over.
+    #[arg(long, default_value_t = 8)]
+    source_ips: u8,
+    /// Events per second; 0 means as fast as the posters go.
+    #[arg(long, default_value_t = 2.0)]
+    rate: f64,
+    /// Events to send.
+    #[arg(long, default_value_t = 20)]
+    events: usize,
+    /// Concurrent keep-alive HTTP connections posting events (or reading snapshots).
+    #[arg(long, default_value_t = 4)]
+    posters: usize,
+    /// How long the snapshot scenario runs, or how long idle sessions are held.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Sessions opened at once while connecting.
+    #[arg(long, default_value_t = 256)]
+    connect_concurrency: usize,
+    /// The server process, for its CPU time and RSS.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// The server's JWT secret, to mint session tokens.
+    #[arg(long, env = "MISEOS_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// The server's database, to insert staff users for `direct`.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// Arrival bookkeeping shared by all session tasks.
+struct Tally {
+    started: Instant,
+    /// When each event's REST call started, in µs since `started` (0: not yet).
+    sent_at: Vec<AtomicU64>,
+    /// The latest arrival of each event at any session, in µs since `started`.
+    last_arrival: Vec<AtomicU64>,
+    frames: AtomicUsize,
+    welcomed: AtomicUsize,
+    /// Turned true when the measurement is over: the readers stop and hand in their samples.
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Tally {
+    fn new(events: usize) -> Tally {
+        Tally {
+            started: Instant::now(),
+            sent_at: (0..events).map(|_| AtomicU64::new(0)).collect(),
+            last_arrival: (0..events).map(|_| AtomicU64::new(0)).collect(),
+            frames: AtomicUsize::new(0),
+            welcomed: AtomicUsize::new(0),
+            stop: tokio::sync::watch::channel(false).0,
+        }
+    }
+
+    fn now_micros(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+}
+
+/// CPU time and RSS of a process, from /proc.
+#[derive(Clone, Copy, Debug, Default)]
+struct ProcessSample {
+    cpu_seconds: f64,
+    rss_kib: u64,
+}
+
+fn sample_process(pid: Option<u32>) -> Option<ProcessSample> {
+    let path = pid.map_or_else(|| "/proc/self".to_string(), |pid| format!("/proc/{pid}"));
+    let stat = std::fs::read_to_string(format!("{path}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string(format!("{path}/status")).ok()?;
+    let rss_kib = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    // Linux reports CPU time in USER_HZ ticks, 100 per second on every supported platform.
+    Some(ProcessSample { cpu_seconds: ticks / 100.0, rss_kib })
+}
+
+fn percentile(sorted: &[u64], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index] as f64 / 1000.0
+}
+
+fn latency_line(label: &str, mut micros: Vec<u64>) {
+    micros.sort_unstable();
+    println!(
+        "{label}: n={} p50={:.2} ms p99={:.2} ms max={:.2} ms",
+        micros.len(),
+        percentile(&micros, 0.5),
+        percentile(&micros, 0.99),
+        percentile(&micros, 1.0)
+    );
+}
+
+fn source_ip(index: usize, count: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (index % usize::from(count.max(1))) as u8))
+}
+
+/// Opens one session from a given source address.
+async fn open_session(
+    args: &Args,
+    index: usize,
+    token: Option<&str>,
+) -> Result<tokio_tungstenite::WebSocketStream<TcpStream>, String> {
+    let socket = TcpSocket::new_v4().map_err(|error| error.to_string())?;
+    socket.bind(SocketAddr::new(source_ip(index, args.source_ips), 0)).map_err(|error| error.to_string())?;
+    let stream = socket.connect(args.server).await.map_err(|error| error.to_string())?;
+    let path = if args.floor_trigger.is_some() { "/" } else { "/api/v1/notifications" };
+    let mut request = format!("ws://{}{path}", args.server).into_client_request().map_err(|error| error.to_string())?;
+    if let Some(token) = token {
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|error| error.to_string())?;
+        request.headers_mut().insert("authorization", value);
+    }
+    let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+    let (socket, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(socket)
+}
+
+/// Extracts `n` from `"itemName":"bench-<n>"` or `"requestId":<n>` without parsing JSON
+/// (the client's CPU is the scarce resource on a 2-core box).
+fn number_after(text: &str, marker: &str) -> Option<usize> {
+    let start = text.find(marker)? + marker.len();
+    let digits: &str = &text[start..];
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+/// Reads a session's frames until it closes, recording arrivals of bench events.
+async fn read_session(
+    mut socket: tokio_tungstenite::WebSocketStream<TcpStream>,
+    tally: Arc<Tally>,
+    marker: &'static str,
+) -> Vec<u64> {
+    let mut latencies = Vec::new();
+    let mut stop = tally.stop.subscribe();
+    loop {
+        let message = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            message = socket.next() => match message {
+                Some(Ok(message)) => message,
+                _ => break,
+            },
+        };
+        let Message::Text(text) = message else { continue };
+        tally.frames.fetch_add(1, Ordering::Relaxed);
+        if text.contains("\"CONNECTED\"") {
+            tally.welcomed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let Some(event) = number_after(&text, marker) else { continue };
+        let Some(sent) = tally.sent_at.get(event).map(|at| at.load(Ordering::Acquire)) else { continue };
+        if sent == 0 {
+            continue;
+        }
+        let now = tally.now_micros();
+        latencies.push(now.saturating_sub(sent));
+        tally.last_arrival[event].fetch_max(now, Ordering::AcqRel);
+    }
+    latencies
+}
+
+/// A keep-alive HTTP/1.1 connection for posting events: the least client work per request.
+struct HttpConnection {
+    reader: BufReader<TcpStream>,
+    host: String,
+}
+
+impl HttpConnection {
+    async fn open(server: SocketAddr) -> std::io::Result<HttpConnection> {
+        let stream = TcpStream::connect(server).await?;
+        stream.set_nodelay(true)?;
+        Ok(HttpConnection { reader: BufReader::new(stream), host: server.to_string() })
+    }
+
+    /// Sends a request and returns the status and body.
+    async fn call(&mut self, method: &str, path: &str, token: &str, body: &str) -> std::io::Result<(u16, String)> {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            body.len()
+        );
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body.as_bytes()).await?;
+        let mut status_line = String::new();
+        self.reader.read_line(&mut status_line).await?;
+        let status = status_line.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).await?;
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).await?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
+
+fn token_keys(args: &Args) -> Option<TokenKeys> {
+    args.jwt_secret.as_ref().map(|secret| TokenKeys::new(secret.as_bytes(), Duration::from_secs(24 * 3600)))
+}
+
+fn user(id: i64, role: Role) -> User {
+    User { id, first_name: format!("Bench{id}"), last_name: "User".into(), email: format!("bench{id}@miseos.dk"), role }
+}
+
+/// Connects `count` sessions (bounded concurrency) and reports the connect rate.
+async fn connect_all(args: &Args, count: usize, token_for: impl Fn(usize) -> Option<String>) -> Vec<tokio_tungstenite::WebSocketStream<TcpStream>> {
+    let started = Instant::now();
+    let tokens: Vec<Option<String>> = (0..count).map(&token_for).collect();
+    let sessions: Vec<_> = futures::stream::iter(tokens.iter().enumerate())
+        .map(|(index, token)| async move { open_session(args, index, token.as_deref()).await })
+        .buffer_unordered(args.connect_concurrency.max(1))
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let (open, failed): (Vec<_>, Vec<_>) = sessions.into_iter().partition(Result::is_ok);
+    if let Some(Err(error)) = failed.first() {
+        eprintln!("first connect failure: {error}");
+    }
+    println!("connected: {} sessions in {elapsed:.2} s ({:.0}/s), {} failed", open.len(), open.len() as f64 / elapsed, failed.len());
+    open.into_iter().filter_map(Result::ok).collect()
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    println!(
+        "scenario {:?}: server {} admins {} staff {} events {} rate {}/s posters {} source-ips {}{}",
+        args.scenario,
+        args.server,
+        args.admins,
+        args.staff,
+        args.events,
+        args.rate,
+        args.posters,
+        args.source_ips,
+        if args.floor_trigger.is_some() { " (bare floor)" } else { "" }
+    );
+    match args.scenario {
+        Scenario::Broadcast => broadcast(&args).await,
+        Scenario::Direct => direct(&args).await,
+        Scenario::Idle => idle(&args).await,
+        Scenario::Reconnect => reconnect(&args).await,
+        Scenario::Snapshot => snapshot(&args).await,
+    }
+}
+
+async fn broadcast(args: &Args) {
+    let keys = token_keys(args);
+    let admin_token = keys.as_ref().map(|keys| keys.issue(&user(1, Role::HeadChef)));
+    let cook_token = keys.as_ref().map(|keys| keys.issue(&user(3, Role::LineCook)));
+    if args.floor_trigger.is_none() && keys.is_none() {
+        eprintln!("set MISEOS_JWT_SECRET to the server's secret");
+        return;
+    }
+    let sessions = connect_all(args, args.admins, |_| admin_token.clone()).await;
+    let tally = Arc::new(Tally::new(args.events));
+    let readers: Vec<_> = sessions
+        .into_iter()
+        .map(|session| tokio::spawn(read_session(session, tally.clone(), "\"itemName\":\"bench-")))
+        .collect();
+    // Let the greetings arrive before measuring.
+    let expected_greeting = readers.len() * if args.floor_trigger.is_some() { 1 } else { 3 };
+    while tally.frames.load(Ordering::Relaxed) < expected_greeting {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let frames_before = tally.frames.load(Ordering::Relaxed);
+    let server_before = sample_process(args.server_pid);
+    let client_before = sample_process(None);
+    let started = Instant::now();
+    drive_events(args, &tally, cook_token.as_deref().unwrap_or_default()).await;
+    let sending_took = started.elapsed();
+    // Wait until every frame arrived or nothing moved for two seconds.
+    let expected = frames_before + readers.len() * args.events * 2;
+    let mut last_seen = (tally.frames.load(Ordering::Relaxed), Instant::now());
+    while tally.frames.load(Ordering::Relaxed) < expected && last_seen.1.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let now = tally.frames.load(Ordering::Relaxed);
+        if now != last_seen.0 {
+            last_seen = (now, Instant::now());
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let server_after = sample_process(args.server_pid);
+    let client_after = sample_process(None);
+    let delivered = tally.frames.load(Ordering::Relaxed) - frames_before;
+    let expected_deliveries = readers.len() * args.events * 2;
+    println!(
+        "events: {} in {:.2} s ({:.1}/s); deliveries: expected {expected_deliveries}, received {delivered}, lost {}",
+        args.events,
+        sending_took.as_secs_f64(),
+        args.events as f64 / sending_took.as_secs_f64(),
+        expected_deliveries.saturating_sub(delivered)
+    );
+    println!("deliveries/s: {:.0} over {elapsed:.2} s", delivered as f64 / elapsed);
+    if let (Some(before), Some(after)) = (server_before, server_after) {
+        let cpu = after.cpu_seconds - before.cpu_seconds;
+        println!(
+            "server: cpu {cpu:.2} s = {:.2} µs/delivery; rss {} MiB",
+            cpu * 1e6 / delivered.max(1) as f64,
+            after.rss_kib / 1024
+        );
+    }
+    if let (Some(before), Some(after)) = (client_before, client_after) {
+        println!("client: cpu {:.2} s over {elapsed:.2} s wall ({:.0}% of one core)", after.cpu_seconds - before.cpu_seconds, (after.cpu_seconds - before.cpu_seconds) * 100.0 / elapsed);
+    }
+    report_latencies(tally, readers).await;
+}
+
+/// Sends `--events` events at `--rate` (or flat out) through `--posters` connections.
+async fn drive_events(args: &Args, tally: &Arc<Tally>, token: &str) {
+    let next = Arc::new(AtomicUsize::new(0));
+    let interval = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
+    let started = Instant::now();
+    let posters = (0..args.posters.max(1)).map(|_| {
+        let next = next.clone();
+        let tally = tally.clone();
+        let token = token.to_string();
+        let floor = args.floor_trigger;
+        let server = args.server;
+        async move {
+            let mut floor_stream = match floor {
+                Some(address) => Some(TcpStream::connect(address).await.expect("the floor's trigger port")),
+                None => None,
+            };
+            let mut http = match floor {
+                Some(_) => None,
+                None => Some(HttpConnection::open(server).await.expect("the server's HTTP port")),
+            };
+            loop {
+                let event = next.fetch_add(1, Ordering::Relaxed);
+                if event >= tally.sent_at.len() {
+                    return;
+                }
+                if let Some(interval) = interval {
+                    tokio::time::sleep_until((started + interval * event as u32).into()).await;
+                }
+                tally.sent_at[event].store(tally.now_micros().max(1), Ordering::Release);
+                if let Some(stream) = floor_stream.as_mut() {
+                    stream.write_all(format!("bench-{event}\n").as_bytes()).await.expect("trigger");
+                } else if let Some(http) = http.as_mut() {
+                    let body = serde_json::to_string(&NewIngredientRequest {
+                        item_name: format!("bench-{event}"),
+                        quantity: 1.0,
+                        unit: "kg".into(),
+                        note: None,
+                    })
+                    .expect("serializable");
+                    let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", &token, &body).await.expect("POST");
+                    if status != 201 {
+                        eprintln!("create answered {status}: {answer}");
+                    }
+                }
+            }
+        }
+    });
+    futures::future::join_all(posters).await;
+}
+
+async fn report_latencies(tally: Arc<Tally>, readers: Vec<tokio::task::JoinHandle<Vec<u64>>>) {
+    tally.stop.send_replace(true);
+    let mut all = Vec::new();
+    for reader in readers {
+        if let Ok(samples) = reader.await {
+            all.extend(samples);
+        }
+    }
+    let last: Vec<u64> = tally
+        .sent_at
+        .iter()
+        .zip(&tally.last_arrival)
+        .filter_map(|(sent, last)| {
+            let (sent, last) = (sent.load(Ordering::Acquire), last.load(Ordering::Acquire));
+            (sent > 0 && last > 0).then(|| last - sent)
+        })
+        .collect();
+    latency_line("latency to each session", all);
+    latency_line("latency to the last session", last);
+}
+
+async fn direct(args: &Args) {
+    let (Some(keys), Some(database_url)) = (token_keys(args), args.database_url.as_ref()) else {
+        eprintln!("direct needs MISEOS_JWT_SECRET and DATABASE_URL (to insert the staff users)");
+        return;
+    };
+    let first_id = 1_000_000i64;
+    let store = server::store::Store::connect(database_url, 4, KitchenClock::new(chrono_tz::UTC)).await.expect("the database");
+    let hash = server::auth::hash_password("bench-only");
+    let users: Vec<NewUser> = (0..args.staff as i64)
+        .map(|offset| {
+            let user = user(first_id + offset, Role::LineCook);
+            NewUser { id: user.id, email: user.email, first_name: user.first_name, last_name: user.last_name, role: user.role, password_hash: hash.clone() }
+        })
+        .collect();
+    for chunk in users.chunks(1000) {
+        store.insert_users(chunk).await.expect("insert staff users");
+    }
+    // Each staff user asks for one item, so each review has its one recipient.
+    let mut http = HttpConnection::open(args.server).await.expect("HTTP");
+    let mut item_ids = Vec::with_capacity(args.staff);
+    for offset in 0..args.staff as i64 {
+        let token = keys.issue(&user(first_id + offset, Role::LineCook));
+        let body = serde_json::to_string(&NewIngredientRequest { item_name: format!("bench-{offset}"), quantity: 1.0, unit: "kg".into(), note: None })
+            .expect("serializable");
+        let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", &token, &body).await.expect("POST");
+        assert_eq!(status, 201, "{answer}");
+        item_ids.push(number_after(&answer, "\"id\":").expect("an id"));
+    }
+    let sessions = connect_all(args, args.staff, |index| Some(keys.issue(&user(first_id + index as i64, Role::LineCook)))).await;
+    let events = args.events.min(item_ids.len());
+    let max_id = item_ids.iter().copied().max().unwrap_or(0);
+    let tally = Arc::new(Tally::new(max_id + 1));
+    let readers: Vec<_> = sessions.into_iter().map(|session| tokio::spawn(read_session(session, tally.clone(), "\"requestId\":"))).collect();
+    while tally.welcomed.load(Ordering::Relaxed) < readers.len() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let server_before = sample_process(args.server_pid);
+    let chef = keys.issue(&user(1, Role::HeadChef));
+    let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let item_ids = Arc::new(item_ids);
+    let reviewers = (0..args.posters.max(1)).map(|_| {
+        let (next, item_ids, tally, chef) = (next.clone(), item_ids.clone(), tally.clone(), chef.clone());
+        async move {
+            let mut http = HttpConnection::open(args.server).await.expect("HTTP");
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= events {
+                    return;
+                }
+                tokio::time::sleep_until((started + interval * index as u32).into()).await;
+                let id = item_ids[index];
+                tally.sent_at[id].store(tally.now_micros().max(1), Ordering::Release);
+                let (status, answer) = http.call("POST", &format!("/api/v1/ingredient-requests/{id}/approve"), &chef, "").await.expect("POST");
+                if status != 200 {
+                    eprintln!("review answered {status}: {answer}");
+                }
+            }
+        }
+    });
+    futures::future::join_all(reviewers).await;
+    let took = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let server_after = sample_process(args.server_pid);
+    println!("reviews: {events} in {took:.2} s ({:.0}/s)", events as f64 / took);
+    if let (Some(before), Some(after)) = (server_before, server_after) {
+        println!("server: cpu {:.2} s", after.cpu_seconds - before.cpu_seconds);
+    }
+    report_latencies(tally, readers).await;
+}
+
+async fn idle(args: &Args) {
+    let Some(keys) = token_keys(args).or_else(|| args.floor_trigger.map(|_| TokenKeys::new(&[0; 32], Duration::from_secs(60)))) else {
+        eprintln!("set MISEOS_JWT_SECRET to the server's secret");
+        return;
+    };
+    let token = (args.floor_trigger.is_none()).then(|| keys.issue(&user(1, Role::HeadChef)));
+    let before = sample_process(args.server_pid);
+    let sessions = connect_all(args, args.admins, |_| token.clone()).await;
+    let tally = Arc::new(Tally::new(0));
+    let count = sessions.len();
+    let readers: Vec<_> = sessions.into_iter().map(|session| tokio::spawn(read_session(session, tally.clone(), "\u{0}"))).collect();
+    while tally.welcomed.load(Ordering::Relaxed) < count {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
+    let after = sample_process(args.server_pid);
+    if let (Some(before), Some(after)) = (before, after) {
+        println!(
+            "server rss: {} KiB before, {} KiB with {count} idle sessions = {:.2} KiB/session",
+            before.rss_kib,
+            after.rss_kib,
+            (after.rss_kib as f64 - before.rss_kib as f64) / count.max(1) as f64
+        );
+    }
+    tally.stop.send_replace(true);
+    for reader in readers {
+        let _ = reader.await;
+    }
+}
+
+async fn reconnect(args: &Args) {
+    let Some(keys) = token_keys(args) else {
+        eprintln!("set MISEOS_JWT_SECRET to the server's secret");
+        return;
+    };
+    let token = keys.issue(&user(1, Role::HeadChef));
+    let welcomed = Arc::new(AtomicUsize::new(0));
+    let disconnected_at = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let sessions = (0..args.admins).map(|index| {
+        let (token, welcomed, disconnected_at) = (token.clone(), welcomed.clone(), disconnected_at.clone());
+        async move {
+            let mut failures = 0u32;
+            let mut rounds = 0;
+            while rounds < 2 {
+                match open_session(args, index, Some(&token)).await {
+                    Ok(mut socket) => {
+                        failures = 0;
+                        welcomed.fetch_add(1, Ordering::Relaxed);
+                        rounds += 1;
+                        if rounds == 2 {
+                            return;
+                        }
+                        while let Some(Ok(_)) = socket.next().await {}
+                        let _ = disconnected_at.compare_exchange(0, started.elapsed().as_millis() as u64, Ordering::AcqRel, Ordering::Acquire);
+                    }
+                    Err(_) => failures += 1,
+                }
+                // The browser app's backoff: full jitter under a capped exponential ceiling.
+                let ceiling = (500.0 * 2f64.powi(failures.min(16) as i32)).min(15_000.0);
+                let jitter: f64 = rand_unit();
+                tokio::time::sleep(Duration::from_millis((ceiling * jitter) as u64)).await;
+            }
+        }
+    });
+    let all = futures::future::join_all(sessions);
+    let progress = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let since = disconnected_at.load(Ordering::Acquire);
+            if since > 0 {
+                println!(
+                    "t+{:.1} s after the first disconnect: {} of {} sessions welcomed again",
+                    (started.elapsed().as_millis() as u64 - since) as f64 / 1000.0,
+                    welcomed.load(Ordering::Relaxed).saturating_sub(args.admins),
+                    args.admins
+                );
+            }
+        }
+    };
+    tokio::select! {
+        _ = all => {}
+        () = progress => {}
+    }
+    let since = disconnected_at.load(Ordering::Acquire);
+    println!("all {} sessions back {:.2} s after the first disconnect", args.admins, (started.elapsed().as_millis() as u64 - since) as f64 / 1000.0);
+}
+
+/// A uniform number in [0, 1) from the OS (no extra dependency needed).
+fn rand_unit() -> f64 {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    (OsRng.next_u32() as f64) / (u32::MAX as f64 + 1.0)
+}
+
+async fn snapshot(args: &Args) {
+    let Some(keys) = token_keys(args) else {
+        eprintln!("set MISEOS_JWT_SECRET to the server's secret");
+        return;
+    };
+    let token = keys.issue(&user(1, Role::HeadChef));
+    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
+    let server_before = sample_process(args.server_pid);
+    let started = Instant::now();
+    let readers = (0..args.posters.max(1)).map(|_| {
+        let token = token.clone();
+        async move {
+            let mut http = HttpConnection::open(args.server).await.expect("HTTP");
+            let mut samples = Vec::new();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let (status, _) = http.call("GET", "/api/v1/notifications/snapshot", &token, "").await.expect("GET");
+                assert_eq!(status, 200);
+                samples.push(sent.elapsed().as_micros() as u64);
+            }
+            samples
+        }
+    });
+    let samples: Vec<u64> = futures::future::join_all(readers).await.into_iter().flatten().collect();
+    let took = started.elapsed().as_secs_f64();
+    let server_after = sample_process(args.server_pid);
+    println!("snapshot: {} requests in {took:.2} s = {:.0}/s", samples.len(), samples.len() as f64 / took);
+    if let (Some(before), Some(after)) = (server_before, server_after) {
+        println!("server: cpu {:.2} s = {:.1} µs/request", after.cpu_seconds - before.cpu_seconds, (after.cpu_seconds - before.cpu_seconds) * 1e6 / samples.len().max(1) as f64);
+    }
+    latency_line("snapshot latency", samples);
+}

@@ -1,0 +1,150 @@
+//! A session's outbound queue: bounded, never blocking the hub, and free for idle sessions.
+//!
+//! One small allocation per session holds the frames waiting to be written and the reason
+//! the hub closed the session, if it did. The queue is a `VecDeque` that allocates only
+//! when the first frame arrives (a channel would reserve its slots up front, about a KiB per
+//! idle session). The hub pushes under a short std mutex, never across an `.await`; the
+//! session task is the only consumer and is woken through a `Notify` permit.
+
+use super::CloseReason;
+use axum::extract::ws::Utf8Bytes;
+use std::{
+    collections::VecDeque,
+    sync::{Mutex, MutexGuard},
+};
+use tokio::sync::Notify;
+
+/// What the session should do next.
+#[derive(Debug, PartialEq)]
+pub enum Next {
+    /// Write this frame.
+    Frame(Utf8Bytes),
+    /// Send this close frame and stop.
+    Close(CloseReason),
+}
+
+#[derive(Default)]
+struct State {
+    frames: VecDeque<Utf8Bytes>,
+    close: Option<CloseReason>,
+}
+
+/// The queue between the hub (many producers, via the registry) and one session task.
+#[derive(Default)]
+pub struct Outbox {
+    state: Mutex<State>,
+    wake: Notify,
+}
+
+impl Outbox {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every critical section is a push or pop that cannot panic half-way.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues `frame` unless `capacity` frames are already waiting; false when full (or
+    /// already closed).
+    pub fn push(&self, frame: Utf8Bytes, capacity: usize) -> bool {
+        let mut state = self.state();
+        if state.close.is_some() || state.frames.len() >= capacity {
+            return false;
+        }
+        state.frames.push_back(frame);
+        drop(state);
+        self.wake.notify_one();
+        true
+    }
+
+    /// Asks the session to close with `reason`; queued frames are dropped. The first reason
+    /// wins.
+    pub fn close(&self, reason: CloseReason) {
+        let mut state = self.state();
+        if state.close.is_none() {
+            state.close = Some(reason);
+            state.frames = VecDeque::new();
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// The next frame, or the close request (which comes first). Cancel-safe: nothing is
+    /// taken from the queue unless it is returned.
+    pub async fn next(&self) -> Next {
+        loop {
+            {
+                let mut state = self.state();
+                if let Some(reason) = state.close.clone() {
+                    return Next::Close(reason);
+                }
+                if let Some(frame) = state.frames.pop_front() {
+                    return Next::Frame(frame);
+                }
+            }
+            self.wake.notified().await;
+        }
+    }
+
+    /// Resolves once the hub has asked the session to close.
+    pub async fn closed(&self) -> CloseReason {
+        loop {
+            if let Some(reason) = self.state().close.clone() {
+                return reason;
+            }
+            self.wake.notified().await;
+        }
+    }
+
+    /// Moves up to `max` waiting frames into `batch`, unless a close was requested.
+    pub fn take_waiting(&self, batch: &mut Vec<Utf8Bytes>, max: usize) {
+        let mut state = self.state();
+        if state.close.is_some() {
+            return;
+        }
+        let count = state.frames.len().min(max);
+        batch.extend(state.frames.drain(..count));
+        if state.frames.is_empty() && state.frames.capacity() > 64 {
+            // A burst is over: give its memory back rather than keep it per session.
+            state.frames = VecDeque::new();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_come_out_in_order_and_a_full_queue_refuses() {
+        let outbox = Outbox::default();
+        assert!(outbox.push(Utf8Bytes::from_static("a"), 2));
+        assert!(outbox.push(Utf8Bytes::from_static("b"), 2));
+        assert!(!outbox.push(Utf8Bytes::from_static("c"), 2));
+        assert_eq!(outbox.next().await, Next::Frame(Utf8Bytes::from_static("a")));
+        let mut batch = Vec::new();
+        outbox.take_waiting(&mut batch, 10);
+        assert_eq!(batch, vec![Utf8Bytes::from_static("b")]);
+    }
+
+    #[tokio::test]
+    async fn a_close_overtakes_waiting_frames_and_refuses_new_ones() {
+        let outbox = Outbox::default();
+        assert!(outbox.push(Utf8Bytes::from_static("a"), 8));
+        outbox.close(CloseReason::TOO_SLOW);
+        outbox.close(CloseReason::SHUTDOWN);
+        assert!(!outbox.push(Utf8Bytes::from_static("b"), 8));
+        assert_eq!(outbox.next().await, Next::Close(CloseReason::TOO_SLOW));
+        assert_eq!(outbox.closed().await, CloseReason::TOO_SLOW);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_session_wakes_for_a_frame() {
+        let outbox = std::sync::Arc::new(Outbox::default());
+        let waiter = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.next().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(outbox.push(Utf8Bytes::from_static("x"), 8));
+        assert_eq!(waiter.await.unwrap(), Next::Frame(Utf8Bytes::from_static("x")));
+    }
+}
