@@ -5,6 +5,11 @@ use clap::Parser;
 use server::{config::Config, Application};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc packs the many small per-session allocations tighter than glibc malloc (see
+/// docs/PERFORMANCE.md, RSS per idle session).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

@@ -21,7 +21,7 @@ use axum::{
 /// Bytes tungstenite reads from the socket at a time. Clients send only pongs and the odd
 /// tiny frame, and tungstenite zero-fills this whole buffer on its first read: a small one
 /// keeps idle sessions small (a 4 KiB client message simply takes several reads).
-const READ_BUFFER_BYTES: usize = 512;
+const READ_BUFFER_BYTES: usize = 128;
 /// Outgoing bytes gathered before a write; a batch of frames usually fits.
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Outgoing bytes that may wait for a slow peer before writes fail.

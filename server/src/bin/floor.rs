@@ -69,7 +69,8 @@ async fn relay_triggers(stream: TcpStream, frames: broadcast::Sender<Utf8Bytes>)
 
 /// One session: greet, then write every broadcast frame, batching what is waiting.
 async fn serve_socket(stream: TcpStream, mut frames: broadcast::Receiver<Utf8Bytes>) {
-    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(16 * 1024);
+    // The same small read buffer as the server: tungstenite zero-fills it on the first read.
+    let config = WebSocketConfig::default().read_buffer_size(512).write_buffer_size(16 * 1024);
     let Ok(socket) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
     let (mut sink, mut incoming) = socket.split();
     if sink.send(Message::text(r#"{"notificationType":"CONNECTED"}"#)).await.is_err() {

@@ -337,10 +337,10 @@ fn encode(message: &Notification) -> Utf8Bytes {
 /// Queues `frames` (in order, skipping `None`) on every admin session; closes with 1013 the
 /// sessions whose queue is full.
 fn broadcast(registry: &mut Registry, frames: [Option<Utf8Bytes>; 2], capacity: usize) {
+    let frames: Vec<Utf8Bytes> = frames.into_iter().flatten().collect();
     let mut overflowed = Vec::new();
     for (id, session) in &registry.admins {
-        let delivered = frames.iter().flatten().all(|frame| session.outbox.push(frame.clone(), capacity));
-        if !delivered {
+        if !session.outbox.push(&frames, capacity) {
             overflowed.push(*id);
         }
     }
@@ -354,7 +354,7 @@ fn broadcast(registry: &mut Registry, frames: [Option<Utf8Bytes>; 2], capacity: 
 /// Queues `frame` on one user's STAFF session, if it is connected.
 fn direct(registry: &mut Registry, user_id: i64, frame: Utf8Bytes, capacity: usize) {
     let Some(session) = registry.staff.get(&user_id) else { return };
-    if !session.outbox.push(frame, capacity) {
+    if !session.outbox.push(&[frame], capacity) {
         if let Some(session) = registry.staff.remove(&user_id) {
             session.close(CloseReason::TOO_SLOW);
         }

@@ -42,14 +42,14 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues `frame` unless `capacity` frames are already waiting; false when full (or
-    /// already closed).
-    pub fn push(&self, frame: Utf8Bytes, capacity: usize) -> bool {
+    /// Queues all of `frames` (one lock, one wake-up) unless that would exceed `capacity`
+    /// waiting frames; false when full (or already closed), and then nothing is queued.
+    pub fn push(&self, frames: &[Utf8Bytes], capacity: usize) -> bool {
         let mut state = self.state();
-        if state.close.is_some() || state.frames.len() >= capacity {
+        if state.close.is_some() || state.frames.len() + frames.len() > capacity {
             return false;
         }
-        state.frames.push_back(frame);
+        state.frames.extend(frames.iter().cloned());
         drop(state);
         self.wake.notify_one();
         true
@@ -116,22 +116,22 @@ mod tests {
     #[tokio::test]
     async fn frames_come_out_in_order_and_a_full_queue_refuses() {
         let outbox = Outbox::default();
-        assert!(outbox.push(Utf8Bytes::from_static("a"), 2));
-        assert!(outbox.push(Utf8Bytes::from_static("b"), 2));
-        assert!(!outbox.push(Utf8Bytes::from_static("c"), 2));
+        assert!(outbox.push(&[Utf8Bytes::from_static("a"), Utf8Bytes::from_static("b")], 3));
+        assert!(!outbox.push(&[Utf8Bytes::from_static("c"), Utf8Bytes::from_static("d")], 3));
         assert_eq!(outbox.next().await, Next::Frame(Utf8Bytes::from_static("a")));
         let mut batch = Vec::new();
         outbox.take_waiting(&mut batch, 10);
         assert_eq!(batch, vec![Utf8Bytes::from_static("b")]);
+        assert!(outbox.push(&[Utf8Bytes::from_static("c")], 3));
     }
 
     #[tokio::test]
     async fn a_close_overtakes_waiting_frames_and_refuses_new_ones() {
         let outbox = Outbox::default();
-        assert!(outbox.push(Utf8Bytes::from_static("a"), 8));
+        assert!(outbox.push(&[Utf8Bytes::from_static("a")], 8));
         outbox.close(CloseReason::TOO_SLOW);
         outbox.close(CloseReason::SHUTDOWN);
-        assert!(!outbox.push(Utf8Bytes::from_static("b"), 8));
+        assert!(!outbox.push(&[Utf8Bytes::from_static("b")], 8));
         assert_eq!(outbox.next().await, Next::Close(CloseReason::TOO_SLOW));
         assert_eq!(outbox.closed().await, CloseReason::TOO_SLOW);
     }
@@ -144,7 +144,7 @@ mod tests {
             async move { outbox.next().await }
         });
         tokio::task::yield_now().await;
-        assert!(outbox.push(Utf8Bytes::from_static("x"), 8));
+        assert!(outbox.push(&[Utf8Bytes::from_static("x")], 8));
         assert_eq!(waiter.await.unwrap(), Next::Frame(Utf8Bytes::from_static("x")));
     }
 }

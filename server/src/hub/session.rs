@@ -5,12 +5,12 @@
 //! One task rather than a reader and a writer task: per idle session that halves the task
 //! memory, and nothing here needs the two halves to run in parallel.
 
-use super::{Next, Registration};
+use super::{Next, Outbox, Registration};
 use app::wire::close_code;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures::{SinkExt, StreamExt};
 use std::time::Duration;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 /// Largest client message accepted before closing with 1009.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
@@ -51,33 +51,27 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
         if sink.flush().await.is_err() {
             return Ending::ClientGone;
         }
-        let mut ping = tokio::time::interval_at(Instant::now() + settings.ping_interval, settings.ping_interval);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One timer serves both the pings and the token's expiry: fewer timers per session
+        // to keep in memory and to poll on every wake-up.
+        let expires_at = instant_of_unix(settings.expires_at);
+        let mut next_ping_at = Instant::now() + settings.ping_interval;
         let mut awaiting_pong = false;
-        let expiry = tokio::time::sleep_until(instant_of_unix(settings.expires_at));
-        tokio::pin!(expiry);
+        let timer = tokio::time::sleep_until(next_ping_at.min(expires_at));
+        tokio::pin!(timer);
         loop {
             tokio::select! {
+                // Frames first: under load the queue is what is ready most often.
                 biased;
-                () = &mut expiry => return Ending::Close(close_code::POLICY_VIOLATION, "token expired"),
                 next = outbox.next() => {
                     let frame = match next {
                         Next::Close(reason) => return Ending::Close(reason.code, reason.reason),
                         Next::Frame(frame) => frame,
                     };
-                    // Write the frame and whatever else is already waiting in one flush; a
-                    // stalled peer is cut off by the hub's close request, not waited for.
-                    // A fresh batch each time: an idle session keeps no batch memory.
-                    let mut batch = vec![frame];
-                    outbox.take_waiting(&mut batch, MAX_BATCH - 1);
-                    tokio::select! {
-                        biased;
-                        reason = outbox.closed() => return Ending::Close(reason.code, reason.reason),
-                        written = write_batch(&mut sink, &mut batch) => {
-                            if written.is_err() {
-                                return Ending::ClientGone;
-                            }
-                        }
+                    // Write the frame and whatever else is already waiting in one flush. The
+                    // write's state lives on the heap only while it runs, which keeps every
+                    // idle session's task small.
+                    if let Some(ending) = Box::pin(write_waiting(&mut sink, frame, &outbox)).await {
+                        return ending;
                     }
                 }
                 incoming = stream.next() => {
@@ -98,7 +92,11 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
                         Some(Err(_)) => return Ending::ClientGone,
                     }
                 }
-                _ = ping.tick() => {
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if now >= expires_at {
+                        return Ending::Close(close_code::POLICY_VIOLATION, "token expired");
+                    }
                     if awaiting_pong {
                         return Ending::Close(close_code::PING_TIMEOUT, "ping timeout");
                     }
@@ -106,6 +104,8 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
                     if sink.send(Message::Ping(Default::default())).await.is_err() {
                         return Ending::ClientGone;
                     }
+                    next_ping_at = now + settings.ping_interval;
+                    timer.as_mut().reset(next_ping_at.min(expires_at));
                 }
             }
         }
@@ -117,6 +117,19 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
         let _ = tokio::time::timeout(CLOSE_DEADLINE, sink.send(frame)).await;
     }
     drop(guard);
+}
+
+/// Writes `first` and what else is waiting (up to `MAX_BATCH` frames) with one flush. A
+/// stalled peer is cut off by the hub's close request, not waited for: returns how the
+/// session ends, if it does.
+async fn write_waiting(sink: &mut futures::stream::SplitSink<WebSocket, Message>, first: Utf8Bytes, outbox: &Outbox) -> Option<Ending> {
+    let mut batch = vec![first];
+    outbox.take_waiting(&mut batch, MAX_BATCH - 1);
+    tokio::select! {
+        biased;
+        reason = outbox.closed() => Some(Ending::Close(reason.code, reason.reason)),
+        written = write_batch(sink, &mut batch) => written.is_err().then_some(Ending::ClientGone),
+    }
 }
 
 /// Feeds every frame of `batch` (emptying it), then flushes once.
