@@ -114,7 +114,7 @@ impl Application {
         let hub = Hub::new(clock, store.pending_counts().await?, config.ws_queue_capacity);
         let (stop_bus, bus_stopped) = watch::channel(false);
         let bus = Bus::start(&store, &database_url, hub.clone(), bus_stopped).await?;
-        let listener = TcpListener::bind(SocketAddr::new(config.host, config.port)).await?;
+        let listener = listen(SocketAddr::new(config.host, config.port))?;
         let state = AppState(Arc::new(AppContext {
             tokens: TokenKeys::new(&secret, config.token_ttl()),
             config,
@@ -152,13 +152,27 @@ impl Application {
                 stop.await;
                 tracing::info!("shutting down: closing every session");
                 hub.shut_down().await;
+                tracing::info!("every session closed; finishing in-flight requests");
             })
             .await;
         // The bus may already have stopped if no listener task was started.
         let _ = self.stop_bus.send(true);
         self.state.store.close().await;
+        tracing::info!("stopped");
         served
     }
+}
+
+/// Pending connections the kernel may hold for us. After a restart every client reconnects
+/// at once; with the usual 1,024 the overflow waits for SYN retransmission (1 s, then 3 s).
+const LISTEN_BACKLOG: u32 = 8192;
+
+/// Binds the listening socket with a backlog sized for reconnect storms.
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

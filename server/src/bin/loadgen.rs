@@ -579,8 +579,14 @@ async fn reconnect(args: &Args) {
             let mut failures = 0u32;
             let mut rounds = 0;
             while rounds < 2 {
-                match open_session(args, index, Some(&token)).await {
-                    Ok(mut socket) => {
+                // Back only once welcomed: a server that is stopping accepts and closes at once.
+                let mut session = open_session(args, index, Some(&token)).await.ok();
+                let welcome = match session.as_mut() {
+                    Some(socket) => socket.next().await,
+                    None => None,
+                };
+                match (session, welcome) {
+                    (Some(mut socket), Some(Ok(Message::Text(text)))) if text.contains("\"CONNECTED\"") => {
                         failures = 0;
                         welcomed.fetch_add(1, Ordering::Relaxed);
                         rounds += 1;
@@ -590,7 +596,7 @@ async fn reconnect(args: &Args) {
                         while let Some(Ok(_)) = socket.next().await {}
                         let _ = disconnected_at.compare_exchange(0, started.elapsed().as_millis() as u64, Ordering::AcqRel, Ordering::Acquire);
                     }
-                    Err(_) => failures += 1,
+                    _ => failures += 1,
                 }
                 // The browser app's backoff: full jitter under a capped exponential ceiling.
                 let ceiling = (500.0 * 2f64.powi(failures.min(16) as i32)).min(15_000.0);

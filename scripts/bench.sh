@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of docs/PERFORMANCE.md on this machine: a release build of the server
+# (default SQLite store, fresh data directory) and of the bare floor, each driven by the
+# load generator over loopback. Prints every figure; stops what it started.
+#
+#   scripts/bench.sh            all scenarios
+#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+cargo build --release --locked -p server --bins
+
+export MISEOS_JWT_SECRET=bench-secret-that-is-long-enough-0123456789
+data=$(mktemp -d /tmp/miseos-bench.XXXXXX)
+server_port=5101
+floor_ws=127.0.0.1:7001
+floor_trigger=127.0.0.1:7002
+server_pid=""
+floor_pid=""
+
+start_server() {
+  MISEOS_DATA_DIR="$data" PORT=$server_port RUST_LOG=warn LEPTOS_OUTPUT_NAME=miseos LEPTOS_SITE_ROOT=target/site \
+    LEPTOS_SITE_PKG_DIR=pkg target/release/server >>"$data/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$server_port/healthz" >/dev/null && return; sleep 0.05; done
+  echo "the server did not start" >&2; exit 1
+}
+stop_server() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi; server_pid=""; }
+start_floor() {
+  target/release/floor --ws $floor_ws --trigger $floor_trigger >>"$data/floor.log" 2>&1 &
+  floor_pid=$!
+  sleep 0.3
+}
+stop_floor() { if [ -n "$floor_pid" ]; then kill "$floor_pid" 2>/dev/null || true; wait "$floor_pid" 2>/dev/null || true; fi; floor_pid=""; }
+cleanup() { stop_server; stop_floor; rm -rf "$data"; }
+trap cleanup EXIT
+
+loadgen() { target/release/loadgen --server "127.0.0.1:$server_port" --server-pid "$server_pid" "$@"; }
+floorgen() { target/release/loadgen --server $floor_ws --floor-trigger $floor_trigger --server-pid "$floor_pid" "$@"; }
+
+run() {
+  # Every scenario starts from an empty database (the demo users only).
+  rm -f "$data"/miseos.db*
+  case "$1" in
+    idle)
+      echo "== RSS per idle session, 19,000 sessions (fresh processes)"
+      start_server; loadgen --scenario idle --admins 19000 --seconds 3; stop_server
+      start_floor; floorgen --scenario idle --admins 19000 --seconds 3; stop_floor ;;
+    broadcast-slow)
+      echo "== 10,000 admins, 2 creates/s"
+      start_server; loadgen --scenario broadcast --admins 10000 --rate 2 --events 20 --posters 1; stop_server
+      start_floor; floorgen --scenario broadcast --admins 10000 --rate 2 --events 20 --posters 1; stop_floor ;;
+    broadcast-fast)
+      echo "== 10,000 admins, creates as fast as 4 posters go (the floor is paced at the rate the server reached)"
+      start_server; loadgen --scenario broadcast --admins 10000 --rate 0 --events 150 --posters 4 | tee "$data/fast.txt"; stop_server
+      rate=$(awk '/^events:/ { gsub(/[(\/s);]/, "", $6); print int($6) }' "$data/fast.txt")
+      start_floor; floorgen --scenario broadcast --admins 10000 --rate "${rate:-27}" --events 150 --posters 1; stop_floor ;;
+    broadcast-1k)
+      echo "== 1,000 admins, 20 creates/s"
+      start_server; loadgen --scenario broadcast --admins 1000 --rate 20 --events 200 --posters 2; stop_server
+      start_floor; floorgen --scenario broadcast --admins 1000 --rate 20 --events 200 --posters 1; stop_floor ;;
+    direct)
+      echo "== 10,000 staff sessions, 500 reviews/s"
+      start_server; DATABASE_URL="sqlite://$data/miseos.db" loadgen --scenario direct --staff 10000 --rate 500 --events 5000 --posters 4; stop_server ;;
+    reconnect)
+      echo "== 10,000 sessions reconnecting after a restart (app backoff, full jitter)"
+      start_server
+      target/release/loadgen --server "127.0.0.1:$server_port" --scenario reconnect --admins 10000 > "$data/reconnect.txt" &
+      generator=$!
+      sleep 5
+      stop_server; start_server
+      wait "$generator"
+      grep -E "^all" "$data/reconnect.txt"
+      stop_server ;;
+    snapshot)
+      echo "== snapshot reads at 1,000 and 1,000,000 historical items"
+      start_server
+      for items in 1000 1000000; do
+        python3 - "$data/miseos.db" "$items" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+have = db.execute("select count(*) from ingredient_requests").fetchone()[0]
+rows = ((f"history-{i}", 1.0, "kg", None, "APPROVED", 3, 1700000000000, 1, 1700000000000, None) for i in range(int(sys.argv[2]) - have))
+db.executemany("insert into ingredient_requests (item_name, quantity, unit, note, status, requested_by, created_at, reviewed_by, reviewed_at, review_note) values (?,?,?,?,?,?,?,?,?,?)", rows)
+db.commit()
+print("historical items:", db.execute("select count(*) from ingredient_requests").fetchone()[0])
+PY
+        loadgen --scenario snapshot --posters 8 --seconds 5
+      done
+      stop_server ;;
+    *) echo "unknown scenario $1" >&2; exit 2 ;;
+  esac
+}
+
+if [ $# -gt 0 ]; then
+  run "$1"
+else
+  for scenario in idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot; do run "$scenario"; done
+fi
