@@ -64,3 +64,42 @@ impl PendingCounts {
         }
     }
 }
+
+/// A new STAFF session of `user_id` with its `claim`, announced to every process so that
+/// only the newest session of each user stays open.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct StaffClaim {
+    pub user_id: i64,
+    pub claim: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::{MAX_NAME_CHARS, MAX_NOTE_CHARS};
+
+    /// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. The field limits keep the
+    /// largest event far below that: every character of a name or note at its widest in JSON
+    /// (four UTF-8 bytes), and the reviewer's name as long as a name can be.
+    #[test]
+    fn the_largest_event_fits_a_notify_payload() {
+        let widest_name = "🦞".repeat(MAX_NAME_CHARS);
+        let person = Person { id: i64::MAX, first_name: widest_name.clone(), last_name: widest_name.clone() };
+        let event = Event {
+            seq: i64::MAX,
+            category: Category::DishSuggestion,
+            pending: i64::MAX,
+            at_millis: i64::MAX,
+            change: Change::Reviewed {
+                item_id: i64::MAX,
+                item_name: widest_name.clone(),
+                requester_id: i64::MAX,
+                reviewed_by: person,
+                approved: false,
+                note: Some("\"".repeat(MAX_NOTE_CHARS / 2) + &"🦞".repeat(MAX_NOTE_CHARS / 2)),
+            },
+        };
+        let payload = serde_json::to_string(&event).unwrap();
+        assert!(payload.len() < 4000, "{} bytes", payload.len());
+    }
+}

@@ -47,7 +47,18 @@ pub async fn notifications(
                 Ok(user) => user,
                 Err(reason) => return close_at_once(socket, close_code::POLICY_VIOLATION, reason).await,
             };
-            match state.hub.register(&user) {
+            let claim = if user.role.is_admin() {
+                None
+            } else {
+                match state.bus.claim_staff_session(&state.store, user.id).await {
+                    Ok(claim) => claim,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot claim a staff session");
+                        return close_at_once(socket, close_code::TRY_AGAIN_LATER, "try again later").await;
+                    }
+                }
+            };
+            match state.hub.register(&user, claim) {
                 Ok(registration) => {
                     let settings = SessionSettings { ping_interval, expires_at: user.expires_at };
                     run_session(socket, registration, settings).await;

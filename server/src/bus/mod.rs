@@ -71,6 +71,15 @@ impl Bus {
         }
     }
 
+    /// The claim that orders a new STAFF session among the user's sessions in every process:
+    /// `None` in-process (the hub numbers its own), else from PostgreSQL, announced to all.
+    pub async fn claim_staff_session(&self, store: &Store, user_id: i64) -> Result<Option<i64>, StoreError> {
+        match self {
+            Bus::InProcess { .. } => Ok(None),
+            Bus::Postgres { .. } => Ok(Some(store.claim_staff_session(user_id).await?.claim)),
+        }
+    }
+
     /// Whether events are flowing: always for in-process, for PostgreSQL while the LISTEN
     /// connection is up.
     pub fn is_connected(&self) -> bool {

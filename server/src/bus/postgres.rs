@@ -1,13 +1,14 @@
-//! The PostgreSQL side of the bus: one LISTEN connection per process.
+//! The PostgreSQL side of the bus: one LISTEN connection per process, for committed events
+//! and for STAFF session claims.
 //!
 //! After every (re)connection the listener first LISTENs, then reads the counts and hands
 //! them to the hub, so a change committed while it was cut off still reaches the dashboards
 //! as a count, and nothing committed after the read can be missed.
 
 use crate::{
-    event::Event,
+    event::{Event, StaffClaim},
     hub::Hub,
-    store::{Store, StoreError, EVENT_CHANNEL},
+    store::{Store, StoreError, EVENT_CHANNEL, SESSION_CHANNEL},
 };
 use sqlx::postgres::PgListener;
 use std::{
@@ -92,7 +93,7 @@ pub async fn start_listener(
 /// A listening connection, after the hub has been brought up to date.
 async fn listen(store: &Store, database_url: &str, hub: &Hub) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
-    listener.listen(EVENT_CHANNEL).await?;
+    listener.listen_all([EVENT_CHANNEL, SESSION_CHANNEL]).await?;
     hub.resync(store.pending_counts().await?);
     Ok(listener)
 }
@@ -101,6 +102,12 @@ async fn listen(store: &Store, database_url: &str, hub: &Hub) -> Result<PgListen
 async fn relay(listener: &mut PgListener, hub: &Hub) {
     loop {
         match listener.try_recv().await {
+            Ok(Some(notification)) if notification.channel() == SESSION_CHANNEL => {
+                match serde_json::from_str::<StaffClaim>(notification.payload()) {
+                    Ok(claim) => hub.apply_claim(claim.user_id, claim.claim),
+                    Err(error) => tracing::error!(%error, "ignoring a session claim this version cannot read"),
+                }
+            }
             Ok(Some(notification)) => match serde_json::from_str::<Event>(notification.payload()) {
                 Ok(event) => hub.publish(&event),
                 Err(error) => tracing::error!(%error, "ignoring an event this version cannot read"),

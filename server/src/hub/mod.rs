@@ -4,6 +4,9 @@
 //!   all of them.
 //! - STAFF sessions (everyone else): at most one per user; a newer one replaces the older,
 //!   which is closed with 4001. Review decisions go to the requester's STAFF session only.
+//!   "Newer" is decided by a claim number, so that it means the same in every process: from
+//!   a PostgreSQL sequence when several processes share the database (each process hears
+//!   every claim through the bus and closes its own older session), else from the hub.
 //!
 //! Each message is serialized once; every session gets a clone of the same bytes (a
 //! reference count, not a copy) through its own bounded queue ([`Outbox`]). Fan-out never waits: a session
@@ -55,6 +58,8 @@ impl CloseReason {
 /// The hub's side of one session.
 struct SessionHandle {
     id: u64,
+    /// For STAFF sessions, the claim that orders them (newest wins); 0 for ADMIN sessions.
+    claim: i64,
     outbox: Arc<Outbox>,
 }
 
@@ -73,6 +78,8 @@ struct Registry {
     admins: HashMap<u64, SessionHandle>,
     /// STAFF sessions by user id: at most one each.
     staff: HashMap<i64, SessionHandle>,
+    /// The newest STAFF claim seen per user, from this process or any other.
+    newest_claims: HashMap<i64, i64>,
     next_id: u64,
     /// Set on shutdown: no new session is registered.
     closed: bool,
@@ -150,8 +157,10 @@ impl Hub {
         self.shared.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a session for `user` and prepares its greeting.
-    pub fn register(&self, user: &AuthUser) -> Result<Registration, HubClosed> {
+    /// Registers a session for `user` and prepares its greeting. A STAFF session needs a
+    /// `claim` when several processes share the database (see [`Hub::apply_claim`]); with
+    /// `None` the hub numbers it itself.
+    pub fn register(&self, user: &AuthUser, claim: Option<i64>) -> Result<Registration, HubClosed> {
         let outbox = Arc::new(Outbox::default());
         let session_type = if user.role.is_admin() { SessionType::Admin } else { SessionType::Staff };
         let timestamp = self.shared.clock.now_formatted();
@@ -161,7 +170,11 @@ impl Hub {
         }
         registry.next_id += 1;
         let id = registry.next_id;
-        let handle = SessionHandle { id, outbox: outbox.clone() };
+        let claim = match session_type {
+            SessionType::Admin => 0,
+            SessionType::Staff => claim.unwrap_or(id as i64),
+        };
+        let handle = SessionHandle { id, claim, outbox: outbox.clone() };
         let mut greeting = vec![encode(&Notification::Connected {
             message: WELCOME_MESSAGE.to_string(),
             session_type,
@@ -182,8 +195,15 @@ impl Hub {
                 registry.admins.insert(id, handle);
             }
             SessionType::Staff => {
-                if let Some(older) = registry.staff.insert(user.id, handle) {
-                    older.close(CloseReason::REPLACED);
+                let newest = registry.newest_claims.entry(user.id).or_insert(claim);
+                if *newest > claim {
+                    // A newer session of this user already exists, in another process.
+                    handle.close(CloseReason::REPLACED);
+                } else {
+                    *newest = claim;
+                    if let Some(older) = registry.staff.insert(user.id, handle) {
+                        older.close(CloseReason::REPLACED);
+                    }
                 }
             }
         }
@@ -196,6 +216,21 @@ impl Hub {
             outbox,
             guard: SessionGuard { hub: self.clone(), id, user_id: user.id, session_type },
         })
+    }
+
+    /// Records a STAFF claim made in any process; this process's older session of that user,
+    /// if any, is closed with 4001.
+    pub fn apply_claim(&self, user_id: i64, claim: i64) {
+        let mut registry = self.registry();
+        let newest = registry.newest_claims.entry(user_id).or_insert(claim);
+        if *newest < claim {
+            *newest = claim;
+        }
+        if registry.staff.get(&user_id).is_some_and(|session| session.claim < claim) {
+            if let Some(older) = registry.staff.remove(&user_id) {
+                older.close(CloseReason::REPLACED);
+            }
+        }
     }
 
     /// Removes a session, unless a newer one already took its place.

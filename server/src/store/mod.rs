@@ -14,7 +14,7 @@ pub use items::{DishSuggestions, IngredientRequests, ItemFilter, ItemKind};
 
 use crate::{
     clock::KitchenClock,
-    event::{Event, PendingCounts},
+    event::{Event, PendingCounts, StaffClaim},
 };
 use app::wire::{Category, Role, User};
 use sqlx::{
@@ -25,6 +25,8 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 /// The PostgreSQL channel that carries committed events between server processes.
 pub const EVENT_CHANNEL: &str = "miseos_events";
+/// The PostgreSQL channel that carries STAFF session claims between server processes.
+pub const SESSION_CHANNEL: &str = "miseos_sessions";
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -198,6 +200,18 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|row| user_from_row(&row)).transpose()?)
+    }
+
+    /// Takes the next STAFF session claim from the shared sequence and announces it to every
+    /// process (PostgreSQL only; one process numbers its own sessions).
+    pub async fn claim_staff_session(&self, user_id: i64) -> Result<StaffClaim, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT nextval('staff_session_claims')").fetch_one(&mut *tx).await?;
+        let claim = StaffClaim { user_id, claim: row.try_get(0)? };
+        let payload = serde_json::to_string(&claim).map_err(|error| sqlx::Error::Encode(error.into()))?;
+        sqlx::query("SELECT pg_notify($1, $2)").bind(SESSION_CHANNEL).bind(payload).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(claim)
     }
 
     /// The pending counts and their `seq`: one row, whatever the history.

@@ -222,10 +222,7 @@ impl TestApp {
 
     /// Opens the notification socket with a Bearer token.
     pub async fn socket(&self, token: &str) -> Socket {
-        self.socket_with(|request| {
-            request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
-        })
-        .await
+        open_socket(self.port, token).await
     }
 
     /// Opens the notification socket after `shape` has set the upgrade request's headers.
@@ -271,6 +268,15 @@ impl Drop for TestApp {
             server.abort();
         }
     }
+}
+
+/// Opens the notification socket of the server on `port` with a Bearer token.
+pub async fn open_socket(port: u16, token: &str) -> Socket {
+    let mut request = format!("ws://127.0.0.1:{port}/api/v1/notifications").into_client_request().expect("request");
+    request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
+    let (stream, response) = tokio_tungstenite::connect_async(request).await.expect("the upgrade succeeds");
+    assert_eq!(response.status(), 101);
+    Socket { stream }
 }
 
 /// A client's notification socket.

@@ -4,3 +4,4 @@
 mod helpers;
 mod notifications;
 mod rest;
+mod scale_out;

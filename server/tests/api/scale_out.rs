@@ -1,0 +1,275 @@
+//! Section 6: several server processes (the real binary) on one PostgreSQL behave as one.
+
+use crate::helpers::*;
+use app::wire::{close_code, Category, NewIngredientRequest, Notification, ReviewDecision, Role, User};
+use std::{process::Stdio, time::Duration};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+/// One server process on the shared database.
+struct ServerProcess {
+    child: Child,
+    port: u16,
+    http: reqwest::Client,
+}
+
+impl ServerProcess {
+    /// Starts the server binary on a free port and waits until it listens.
+    async fn start(database_url: &str) -> ServerProcess {
+        let data_dir = std::env::temp_dir().join(format!("miseos-scale-{}", std::process::id()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env("PORT", "0")
+            .env("HOST", "127.0.0.1")
+            .env("DATABASE_URL", database_url)
+            .env("MISEOS_JWT_SECRET", TEST_SECRET)
+            .env("MISEOS_DATA_DIR", data_dir)
+            .env("LEPTOS_OUTPUT_NAME", "miseos")
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("LEPTOS_SITE_PKG_DIR", "pkg")
+            .env("RUST_LOG", "info,sqlx=warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server binary starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let port = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("server output") {
+                if let Some(address) = line.split("listening on http://").nth(1) {
+                    return address.trim().rsplit(':').next().and_then(|port| port.parse::<u16>().ok()).expect("a port");
+                }
+            }
+            panic!("the server exited before listening");
+        })
+        .await
+        .expect("the server listens within 30 s");
+        // Keep draining its output so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServerProcess { child, port, http: reqwest::Client::new() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn create(&self, token: &str, name: &str) -> reqwest::Result<reqwest::Response> {
+        let body = NewIngredientRequest { item_name: name.into(), quantity: 1.0, unit: "kg".into(), note: None };
+        self.http.post(self.url("/api/v1/ingredient-requests")).bearer_auth(token).json(&body).send().await
+    }
+
+    async fn approve(&self, token: &str, id: i64) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/v1/ingredient-requests/{id}/approve")))
+            .bearer_auth(token)
+            .json(&ReviewDecision::default())
+            .send()
+            .await
+            .expect("approve")
+    }
+
+    async fn snapshot(&self, token: &str) -> app::wire::Snapshot {
+        let response = self.http.get(self.url("/api/v1/notifications/snapshot")).bearer_auth(token).send().await.expect("snapshot");
+        expect_json(response, 200).await
+    }
+
+    async fn ready(&self) -> u16 {
+        match self.http.get(self.url("/readyz")).send().await {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        }
+    }
+}
+
+fn token_for(id: i64, role: Role, first_name: &str, last_name: &str) -> String {
+    let keys = server::auth::TokenKeys::new(TEST_SECRET.as_bytes(), Duration::from_secs(3600));
+    keys.issue(&User { id, first_name: first_name.into(), last_name: last_name.into(), email: String::new(), role })
+}
+
+fn chef() -> String {
+    token_for(1, Role::HeadChef, "Gordon", "Ramsay")
+}
+
+fn cook() -> String {
+    token_for(3, Role::LineCook, "Ali", "Hassan")
+}
+
+/// Reads notifications until the last count of each category is known and `announcements`
+/// NEW_* messages arrived; checks `seq` strictly increases on the way.
+async fn follow(socket: &mut Socket, announcements: usize, final_seq: i64) -> (i64, usize) {
+    let (mut last_seq, mut seen, mut ingredient_count) = (0, 0, -1);
+    while seen < announcements || last_seq < final_seq {
+        match socket.next().await {
+            Notification::PendingCountUpdated { category, count, seq, .. } => {
+                assert!(seq > last_seq, "seq {seq} after {last_seq}");
+                last_seq = seq;
+                if category == Category::IngredientRequest {
+                    ingredient_count = count;
+                }
+            }
+            Notification::NewIngredientRequest(_) => seen += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (ingredient_count, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_share_events_seq_and_counts() {
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let processes = [ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await];
+    let (chef, cook) = (chef(), cook());
+    let mut cook_socket = open_socket(processes[0].port, &cook).await;
+    cook_socket.skip_greeting().await;
+    let mut admins = [open_socket(processes[1].port, &chef).await, open_socket(processes[2].port, &chef).await];
+    for admin in &mut admins {
+        admin.skip_greeting().await;
+    }
+    // 30 concurrent creates, through all three processes.
+    let creates = (0..30).map(|index| {
+        let (process, cook) = (&processes[index % 3], cook.clone());
+        async move { expect_json::<app::wire::IngredientRequest>(process.create(&cook, &format!("Vare {index}")).await.expect("create"), 201).await.id }
+    });
+    let ids = futures::future::join_all(creates).await;
+    // Reviews through another process reach the cook on the first one.
+    for id in &ids[..5] {
+        assert_eq!(processes[2].approve(&chef, *id).await.status(), 200);
+    }
+    for _ in 0..5 {
+        assert!(matches!(cook_socket.next().await, Notification::RequestApproved(_)));
+    }
+    let snapshot = processes[1].snapshot(&chef).await;
+    assert_eq!((snapshot.pending_ingredient_requests, snapshot.seq), (25, 35));
+    for admin in &mut admins {
+        let (last_count, announcements) = follow(admin, 30, snapshot.seq).await;
+        assert_eq!((last_count, announcements), (snapshot.pending_ingredient_requests, 30));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_staff_session_wins_across_processes() {
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let (first, second) = (ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await);
+    let (chef, cook) = (chef(), cook());
+    let mut older = open_socket(first.port, &cook).await;
+    older.skip_greeting().await;
+    let mut newer = open_socket(second.port, &cook).await;
+    newer.skip_greeting().await;
+    assert_eq!(older.expect_close().await, (close_code::REPLACED, "replaced by a newer session".to_string()));
+    let id = expect_json::<app::wire::IngredientRequest>(first.create(&cook, "Dild").await.expect("create"), 201).await.id;
+    first.approve(&chef, id).await;
+    assert!(matches!(newer.next().await, Notification::RequestApproved(_)));
+
+    // Two connections of one user at the same instant on two processes: exactly one stays.
+    let sara = token_for(4, Role::LineCook, "Sara", "Jensen");
+    for round in 0..5 {
+        let (mut on_first, mut on_second) = tokio::join!(open_socket(first.port, &sara), open_socket(second.port, &sara));
+        let mut closed = 0;
+        for socket in [&mut on_first, &mut on_second] {
+            loop {
+                match socket.next_within(Duration::from_millis(1500)).await {
+                    Received::Message(_) => continue,
+                    Received::Closed(Some((code, _))) => {
+                        assert_eq!(code, close_code::REPLACED);
+                        closed += 1;
+                        break;
+                    }
+                    Received::Closed(None) => panic!("dropped without a close frame"),
+                    Received::Timeout => break,
+                }
+            }
+        }
+        // The previous round's survivor is replaced too: exactly one of the two new ones is open.
+        assert_eq!(closed, 1, "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let (listening, writer) = (ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await);
+    let chef = chef();
+    let mut admin = open_socket(listening.port, &chef).await;
+    admin.skip_greeting().await;
+    let database_name = database.url.rsplit('/').next().expect("a database name").to_string();
+    let mut control = {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("PostgreSQL")
+    };
+    // Cut every LISTEN connection to the test database (one per process), then write through
+    // the second process while the first cannot hear it.
+    let terminated: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'",
+    )
+    .bind(&database_name)
+    .fetch_all(&mut control)
+    .await
+    .expect("terminate");
+    assert_eq!(terminated.len(), 2, "one LISTEN connection per process");
+    let mut saw_unready = false;
+    for _ in 0..50 {
+        if listening.ready().await == 503 {
+            saw_unready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(saw_unready, "/readyz reports not ready while the listener is cut off");
+    expect_json::<app::wire::IngredientRequest>(writer.create(&cook(), "Mens vi var væk").await.expect("create"), 201).await;
+    // Back with backoff; the admin gets the current count even though the event was missed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "the count was never resent");
+        if let Received::Message(Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 1, .. }) =
+            admin.next_within(Duration::from_millis(500)).await
+        {
+            break;
+        }
+    }
+    assert_eq!(listening.ready().await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_process_loses_no_committed_change() {
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let mut processes = vec![ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await];
+    let (chef, cook) = (chef(), cook());
+    let mut admin = open_socket(processes[0].port, &chef).await;
+    admin.skip_greeting().await;
+    let mut on_victim = open_socket(processes[2].port, &chef).await;
+    on_victim.skip_greeting().await;
+    let mut committed = 0;
+    for round in 0..60 {
+        if round == 20 {
+            processes[2].child.start_kill().expect("SIGKILL");
+            processes[2].child.wait().await.expect("reaped");
+        }
+        let process = &processes[round % 3];
+        if let Ok(response) = process.create(&cook, &format!("Runde {round}")).await {
+            if response.status() == 201 {
+                committed += 1;
+            }
+        }
+    }
+    let sent_to_the_dead = (20..60).filter(|round| round % 3 == 2).count() as i64;
+    assert_eq!(committed, 60 - sent_to_the_dead, "only the writes sent to the killed process fail");
+    // Its client notices (after what it had already received) and reconnects elsewhere.
+    loop {
+        match on_victim.next_within(Duration::from_secs(5)).await {
+            Received::Message(_) => continue,
+            Received::Closed(_) => break,
+            Received::Timeout => panic!("the killed process's client never noticed"),
+        }
+    }
+    let mut moved = open_socket(processes[1].port, &chef).await;
+    let Notification::Connected { .. } = moved.next().await else { panic!("welcome") };
+    let Notification::PendingCountUpdated { count, .. } = moved.next().await else { panic!("counts") };
+    assert_eq!(count, committed);
+    let snapshot = processes[0].snapshot(&chef).await;
+    assert_eq!(snapshot.pending_ingredient_requests, committed);
+    let (last_count, _) = follow(&mut admin, committed as usize, snapshot.seq).await;
+    assert_eq!(last_count, committed);
+    processes.truncate(2);
+}
