@@ -4,7 +4,8 @@
 # load generator over loopback. Prints every figure; stops what it started.
 #
 #   scripts/bench.sh            all scenarios
-#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot
+#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot scale-out
+# (scale-out needs the local PostgreSQL, as the tests do)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -89,6 +90,23 @@ PY
         loadgen --scenario snapshot --posters 8 --seconds 5
       done
       stop_server ;;
+    scale-out)
+      echo "== three processes on one PostgreSQL holding 50,000 sessions, against one process"
+      database="miseos_bench_$$"
+      psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $database"
+      pids=()
+      for port in 5201 5202 5203; do
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" MISEOS_DATA_DIR="$data" PORT=$port RUST_LOG=warn \
+          LEPTOS_OUTPUT_NAME=miseos LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg target/release/server >>"$data/pg.log" 2>&1 &
+        pids+=($!)
+        for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
+      done
+      target/release/loadgen --scenario broadcast --server 127.0.0.1:5201 --also-servers 127.0.0.1:5202,127.0.0.1:5203 \
+        --admins 50000 --clients 3 --rate 2 --events 20 --posters 1 --server-pid "${pids[0]}" --also-server-pids "${pids[1]},${pids[2]}"
+      kill "${pids[1]}" "${pids[2]}"; wait "${pids[1]}" "${pids[2]}" || true
+      target/release/loadgen --scenario broadcast --server 127.0.0.1:5201 --admins 19000 --rate 2 --events 20 --posters 1 --server-pid "${pids[0]}"
+      kill "${pids[0]}"; wait "${pids[0]}" || true
+      psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $database WITH (FORCE)" ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
 }
@@ -96,5 +114,5 @@ PY
 if [ $# -gt 0 ]; then
   run "$1"
 else
-  for scenario in idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot; do run "$scenario"; done
+  for scenario in idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot scale-out; do run "$scenario"; done
 fi

@@ -80,9 +80,22 @@ struct Args {
     /// Sessions opened at once while connecting.
     #[arg(long, default_value_t = 256)]
     connect_concurrency: usize,
+    /// More server processes sharing the sessions round-robin (several processes on one
+    /// PostgreSQL), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    also_servers: Vec<SocketAddr>,
+    /// Client processes to spread the sessions over (broadcast); each holds at most ~19,900.
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
+    /// Set by the driver for the client processes it starts: read as shard N of --clients.
+    #[arg(long, hide = true)]
+    reader_shard: Option<usize>,
     /// The server process, for its CPU time and RSS.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// More server processes whose CPU time counts, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    also_server_pids: Vec<u32>,
     /// The server's JWT secret, to mint session tokens.
     #[arg(long, env = "MISEOS_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
@@ -169,6 +182,23 @@ fn source_ip(index: usize, count: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (index % usize::from(count.max(1))) as u8))
 }
 
+/// The server session `index` connects to: round-robin over `--server` and `--also-servers`.
+fn server_for(args: &Args, index: usize) -> SocketAddr {
+    match index % (1 + args.also_servers.len()) {
+        0 => args.server,
+        other => args.also_servers[other - 1],
+    }
+}
+
+/// Summed CPU time of every server process named.
+fn servers_cpu(args: &Args) -> Option<f64> {
+    let mut total = sample_process(args.server_pid)?.cpu_seconds;
+    for pid in &args.also_server_pids {
+        total += sample_process(Some(*pid))?.cpu_seconds;
+    }
+    Some(total)
+}
+
 /// Opens one session from a given source address.
 async fn open_session(
     args: &Args,
@@ -177,9 +207,10 @@ async fn open_session(
 ) -> Result<tokio_tungstenite::WebSocketStream<TcpStream>, String> {
     let socket = TcpSocket::new_v4().map_err(|error| error.to_string())?;
     socket.bind(SocketAddr::new(source_ip(index, args.source_ips), 0)).map_err(|error| error.to_string())?;
-    let stream = socket.connect(args.server).await.map_err(|error| error.to_string())?;
+    let server = server_for(args, index);
+    let stream = socket.connect(server).await.map_err(|error| error.to_string())?;
     let path = if args.floor_trigger.is_some() { "/" } else { "/api/v1/notifications" };
-    let mut request = format!("ws://{}{path}", args.server).into_client_request().map_err(|error| error.to_string())?;
+    let mut request = format!("ws://{server}{path}").into_client_request().map_err(|error| error.to_string())?;
     if let Some(token) = token {
         let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|error| error.to_string())?;
         request.headers_mut().insert("authorization", value);
@@ -329,79 +360,246 @@ async fn main() {
     }
 }
 
+/// Microseconds since the Unix epoch: comparable across the client processes of one machine.
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_micros() as u64)
+}
+
+/// What one client process measured in a broadcast run.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct ShardResult {
+    sessions: usize,
+    /// Frames received after the greetings.
+    frames: usize,
+    /// Latency histogram of announcements: (bucket of 100 µs, count).
+    histogram: Vec<(u64, u64)>,
+    /// Per event, its latest arrival at any session of this process (Unix µs), and when it
+    /// was sent.
+    last_arrival: Vec<u64>,
+    sent_at: Vec<u64>,
+    client_cpu_seconds: f64,
+}
+
+const BUCKET_MICROS: u64 = 100;
+
+/// This process's share of the broadcast sessions: connects, reads, and measures them.
+async fn read_shard(args: &Args, shard: usize, token: Option<String>) -> (Arc<AtomicUsize>, impl std::future::Future<Output = ShardResult> + '_) {
+    let indexes: Vec<usize> = (0..args.admins).filter(|index| index % args.clients.max(1) == shard).collect();
+    let started = Instant::now();
+    let sessions: Vec<_> = futures::stream::iter(indexes.iter().copied())
+        .map(|index| {
+            let token = token.clone();
+            async move { open_session(args, index, token.as_deref()).await }
+        })
+        .buffer_unordered(args.connect_concurrency.max(1))
+        .collect()
+        .await;
+    let sessions: Vec<_> = sessions.into_iter().filter_map(Result::ok).collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!("shard {shard}: {} of {} sessions in {elapsed:.2} s ({:.0}/s)", sessions.len(), indexes.len(), sessions.len() as f64 / elapsed);
+    let frames = Arc::new(AtomicUsize::new(0));
+    let greeted = Arc::new(AtomicUsize::new(0));
+    let last_arrival: Arc<Vec<AtomicU64>> = Arc::new((0..args.events).map(|_| AtomicU64::new(0)).collect());
+    let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..args.events).map(|_| AtomicU64::new(0)).collect());
+    let count = sessions.len();
+    let greeting_frames = if args.floor_trigger.is_some() { 1 } else { 3 };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let readers: Vec<_> = sessions
+        .into_iter()
+        .map(|mut socket| {
+            let (frames, greeted, last_arrival, sent_at) = (frames.clone(), greeted.clone(), last_arrival.clone(), sent_at.clone());
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let mut histogram = std::collections::BTreeMap::<u64, u64>::new();
+                let mut greeting_left = greeting_frames;
+                loop {
+                    let message = tokio::select! {
+                        _ = stopped.wait_for(|stop| *stop) => break,
+                        message = socket.next() => match message {
+                            Some(Ok(message)) => message,
+                            _ => break,
+                        },
+                    };
+                    let Message::Text(text) = message else { continue };
+                    if greeting_left > 0 {
+                        greeting_left -= 1;
+                        if greeting_left == 0 {
+                            greeted.fetch_add(1, Ordering::Relaxed);
+                        }
+                        continue;
+                    }
+                    frames.fetch_add(1, Ordering::Relaxed);
+                    // Announcements carry "bench-<event>-<sent at, Unix µs>" as their name.
+                    let Some(event) = number_after(&text, "\"itemName\":\"bench-") else { continue };
+                    let Some(sent) = text.find(&format!("bench-{event}-")).and_then(|at| number_after(&text[at..], &format!("bench-{event}-"))) else { continue };
+                    let now = unix_micros();
+                    *histogram.entry(now.saturating_sub(sent as u64) / BUCKET_MICROS).or_default() += 1;
+                    if let (Some(last), Some(first)) = (last_arrival.get(event), sent_at.get(event)) {
+                        last.fetch_max(now, Ordering::AcqRel);
+                        first.store(sent as u64, Ordering::Release);
+                    }
+                }
+                histogram
+            })
+        })
+        .collect();
+    while greeted.load(Ordering::Relaxed) < count {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let expected = count * args.events * 2;
+    let finished = {
+        let frames = frames.clone();
+        async move {
+            // Done when every frame arrived, or nothing moved for three seconds after the
+            // first one (what is missing then is lost).
+            let mut last = (0, Instant::now());
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let now = frames.load(Ordering::Relaxed);
+                if now >= expected {
+                    break;
+                }
+                if now != last.0 {
+                    last = (now, Instant::now());
+                } else if now > 0 && last.1.elapsed() > Duration::from_secs(3) {
+                    break;
+                }
+            }
+            let mut histogram = std::collections::BTreeMap::<u64, u64>::new();
+            stop.send_replace(true);
+            for reader in readers {
+                if let Ok(part) = reader.await {
+                    for (bucket, hits) in part {
+                        *histogram.entry(bucket).or_default() += hits;
+                    }
+                }
+            }
+            ShardResult {
+                sessions: count,
+                frames: frames.load(Ordering::Relaxed),
+                histogram: histogram.into_iter().collect(),
+                last_arrival: last_arrival.iter().map(|at| at.load(Ordering::Acquire)).collect(),
+                sent_at: sent_at.iter().map(|at| at.load(Ordering::Acquire)).collect(),
+                client_cpu_seconds: sample_process(None).map_or(0.0, |sample| sample.cpu_seconds),
+            }
+        }
+    };
+    (frames, finished)
+}
+
 async fn broadcast(args: &Args) {
     let keys = token_keys(args);
-    let admin_token = keys.as_ref().map(|keys| keys.issue(&user(1, Role::HeadChef)));
-    let cook_token = keys.as_ref().map(|keys| keys.issue(&user(3, Role::LineCook)));
     if args.floor_trigger.is_none() && keys.is_none() {
         eprintln!("set MISEOS_JWT_SECRET to the server's secret");
         return;
     }
-    let sessions = connect_all(args, args.admins, |_| admin_token.clone()).await;
-    let tally = Arc::new(Tally::new(args.events));
-    let readers: Vec<_> = sessions
-        .into_iter()
-        .map(|session| tokio::spawn(read_session(session, tally.clone(), "\"itemName\":\"bench-")))
-        .collect();
-    // Let the greetings arrive before measuring.
-    let expected_greeting = readers.len() * if args.floor_trigger.is_some() { 1 } else { 3 };
-    while tally.frames.load(Ordering::Relaxed) < expected_greeting {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let admin_token = keys.as_ref().map(|keys| keys.issue(&user(1, Role::HeadChef)));
+    let cook_token = keys.as_ref().map(|keys| keys.issue(&user(3, Role::LineCook)));
+    if let Some(shard) = args.reader_shard {
+        // A client process started by the driver: read, then report on stdout.
+        let (_, finished) = read_shard(args, shard, admin_token).await;
+        println!("READY");
+        let result = finished.await;
+        println!("RESULT {}", serde_json::to_string(&result).expect("serializable"));
+        return;
     }
-    let frames_before = tally.frames.load(Ordering::Relaxed);
-    let server_before = sample_process(args.server_pid);
-    let client_before = sample_process(None);
-    let started = Instant::now();
-    drive_events(args, &tally, cook_token.as_deref().unwrap_or_default()).await;
-    let sending_took = started.elapsed();
-    // Wait until every frame arrived or nothing moved for two seconds.
-    let expected = frames_before + readers.len() * args.events * 2;
-    let mut last_seen = (tally.frames.load(Ordering::Relaxed), Instant::now());
-    while tally.frames.load(Ordering::Relaxed) < expected && last_seen.1.elapsed() < Duration::from_secs(2) {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        let now = tally.frames.load(Ordering::Relaxed);
-        if now != last_seen.0 {
-            last_seen = (now, Instant::now());
+    let mut children = Vec::new();
+    for shard in 1..args.clients.max(1) {
+        let mut child = tokio::process::Command::new(std::env::current_exe().expect("own path"))
+            .args(std::env::args().skip(1))
+            .arg("--reader-shard")
+            .arg(shard.to_string())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("a client process");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        while let Some(line) = lines.next_line().await.expect("client output") {
+            if line == "READY" {
+                break;
+            }
         }
+        children.push((child, lines));
+    }
+    let connected_at = Instant::now();
+    let (_, own) = read_shard(args, 0, admin_token).await;
+    println!("connected: {} sessions over {} client process(es), the last share in {:.2} s", args.admins, args.clients.max(1), connected_at.elapsed().as_secs_f64());
+    let server_before = servers_cpu(args);
+    let started = Instant::now();
+    drive_events(args, cook_token.as_deref().unwrap_or_default()).await;
+    let sending_took = started.elapsed();
+    let mut results = vec![own.await];
+    for (mut child, mut lines) in children {
+        while let Some(line) = lines.next_line().await.expect("client output") {
+            if let Some(json) = line.strip_prefix("RESULT ") {
+                results.push(serde_json::from_str(json).expect("a client's result"));
+            }
+        }
+        let _ = child.wait().await;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let server_after = sample_process(args.server_pid);
-    let client_after = sample_process(None);
-    let delivered = tally.frames.load(Ordering::Relaxed) - frames_before;
-    let expected_deliveries = readers.len() * args.events * 2;
+    let server_after = servers_cpu(args);
+    report_broadcast(args, &results, sending_took, elapsed, server_before.zip(server_after));
+}
+
+fn report_broadcast(args: &Args, results: &[ShardResult], sending_took: Duration, elapsed: f64, server_cpu: Option<(f64, f64)>) {
+    let sessions: usize = results.iter().map(|result| result.sessions).sum();
+    let delivered: usize = results.iter().map(|result| result.frames).sum();
+    let expected = sessions * args.events * 2;
     println!(
-        "events: {} in {:.2} s ({:.1}/s); deliveries: expected {expected_deliveries}, received {delivered}, lost {}",
+        "events: {} in {:.2} s ({:.1}/s); deliveries: expected {expected}, received {delivered}, lost {}",
         args.events,
         sending_took.as_secs_f64(),
         args.events as f64 / sending_took.as_secs_f64(),
-        expected_deliveries.saturating_sub(delivered)
+        expected.saturating_sub(delivered)
     );
-    println!("deliveries/s: {:.0} over {elapsed:.2} s", delivered as f64 / elapsed);
-    if let (Some(before), Some(after)) = (server_before, server_after) {
-        let cpu = after.cpu_seconds - before.cpu_seconds;
-        println!(
-            "server: cpu {cpu:.2} s = {:.2} µs/delivery; rss {} MiB",
-            cpu * 1e6 / delivered.max(1) as f64,
-            after.rss_kib / 1024
-        );
+    println!("deliveries/s: {:.0} (until the last frame or 3 s of silence)", delivered as f64 / elapsed);
+    if let Some((before, after)) = server_cpu {
+        println!("server: cpu {:.2} s = {:.2} µs/delivery", after - before, (after - before) * 1e6 / delivered.max(1) as f64);
     }
-    if let (Some(before), Some(after)) = (client_before, client_after) {
-        println!("client: cpu {:.2} s over {elapsed:.2} s wall ({:.0}% of one core)", after.cpu_seconds - before.cpu_seconds, (after.cpu_seconds - before.cpu_seconds) * 100.0 / elapsed);
+    let client_cpu: Vec<String> = results.iter().map(|result| format!("{:.2} s", result.client_cpu_seconds)).collect();
+    println!("client processes: cpu {} in total each (over {elapsed:.2} s)", client_cpu.join(", "));
+    let mut histogram = std::collections::BTreeMap::<u64, u64>::new();
+    for result in results {
+        for (bucket, hits) in &result.histogram {
+            *histogram.entry(*bucket).or_default() += hits;
+        }
     }
-    report_latencies(tally, readers).await;
+    let total: u64 = histogram.values().sum();
+    let quantile = |fraction: f64| {
+        let wanted = (total as f64 * fraction).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (bucket, hits) in &histogram {
+            seen += hits;
+            if seen >= wanted {
+                return (bucket + 1) as f64 * BUCKET_MICROS as f64 / 1000.0;
+            }
+        }
+        f64::NAN
+    };
+    println!("latency to each session: n={total} p50={:.1} ms p99={:.1} ms max={:.1} ms (0.1 ms buckets)", quantile(0.5), quantile(0.99), quantile(1.0));
+    let last: Vec<u64> = (0..args.events)
+        .filter_map(|event| {
+            let sent = results.iter().map(|result| result.sent_at.get(event).copied().unwrap_or(0)).max()?;
+            let last = results.iter().map(|result| result.last_arrival.get(event).copied().unwrap_or(0)).max()?;
+            (sent > 0 && last > 0).then(|| last.saturating_sub(sent))
+        })
+        .collect();
+    latency_line("latency to the last session", last);
 }
 
-/// Sends `--events` events at `--rate` (or flat out) through `--posters` connections.
-async fn drive_events(args: &Args, tally: &Arc<Tally>, token: &str) {
+/// Sends `--events` events at `--rate` (or flat out) through `--posters` connections. Each
+/// event's name carries its index and the moment it was sent.
+async fn drive_events(args: &Args, token: &str) {
     let next = Arc::new(AtomicUsize::new(0));
     let interval = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
     let started = Instant::now();
     let posters = (0..args.posters.max(1)).map(|_| {
         let next = next.clone();
-        let tally = tally.clone();
         let token = token.to_string();
         let floor = args.floor_trigger;
         let server = args.server;
+        let events = args.events;
         async move {
             let mut floor_stream = match floor {
                 Some(address) => Some(TcpStream::connect(address).await.expect("the floor's trigger port")),
@@ -413,23 +611,18 @@ async fn drive_events(args: &Args, tally: &Arc<Tally>, token: &str) {
             };
             loop {
                 let event = next.fetch_add(1, Ordering::Relaxed);
-                if event >= tally.sent_at.len() {
+                if event >= events {
                     return;
                 }
                 if let Some(interval) = interval {
                     tokio::time::sleep_until((started + interval * event as u32).into()).await;
                 }
-                tally.sent_at[event].store(tally.now_micros().max(1), Ordering::Release);
+                let name = format!("bench-{event}-{}", unix_micros());
                 if let Some(stream) = floor_stream.as_mut() {
-                    stream.write_all(format!("bench-{event}\n").as_bytes()).await.expect("trigger");
+                    stream.write_all(format!("{name}\n").as_bytes()).await.expect("trigger");
                 } else if let Some(http) = http.as_mut() {
-                    let body = serde_json::to_string(&NewIngredientRequest {
-                        item_name: format!("bench-{event}"),
-                        quantity: 1.0,
-                        unit: "kg".into(),
-                        note: None,
-                    })
-                    .expect("serializable");
+                    let body = serde_json::to_string(&NewIngredientRequest { item_name: name, quantity: 1.0, unit: "kg".into(), note: None })
+                        .expect("serializable");
                     let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", &token, &body).await.expect("POST");
                     if status != 201 {
                         eprintln!("create answered {status}: {answer}");
