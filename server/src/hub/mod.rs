@@ -302,12 +302,15 @@ impl Hub {
         }
     }
 
-    /// Replaces the hub's counts with `counts` read from the database (after the bus lost
-    /// events) and, if they are newer than what was published, sends them to every admin.
+    /// Takes `counts` read from the database after the bus reconnected (events may have been
+    /// missed meanwhile) and sends them to every admin, as the contract asks. They carry the
+    /// current `seq`, which equals the last one sent when nothing was missed; clients ignore
+    /// such a repeat by the `seq` rule. A read older than what was already published changes
+    /// nothing.
     pub fn resync(&self, counts: PendingCounts) {
         let timestamp = self.shared.clock.now_formatted();
         let mut registry = self.registry();
-        if counts.seq <= registry.counts.seq {
+        if counts.seq < registry.counts.seq {
             return;
         }
         registry.counts = counts;

@@ -229,6 +229,22 @@ async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
         }
     }
     assert_eq!(listening.ready().await, 200);
+
+    // Cut again with nothing missed: the counts are resent all the same.
+    while let Received::Message(_) = admin.next_within(Duration::from_millis(300)).await {}
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'")
+        .bind(&database_name)
+        .execute(&mut control)
+        .await
+        .expect("terminate");
+    let mut resent = Vec::new();
+    while resent.len() < 2 {
+        match admin.next_within(Duration::from_secs(10)).await {
+            Received::Message(Notification::PendingCountUpdated { category, count, .. }) => resent.push((category, count)),
+            other => panic!("expected the resent counts, got {other:?}"),
+        }
+    }
+    assert_eq!(resent, vec![(Category::IngredientRequest, 1), (Category::DishSuggestion, 0)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
