@@ -196,6 +196,36 @@ fn MyItem(
     }
 }
 
+/// A form's request in flight: busy while it is out, and the server's message if it failed.
+#[derive(Clone, Copy)]
+struct Sending {
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+}
+
+impl Sending {
+    fn new() -> Self {
+        Sending { busy: RwSignal::new(false), error: RwSignal::new(None) }
+    }
+
+    /// Sends `request`; hands its result to `done`, or shows the server's message.
+    fn send<T: 'static>(
+        self,
+        request: impl std::future::Future<Output = Result<T, client::CallError>> + 'static,
+        done: impl FnOnce(T) + 'static,
+    ) {
+        self.busy.set(true);
+        self.error.set(None);
+        leptos::task::spawn_local(async move {
+            match request.await {
+                Ok(result) => done(result),
+                Err(failure) => self.error.set(Some(failure.message)),
+            }
+            self.busy.set(false);
+        });
+    }
+}
+
 /// Ask for an ingredient. The server validates; its message is shown next to the form.
 #[component]
 fn IngredientForm(mine: MyItems) -> impl IntoView {
@@ -203,12 +233,11 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
     let quantity = RwSignal::new(String::from("1"));
     let unit = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let sending = Sending::new();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Ok(amount) = quantity.get_untracked().trim().replace(',', ".").parse::<f64>() else {
-            error.set(Some("quantity must be a number greater than 0".into()));
+            sending.error.set(Some("quantity must be a number greater than 0".into()));
             return;
         };
         let written_note = note.get_untracked();
@@ -218,20 +247,12 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
             unit: unit.get_untracked(),
             note: Some(written_note).filter(|text| !text.trim().is_empty()),
         };
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match client::create_ingredient_request(&new).await {
-                Ok(created) => {
-                    mine.requests.update(|items| items.insert(0, created));
-                    item_name.set(String::new());
-                    quantity.set("1".into());
-                    unit.set(String::new());
-                    note.set(String::new());
-                }
-                Err(failure) => error.set(Some(failure.message)),
-            }
-            busy.set(false);
+        sending.send(async move { client::create_ingredient_request(&new).await }, move |created| {
+            mine.requests.update(|items| items.insert(0, created));
+            item_name.set(String::new());
+            quantity.set("1".into());
+            unit.set(String::new());
+            note.set(String::new());
         });
     };
     view! {
@@ -251,8 +272,8 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
             </div>
             <label for="ingredient-note">"Note"</label>
             <textarea id="ingredient-note" rows="2" bind:value=note></textarea>
-            <p class="form-error" role="alert">{move || error.get()}</p>
-            <button type="submit" disabled=move || busy.get()>"Send request"</button>
+            <p class="form-error" role="alert">{move || sending.error.get()}</p>
+            <button type="submit" disabled=move || sending.busy.get()>"Send request"</button>
         </form>
     }
 }
@@ -262,23 +283,14 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
 fn DishForm(mine: MyItems) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let sending = Sending::new();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let new = NewDishSuggestion { name: name.get_untracked(), description: description.get_untracked() };
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            match client::create_dish_suggestion(&new).await {
-                Ok(created) => {
-                    mine.suggestions.update(|items| items.insert(0, created));
-                    name.set(String::new());
-                    description.set(String::new());
-                }
-                Err(failure) => error.set(Some(failure.message)),
-            }
-            busy.set(false);
+        sending.send(async move { client::create_dish_suggestion(&new).await }, move |created| {
+            mine.suggestions.update(|items| items.insert(0, created));
+            name.set(String::new());
+            description.set(String::new());
         });
     };
     view! {
@@ -288,8 +300,8 @@ fn DishForm(mine: MyItems) -> impl IntoView {
             <input id="dish-name" type="text" autocomplete="off" bind:value=name/>
             <label for="dish-description">"Description"</label>
             <textarea id="dish-description" rows="3" bind:value=description></textarea>
-            <p class="form-error" role="alert">{move || error.get()}</p>
-            <button type="submit" disabled=move || busy.get()>"Send suggestion"</button>
+            <p class="form-error" role="alert">{move || sending.error.get()}</p>
+            <button type="submit" disabled=move || sending.busy.get()>"Send suggestion"</button>
         </form>
     }
 }

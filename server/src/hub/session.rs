@@ -101,8 +101,11 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
                         return Ending::Close(close_code::PING_TIMEOUT, "ping timeout");
                     }
                     awaiting_pong = true;
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
-                        return Ending::ClientGone;
+                    // A peer whose socket will not even take the ping is as dead as a silent one.
+                    match tokio::time::timeout(settings.ping_interval, sink.send(Message::Ping(Default::default()))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => return Ending::ClientGone,
+                        Err(_) => return Ending::Close(close_code::PING_TIMEOUT, "ping timeout"),
                     }
                     next_ping_at = now + settings.ping_interval;
                     timer.as_mut().reset(next_ping_at.min(expires_at));
