@@ -50,7 +50,9 @@ pub async fn notifications(
             let claim = if user.role.is_admin() {
                 None
             } else {
-                match state.bus.claim_staff_session(&state.store, user.id).await {
+                // Boxed: the database call's state would otherwise sit in every session's task
+                // for its whole life (the session runs in this same future).
+                match Box::pin(state.bus.claim_staff_session(&state.store, user.id)).await {
                     Ok(claim) => claim,
                     Err(error) => {
                         tracing::warn!(%error, "cannot claim a staff session");

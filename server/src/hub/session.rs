@@ -43,13 +43,13 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
     let Registration { greeting, outbox, guard, .. } = registration;
     let (mut sink, mut stream) = socket.split();
     let ending = async {
+        // One write per greeting frame: tungstenite keeps its output buffer's capacity for the
+        // life of the socket, and sized for one frame rather than three it costs every idle
+        // session a few hundred bytes less.
         for frame in greeting {
-            if sink.feed(Message::Text(frame)).await.is_err() {
+            if sink.send(Message::Text(frame)).await.is_err() {
                 return Ending::ClientGone;
             }
-        }
-        if sink.flush().await.is_err() {
-            return Ending::ClientGone;
         }
         // One timer serves both the pings and the token's expiry: fewer timers per session
         // to keep in memory and to poll on every wake-up.
@@ -101,11 +101,9 @@ pub async fn run_session(socket: WebSocket, registration: Registration, settings
                         return Ending::Close(close_code::PING_TIMEOUT, "ping timeout");
                     }
                     awaiting_pong = true;
-                    // A peer whose socket will not even take the ping is as dead as a silent one.
-                    match tokio::time::timeout(settings.ping_interval, sink.send(Message::Ping(Default::default()))).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => return Ending::ClientGone,
-                        Err(_) => return Ending::Close(close_code::PING_TIMEOUT, "ping timeout"),
+                    // Boxed like the writes: its timer lives on the heap only while it runs.
+                    if let Some(ending) = Box::pin(ping(&mut sink, settings.ping_interval)).await {
+                        return ending;
                     }
                     next_ping_at = now + settings.ping_interval;
                     timer.as_mut().reset(next_ping_at.min(expires_at));
@@ -132,6 +130,16 @@ async fn write_waiting(sink: &mut futures::stream::SplitSink<WebSocket, Message>
         biased;
         reason = outbox.closed() => Some(Ending::Close(reason.code, reason.reason)),
         written = write_batch(sink, &mut batch) => written.is_err().then_some(Ending::ClientGone),
+    }
+}
+
+/// Sends a ping. A peer whose socket will not even take it within `patience` is as dead as a
+/// silent one: returns how the session ends, if it does.
+async fn ping(sink: &mut futures::stream::SplitSink<WebSocket, Message>, patience: Duration) -> Option<Ending> {
+    match tokio::time::timeout(patience, sink.send(Message::Ping(Default::default()))).await {
+        Ok(Ok(())) => None,
+        Ok(Err(_)) => Some(Ending::ClientGone),
+        Err(_) => Some(Ending::Close(close_code::PING_TIMEOUT, "ping timeout")),
     }
 }
 
