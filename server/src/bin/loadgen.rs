@@ -231,6 +231,22 @@ fn number_after(text: &str, marker: &str) -> Option<usize> {
     digits[..end].parse().ok()
 }
 
+/// The session's next text frame; `None` once it closed or the measurement is over.
+async fn next_text(
+    socket: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes> {
+    loop {
+        let message = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return None,
+            message = socket.next() => message?.ok()?,
+        };
+        if let Message::Text(text) = message {
+            return Some(text);
+        }
+    }
+}
+
 /// Reads a session's frames until it closes, recording arrivals of bench events.
 async fn read_session(
     mut socket: tokio_tungstenite::WebSocketStream<TcpStream>,
@@ -239,15 +255,7 @@ async fn read_session(
 ) -> Vec<u64> {
     let mut latencies = Vec::new();
     let mut stop = tally.stop.subscribe();
-    loop {
-        let message = tokio::select! {
-            _ = stop.wait_for(|stop| *stop) => break,
-            message = socket.next() => match message {
-                Some(Ok(message)) => message,
-                _ => break,
-            },
-        };
-        let Message::Text(text) = message else { continue };
+    while let Some(text) = next_text(&mut socket, &mut stop).await {
         tally.frames.fetch_add(1, Ordering::Relaxed);
         if text.contains("\"CONNECTED\"") {
             tally.welcomed.fetch_add(1, Ordering::Relaxed);
@@ -412,15 +420,7 @@ async fn read_shard(args: &Args, shard: usize, token: Option<String>) -> (Arc<At
             tokio::spawn(async move {
                 let mut histogram = std::collections::BTreeMap::<u64, u64>::new();
                 let mut greeting_left = greeting_frames;
-                loop {
-                    let message = tokio::select! {
-                        _ = stopped.wait_for(|stop| *stop) => break,
-                        message = socket.next() => match message {
-                            Some(Ok(message)) => message,
-                            _ => break,
-                        },
-                    };
-                    let Message::Text(text) = message else { continue };
+                while let Some(text) = next_text(&mut socket, &mut stopped).await {
                     if greeting_left > 0 {
                         greeting_left -= 1;
                         if greeting_left == 0 {
