@@ -42,6 +42,11 @@ pub struct Config {
     #[arg(long, env = "MISEOS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Mark the session cookie `Secure` (sent over HTTPS only). Turn on whenever users reach
+    /// the server through TLS, directly or behind a proxy.
+    #[arg(long, env = "MISEOS_SECURE_COOKIE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub secure_cookie: bool,
+
     /// Seed the demo users into an empty database.
     #[arg(long, env = "MISEOS_SEED_DEMO_USERS", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo_users: bool,

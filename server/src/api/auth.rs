@@ -38,15 +38,18 @@ async fn login(State(state): State<AppState>, ApiJson(credentials): ApiJson<Logi
         .map_err(|error| ApiError::Internal(error.to_string()))?;
     let user = user.filter(|_| matches).ok_or(ApiError::BadCredentials)?;
     let token = state.tokens.issue(&user);
-    let cookie = format!(
-        "{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        state.config.token_ttl().as_secs()
-    );
+    let cookie = session_cookie(&state, &token, state.config.token_ttl().as_secs());
     Ok(with_cookie(cookie, Json(LoginResponse { token, user })))
 }
 
-async fn logout() -> Response {
-    with_cookie(format!("{TOKEN_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"), StatusCode::NO_CONTENT)
+async fn logout(State(state): State<AppState>) -> Response {
+    with_cookie(session_cookie(&state, "", 0), StatusCode::NO_CONTENT)
+}
+
+/// The `miseos_token` cookie holding `token` for `max_age` seconds (0 clears it).
+fn session_cookie(state: &AppState, token: &str, max_age: u64) -> String {
+    let secure = if state.config.secure_cookie { "; Secure" } else { "" };
+    format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
 }
 
 async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<User>, ApiError> {

@@ -1,9 +1,10 @@
 //! The PostgreSQL side of the bus: one LISTEN connection per process, for committed events
 //! and for STAFF session claims.
 //!
-//! After every (re)connection the listener first LISTENs, then reads the counts and hands
-//! them to the hub, so a change committed while it was cut off still reaches the dashboards
-//! as a count, and nothing committed after the read can be missed.
+//! After every (re)connection the listener first LISTENs, then reads the counts and the latest
+//! STAFF claims and hands them to the hub, so a change committed while it was cut off still
+//! reaches the dashboards as a count, a session replaced meanwhile is still closed, and
+//! nothing committed after the read can be missed.
 
 use crate::{
     event::{Event, StaffClaim},
@@ -90,11 +91,15 @@ pub async fn start_listener(
     Ok(health)
 }
 
-/// A listening connection, after the hub has been brought up to date.
+/// A listening connection, after the hub has been brought up to date: the counts, and the
+/// STAFF claims made elsewhere (which close this process's replaced sessions).
 async fn listen(store: &Store, database_url: &str, hub: &Hub) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
     listener.listen_all([EVENT_CHANNEL, SESSION_CHANNEL]).await?;
     hub.resync(store.pending_counts().await?);
+    for claim in store.latest_staff_claims().await? {
+        hub.apply_claim(claim.user_id, claim.claim);
+    }
     Ok(listener)
 }
 

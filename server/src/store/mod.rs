@@ -208,10 +208,24 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("SELECT nextval('staff_session_claims')").fetch_one(&mut *tx).await?;
         let claim = StaffClaim { user_id, claim: row.try_get(0)? };
+        sqlx::query(
+            "INSERT INTO staff_session_latest (user_id, claim) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET claim = GREATEST(staff_session_latest.claim, EXCLUDED.claim)",
+        )
+        .bind(claim.user_id)
+        .bind(claim.claim)
+        .execute(&mut *tx)
+        .await?;
         let payload = serde_json::to_string(&claim).map_err(|error| sqlx::Error::Encode(error.into()))?;
         sqlx::query("SELECT pg_notify($1, $2)").bind(SESSION_CHANNEL).bind(payload).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(claim)
+    }
+
+    /// The newest STAFF session claim of every user who ever had one (PostgreSQL only).
+    pub async fn latest_staff_claims(&self) -> Result<Vec<StaffClaim>, StoreError> {
+        let rows = sqlx::query("SELECT user_id, claim FROM staff_session_latest").fetch_all(&self.pool).await?;
+        rows.iter().map(|row| Ok(StaffClaim { user_id: row.try_get(0)?, claim: row.try_get(1)? })).collect()
     }
 
     /// The pending counts and their `seq`: one row, whatever the history.

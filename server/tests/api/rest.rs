@@ -393,3 +393,19 @@ async fn a_short_secret_is_refused_and_a_generated_one_survives_restarts() {
     assert_eq!(second.state().tokens.verify(&token).map(|caller| caller.id), Ok(1), "tokens survive a restart");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test]
+async fn the_cookie_is_secure_when_configured() {
+    let app = spawn_app_with(Db::Sqlite, |config| config.secure_cookie = true).await;
+    let response = app
+        .http
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&app::wire::LoginRequest { email: GORDON.into(), password: PASSWORD.into() })
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.ends_with("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    let logout = app.http.post(format!("{}/api/v1/auth/logout", app.address)).send().await.unwrap();
+    assert!(logout.headers().get("set-cookie").unwrap().to_str().unwrap().ends_with("Max-Age=0; Secure"));
+}

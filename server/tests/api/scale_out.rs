@@ -289,3 +289,28 @@ async fn a_killed_process_loses_no_committed_change() {
     assert_eq!(last_count, committed);
     processes.truncate(2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replacement_made_while_the_listener_was_cut_off_still_closes_the_older_session() {
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let (first, second) = (ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await);
+    let cook = cook();
+    let mut older = open_socket(first.port, &cook).await;
+    older.skip_greeting().await;
+    let database_name = database.url.rsplit('/').next().expect("a database name").to_string();
+    let mut control = {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("PostgreSQL")
+    };
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'")
+        .bind(&database_name)
+        .execute(&mut control)
+        .await
+        .expect("terminate");
+    // The newer session lands on the other process, possibly while the first cannot hear
+    // the claim; either way the first closes its session once it knows.
+    let mut newer = open_socket(second.port, &cook).await;
+    newer.skip_greeting().await;
+    assert_eq!(older.expect_close().await.0, close_code::REPLACED);
+    newer.expect_silence().await;
+}
