@@ -86,7 +86,7 @@ struct Registry {
 }
 
 struct Shared {
-    /// One std mutex: it is held only for map updates and non-blocking `try_send`s, never
+    /// One std mutex: it is held only for map updates and non-blocking outbox pushes, never
     /// across an `.await`, and publishing (one task at a time) must be atomic with respect to
     /// registration so a new session misses nothing and sees nothing twice.
     registry: Mutex<Registry>,
@@ -105,8 +105,6 @@ pub struct Hub {
 
 /// A session the hub has accepted.
 pub struct Registration {
-    pub id: u64,
-    pub session_type: SessionType,
     /// Sent before anything else: the welcome, then (admins) the two current counts.
     pub greeting: Vec<Utf8Bytes>,
     /// Where the hub queues this session's frames and its close request.
@@ -210,8 +208,6 @@ impl Hub {
         drop(registry);
         self.shared.running.fetch_add(1, Ordering::AcqRel);
         Ok(Registration {
-            id,
-            session_type,
             greeting,
             outbox,
             guard: SessionGuard { hub: self.clone(), id, user_id: user.id, session_type },

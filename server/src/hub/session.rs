@@ -40,7 +40,7 @@ enum Ending {
 
 /// Runs a registered session until it ends.
 pub async fn run_session(socket: WebSocket, registration: Registration, settings: SessionSettings) {
-    let Registration { greeting, outbox, guard, .. } = registration;
+    let Registration { greeting, outbox, guard } = registration;
     let (mut sink, mut stream) = socket.split();
     let ending = async {
         // One write per greeting frame: tungstenite keeps its output buffer's capacity for the
