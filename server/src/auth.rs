@@ -47,13 +47,24 @@ impl AuthUser {
     }
 }
 
-/// Why a token was refused; the text goes into 401 bodies and 1008 close reasons.
+/// Why a token was refused; [`TokenError::reason`] goes into 401 bodies and 1008 close
+/// reasons alike.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
-    #[error("token expired")]
+    #[error("{}", self.reason())]
     Expired,
-    #[error("invalid token")]
+    #[error("{}", self.reason())]
     Invalid,
+}
+
+impl TokenError {
+    /// The short reason told to the caller.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::Expired => "token expired",
+            TokenError::Invalid => "invalid token",
+        }
+    }
 }
 
 /// Issues and verifies session tokens with one HS256 secret.

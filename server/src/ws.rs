@@ -4,7 +4,7 @@
 
 use crate::{
     api::{bearer_token, cookie_token, ApiError},
-    auth::{AuthUser, TokenError},
+    auth::AuthUser,
     hub::{run_session, CloseReason, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
     AppState,
 };
@@ -83,10 +83,7 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, &'sta
             token
         }
     };
-    state.tokens.verify(token).map_err(|error| match error {
-        TokenError::Expired => "token expired",
-        TokenError::Invalid => "invalid token",
-    })
+    state.tokens.verify(token).map_err(|error| error.reason())
 }
 
 /// Whether the request's Origin may use the cookie: listed in `allowed`, or, with no list,

@@ -3,7 +3,7 @@
 
 use super::ApiError;
 use crate::{
-    auth::{AuthUser, TokenError},
+    auth::AuthUser,
     AppState,
 };
 use app::wire::TOKEN_COOKIE;
@@ -42,10 +42,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = bearer_token(&parts.headers)
             .or_else(|| cookie_token(&parts.headers))
             .ok_or(ApiError::Unauthorized("missing token"))?;
-        state.tokens.verify(token).map_err(|error| match error {
-            TokenError::Expired => ApiError::Unauthorized("token expired"),
-            TokenError::Invalid => ApiError::Unauthorized("invalid token"),
-        })
+        state.tokens.verify(token).map_err(|error| ApiError::Unauthorized(error.reason()))
     }
 }
 

@@ -326,12 +326,19 @@ fn user(id: i64, role: Role) -> User {
     User { id, first_name: format!("Bench{id}"), last_name: "User".into(), email: format!("bench{id}@miseos.dk"), role }
 }
 
-/// Connects `count` sessions (bounded concurrency) and reports the connect rate.
-async fn connect_all(args: &Args, count: usize, token_for: impl Fn(usize) -> Option<String>) -> Vec<tokio_tungstenite::WebSocketStream<TcpStream>> {
+/// Opens the sessions with these indexes (at most `--connect-concurrency` at a time, each
+/// from its source address and to its server); returns the open ones and a one-line report of
+/// the connect rate and failures.
+async fn connect_sessions(
+    args: &Args,
+    indexes: Vec<usize>,
+    token_for: impl Fn(usize) -> Option<String>,
+) -> (Vec<tokio_tungstenite::WebSocketStream<TcpStream>>, String) {
     let started = Instant::now();
-    let tokens: Vec<Option<String>> = (0..count).map(&token_for).collect();
-    let sessions: Vec<_> = futures::stream::iter(tokens.iter().enumerate())
-        .map(|(index, token)| async move { open_session(args, index, token.as_deref()).await })
+    let requested = indexes.len();
+    let tokens: Vec<(usize, Option<String>)> = indexes.into_iter().map(|index| (index, token_for(index))).collect();
+    let sessions: Vec<_> = futures::stream::iter(tokens.iter())
+        .map(|(index, token)| async move { open_session(args, *index, token.as_deref()).await })
         .buffer_unordered(args.connect_concurrency.max(1))
         .collect()
         .await;
@@ -340,8 +347,13 @@ async fn connect_all(args: &Args, count: usize, token_for: impl Fn(usize) -> Opt
     if let Some(Err(error)) = failed.first() {
         eprintln!("first connect failure: {error}");
     }
-    println!("connected: {} sessions in {elapsed:.2} s ({:.0}/s), {} failed", open.len(), open.len() as f64 / elapsed, failed.len());
-    open.into_iter().filter_map(Result::ok).collect()
+    let report = format!(
+        "{} of {requested} sessions in {elapsed:.2} s ({:.0}/s), {} failed",
+        open.len(),
+        open.len() as f64 / elapsed,
+        failed.len()
+    );
+    (open.into_iter().filter_map(Result::ok).collect(), report)
 }
 
 #[tokio::main]
@@ -393,18 +405,9 @@ const BUCKET_MICROS: u64 = 100;
 /// This process's share of the broadcast sessions: connects, reads, and measures them.
 async fn read_shard(args: &Args, shard: usize, token: Option<String>) -> (Arc<AtomicUsize>, impl std::future::Future<Output = ShardResult> + '_) {
     let indexes: Vec<usize> = (0..args.admins).filter(|index| index % args.clients.max(1) == shard).collect();
-    let started = Instant::now();
-    let sessions: Vec<_> = futures::stream::iter(indexes.iter().copied())
-        .map(|index| {
-            let token = token.clone();
-            async move { open_session(args, index, token.as_deref()).await }
-        })
-        .buffer_unordered(args.connect_concurrency.max(1))
-        .collect()
-        .await;
-    let sessions: Vec<_> = sessions.into_iter().filter_map(Result::ok).collect();
-    let elapsed = started.elapsed().as_secs_f64();
-    eprintln!("shard {shard}: {} of {} sessions in {elapsed:.2} s ({:.0}/s)", sessions.len(), indexes.len(), sessions.len() as f64 / elapsed);
+    let (sessions, report) = connect_sessions(args, indexes, |_| token.clone()).await;
+    // Stderr: a client process's stdout carries only READY and RESULT to the driver.
+    eprintln!("shard {shard}: {report}");
     let frames = Arc::new(AtomicUsize::new(0));
     let greeted = Arc::new(AtomicUsize::new(0));
     let last_arrival: Arc<Vec<AtomicU64>> = Arc::new((0..args.events).map(|_| AtomicU64::new(0)).collect());
@@ -683,7 +686,9 @@ async fn direct(args: &Args) {
         assert_eq!(status, 201, "{answer}");
         item_ids.push(number_after(&answer, "\"id\":").expect("an id"));
     }
-    let sessions = connect_all(args, args.staff, |index| Some(keys.issue(&user(first_id + index as i64, Role::LineCook)))).await;
+    let (sessions, report) =
+        connect_sessions(args, (0..args.staff).collect(), |index| Some(keys.issue(&user(first_id + index as i64, Role::LineCook)))).await;
+    println!("connected: {report}");
     let events = args.events.min(item_ids.len());
     let max_id = item_ids.iter().copied().max().unwrap_or(0);
     let tally = Arc::new(Tally::new(max_id + 1));
@@ -734,7 +739,8 @@ async fn idle(args: &Args) {
     };
     let token = (args.floor_trigger.is_none()).then(|| keys.issue(&user(1, Role::HeadChef)));
     let before = sample_process(args.server_pid);
-    let sessions = connect_all(args, args.admins, |_| token.clone()).await;
+    let (sessions, report) = connect_sessions(args, (0..args.admins).collect(), |_| token.clone()).await;
+    println!("connected: {report}");
     let tally = Arc::new(Tally::new(0));
     let count = sessions.len();
     let readers: Vec<_> = sessions.into_iter().map(|session| tokio::spawn(read_session(session, tally.clone(), "\u{0}"))).collect();

@@ -165,15 +165,19 @@ impl TestApp {
 
     /// Signs in a demo user.
     pub async fn login(&self, email: &str) -> LoginResponse {
-        let response = self
-            .http
-            .post(format!("{}/api/v1/auth/login", self.address))
-            .json(&app::wire::LoginRequest { email: email.into(), password: PASSWORD.into() })
-            .send()
-            .await
-            .expect("login request");
+        let response = self.login_attempt(email, PASSWORD).await;
         assert_eq!(response.status(), 200, "demo login for {email}");
         response.json().await.expect("login body")
+    }
+
+    /// `POST /api/v1/auth/login` with these credentials, whatever the answer.
+    pub async fn login_attempt(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/auth/login", self.address))
+            .json(&app::wire::LoginRequest { email: email.into(), password: password.into() })
+            .send()
+            .await
+            .expect("login request")
     }
 
     /// A POST with a JSON body and a Bearer token.

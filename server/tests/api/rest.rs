@@ -32,13 +32,7 @@ async fn health_and_readiness_answer(db: Db) {
 
 async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
     let app = spawn_app(db).await;
-    let response = app
-        .http
-        .post(format!("{}/api/v1/auth/login", app.address))
-        .json(&app::wire::LoginRequest { email: "Gordon@MiseOS.dk".into(), password: PASSWORD.into() })
-        .send()
-        .await
-        .unwrap();
+    let response = app.login_attempt("Gordon@MiseOS.dk", PASSWORD).await;
     assert_eq!(response.status(), 200);
     let cookie = response.headers().get("set-cookie").expect("a cookie").to_str().unwrap().to_string();
     let body: app::wire::LoginResponse = response.json().await.unwrap();
@@ -63,14 +57,8 @@ async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
 
 async fn wrong_email_and_wrong_password_get_the_same_401(db: Db) {
     let app = spawn_app(db).await;
-    let attempt = |email: &str, password: &str| {
-        app.http
-            .post(format!("{}/api/v1/auth/login", app.address))
-            .json(&app::wire::LoginRequest { email: email.into(), password: password.into() })
-            .send()
-    };
-    let wrong_password = expect_error(attempt(GORDON, "wrong").await.unwrap(), 401, "bad_credentials").await;
-    let unknown_email = expect_error(attempt("nobody@miseos.dk", PASSWORD).await.unwrap(), 401, "bad_credentials").await;
+    let wrong_password = expect_error(app.login_attempt(GORDON, "wrong").await, 401, "bad_credentials").await;
+    let unknown_email = expect_error(app.login_attempt("nobody@miseos.dk", PASSWORD).await, 401, "bad_credentials").await;
     assert_eq!(wrong_password, unknown_email);
 }
 
@@ -397,13 +385,7 @@ async fn a_short_secret_is_refused_and_a_generated_one_survives_restarts() {
 #[tokio::test]
 async fn the_cookie_is_secure_when_configured() {
     let app = spawn_app_with(Db::Sqlite, |config| config.secure_cookie = true).await;
-    let response = app
-        .http
-        .post(format!("{}/api/v1/auth/login", app.address))
-        .json(&app::wire::LoginRequest { email: GORDON.into(), password: PASSWORD.into() })
-        .send()
-        .await
-        .unwrap();
+    let response = app.login_attempt(GORDON, PASSWORD).await;
     let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     assert!(cookie.ends_with("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
     let logout = app.http.post(format!("{}/api/v1/auth/logout", app.address)).send().await.unwrap();

@@ -96,6 +96,21 @@ fn cook() -> String {
     token_for(3, Role::LineCook, "Ali", "Hassan")
 }
 
+/// Terminates every LISTEN connection to `database` (one per server process) from
+/// PostgreSQL's side; returns how many there were.
+async fn cut_listeners(database: &FreshDatabase) -> usize {
+    use sqlx::Connection;
+    let name = database.url.rsplit('/').next().expect("a database name");
+    let mut control = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("PostgreSQL");
+    let terminated: Vec<(bool,)> =
+        sqlx::query_as("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'")
+            .bind(name)
+            .fetch_all(&mut control)
+            .await
+            .expect("terminate");
+    terminated.len()
+}
+
 /// Reads notifications until the last count of each category is known and `announcements`
 /// NEW_* messages arrived; checks `seq` strictly increases on the way.
 async fn follow(socket: &mut Socket, announcements: usize, final_seq: i64) -> (i64, usize) {
@@ -193,21 +208,9 @@ async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
     let chef = chef();
     let mut admin = open_socket(listening.port, &chef).await;
     admin.skip_greeting().await;
-    let database_name = database.url.rsplit('/').next().expect("a database name").to_string();
-    let mut control = {
-        use sqlx::Connection;
-        sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("PostgreSQL")
-    };
     // Cut every LISTEN connection to the test database (one per process), then write through
     // the second process while the first cannot hear it.
-    let terminated: Vec<(bool,)> = sqlx::query_as(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'",
-    )
-    .bind(&database_name)
-    .fetch_all(&mut control)
-    .await
-    .expect("terminate");
-    assert_eq!(terminated.len(), 2, "one LISTEN connection per process");
+    assert_eq!(cut_listeners(&database).await, 2, "one LISTEN connection per process");
     let mut saw_unready = false;
     for _ in 0..50 {
         if listening.ready().await == 503 {
@@ -232,11 +235,7 @@ async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
 
     // Cut again with nothing missed: the counts are resent all the same.
     while let Received::Message(_) = admin.next_within(Duration::from_millis(300)).await {}
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'")
-        .bind(&database_name)
-        .execute(&mut control)
-        .await
-        .expect("terminate");
+    cut_listeners(&database).await;
     let mut resent = Vec::new();
     while resent.len() < 2 {
         match admin.next_within(Duration::from_secs(10)).await {
@@ -297,16 +296,7 @@ async fn a_replacement_made_while_the_listener_was_cut_off_still_closes_the_olde
     let cook = cook();
     let mut older = open_socket(first.port, &cook).await;
     older.skip_greeting().await;
-    let database_name = database.url.rsplit('/').next().expect("a database name").to_string();
-    let mut control = {
-        use sqlx::Connection;
-        sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("PostgreSQL")
-    };
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'")
-        .bind(&database_name)
-        .execute(&mut control)
-        .await
-        .expect("terminate");
+    cut_listeners(&database).await;
     // The newer session lands on the other process, possibly while the first cannot hear
     // the claim; either way the first closes its session once it knows.
     let mut newer = open_socket(second.port, &cook).await;
