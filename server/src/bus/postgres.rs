@@ -50,8 +50,7 @@ pub async fn start_listener(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<ListenerHealth, StoreError> {
     let health = ListenerHealth::default();
-    let first = listen(&store, database_url, &hub).await?;
-    health.set(true);
+    let first = listen(&store, database_url, &hub, &health).await?;
     let url = database_url.to_string();
     let task_health = health.clone();
     tokio::spawn(async move {
@@ -60,7 +59,6 @@ pub async fn start_listener(
         loop {
             match listener.take() {
                 Some(mut connected) => {
-                    task_health.set(true);
                     backoff = RECONNECT_BACKOFF.0;
                     tokio::select! {
                         _ = shutdown.wait_for(|stop| *stop) => return,
@@ -74,7 +72,7 @@ pub async fn start_listener(
                         _ = shutdown.wait_for(|stop| *stop) => return,
                         () = tokio::time::sleep(backoff) => {}
                     }
-                    match listen(&store, &url, &hub).await {
+                    match listen(&store, &url, &hub, &task_health).await {
                         Ok(connected) => {
                             tracing::info!("PostgreSQL LISTEN connection restored");
                             listener = Some(connected);
@@ -93,11 +91,17 @@ pub async fn start_listener(
 
 /// A listening connection, after the hub has been brought up to date: the counts, and the
 /// STAFF claims made elsewhere (which close this process's replaced sessions).
-async fn listen(store: &Store, database_url: &str, hub: &Hub) -> Result<PgListener, StoreError> {
+///
+/// The process reports itself ready before the hub sends anything, so a client that gets
+/// the resent counts never finds `/readyz` still at 503.
+async fn listen(store: &Store, database_url: &str, hub: &Hub, health: &ListenerHealth) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
     listener.listen_all([EVENT_CHANNEL, SESSION_CHANNEL]).await?;
-    hub.resync(store.pending_counts().await?);
-    for claim in store.latest_staff_claims().await? {
+    let counts = store.pending_counts().await?;
+    let claims = store.latest_staff_claims().await?;
+    health.set(true);
+    hub.resync(counts);
+    for claim in claims {
         hub.apply_claim(claim.user_id, claim.claim);
     }
     Ok(listener)
