@@ -278,12 +278,23 @@ async fn a_killed_process_loses_no_committed_change() {
             Received::Timeout => panic!("the killed process's client never noticed"),
         }
     }
-    let mut moved = open_socket(processes[1].port, &chef).await;
-    let Notification::Connected { .. } = moved.next().await else { panic!("welcome") };
-    let Notification::PendingCountUpdated { count, .. } = moved.next().await else { panic!("counts") };
-    assert_eq!(count, committed);
     let snapshot = processes[0].snapshot(&chef).await;
     assert_eq!(snapshot.pending_ingredient_requests, committed);
+    // The greeting carries the counts this process has heard of so far; a NOTIFY still on its
+    // way follows it, so the reconnected client is up to date once it reaches the snapshot's seq.
+    let mut moved = open_socket(processes[1].port, &chef).await;
+    let Notification::Connected { .. } = moved.next().await else { panic!("welcome") };
+    let (mut moved_count, mut moved_seq) = (-1, 0);
+    while moved_seq < snapshot.seq {
+        if let Notification::PendingCountUpdated { category, count, seq, .. } = moved.next().await {
+            assert!(seq >= moved_seq, "seq {seq} after {moved_seq}");
+            moved_seq = seq;
+            if category == Category::IngredientRequest {
+                moved_count = count;
+            }
+        }
+    }
+    assert_eq!(moved_count, committed);
     let (last_count, _) = follow(&mut admin, committed as usize, snapshot.seq).await;
     assert_eq!(last_count, committed);
     processes.truncate(2);
