@@ -33,3 +33,16 @@ test("a wrong password is refused with a message", async ({ page }) => {
   await expect(page.getByRole("alert")).toHaveText("wrong email or password");
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test("before hydration the sign-in form is disabled, so nothing typed is lost and no password reaches a URL", async ({ browser }) => {
+  // With JavaScript off the page stays exactly as the server rendered it, which is what a
+  // visitor has in hand until the wasm bundle has loaded. Enabled, Enter would submit the
+  // form as a plain GET (/login?email=…&password=…), and hydration would wipe typed text.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/login`);
+  await expect(page.getByLabel("Email")).toBeDisabled();
+  await expect(page.getByLabel("Password")).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeDisabled();
+  await context.close();
+});

@@ -234,6 +234,7 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
     let unit = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
     let sending = Sending::new();
+    let interactive = super::interactive();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Ok(amount) = quantity.get_untracked().trim().replace(',', ".").parse::<f64>() else {
@@ -258,22 +259,24 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
     view! {
         <form class="panel" on:submit=on_submit novalidate aria-labelledby="ingredient-heading">
             <h2 id="ingredient-heading">"Request an ingredient"</h2>
-            <label for="ingredient-name">"Ingredient"</label>
-            <input id="ingredient-name" type="text" autocomplete="off" bind:value=item_name/>
-            <div class="row">
-                <div>
-                    <label for="ingredient-quantity">"Quantity"</label>
-                    <input id="ingredient-quantity" type="text" inputmode="decimal" bind:value=quantity/>
+            <fieldset class="controls" disabled=move || !interactive.get()>
+                <label for="ingredient-name">"Ingredient"</label>
+                <input id="ingredient-name" type="text" autocomplete="off" bind:value=item_name/>
+                <div class="row">
+                    <div>
+                        <label for="ingredient-quantity">"Quantity"</label>
+                        <input id="ingredient-quantity" type="text" inputmode="decimal" bind:value=quantity/>
+                    </div>
+                    <div>
+                        <label for="ingredient-unit">"Unit"</label>
+                        <input id="ingredient-unit" type="text" placeholder="kg, bunch, crate" bind:value=unit/>
+                    </div>
                 </div>
-                <div>
-                    <label for="ingredient-unit">"Unit"</label>
-                    <input id="ingredient-unit" type="text" placeholder="kg, bunch, crate" bind:value=unit/>
-                </div>
-            </div>
-            <label for="ingredient-note">"Note"</label>
-            <textarea id="ingredient-note" rows="2" bind:value=note></textarea>
-            <p class="form-error" role="alert">{move || sending.error.get()}</p>
-            <button type="submit" disabled=move || sending.busy.get()>"Send request"</button>
+                <label for="ingredient-note">"Note"</label>
+                <textarea id="ingredient-note" rows="2" bind:value=note></textarea>
+                <p class="form-error" role="alert">{move || sending.error.get()}</p>
+                <button type="submit" disabled=move || sending.busy.get()>"Send request"</button>
+            </fieldset>
         </form>
     }
 }
@@ -284,6 +287,7 @@ fn DishForm(mine: MyItems) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let sending = Sending::new();
+    let interactive = super::interactive();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let new = NewDishSuggestion { name: name.get_untracked(), description: description.get_untracked() };
@@ -296,12 +300,14 @@ fn DishForm(mine: MyItems) -> impl IntoView {
     view! {
         <form class="panel" on:submit=on_submit novalidate aria-labelledby="dish-heading">
             <h2 id="dish-heading">"Suggest a dish"</h2>
-            <label for="dish-name">"Dish"</label>
-            <input id="dish-name" type="text" autocomplete="off" bind:value=name/>
-            <label for="dish-description">"Description"</label>
-            <textarea id="dish-description" rows="3" bind:value=description></textarea>
-            <p class="form-error" role="alert">{move || sending.error.get()}</p>
-            <button type="submit" disabled=move || sending.busy.get()>"Send suggestion"</button>
+            <fieldset class="controls" disabled=move || !interactive.get()>
+                <label for="dish-name">"Dish"</label>
+                <input id="dish-name" type="text" autocomplete="off" bind:value=name/>
+                <label for="dish-description">"Description"</label>
+                <textarea id="dish-description" rows="3" bind:value=description></textarea>
+                <p class="form-error" role="alert">{move || sending.error.get()}</p>
+                <button type="submit" disabled=move || sending.busy.get()>"Send suggestion"</button>
+            </fieldset>
         </form>
     }
 }

@@ -258,6 +258,7 @@ fn PendingList(board: Board, cards: Signal<Vec<PendingCard>>) -> impl IntoView {
 fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
     let note = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
+    let interactive = super::interactive();
     let error = RwSignal::new(None::<String>);
     let (category, id) = (card.category, card.id);
     let title = card.title.clone();
@@ -292,15 +293,17 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
             </div>
             {card.note.clone().map(|note| view! { <p class="note">{note}</p> })}
             <p class="meta">{card.requested_by.clone()} " · " <time>{card.created_at.clone()}</time></p>
-            <label class="visually-hidden" for=note_id.clone()>{format!("Note for {label}")}</label>
-            <input id=note_id type="text" class="review-note" placeholder="Note (optional)" maxlength="500" bind:value=note/>
-            <div class="actions">
-                <button type="button" class="approve" disabled=move || busy.get() on:click={
-                    let review = review.clone();
-                    move |_| review(true)
-                }>"Approve"</button>
-                <button type="button" class="reject" disabled=move || busy.get() on:click=move |_| review(false)>"Reject"</button>
-            </div>
+            <fieldset class="controls" disabled=move || !interactive.get()>
+                <label class="visually-hidden" for=note_id.clone()>{format!("Note for {label}")}</label>
+                <input id=note_id type="text" class="review-note" placeholder="Note (optional)" maxlength="500" bind:value=note/>
+                <div class="actions">
+                    <button type="button" class="approve" disabled=move || busy.get() on:click={
+                        let review = review.clone();
+                        move |_| review(true)
+                    }>"Approve"</button>
+                    <button type="button" class="reject" disabled=move || busy.get() on:click=move |_| review(false)>"Reject"</button>
+                </div>
+            </fieldset>
             <p class="form-error" role="alert">{move || error.get()}</p>
         </li>
     }

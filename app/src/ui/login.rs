@@ -22,6 +22,7 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let interactive = super::interactive();
     let demo_listed = Resource::new(|| (), |()| super::data::lists_demo_accounts());
 
     let on_submit = move |event: leptos::ev::SubmitEvent| {
@@ -44,14 +45,16 @@ pub fn LoginPage() -> impl IntoView {
         <section class="login card">
             <h1>"MiseOS Live"</h1>
             <form on:submit=on_submit>
-                <label for="login-email">"Email"</label>
-                <input id="login-email" name="email" type="email" autocomplete="username" required
-                    bind:value=email/>
-                <label for="login-password">"Password"</label>
-                <input id="login-password" name="password" type="password" autocomplete="current-password" required
-                    bind:value=password/>
-                <p class="form-error" role="alert">{move || error.get()}</p>
-                <button type="submit" disabled=move || busy.get()>"Sign in"</button>
+                <fieldset class="controls" disabled=move || !interactive.get()>
+                    <label for="login-email">"Email"</label>
+                    <input id="login-email" name="email" type="email" autocomplete="username" required
+                        bind:value=email/>
+                    <label for="login-password">"Password"</label>
+                    <input id="login-password" name="password" type="password" autocomplete="current-password" required
+                        bind:value=password/>
+                    <p class="form-error" role="alert">{move || error.get()}</p>
+                    <button type="submit" disabled=move || busy.get()>"Sign in"</button>
+                </fieldset>
             </form>
             <Suspense>
             <Show when=move || demo_listed.get().unwrap_or(false)>

@@ -77,9 +77,24 @@ fn Home() -> impl IntoView {
     }
 }
 
+/// False until the calling component runs in the browser (hydrated, or mounted there).
+///
+/// A server-rendered control does nothing until hydration attaches its handler, and
+/// hydration sets every bound input to its signal's value, so controls stay disabled until
+/// then: a click is never silently lost, text typed early is never wiped, and Enter in the
+/// sign-in form cannot submit it as a plain GET with the password in the URL. Call it in the
+/// component that renders the controls, so it turns true only once they are live.
+fn interactive() -> ReadSignal<bool> {
+    let (live, set_live) = signal(false);
+    // Effects never run on the server, and in the browser only after the render they follow.
+    Effect::new(move |_| set_live.set(true));
+    live
+}
+
 /// The top bar: who is signed in, the live connection, sign-out.
 #[component]
 fn TopBar(user: User, link: RwSignal<LinkState>) -> impl IntoView {
+    let interactive = interactive();
     let on_sign_out = move |_| {
         leptos::task::spawn_local(async {
             crate::client::logout().await;
@@ -96,7 +111,7 @@ fn TopBar(user: User, link: RwSignal<LinkState>) -> impl IntoView {
                 <span class="name">{format!("{} {}", user.first_name, user.last_name)}</span>
                 <span class="role">{role_name(user.role)}</span>
             </span>
-            <button type="button" class="secondary" on:click=on_sign_out>"Sign out"</button>
+            <button type="button" class="secondary" disabled=move || !interactive.get() on:click=on_sign_out>"Sign out"</button>
         </header>
         <Show when=move || link.get() == LinkState::Replaced>
             <p class="banner" role="alert">
