@@ -227,6 +227,9 @@ impl Sending {
 }
 
 /// Ask for an ingredient. The server validates; its message is shown next to the form.
+///
+/// Both forms return an `AnyView`: their nested view types, inside the cook page's, would
+/// otherwise exceed the compiler's type-depth limit on a fresh (non-incremental) build.
 #[component]
 fn IngredientForm(mine: MyItems) -> impl IntoView {
     let item_name = RwSignal::new(String::new());
@@ -279,6 +282,7 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
             </fieldset>
         </form>
     }
+    .into_any()
 }
 
 /// Suggest a dish. The server validates; its message is shown next to the form.
@@ -310,4 +314,5 @@ fn DishForm(mine: MyItems) -> impl IntoView {
             </fieldset>
         </form>
     }
+    .into_any()
 }
