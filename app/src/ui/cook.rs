@@ -226,10 +226,34 @@ impl Sending {
     }
 }
 
-/// Ask for an ingredient. The server validates; its message is shown next to the form.
+/// What both cook forms share: a panel with a heading, then the fields (`children`), the
+/// server's message and the submit button, all disabled until the page is hydrated.
 ///
-/// Both forms return an `AnyView`: their nested view types, inside the cook page's, would
-/// otherwise exceed the compiler's type-depth limit on a fresh (non-incremental) build.
+/// The fields come in as `Children` (an `AnyView`): spelled out as nested view types inside
+/// the cook page's, they exceed the compiler's type-depth limit on a fresh build.
+#[component]
+fn CookForm(
+    heading_id: &'static str,
+    heading: &'static str,
+    submit_label: &'static str,
+    sending: Sending,
+    on_submit: impl FnMut(leptos::ev::SubmitEvent) + Send + 'static,
+    children: Children,
+) -> impl IntoView {
+    let interactive = super::interactive();
+    view! {
+        <form class="panel" on:submit=on_submit novalidate aria-labelledby=heading_id>
+            <h2 id=heading_id>{heading}</h2>
+            <fieldset class="controls" disabled=move || !interactive.get()>
+                {children()}
+                <p class="form-error" role="alert">{move || sending.error.get()}</p>
+                <button type="submit" disabled=move || sending.busy.get()>{submit_label}</button>
+            </fieldset>
+        </form>
+    }
+}
+
+/// Ask for an ingredient. The server validates; its message is shown next to the form.
 #[component]
 fn IngredientForm(mine: MyItems) -> impl IntoView {
     let item_name = RwSignal::new(String::new());
@@ -237,7 +261,6 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
     let unit = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
     let sending = Sending::new();
-    let interactive = super::interactive();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Ok(amount) = quantity.get_untracked().trim().replace(',', ".").parse::<f64>() else {
@@ -260,29 +283,23 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
         });
     };
     view! {
-        <form class="panel" on:submit=on_submit novalidate aria-labelledby="ingredient-heading">
-            <h2 id="ingredient-heading">"Request an ingredient"</h2>
-            <fieldset class="controls" disabled=move || !interactive.get()>
-                <label for="ingredient-name">"Ingredient"</label>
-                <input id="ingredient-name" type="text" autocomplete="off" bind:value=item_name/>
-                <div class="row">
-                    <div>
-                        <label for="ingredient-quantity">"Quantity"</label>
-                        <input id="ingredient-quantity" type="text" inputmode="decimal" bind:value=quantity/>
-                    </div>
-                    <div>
-                        <label for="ingredient-unit">"Unit"</label>
-                        <input id="ingredient-unit" type="text" placeholder="kg, bunch, crate" bind:value=unit/>
-                    </div>
+        <CookForm heading_id="ingredient-heading" heading="Request an ingredient" submit_label="Send request" sending on_submit>
+            <label for="ingredient-name">"Ingredient"</label>
+            <input id="ingredient-name" type="text" autocomplete="off" bind:value=item_name/>
+            <div class="row">
+                <div>
+                    <label for="ingredient-quantity">"Quantity"</label>
+                    <input id="ingredient-quantity" type="text" inputmode="decimal" bind:value=quantity/>
                 </div>
-                <label for="ingredient-note">"Note"</label>
-                <textarea id="ingredient-note" rows="2" bind:value=note></textarea>
-                <p class="form-error" role="alert">{move || sending.error.get()}</p>
-                <button type="submit" disabled=move || sending.busy.get()>"Send request"</button>
-            </fieldset>
-        </form>
+                <div>
+                    <label for="ingredient-unit">"Unit"</label>
+                    <input id="ingredient-unit" type="text" placeholder="kg, bunch, crate" bind:value=unit/>
+                </div>
+            </div>
+            <label for="ingredient-note">"Note"</label>
+            <textarea id="ingredient-note" rows="2" bind:value=note></textarea>
+        </CookForm>
     }
-    .into_any()
 }
 
 /// Suggest a dish. The server validates; its message is shown next to the form.
@@ -291,7 +308,6 @@ fn DishForm(mine: MyItems) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let sending = Sending::new();
-    let interactive = super::interactive();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let new = NewDishSuggestion { name: name.get_untracked(), description: description.get_untracked() };
@@ -302,17 +318,11 @@ fn DishForm(mine: MyItems) -> impl IntoView {
         });
     };
     view! {
-        <form class="panel" on:submit=on_submit novalidate aria-labelledby="dish-heading">
-            <h2 id="dish-heading">"Suggest a dish"</h2>
-            <fieldset class="controls" disabled=move || !interactive.get()>
-                <label for="dish-name">"Dish"</label>
-                <input id="dish-name" type="text" autocomplete="off" bind:value=name/>
-                <label for="dish-description">"Description"</label>
-                <textarea id="dish-description" rows="3" bind:value=description></textarea>
-                <p class="form-error" role="alert">{move || sending.error.get()}</p>
-                <button type="submit" disabled=move || sending.busy.get()>"Send suggestion"</button>
-            </fieldset>
-        </form>
+        <CookForm heading_id="dish-heading" heading="Suggest a dish" submit_label="Send suggestion" sending on_submit>
+            <label for="dish-name">"Dish"</label>
+            <input id="dish-name" type="text" autocomplete="off" bind:value=name/>
+            <label for="dish-description">"Description"</label>
+            <textarea id="dish-description" rows="3" bind:value=description></textarea>
+        </CookForm>
     }
-    .into_any()
 }
