@@ -83,6 +83,15 @@ impl ServerProcess {
     }
 }
 
+/// `N` server processes on `database`, each started (and listening) in turn.
+async fn start_processes<const N: usize>(database: &FreshDatabase) -> [ServerProcess; N] {
+    let mut processes = Vec::with_capacity(N);
+    for _ in 0..N {
+        processes.push(ServerProcess::start(&database.url).await);
+    }
+    processes.try_into().unwrap_or_else(|_| unreachable!("exactly N processes were started"))
+}
+
 fn token_for(id: i64, role: Role, first_name: &str, last_name: &str) -> String {
     let keys = server::auth::TokenKeys::new(TEST_SECRET.as_bytes(), Duration::from_secs(3600));
     keys.issue(&User { id, first_name: first_name.into(), last_name: last_name.into(), email: String::new(), role })
@@ -134,7 +143,7 @@ async fn follow(socket: &mut Socket, announcements: usize, final_seq: i64) -> (i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_share_events_seq_and_counts() {
     let database = FreshDatabase::create(Db::Postgres).await;
-    let processes = [ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await];
+    let processes: [ServerProcess; 3] = start_processes(&database).await;
     let (chef, cook) = (chef(), cook());
     let mut cook_socket = open_socket(processes[0].port, &cook).await;
     cook_socket.skip_greeting().await;
@@ -166,7 +175,7 @@ async fn three_processes_share_events_seq_and_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_newest_staff_session_wins_across_processes() {
     let database = FreshDatabase::create(Db::Postgres).await;
-    let (first, second) = (ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await);
+    let [first, second] = start_processes(&database).await;
     let (chef, cook) = (chef(), cook());
     let mut older = open_socket(first.port, &cook).await;
     older.skip_greeting().await;
@@ -204,7 +213,7 @@ async fn the_newest_staff_session_wins_across_processes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
     let database = FreshDatabase::create(Db::Postgres).await;
-    let (listening, writer) = (ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await);
+    let [listening, writer] = start_processes(&database).await;
     let chef = chef();
     let mut admin = open_socket(listening.port, &chef).await;
     admin.skip_greeting().await;
@@ -249,7 +258,7 @@ async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_loses_no_committed_change() {
     let database = FreshDatabase::create(Db::Postgres).await;
-    let mut processes = vec![ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await];
+    let mut processes: [ServerProcess; 3] = start_processes(&database).await;
     let (chef, cook) = (chef(), cook());
     let mut admin = open_socket(processes[0].port, &chef).await;
     admin.skip_greeting().await;
@@ -297,13 +306,12 @@ async fn a_killed_process_loses_no_committed_change() {
     assert_eq!(moved_count, committed);
     let (last_count, _) = follow(&mut admin, committed as usize, snapshot.seq).await;
     assert_eq!(last_count, committed);
-    processes.truncate(2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replacement_made_while_the_listener_was_cut_off_still_closes_the_older_session() {
     let database = FreshDatabase::create(Db::Postgres).await;
-    let (first, second) = (ServerProcess::start(&database.url).await, ServerProcess::start(&database.url).await);
+    let [first, second] = start_processes(&database).await;
     let cook = cook();
     let mut older = open_socket(first.port, &cook).await;
     older.skip_greeting().await;
