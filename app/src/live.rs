@@ -81,10 +81,12 @@ impl SeqGate {
 }
 
 /// Opens the socket and keeps it open until the page goes away or a 1008/4001 ends it.
-/// `on_message` gets every notification; a CONNECTED message marks each (re)connection.
-pub fn connect(state: RwSignal<LinkState>, on_message: impl Fn(Notification) + 'static) {
+/// `on_message` gets every notification. `on_reconnect` runs when a connection after the
+/// first is welcomed: what the page shows may have changed while it was away.
+pub fn connect(state: RwSignal<LinkState>, on_reconnect: impl Fn() + 'static, on_message: impl Fn(Notification) + 'static) {
     leptos::task::spawn_local(async move {
         let mut failures: u32 = 0;
+        let mut welcomed_before = false;
         loop {
             let mut welcomed = false;
             let mut ended_with = None;
@@ -96,7 +98,11 @@ pub fn connect(state: RwSignal<LinkState>, on_message: impl Fn(Notification) + '
                             Ok(Message::Text(text)) => {
                                 let Ok(message) = serde_json::from_str::<Notification>(&text) else { continue };
                                 if matches!(message, Notification::Connected { .. }) {
+                                    if welcomed_before {
+                                        on_reconnect();
+                                    }
                                     welcomed = true;
+                                    welcomed_before = true;
                                     failures = 0;
                                     state.set(LinkState::Live);
                                 }

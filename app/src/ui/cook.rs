@@ -43,7 +43,7 @@ impl MyItems {
         }
     }
 
-    /// Fetches both lists again (after a reconnect).
+    /// Fetches both lists again (after a reconnect, or when a decision names an unknown item).
     fn refetch(self) {
         leptos::task::spawn_local(async move {
             if let Ok(fresh) = client::cook_items().await {
@@ -103,18 +103,10 @@ fn decision_text(notice: &ReviewNotice, approved: bool) -> String {
 fn LiveCook(data: data::CookData, link: RwSignal<LinkState>) -> impl IntoView {
     let mine = MyItems { requests: RwSignal::new(data.ingredient_requests), suggestions: RwSignal::new(data.dish_suggestions) };
     let toasts = Toasts::new();
-    let welcomed_before = StoredValue::new(false);
 
     Effect::new(move |_| {
-        live::connect(link, move |message| {
+        live::connect(link, move || mine.refetch(), move |message| {
             let (notice, approved, is_request) = match message {
-                Notification::Connected { .. } => {
-                    if welcomed_before.get_value() {
-                        mine.refetch();
-                    }
-                    welcomed_before.set_value(true);
-                    return;
-                }
                 Notification::RequestApproved(notice) => (notice, true, true),
                 Notification::RequestRejected(notice) => (notice, false, true),
                 Notification::SuggestionApproved(notice) => (notice, true, false),

@@ -184,19 +184,14 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
     gate.admit(Category::IngredientRequest, data.snapshot.seq);
     gate.admit(Category::DishSuggestion, data.snapshot.seq);
     let gate = StoredValue::new(gate);
-    let welcomed_before = StoredValue::new(false);
 
     // Effects run only in the browser: this opens the socket once the page is hydrated.
     Effect::new(move |_| {
-        live::connect(link, move |message| match message {
-            Notification::Connected { .. } => {
-                // A reconnect: the lists may have changed while we were away.
-                if welcomed_before.get_value() {
-                    board.refetch(Category::IngredientRequest);
-                    board.refetch(Category::DishSuggestion);
-                }
-                welcomed_before.set_value(true);
-            }
+        let refetch_both = move || {
+            board.refetch(Category::IngredientRequest);
+            board.refetch(Category::DishSuggestion);
+        };
+        live::connect(link, refetch_both, move |message| match message {
             Notification::PendingCountUpdated { category, count, seq, .. }
                 if gate.try_update_value(|gate| gate.admit(category, seq)).unwrap_or(false) =>
             {
