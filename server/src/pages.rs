@@ -2,7 +2,7 @@
 //! session cookie) and their starting data, straight from the store.
 
 use crate::{
-    api::cookie_token,
+    api::{cookie_token, DEFAULT_LIST_LIMIT},
     store::{DishSuggestions, IngredientRequests, ItemFilter},
     AppState,
 };
@@ -12,10 +12,8 @@ use app::{
 };
 use futures::future::BoxFuture;
 
-/// As many items as a page shows at once.
-const PAGE_ITEMS: i64 = 500;
-
-/// [`PageData`] over the application's store.
+/// [`PageData`] over the application's store. Its lists are as long as the list API's default,
+/// so the browser's later re-fetches show the same items.
 pub struct StorePageData {
     pub state: AppState,
 }
@@ -32,7 +30,7 @@ impl PageData for StorePageData {
     fn dashboard(&self) -> BoxFuture<'_, Result<DashboardData, String>> {
         Box::pin(async move {
             let store = &self.state.store;
-            let pending = ItemFilter { status: Some(ReviewStatus::Pending), requested_by: None, limit: PAGE_ITEMS };
+            let pending = ItemFilter { status: Some(ReviewStatus::Pending), requested_by: None, limit: DEFAULT_LIST_LIMIT };
             let (counts, ingredient_requests, dish_suggestions) = futures::try_join!(
                 store.pending_counts(),
                 store.list::<IngredientRequests>(pending),
@@ -49,7 +47,7 @@ impl PageData for StorePageData {
     fn cook_items(&self, user_id: i64) -> BoxFuture<'_, Result<CookData, String>> {
         Box::pin(async move {
             let store = &self.state.store;
-            let own = ItemFilter { status: None, requested_by: Some(user_id), limit: PAGE_ITEMS };
+            let own = ItemFilter { status: None, requested_by: Some(user_id), limit: DEFAULT_LIST_LIMIT };
             let (ingredient_requests, dish_suggestions) =
                 futures::try_join!(store.list::<IngredientRequests>(own), store.list::<DishSuggestions>(own)).map_err(|error| {
                     tracing::error!(%error, "cannot load a cook's items");

@@ -71,7 +71,7 @@ impl Creatable for DishSuggestions {
 }
 
 /// Longest list returned when the caller names no limit, and the most one may ask for.
-const DEFAULT_LIST_LIMIT: i64 = 500;
+pub const DEFAULT_LIST_LIMIT: i64 = 500;
 const MAX_LIST_LIMIT: i64 = 1000;
 
 /// The query string of a list call.

@@ -8,6 +8,7 @@ mod items;
 mod snapshot;
 
 pub use error::ApiError;
+pub use items::DEFAULT_LIST_LIMIT;
 pub use extract::{bearer_token, cookie_token, AdminUser, ApiJson, OptionalJson};
 
 use crate::AppState;
