@@ -70,25 +70,24 @@ impl Outbox {
     /// The next frame, or the close request (which comes first). Cancel-safe: nothing is
     /// taken from the queue unless it is returned.
     pub async fn next(&self) -> Next {
-        loop {
-            {
-                let mut state = self.state();
-                if let Some(reason) = state.close.clone() {
-                    return Next::Close(reason);
-                }
-                if let Some(frame) = state.frames.pop_front() {
-                    return Next::Frame(frame);
-                }
-            }
-            self.wake.notified().await;
-        }
+        self.wait_for(|state| match state.close.clone() {
+            Some(reason) => Some(Next::Close(reason)),
+            None => state.frames.pop_front().map(Next::Frame),
+        })
+        .await
     }
 
     /// Resolves once the hub has asked the session to close.
     pub async fn closed(&self) -> CloseReason {
+        self.wait_for(|state| state.close.clone()).await
+    }
+
+    /// Waits until `ready` finds something in the state. A push or close between the check
+    /// and the wait is not missed: it leaves a `Notify` permit, which ends the wait at once.
+    async fn wait_for<T>(&self, mut ready: impl FnMut(&mut State) -> Option<T>) -> T {
         loop {
-            if let Some(reason) = self.state().close.clone() {
-                return reason;
+            if let Some(found) = ready(&mut self.state()) {
+                return found;
             }
             self.wake.notified().await;
         }
