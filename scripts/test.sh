@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of MiseOS Live: Rust unit and integration tests (the server on port 0,
-# against fresh SQLite and PostgreSQL databases) and the Playwright tests in Chromium.
+# against fresh SQLite and PostgreSQL databases), then the production build
+# (`cargo leptos build --release`) and the Playwright tests in Chromium against it.
 # Installs whatever is missing first (scripts/setup.sh --test), so it works on a new machine.
 set -euo pipefail
 
@@ -12,10 +13,11 @@ export PATH="$root/.tools/node_modules/.bin:$PATH"
 echo "== Rust: unit and integration tests (SQLite and PostgreSQL)"
 cargo test --locked -p app -p server
 
-echo "== Build the site (server + WebAssembly) for the browser tests"
-cargo leptos build
+echo "== Build the release site (server + WebAssembly), exactly as production does"
+cargo leptos build --release
 
-echo "== Browser: Playwright in Chromium"
+echo "== Browser: Playwright in Chromium, against the release build"
+export MISEOS_E2E_PROFILE=release
 cd end2end
 status=0
 PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/results.json npx playwright test --reporter=list,json || status=$?

@@ -32,7 +32,7 @@ export class MiseServer {
         LEPTOS_OUTPUT_NAME: "miseos",
         LEPTOS_SITE_ROOT: "target/site",
         LEPTOS_SITE_PKG_DIR: "pkg",
-        LEPTOS_ENV: "DEV",
+        LEPTOS_ENV: process.env.MISEOS_E2E_PROFILE === "release" ? "PROD" : "DEV",
         RUST_LOG: "warn,server=info",
         NO_COLOR: "1",
       },
