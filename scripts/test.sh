@@ -10,8 +10,8 @@ cd "$root"
 "$root/scripts/setup.sh" --test
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 
-echo "== Rust: unit and integration tests (SQLite and PostgreSQL)"
-cargo test --locked -p app -p server
+echo "== Rust: unit and integration tests (SQLite and PostgreSQL); the bench tools compile"
+cargo test --locked -p app -p server -p bench
 
 echo "== Build the release site (server + WebAssembly), exactly as production does"
 cargo leptos build --release

@@ -4,8 +4,8 @@
 use crate::{
     ui::data::{CookData, DashboardData},
     wire::{
-        Category, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse, NewDishSuggestion,
-        NewIngredientRequest, ReviewDecision, Snapshot, User,
+        Category, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse, NewDishSuggestion,
+        NewIngredientRequest, ReviewBody, Snapshot, User,
     },
 };
 use gloo_net::http::{Request, Response};
@@ -92,13 +92,9 @@ pub async fn create_dish_suggestion(new: &NewDishSuggestion) -> Result<DishSugge
 }
 
 /// Approves or rejects an item.
-pub async fn review(category: Category, id: i64, approve: bool, note: Option<String>) -> Result<(), CallError> {
-    let resource = match category {
-        Category::IngredientRequest => "ingredient-requests",
-        Category::DishSuggestion => "dish-suggestions",
-    };
-    let action = if approve { "approve" } else { "reject" };
-    post::<_, serde_json::Value>(&format!("/api/v1/{resource}/{id}/{action}"), &ReviewDecision { note }).await.map(|_| ())
+pub async fn review(category: Category, id: i64, decision: Decision, note: Option<String>) -> Result<(), CallError> {
+    let path = format!("/api/v1/{}/{id}/{}", category.resource(), decision.action());
+    post::<_, serde_json::Value>(&path, &ReviewBody { note }).await.map(|_| ())
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {

@@ -119,6 +119,45 @@ pub enum Category {
     DishSuggestion,
 }
 
+impl Category {
+    /// Both categories, in the order the contract lists counts.
+    pub const ALL: [Category; 2] = [Category::IngredientRequest, Category::DishSuggestion];
+
+    /// The REST collection of this kind of item, under `/api/v1/`.
+    pub fn resource(self) -> &'static str {
+        match self {
+            Category::IngredientRequest => "ingredient-requests",
+            Category::DishSuggestion => "dish-suggestions",
+        }
+    }
+}
+
+/// A reviewer's verdict on a pending item: `POST …/{id}/approve` or `…/reject`.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+impl Decision {
+    /// The status an item takes with this decision.
+    pub fn status(self) -> ReviewStatus {
+        match self {
+            Decision::Approve => ReviewStatus::Approved,
+            Decision::Reject => ReviewStatus::Rejected,
+        }
+    }
+
+    /// The last segment of the REST path that makes this decision.
+    pub fn action(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
 /// An amount of an ingredient. Whole amounts serialize as JSON integers (`2`, not `2.0`), so
 /// the common case reads exactly as the contract's example; fractions (`0.5` kg) are kept.
 #[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
@@ -198,7 +237,7 @@ pub struct NewDishSuggestion {
 
 /// Optional body of the approve and reject calls.
 #[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct ReviewDecision {
+pub struct ReviewBody {
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -276,6 +315,43 @@ pub enum Notification {
     SuggestionRejected(ReviewNotice),
 }
 
+impl Notification {
+    /// The announcement of a new item of `notice.category` to the admins.
+    pub fn new_item(notice: NewItemNotice) -> Notification {
+        match notice.category {
+            Category::IngredientRequest => Notification::NewIngredientRequest(notice),
+            Category::DishSuggestion => Notification::NewDishSuggestion(notice),
+        }
+    }
+
+    /// The message telling a requester of `decision` on their item of `notice.category`.
+    pub fn review(decision: Decision, notice: ReviewNotice) -> Notification {
+        match (notice.category, decision) {
+            (Category::IngredientRequest, Decision::Approve) => Notification::RequestApproved(notice),
+            (Category::IngredientRequest, Decision::Reject) => Notification::RequestRejected(notice),
+            (Category::DishSuggestion, Decision::Approve) => Notification::SuggestionApproved(notice),
+            (Category::DishSuggestion, Decision::Reject) => Notification::SuggestionRejected(notice),
+        }
+    }
+
+    /// The decision and its notice, if this message tells a requester of one.
+    pub fn as_review(&self) -> Option<(Decision, &ReviewNotice)> {
+        match self {
+            Notification::RequestApproved(notice) | Notification::SuggestionApproved(notice) => Some((Decision::Approve, notice)),
+            Notification::RequestRejected(notice) | Notification::SuggestionRejected(notice) => Some((Decision::Reject, notice)),
+            _ => None,
+        }
+    }
+
+    /// The announced item, if this message announces a new one.
+    pub fn as_new_item(&self) -> Option<&NewItemNotice> {
+        match self {
+            Notification::NewIngredientRequest(notice) | Notification::NewDishSuggestion(notice) => Some(notice),
+            _ => None,
+        }
+    }
+}
+
 /// The welcome text of the CONNECTED message.
 pub const WELCOME_MESSAGE: &str = "Connected to MiseOS notifications";
 
@@ -330,6 +406,30 @@ mod tests {
             serde_json::to_string(&welcome).unwrap(),
             r#"{"notificationType":"CONNECTED","message":"Connected to MiseOS notifications","sessionType":"ADMIN","userId":1,"timestamp":"2026-03-27 10:15"}"#
         );
+    }
+
+    #[test]
+    fn review_messages_are_named_by_category_and_decision_and_read_back() {
+        let notice = |category| ReviewNotice {
+            category,
+            request_id: 1,
+            item_name: "Dild".into(),
+            reviewed_by: Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() },
+            timestamp: "2026-03-27 10:20".into(),
+            note: None,
+        };
+        let names = [
+            (Category::IngredientRequest, Decision::Approve, "REQUEST_APPROVED"),
+            (Category::IngredientRequest, Decision::Reject, "REQUEST_REJECTED"),
+            (Category::DishSuggestion, Decision::Approve, "SUGGESTION_APPROVED"),
+            (Category::DishSuggestion, Decision::Reject, "SUGGESTION_REJECTED"),
+        ];
+        for (category, decision, name) in names {
+            let message = Notification::review(decision, notice(category));
+            assert!(serde_json::to_string(&message).unwrap().contains(&format!(r#""notificationType":"{name}""#)));
+            assert_eq!(message.as_review().map(|(read, notice)| (read, notice.category)), Some((decision, category)));
+            assert_eq!(message.as_new_item(), None);
+        }
     }
 
     #[test]

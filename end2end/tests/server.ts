@@ -1,7 +1,7 @@
 // Starts and stops the real MiseOS server binary for the browser tests: a fresh data
 // directory (so a fresh SQLite database with the demo users) on a port of its own.
 import { ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -21,6 +21,9 @@ export class MiseServer {
 
   /** Starts the server (on `port`, or a free one) and resolves once it answers /healthz. */
   async start(port = 0): Promise<void> {
+    // The server writes the port it bound to this file once it listens (`MISEOS_PORT_FILE`).
+    const portFile = path.join(this.dataDir, "port");
+    rmSync(portFile, { force: true });
     const child = spawn(binary, [], {
       cwd: root,
       env: {
@@ -28,6 +31,7 @@ export class MiseServer {
         HOST: "127.0.0.1",
         PORT: String(port),
         MISEOS_DATA_DIR: this.dataDir,
+        MISEOS_PORT_FILE: portFile,
         MISEOS_JWT_SECRET: "end-to-end-secret-that-is-at-least-32-bytes-long",
         LEPTOS_OUTPUT_NAME: "miseos",
         LEPTOS_SITE_ROOT: "target/site",
@@ -39,18 +43,20 @@ export class MiseServer {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.process = child;
-    this.port = await new Promise<number>((resolve, reject) => {
-      let output = "";
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = output.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-        if (match) resolve(Number(match[1]));
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", onData);
-      child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-      setTimeout(() => reject(new Error(`server did not start in time: ${output}`)), 30_000);
-    });
+    // Read (and so drain) the log; it is shown if the server fails to start.
+    let output = "";
+    const keep = (chunk: Buffer) => (output += chunk.toString());
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    let exitCode: number | null = null;
+    child.on("exit", (code) => (exitCode = code));
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(portFile)) {
+      if (exitCode !== null) throw new Error(`server exited with ${exitCode}: ${output}`);
+      if (Date.now() > deadline) throw new Error(`server did not start in time: ${output}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+    this.port = Number(readFileSync(portFile, "utf8").trim());
     for (let attempt = 0; attempt < 100; attempt++) {
       try {
         if ((await fetch(`${this.url}/healthz`)).ok) return;

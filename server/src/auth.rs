@@ -1,10 +1,12 @@
-//! Who is asking: Argon2id password hashes and HS256 session tokens.
+//! Who is asking: Argon2id password hashes, HS256 session tokens, and where a request
+//! carries its token (a Bearer header or the session cookie).
 //!
 //! Verification pins HS256, requires `exp`, `iss` and `sub`, allows no clock leeway (the same
 //! server issues and checks), and rejects everything else: `alg: none`, other algorithms,
 //! other secrets, other issuers.
 
-use app::wire::{Person, Role, User};
+use app::wire::{Person, Role, User, TOKEN_COOKIE};
+use http::{header, HeaderMap};
 use argon2::{
     password_hash::{rand_core::OsRng, rand_core::RngCore, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
@@ -134,6 +136,26 @@ impl TokenKeys {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header, if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The `miseos_token` cookie, if the request carries one.
+pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == TOKEN_COOKIE)
+        .map(|(_, token)| token)
+        .filter(|token| !token.is_empty())
+}
+
 /// An Argon2id hash (PHC string) of `password`. CPU-heavy: call from a blocking thread.
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut OsRng);
@@ -196,6 +218,24 @@ mod tests {
         };
         assert_eq!(keys.verify(&keys.sign(&foreign)), Err(TokenError::Invalid));
         assert_eq!(keys.verify(&keys.sign(&Claims { iss: ISSUER.into(), exp: now - 1, ..foreign })), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn finds_the_token_cookie_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "theme=dark; miseos_token=abc.def.ghi; lang=da".parse().unwrap());
+        assert_eq!(cookie_token(&headers), Some("abc.def.ghi"));
+        headers.insert(header::COOKIE, "miseos_token=".parse().unwrap());
+        assert_eq!(cookie_token(&headers), None);
+    }
+
+    #[test]
+    fn reads_bearer_tokens_case_insensitively() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "bearer abc".parse().unwrap());
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Configuration from command-line flags and the environment (every flag has an env name).
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 /// How the server is started. `--help` lists every option with its environment variable.
@@ -68,6 +68,11 @@ pub struct Config {
     /// Largest number of database connections.
     #[arg(long, env = "MISEOS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+
+    /// Once listening, write the bound port (digits and a newline) to this file: how scripts
+    /// and tests learn the port the server picked for `PORT=0`.
+    #[arg(long, env = "MISEOS_PORT_FILE")]
+    pub port_file: Option<PathBuf>,
 }
 
 /// The smallest accepted JWT secret; HS256 with less is guessable.
@@ -92,8 +97,29 @@ impl Config {
         }
     }
 
-    /// A configuration with every default, for tests and tools that build one in code.
+    /// A configuration with every default, whatever the environment holds: for tests and
+    /// tools that build one in code (a developer's `MISEOS_*` must not leak into them).
     pub fn defaults() -> Config {
-        Config::parse_from(["server"])
+        let command = Config::command().mut_args(|argument| argument.env(None));
+        let matches = command.get_matches_from(["server"]);
+        // Every field has a default or is optional, so the bare command line always parses.
+        Config::from_arg_matches(&matches).expect("the defaults form a configuration")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_ignore_the_environment() {
+        // A variable no other test reads, so setting it cannot disturb them.
+        std::env::set_var("MISEOS_WS_QUEUE", "7");
+        let from_environment = Config::parse_from(["server"]);
+        let defaults = Config::defaults();
+        std::env::remove_var("MISEOS_WS_QUEUE");
+        assert_eq!(from_environment.ws_queue_capacity, 7);
+        assert_eq!(defaults.ws_queue_capacity, 256);
+        assert_eq!(defaults.port, 5001);
     }
 }

@@ -3,7 +3,7 @@
 //! Every change moves exactly one pending count by one, so every event carries the new
 //! count of its category and the global `seq` at which that count became true.
 
-use app::wire::{Category, Person};
+use app::wire::{Category, Decision, Person};
 use serde::{Deserialize, Serialize};
 
 /// One committed change to the kitchen's items.
@@ -32,7 +32,7 @@ pub enum Change {
         item_name: String,
         requester_id: i64,
         reviewed_by: Person,
-        approved: bool,
+        decision: Decision,
         note: Option<String>,
     },
 }
@@ -52,6 +52,19 @@ impl PendingCounts {
             Category::IngredientRequest => self.ingredient_requests,
             Category::DishSuggestion => self.dish_suggestions,
         }
+    }
+
+    /// Takes in `event`'s count if it is newer than these counts; whether it was.
+    pub fn apply(&mut self, event: &Event) -> bool {
+        if event.seq <= self.seq {
+            return false;
+        }
+        match event.category {
+            Category::IngredientRequest => self.ingredient_requests = event.pending,
+            Category::DishSuggestion => self.dish_suggestions = event.pending,
+        }
+        self.seq = event.seq;
+        true
     }
 
     /// The snapshot body of the REST API.
@@ -95,7 +108,7 @@ mod tests {
                 item_name: widest_name.clone(),
                 requester_id: i64::MAX,
                 reviewed_by: person,
-                approved: false,
+                decision: Decision::Reject,
                 note: Some("\"".repeat(MAX_NOTE_CHARS / 2) + &"🦞".repeat(MAX_NOTE_CHARS / 2)),
             },
         };

@@ -5,14 +5,16 @@
 //!
 //! - [`config`]: flags and environment.
 //! - [`api`]: one module per resource; parses and validates input, authenticates the caller
-//!   ([`auth`]: Argon2id passwords, HS256 tokens) and calls the store through the bus.
+//!   ([`auth`]: Argon2id passwords, HS256 tokens, where a request carries its token) and
+//!   calls the store, giving it the bus. Its `socket` module upgrades the notification
+//!   socket and hands it to the hub.
 //! - [`store`]: SQL on SQLite or PostgreSQL. Each write is one transaction that also bumps
-//!   the pending counters and the global `seq`, and returns the committed [`event::Event`].
-//! - [`bus`]: carries committed events to the hub in `seq` order, in-process (SQLite) or
-//!   through PostgreSQL LISTEN/NOTIFY (several processes).
+//!   the pending counters and the global `seq`, and hands its [`event::Event`] to the sink it
+//!   is given: staged inside the transaction, then again once committed.
+//! - [`bus`]: that sink. It carries committed events to the hub in `seq` order, in-process
+//!   (SQLite) or through PostgreSQL LISTEN/NOTIFY (several processes).
 //! - [`hub`]: the sessions, who receives what, fan-out of shared bytes through bounded
 //!   queues, and the socket task with its close codes.
-//! - [`ws`]: the upgrade handler that authenticates a socket and hands it to the hub.
 //!
 //! [`Application::build`] wires them together and binds the port;
 //! [`Application::run_until_stopped`] serves until a shutdown signal, then closes every
@@ -29,7 +31,6 @@ pub mod hub;
 pub mod pages;
 pub mod store;
 pub mod validate;
-pub mod ws;
 
 use crate::{auth::TokenKeys, bus::Bus, clock::KitchenClock, config::Config, hub::Hub, store::Store};
 use axum::{
@@ -115,6 +116,9 @@ impl Application {
         let (stop_bus, bus_stopped) = watch::channel(false);
         let bus = Bus::start(&store, &database_url, hub.clone(), bus_stopped).await?;
         let listener = listen(SocketAddr::new(config.host, config.port))?;
+        if let Some(path) = &config.port_file {
+            write_port_file(path, listener.local_addr()?.port())?;
+        }
         let state = AppState(Arc::new(AppContext {
             tokens: TokenKeys::new(&secret, config.token_ttl()),
             config,
@@ -254,6 +258,14 @@ fn check_secret_length(secret: Vec<u8>, source: &str) -> Result<Vec<u8>, StartEr
         )));
     }
     Ok(secret)
+}
+
+/// Writes `port` to `path` whole: into a file beside it first, then renamed, so a reader
+/// never sees half of it.
+fn write_port_file(path: &Path, port: u16) -> std::io::Result<()> {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, format!("{port}\n"))?;
+    std::fs::rename(&partial, path)
 }
 
 /// Writes a file only its owner can read.

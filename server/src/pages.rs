@@ -2,7 +2,8 @@
 //! session cookie) and their starting data, straight from the store.
 
 use crate::{
-    api::{cookie_token, DEFAULT_LIST_LIMIT},
+    api::DEFAULT_LIST_LIMIT,
+    auth::cookie_token,
     store::{DishSuggestions, IngredientRequests, ItemFilter},
     AppState,
 };

@@ -8,7 +8,7 @@ use super::{
 use crate::{
     client,
     live::{self, LinkState},
-    wire::{DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Notification, ReviewNotice, ReviewStatus, User},
+    wire::{Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, ReviewNotice, ReviewStatus, User},
 };
 use leptos::prelude::*;
 
@@ -31,13 +31,13 @@ struct MyItems {
 impl MyItems {
     /// Applies a review decision to the matching item. An item this page has not seen (asked
     /// for from another device) means the lists are stale: fetch them again.
-    fn apply(self, notice: &ReviewNotice, approved: bool, is_request: bool) {
-        let status = if approved { ReviewStatus::Approved } else { ReviewStatus::Rejected };
-        let found = if is_request {
-            self.requests.try_update(|items| record_review(items, notice, status)).unwrap_or(false)
-        } else {
-            self.suggestions.try_update(|items| record_review(items, notice, status)).unwrap_or(false)
-        };
+    fn apply(self, decision: Decision, notice: &ReviewNotice) {
+        let status = decision.status();
+        let found = match notice.category {
+            Category::IngredientRequest => self.requests.try_update(|items| record_review(items, notice, status)),
+            Category::DishSuggestion => self.suggestions.try_update(|items| record_review(items, notice, status)),
+        }
+        .unwrap_or(false);
         if !found {
             self.refetch();
         }
@@ -90,8 +90,11 @@ fn record_review<T: OwnItem>(items: &mut [T], notice: &ReviewNotice, status: Rev
 }
 
 /// The toast text for a decision: who decided what, and their note.
-fn decision_text(notice: &ReviewNotice, approved: bool) -> String {
-    let verb = if approved { "approved" } else { "rejected" };
+fn decision_text(decision: Decision, notice: &ReviewNotice) -> String {
+    let verb = match decision {
+        Decision::Approve => "approved",
+        Decision::Reject => "rejected",
+    };
     let mut text = format!("{} {verb} “{}”.", full_name(&notice.reviewed_by), notice.item_name);
     if let Some(note) = &notice.note {
         text.push_str(&format!(" Note: {note}"));
@@ -106,15 +109,13 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>) -> impl IntoView {
 
     Effect::new(move |_| {
         live::connect(link, move || mine.refetch(), move |message| {
-            let (notice, approved, is_request) = match message {
-                Notification::RequestApproved(notice) => (notice, true, true),
-                Notification::RequestRejected(notice) => (notice, false, true),
-                Notification::SuggestionApproved(notice) => (notice, true, false),
-                Notification::SuggestionRejected(notice) => (notice, false, false),
-                _ => return,
+            let Some((decision, notice)) = message.as_review() else { return };
+            mine.apply(decision, notice);
+            let tone = match decision {
+                Decision::Approve => Tone::Good,
+                Decision::Reject => Tone::Bad,
             };
-            mine.apply(&notice, approved, is_request);
-            toasts.show(if approved { Tone::Good } else { Tone::Bad }, decision_text(&notice, approved));
+            toasts.show(tone, decision_text(decision, notice));
         });
     });
 

@@ -8,7 +8,7 @@ use super::{data, full_name, signed_in_page};
 use crate::{
     client,
     live::{self, LinkState, SeqGate},
-    wire::{Category, DishSuggestion, IngredientRequest, Notification, User},
+    wire::{Category, Decision, DishSuggestion, IngredientRequest, Notification, User},
 };
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -181,16 +181,14 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         notice: RwSignal::new(None),
     };
     let mut gate = SeqGate::default();
-    gate.admit(Category::IngredientRequest, data.snapshot.seq);
-    gate.admit(Category::DishSuggestion, data.snapshot.seq);
+    for category in Category::ALL {
+        gate.admit(category, data.snapshot.seq);
+    }
     let gate = StoredValue::new(gate);
 
     // Effects run only in the browser: this opens the socket once the page is hydrated.
     Effect::new(move |_| {
-        let refetch_both = move || {
-            board.refetch(Category::IngredientRequest);
-            board.refetch(Category::DishSuggestion);
-        };
+        let refetch_both = move || Category::ALL.into_iter().for_each(|category| board.refetch(category));
         live::connect(link, refetch_both, move |message| match message {
             Notification::PendingCountUpdated { category, count, seq, .. }
                 if gate.try_update_value(|gate| gate.admit(category, seq)).unwrap_or(false) =>
@@ -198,9 +196,11 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
                 board.count(category).set(count);
                 board.reconcile_later(category);
             }
-            Notification::NewIngredientRequest(notice) => board.add_announced(Category::IngredientRequest, notice.request_id),
-            Notification::NewDishSuggestion(notice) => board.add_announced(Category::DishSuggestion, notice.request_id),
-            _ => {}
+            other => {
+                if let Some(notice) = other.as_new_item() {
+                    board.add_announced(notice.category, notice.request_id);
+                }
+            }
         });
     });
 
@@ -257,14 +257,14 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let (category, id) = (card.category, card.id);
     let title = card.title.clone();
-    let review = move |approve: bool| {
+    let review = move |decision: Decision| {
         busy.set(true);
         error.set(None);
         let written = note.get_untracked();
         let note = Some(written).filter(|text| !text.trim().is_empty());
         let title = title.clone();
         leptos::task::spawn_local(async move {
-            match client::review(category, id, approve, note).await {
+            match client::review(category, id, decision, note).await {
                 Ok(()) => board.remove(category, id),
                 Err(failure) if failure.status == 409 => {
                     board.remove(category, id);
@@ -278,7 +278,7 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
         });
     };
     let is_fresh = move || board.fresh.with(|fresh| fresh.contains(&(category, id)));
-    let note_id = format!("note-{}-{id}", if category == Category::IngredientRequest { "request" } else { "dish" });
+    let note_id = format!("note-{}-{id}", category.resource());
     let label = card.title.clone();
     view! {
         <li class="card" class:fresh=is_fresh data-testid="pending-card">
@@ -294,9 +294,9 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
                 <div class="actions">
                     <button type="button" class="approve" disabled=move || busy.get() on:click={
                         let review = review.clone();
-                        move |_| review(true)
+                        move |_| review(Decision::Approve)
                     }>"Approve"</button>
-                    <button type="button" class="reject" disabled=move || busy.get() on:click=move |_| review(false)>"Reject"</button>
+                    <button type="button" class="reject" disabled=move || busy.get() on:click=move |_| review(Decision::Reject)>"Reject"</button>
                 </div>
             </fieldset>
             <p class="form-error" role="alert">{move || error.get()}</p>

@@ -1,19 +1,8 @@
 //! The sign-in page. The server sets the HttpOnly `miseos_token` cookie on success, so the
 //! browser never handles the token itself.
 
+use crate::demo::{DEMO_ACCOUNTS, DEMO_PASSWORD};
 use leptos::prelude::*;
-
-/// The demo accounts seeded into a fresh development database (see the README).
-const DEMO_ACCOUNTS: [(&str, &str); 5] = [
-    ("gordon@miseos.dk", "Gordon Ramsay, head chef"),
-    ("monica@miseos.dk", "Monica Galetti, sous chef"),
-    ("ali@miseos.dk", "Ali Hassan, line cook"),
-    ("sara@miseos.dk", "Sara Jensen, line cook"),
-    ("noah@miseos.dk", "Noah Berg, prep cook"),
-];
-
-/// The password of every demo account; development only.
-const DEMO_PASSWORD: &str = "mise-en-place";
 
 /// Email and password form; lists the demo accounts when the server seeds them.
 #[component]
@@ -64,8 +53,14 @@ pub fn LoginPage() -> impl IntoView {
                     <ul>
                         {DEMO_ACCOUNTS
                             .iter()
-                            .map(|(address, who)| {
-                                let address = *address;
+                            .map(|account| {
+                                let address = account.email;
+                                let who = format!(
+                                    "{} {}, {}",
+                                    account.first_name,
+                                    account.last_name,
+                                    super::role_name(account.role).to_lowercase()
+                                );
                                 view! {
                                     <li>
                                         <button type="button" class="link"
@@ -75,7 +70,7 @@ pub fn LoginPage() -> impl IntoView {
                                             }>
                                             {address}
                                         </button>
-                                        " " {*who}
+                                        " " {who}
                                     </li>
                                 }
                             })

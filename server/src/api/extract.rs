@@ -3,36 +3,15 @@
 
 use super::ApiError;
 use crate::{
-    auth::AuthUser,
+    auth::{bearer_token, cookie_token, AuthUser},
     AppState,
 };
-use app::wire::TOKEN_COOKIE;
 use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Request},
-    http::{header, request::Parts, HeaderMap, StatusCode},
+    http::{request::Parts, StatusCode},
 };
 use serde::de::DeserializeOwned;
-
-/// The token of an `Authorization: Bearer <token>` header, if there is one.
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-/// The `miseos_token` cookie, if the request carries one.
-pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == TOKEN_COOKIE)
-        .map(|(_, token)| token)
-        .filter(|token| !token.is_empty())
-}
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
@@ -105,27 +84,4 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         serde_json::error::Category::Data => ApiError::InvalidField(error.to_string()),
         _ => ApiError::MalformedJson(format!("the body is not valid JSON: {error}")),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_the_token_cookie_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, "theme=dark; miseos_token=abc.def.ghi; lang=da".parse().unwrap());
-        assert_eq!(cookie_token(&headers), Some("abc.def.ghi"));
-        headers.insert(header::COOKIE, "miseos_token=".parse().unwrap());
-        assert_eq!(cookie_token(&headers), None);
-    }
-
-    #[test]
-    fn reads_bearer_tokens_case_insensitively() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, "bearer abc".parse().unwrap());
-        assert_eq!(bearer_token(&headers), Some("abc"));
-        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
-        assert_eq!(bearer_token(&headers), None);
-    }
 }

@@ -6,10 +6,11 @@
 use super::{AdminUser, ApiError, ApiJson, OptionalJson};
 use crate::{
     auth::AuthUser,
-    store::{Committed, DishSuggestions, IngredientRequests, ItemFilter, ItemKind, Store, StoreError},
+    bus::Bus,
+    store::{DishSuggestions, IngredientRequests, ItemFilter, ItemKind, Store, StoreError},
     validate, AppState,
 };
-use app::wire::{NewDishSuggestion, NewIngredientRequest, Person, ReviewDecision, ReviewStatus};
+use app::wire::{Decision, NewDishSuggestion, NewIngredientRequest, Person, ReviewBody, ReviewStatus};
 use axum::{
     extract::{rejection::PathRejection, Path, Query, State},
     http::StatusCode,
@@ -42,8 +43,8 @@ pub trait Creatable: ItemKind {
     type New: DeserializeOwned + Send + 'static;
     /// Checks every field; the message says which one is wrong and why.
     fn validate(new: &Self::New) -> Result<(), String>;
-    /// Stores the item in one transaction.
-    fn insert(store: Store, requester: Person, new: Self::New) -> impl Future<Output = Result<Committed<Self::Item>, StoreError>> + Send + 'static;
+    /// Stores the item in one transaction and hands its event to the bus.
+    fn insert(store: &Store, requester: &Person, new: &Self::New, bus: &Bus) -> impl Future<Output = Result<Self::Item, StoreError>> + Send;
 }
 
 impl Creatable for IngredientRequests {
@@ -53,8 +54,8 @@ impl Creatable for IngredientRequests {
         validate::ingredient_request(new)
     }
 
-    async fn insert(store: Store, requester: Person, new: NewIngredientRequest) -> Result<Committed<Self::Item>, StoreError> {
-        store.create_ingredient_request(&requester, &new).await
+    async fn insert(store: &Store, requester: &Person, new: &NewIngredientRequest, bus: &Bus) -> Result<Self::Item, StoreError> {
+        store.create_ingredient_request(requester, new, bus).await
     }
 }
 
@@ -65,8 +66,8 @@ impl Creatable for DishSuggestions {
         validate::dish_suggestion(new)
     }
 
-    async fn insert(store: Store, requester: Person, new: NewDishSuggestion) -> Result<Committed<Self::Item>, StoreError> {
-        store.create_dish_suggestion(&requester, &new).await
+    async fn insert(store: &Store, requester: &Person, new: &NewDishSuggestion, bus: &Bus) -> Result<Self::Item, StoreError> {
+        store.create_dish_suggestion(requester, new, bus).await
     }
 }
 
@@ -90,7 +91,7 @@ where
     K::Item: Serialize,
 {
     K::validate(&new).map_err(ApiError::InvalidField)?;
-    let item = state.bus.write(K::insert(state.store.clone(), caller.person(), new)).await?;
+    let item = run_to_completion(async move { K::insert(&state.store, &caller.person(), &new, &state.bus).await }).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -144,40 +145,52 @@ async fn approve<K: Creatable>(
     state: State<AppState>,
     admin: AdminUser,
     id: Result<Path<i64>, PathRejection>,
-    decision: OptionalJson<ReviewDecision>,
+    decision: OptionalJson<ReviewBody>,
 ) -> Result<Json<K::Item>, ApiError>
 where
     K::Item: Serialize,
 {
-    review::<K>(state, admin, id, decision, true).await
+    review::<K>(state, admin, id, decision, Decision::Approve).await
 }
 
 async fn reject<K: Creatable>(
     state: State<AppState>,
     admin: AdminUser,
     id: Result<Path<i64>, PathRejection>,
-    decision: OptionalJson<ReviewDecision>,
+    decision: OptionalJson<ReviewBody>,
 ) -> Result<Json<K::Item>, ApiError>
 where
     K::Item: Serialize,
 {
-    review::<K>(state, admin, id, decision, false).await
+    review::<K>(state, admin, id, decision, Decision::Reject).await
 }
 
 async fn review<K: Creatable>(
     State(state): State<AppState>,
     AdminUser(reviewer): AdminUser,
     id: Result<Path<i64>, PathRejection>,
-    OptionalJson(decision): OptionalJson<ReviewDecision>,
-    approved: bool,
+    OptionalJson(body): OptionalJson<ReviewBody>,
+    decision: Decision,
 ) -> Result<Json<K::Item>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
-    let note = validate::review_note(decision.note).map_err(ApiError::InvalidField)?;
-    let store = state.store.clone();
+    let note = validate::review_note(body.note).map_err(ApiError::InvalidField)?;
     let reviewer = reviewer.person();
-    let item = state
-        .bus
-        .write(async move { store.review::<K>(id, &reviewer, approved, note.as_deref()).await })
-        .await?;
+    let item = run_to_completion(async move {
+        state.store.review::<K>(id, &reviewer, decision, note.as_deref(), &state.bus).await
+    })
+    .await?;
     Ok(Json(item))
+}
+
+/// Runs a write in its own task, so a client that disconnects mid-request cannot cancel it
+/// between its commit and the hand-over of its event.
+async fn run_to_completion<T: Send + 'static>(
+    write: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::spawn(write).await {
+        Ok(result) => result,
+        // A panic in the write is a bug: let it surface as one.
+        Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
+        Err(_) => Err(StoreError::Interrupted),
+    }
 }

@@ -1,15 +1,17 @@
-//! The REST API under `/api/v1`: one module per resource, one error type, and the extractors
-//! that authenticate callers and parse bodies into clear 400/401/403/413 answers.
+//! The HTTP surface under `/api/v1`: one module per resource, one error type, the extractors
+//! that authenticate callers and parse bodies into clear 400/401/403/413 answers, and
+//! (`socket`) the upgrade of the notification socket, which hands it to the hub.
 
 mod auth;
 mod error;
 mod extract;
 mod items;
 mod snapshot;
+mod socket;
 
 pub use error::ApiError;
 pub use items::DEFAULT_LIST_LIMIT;
-pub use extract::{bearer_token, cookie_token, AdminUser, ApiJson, OptionalJson};
+pub use extract::{AdminUser, ApiJson, OptionalJson};
 
 use crate::AppState;
 use axum::{routing::get, Router};
@@ -20,7 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(items::router())
         .merge(snapshot::router())
-        .route("/notifications", get(crate::ws::notifications))
+        .route("/notifications", get(socket::notifications))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -1,26 +1,30 @@
-//! Carries committed events to the hub, in `seq` order.
+//! Carries what the store commits to the hubs, in `seq` order. The bus is the store's
+//! [`EventSink`]:
 //!
-//! - [`Bus::InProcess`] (SQLite, one process): a write runs under one async lock together
-//!   with its publication, so events reach the hub in commit order. SQLite admits one writer
-//!   at a time anyway, so the lock costs no throughput.
-//! - [`Bus::Postgres`]: the store queues every event with `pg_notify` inside its transaction;
+//! - [`Bus::InProcess`] (SQLite, one process): nothing to stage; a committed event goes
+//!   straight to the hub. The store runs one SQLite write at a time, up to and including
+//!   this hand-over, so events reach the hub in commit order.
+//! - [`Bus::Postgres`]: each announcement is staged as a `pg_notify` inside its transaction;
 //!   a listener task in each process receives them (PostgreSQL delivers notifications in
-//!   commit order) and hands them to its hub. A process hears its own writes the same way.
+//!   commit order, and only for committed transactions) and hands them to its hub. A process
+//!   hears its own writes the same way, so `committed` has nothing left to do.
 
 mod postgres;
 
 use crate::{
+    event::Event,
     hub::Hub,
-    store::{Committed, Store, StoreError},
+    store::{Announcement, Backend, EventSink, Store, StoreError},
 };
-use std::{future::Future, sync::Arc};
+use sqlx::AnyConnection;
+use std::future::Future;
 
 pub use postgres::ListenerHealth;
 
 /// How committed events travel to the hubs.
 #[derive(Clone)]
 pub enum Bus {
-    InProcess { hub: Hub, write_order: Arc<tokio::sync::Mutex<()>> },
+    InProcess { hub: Hub },
     Postgres { health: ListenerHealth },
 }
 
@@ -34,49 +38,11 @@ impl Bus {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<Bus, StoreError> {
         match store.backend() {
-            crate::store::Backend::Sqlite => {
-                Ok(Bus::InProcess { hub, write_order: Arc::new(tokio::sync::Mutex::new(())) })
-            }
-            crate::store::Backend::Postgres => {
+            Backend::Sqlite => Ok(Bus::InProcess { hub }),
+            Backend::Postgres => {
                 let health = postgres::start_listener(store.clone(), database_url, hub, shutdown).await?;
                 Ok(Bus::Postgres { health })
             }
-        }
-    }
-
-    /// Runs a store write and delivers its event. The write runs in its own task, so a
-    /// client that disconnects mid-request cannot cancel it between commit and delivery.
-    pub async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: Future<Output = Result<Committed<T>, StoreError>> + Send + 'static,
-    {
-        let bus = self.clone();
-        let task = tokio::spawn(async move {
-            match &bus {
-                Bus::InProcess { hub, write_order } => {
-                    let _turn = write_order.lock().await;
-                    let committed = write.await?;
-                    hub.publish(&committed.event);
-                    Ok(committed.value)
-                }
-                Bus::Postgres { .. } => write.await.map(|committed| committed.value),
-            }
-        });
-        match task.await {
-            Ok(result) => result,
-            // A panic in the write is a bug: let it surface as one.
-            Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
-            Err(_) => Err(StoreError::Interrupted),
-        }
-    }
-
-    /// The claim that orders a new STAFF session among the user's sessions in every process:
-    /// `None` in-process (the hub numbers its own), else from PostgreSQL, announced to all.
-    pub async fn claim_staff_session(&self, store: &Store, user_id: i64) -> Result<Option<i64>, StoreError> {
-        match self {
-            Bus::InProcess { .. } => Ok(None),
-            Bus::Postgres { .. } => Ok(Some(store.claim_staff_session(user_id).await?.claim)),
         }
     }
 
@@ -86,6 +52,27 @@ impl Bus {
         match self {
             Bus::InProcess { .. } => true,
             Bus::Postgres { health } => health.is_listening(),
+        }
+    }
+}
+
+impl EventSink for Bus {
+    fn stage<'a>(
+        &'a self,
+        connection: &'a mut AnyConnection,
+        announcement: Announcement<'a>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
+        async move {
+            match self {
+                Bus::InProcess { .. } => Ok(()),
+                Bus::Postgres { .. } => postgres::notify(connection, announcement).await,
+            }
+        }
+    }
+
+    fn committed(&self, event: &Event) {
+        if let Bus::InProcess { hub } = self {
+            hub.publish(event);
         }
     }
 }

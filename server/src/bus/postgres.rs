@@ -9,9 +9,9 @@
 use crate::{
     event::{Event, StaffClaim},
     hub::Hub,
-    store::{Store, StoreError, EVENT_CHANNEL, SESSION_CHANNEL},
+    store::{Announcement, Store, StoreError},
 };
-use sqlx::postgres::PgListener;
+use sqlx::{postgres::PgListener, AnyConnection};
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -20,6 +20,23 @@ use std::{
     time::Duration,
 };
 use tokio::sync::watch;
+
+/// The channel that carries committed events between server processes.
+const EVENT_CHANNEL: &str = "miseos_events";
+/// The channel that carries STAFF session claims between server processes.
+const SESSION_CHANNEL: &str = "miseos_sessions";
+
+/// Queues `announcement` on its channel inside the caller's transaction: PostgreSQL sends it
+/// to every listener when, and only if, that transaction commits.
+pub(super) async fn notify(connection: &mut AnyConnection, announcement: Announcement<'_>) -> Result<(), sqlx::Error> {
+    let (channel, payload) = match announcement {
+        Announcement::Event(event) => (EVENT_CHANNEL, serde_json::to_string(event)),
+        Announcement::Claim(claim) => (SESSION_CHANNEL, serde_json::to_string(claim)),
+    };
+    let payload = payload.map_err(|error| sqlx::Error::Encode(error.into()))?;
+    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(connection).await?;
+    Ok(())
+}
 
 /// First and largest wait between reconnection attempts.
 const RECONNECT_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));

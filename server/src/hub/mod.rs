@@ -29,7 +29,7 @@ use crate::{
     event::{Change, Event, PendingCounts},
 };
 use app::wire::{close_code, Category, NewItemNotice, Notification, ReviewNotice, SessionType, WELCOME_MESSAGE};
-use axum::extract::ws::Utf8Bytes;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use std::{
     collections::HashMap,
     sync::{
@@ -39,20 +39,45 @@ use std::{
 };
 use tokio::sync::Notify;
 
-/// Why the hub ended a session: the close frame the session sends.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why a session ended: the code and reason of the close frame it sends (every way a
+/// session can end, whoever ends it: the hub, the session task or the upgrade handler).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CloseReason {
     pub code: u16,
     pub reason: &'static str,
 }
 
+/// RFC 6455 reserves 1006 for a connection that ended without a close frame: it names a
+/// client that vanished, and is never sent.
+const CONNECTION_LOST_CODE: u16 = 1006;
+
 impl CloseReason {
+    /// A refused token or Origin (the reason says which), or a token that expired.
+    pub const fn policy(reason: &'static str) -> CloseReason {
+        CloseReason { code: close_code::POLICY_VIOLATION, reason }
+    }
+    /// A live session's token expired.
+    pub const TOKEN_EXPIRED: CloseReason = CloseReason::policy("token expired");
     /// A newer STAFF session of the same user took over.
     pub const REPLACED: CloseReason = CloseReason { code: close_code::REPLACED, reason: "replaced by a newer session" };
     /// The outbound queue overflowed.
     pub const TOO_SLOW: CloseReason = CloseReason { code: close_code::TRY_AGAIN_LATER, reason: "too slow to keep up" };
+    /// The session could not be set up for now (the database did not answer).
+    pub const TRY_LATER: CloseReason = CloseReason { code: close_code::TRY_AGAIN_LATER, reason: "try again later" };
     /// The server is stopping.
     pub const SHUTDOWN: CloseReason = CloseReason { code: close_code::GOING_AWAY, reason: "server shutting down" };
+    /// The client sent a message over the size limit.
+    pub const MESSAGE_TOO_BIG: CloseReason = CloseReason { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" };
+    /// The client did not answer a ping within a period.
+    pub const PING_TIMEOUT: CloseReason = CloseReason { code: close_code::PING_TIMEOUT, reason: "ping timeout" };
+    /// The client closed or vanished: nothing is sent.
+    pub const CONNECTION_LOST: CloseReason = CloseReason { code: CONNECTION_LOST_CODE, reason: "connection lost" };
+
+    /// The close frame to send, unless the client is already gone.
+    pub fn frame(self) -> Option<Message> {
+        (self.code != CONNECTION_LOST_CODE)
+            .then(|| Message::Close(Some(CloseFrame { code: self.code, reason: Utf8Bytes::from_static(self.reason) })))
+    }
 }
 
 /// The hub's side of one session.
@@ -182,14 +207,7 @@ impl Hub {
         match session_type {
             SessionType::Admin => {
                 let counts = registry.counts;
-                for category in [Category::IngredientRequest, Category::DishSuggestion] {
-                    greeting.push(encode(&Notification::PendingCountUpdated {
-                        category,
-                        count: counts.of(category),
-                        seq: counts.seq,
-                        timestamp: timestamp.clone(),
-                    }));
-                }
+                greeting.extend(Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp))));
                 registry.admins.insert(id, handle);
             }
             SessionType::Staff => {
@@ -249,52 +267,12 @@ impl Hub {
     pub fn publish(&self, event: &Event) {
         let timestamp = self.shared.clock.format(event.at_millis);
         let mut registry = self.registry();
-        let is_newer = event.seq > registry.counts.seq;
-        if is_newer {
-            set_count(&mut registry.counts, event.category, event.pending);
-            registry.counts.seq = event.seq;
-        }
-        let count_update = is_newer.then(|| {
-            encode(&Notification::PendingCountUpdated {
-                category: event.category,
-                count: event.pending,
-                seq: event.seq,
-                timestamp: timestamp.clone(),
-            })
-        });
-        match &event.change {
-            Change::Created { item_id, item_name, requested_by } => {
-                let notice = NewItemNotice {
-                    category: event.category,
-                    request_id: *item_id,
-                    item_name: item_name.clone(),
-                    requested_by: requested_by.clone(),
-                    timestamp,
-                };
-                let announcement = encode(&match event.category {
-                    Category::IngredientRequest => Notification::NewIngredientRequest(notice),
-                    Category::DishSuggestion => Notification::NewDishSuggestion(notice),
-                });
-                broadcast(&mut registry, [Some(announcement), count_update], self.shared.queue_capacity);
-            }
-            Change::Reviewed { item_id, item_name, requester_id, reviewed_by, approved, note } => {
-                broadcast(&mut registry, [count_update, None], self.shared.queue_capacity);
-                let notice = ReviewNotice {
-                    category: event.category,
-                    request_id: *item_id,
-                    item_name: item_name.clone(),
-                    reviewed_by: reviewed_by.clone(),
-                    timestamp,
-                    note: note.clone(),
-                };
-                let message = match (event.category, approved) {
-                    (Category::IngredientRequest, true) => Notification::RequestApproved(notice),
-                    (Category::IngredientRequest, false) => Notification::RequestRejected(notice),
-                    (Category::DishSuggestion, true) => Notification::SuggestionApproved(notice),
-                    (Category::DishSuggestion, false) => Notification::SuggestionRejected(notice),
-                };
-                direct(&mut registry, *requester_id, encode(&message), self.shared.queue_capacity);
-            }
+        let count_is_news = registry.counts.apply(event);
+        let delivery = deliveries(event, &timestamp, count_is_news);
+        let frames: Vec<Utf8Bytes> = delivery.to_admins.iter().map(encode).collect();
+        broadcast(&mut registry, &frames, self.shared.queue_capacity);
+        if let Some((user_id, message)) = &delivery.to_staff {
+            direct(&mut registry, *user_id, encode(message), self.shared.queue_capacity);
         }
     }
 
@@ -310,15 +288,8 @@ impl Hub {
             return;
         }
         registry.counts = counts;
-        let updates = [Category::IngredientRequest, Category::DishSuggestion].map(|category| {
-            Some(encode(&Notification::PendingCountUpdated {
-                category,
-                count: counts.of(category),
-                seq: counts.seq,
-                timestamp: timestamp.clone(),
-            }))
-        });
-        broadcast(&mut registry, updates, self.shared.queue_capacity);
+        let updates = Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp)));
+        broadcast(&mut registry, &updates, self.shared.queue_capacity);
     }
 
     /// The counts the hub has published last.
@@ -355,11 +326,53 @@ impl Hub {
     }
 }
 
-fn set_count(counts: &mut PendingCounts, category: Category, pending: i64) {
-    match category {
-        Category::IngredientRequest => counts.ingredient_requests = pending,
-        Category::DishSuggestion => counts.dish_suggestions = pending,
+/// What one event means for the sessions: the messages for every ADMIN session, in order,
+/// and the one for the requester's STAFF session.
+#[derive(Debug, PartialEq)]
+pub struct Delivery {
+    pub to_admins: Vec<Notification>,
+    pub to_staff: Option<(i64, Notification)>,
+}
+
+/// The messages `event` turns into, stamped with `timestamp`: a new item is announced to
+/// the admins and followed by its count; a review sends the admins only the count and tells
+/// the requester. The count is left out when it is no news (`count_is_news` false: an event
+/// the counts already include, heard again after a resync).
+pub fn deliveries(event: &Event, timestamp: &str, count_is_news: bool) -> Delivery {
+    let count = count_is_news.then(|| Notification::PendingCountUpdated {
+        category: event.category,
+        count: event.pending,
+        seq: event.seq,
+        timestamp: timestamp.to_string(),
+    });
+    match &event.change {
+        Change::Created { item_id, item_name, requested_by } => {
+            let announcement = Notification::new_item(NewItemNotice {
+                category: event.category,
+                request_id: *item_id,
+                item_name: item_name.clone(),
+                requested_by: requested_by.clone(),
+                timestamp: timestamp.to_string(),
+            });
+            Delivery { to_admins: std::iter::once(announcement).chain(count).collect(), to_staff: None }
+        }
+        Change::Reviewed { item_id, item_name, requester_id, reviewed_by, decision, note } => {
+            let notice = ReviewNotice {
+                category: event.category,
+                request_id: *item_id,
+                item_name: item_name.clone(),
+                reviewed_by: reviewed_by.clone(),
+                timestamp: timestamp.to_string(),
+                note: note.clone(),
+            };
+            Delivery { to_admins: count.into_iter().collect(), to_staff: Some((*requester_id, Notification::review(*decision, notice))) }
+        }
     }
+}
+
+/// The PENDING_COUNT_UPDATED of one category of `counts`.
+fn count_update(counts: &PendingCounts, category: Category, timestamp: &str) -> Notification {
+    Notification::PendingCountUpdated { category, count: counts.of(category), seq: counts.seq, timestamp: timestamp.to_string() }
 }
 
 /// Serializes a message once; the result is shared by every recipient.
@@ -368,13 +381,15 @@ fn encode(message: &Notification) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(message).expect("notifications always serialize"))
 }
 
-/// Queues `frames` (in order, skipping `None`) on every admin session; closes with 1013 the
-/// sessions whose queue is full.
-fn broadcast(registry: &mut Registry, frames: [Option<Utf8Bytes>; 2], capacity: usize) {
-    let frames: Vec<Utf8Bytes> = frames.into_iter().flatten().collect();
+/// Queues `frames` (in order) on every admin session; closes with 1013 the sessions whose
+/// queue is full.
+fn broadcast(registry: &mut Registry, frames: &[Utf8Bytes], capacity: usize) {
+    if frames.is_empty() {
+        return;
+    }
     let mut overflowed = Vec::new();
     for (id, session) in &registry.admins {
-        if !session.outbox.push(&frames, capacity) {
+        if !session.outbox.push(frames, capacity) {
             overflowed.push(*id);
         }
     }
@@ -392,5 +407,190 @@ fn direct(registry: &mut Registry, user_id: i64, frame: Utf8Bytes, capacity: usi
         if let Some(session) = registry.staff.remove(&user_id) {
             session.close(CloseReason::TOO_SLOW);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::wire::{Decision, Person, Role};
+
+    fn clock() -> KitchenClock {
+        KitchenClock::new(chrono_tz::UTC)
+    }
+
+    fn user(id: i64, role: Role) -> AuthUser {
+        AuthUser { id, role, first_name: format!("User{id}"), last_name: "Test".into(), expires_at: i64::MAX }
+    }
+
+    fn ali() -> Person {
+        Person { id: 3, first_name: "Ali".into(), last_name: "Hassan".into() }
+    }
+
+    fn created(seq: i64, pending: i64) -> Event {
+        Event {
+            seq,
+            category: Category::IngredientRequest,
+            pending,
+            at_millis: 0,
+            change: Change::Created { item_id: seq, item_name: "Dild".into(), requested_by: ali() },
+        }
+    }
+
+    fn reviewed(seq: i64, pending: i64, decision: Decision) -> Event {
+        Event {
+            seq,
+            category: Category::DishSuggestion,
+            pending,
+            at_millis: 0,
+            change: Change::Reviewed {
+                item_id: 9,
+                item_name: "Rødgrød".into(),
+                requester_id: 3,
+                reviewed_by: Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() },
+                decision,
+                note: Some("i morgen".into()),
+            },
+        }
+    }
+
+    /// Everything queued on `outbox` so far, parsed; or the close request.
+    fn drain(outbox: &Outbox) -> Vec<Notification> {
+        let mut frames = Vec::new();
+        outbox.take_waiting(&mut frames, usize::MAX);
+        frames.iter().map(|frame| serde_json::from_str(frame).expect("a notification")).collect()
+    }
+
+    async fn close_of(outbox: &Outbox) -> CloseReason {
+        outbox.closed().await
+    }
+
+    #[test]
+    fn a_new_item_is_announced_to_the_admins_then_counted() {
+        let delivery = deliveries(&created(7, 2), "2026-03-27 10:15", true);
+        assert!(matches!(&delivery.to_admins[..], [
+            Notification::NewIngredientRequest(NewItemNotice { request_id: 7, .. }),
+            Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 7, .. },
+        ]));
+        assert_eq!(delivery.to_staff, None);
+    }
+
+    #[test]
+    fn a_review_counts_for_the_admins_and_tells_the_requester_alone() {
+        let delivery = deliveries(&reviewed(8, 0, Decision::Reject), "2026-03-27 10:20", true);
+        assert!(matches!(&delivery.to_admins[..], [
+            Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 0, seq: 8, .. }
+        ]));
+        let Some((3, Notification::SuggestionRejected(notice))) = &delivery.to_staff else {
+            panic!("the requester gets SUGGESTION_REJECTED: {:?}", delivery.to_staff);
+        };
+        assert_eq!((notice.request_id, notice.note.as_deref()), (9, Some("i morgen")));
+    }
+
+    #[test]
+    fn a_count_that_is_no_news_is_left_out() {
+        assert_eq!(deliveries(&created(7, 2), "t", false).to_admins.len(), 1);
+        assert!(deliveries(&reviewed(8, 0, Decision::Approve), "t", false).to_admins.is_empty());
+    }
+
+    #[test]
+    fn counts_take_only_newer_events() {
+        let mut counts = PendingCounts { ingredient_requests: 4, dish_suggestions: 1, seq: 10 };
+        assert!(!counts.apply(&created(10, 9)));
+        assert!(counts.apply(&created(11, 5)));
+        assert_eq!(counts, PendingCounts { ingredient_requests: 5, dish_suggestions: 1, seq: 11 });
+    }
+
+    #[test]
+    fn an_admin_is_greeted_with_the_current_counts_and_a_cook_without() {
+        let counts = PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 };
+        let hub = Hub::new(clock(), counts, 16);
+        let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let greeting: Vec<Notification> =
+            admin.greeting.iter().map(|frame| serde_json::from_str(frame).unwrap()).collect();
+        assert!(matches!(&greeting[..], [
+            Notification::Connected { session_type: SessionType::Admin, user_id: 1, .. },
+            Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 5, .. },
+            Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 1, seq: 5, .. },
+        ]));
+        let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
+        assert_eq!(cook.greeting.len(), 1);
+        assert_eq!(hub.session_counts(), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_newer_staff_session_replaces_the_older_one() {
+        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let first = hub.register(&user(3, Role::LineCook), None).unwrap();
+        let second = hub.register(&user(3, Role::LineCook), None).unwrap();
+        assert_eq!(close_of(&first.outbox).await, CloseReason::REPLACED);
+        // The replaced session's end does not unregister its successor.
+        drop(first);
+        assert_eq!(hub.session_counts(), (0, 1));
+        hub.publish(&reviewed(1, 0, Decision::Approve));
+        assert!(matches!(&drain(&second.outbox)[..], [Notification::SuggestionApproved(_)]));
+    }
+
+    #[tokio::test]
+    async fn claims_from_other_processes_decide_which_session_is_newest() {
+        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let session = hub.register(&user(3, Role::LineCook), Some(10)).unwrap();
+        hub.apply_claim(3, 9);
+        hub.apply_claim(4, 99);
+        assert_eq!(hub.session_counts(), (0, 1), "an older claim, or another user's, changes nothing");
+        hub.apply_claim(3, 11);
+        assert_eq!(close_of(&session.outbox).await, CloseReason::REPLACED);
+        // A session whose claim is already outdated when it registers is closed at once.
+        let late = hub.register(&user(3, Role::LineCook), Some(10)).unwrap();
+        assert_eq!(close_of(&late.outbox).await, CloseReason::REPLACED);
+        assert_eq!(hub.session_counts(), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_session_whose_queue_is_full_is_closed_and_removed_while_others_keep_up() {
+        let hub = Hub::new(clock(), PendingCounts::default(), 4);
+        let slow = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let keeping_up = hub.register(&user(2, Role::SousChef), None).unwrap();
+        for seq in 1..=3 {
+            hub.publish(&created(seq, seq));
+            assert_eq!(drain(&keeping_up.outbox).len(), 2);
+        }
+        assert_eq!(close_of(&slow.outbox).await, CloseReason::TOO_SLOW);
+        assert_eq!(hub.session_counts(), (1, 0));
+        hub.publish(&created(4, 4));
+        assert_eq!(drain(&keeping_up.outbox).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_resync_sends_the_counts_and_an_older_read_changes_nothing() {
+        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        hub.publish(&created(5, 1));
+        drain(&admin.outbox);
+        hub.resync(PendingCounts { ingredient_requests: 0, dish_suggestions: 0, seq: 4 });
+        assert!(drain(&admin.outbox).is_empty());
+        hub.resync(PendingCounts { ingredient_requests: 3, dish_suggestions: 2, seq: 9 });
+        assert!(matches!(&drain(&admin.outbox)[..], [
+            Notification::PendingCountUpdated { count: 3, seq: 9, .. },
+            Notification::PendingCountUpdated { count: 2, seq: 9, .. },
+        ]));
+        assert_eq!(hub.counts().seq, 9);
+    }
+
+    #[tokio::test]
+    async fn shutting_down_closes_every_session_and_refuses_new_ones() {
+        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
+        let stopping = tokio::spawn({
+            let hub = hub.clone();
+            async move { hub.shut_down().await }
+        });
+        assert_eq!(close_of(&admin.outbox).await, CloseReason::SHUTDOWN);
+        assert_eq!(close_of(&cook.outbox).await, CloseReason::SHUTDOWN);
+        assert!(hub.register(&user(2, Role::SousChef), None).is_err());
+        // Shutdown waits until every session task has ended (dropped its guard).
+        drop((admin, cook));
+        stopping.await.unwrap();
     }
 }

@@ -4,13 +4,15 @@
 //! listing, reading and reviewing are written once. The SQL text is assembled only from
 //! these compile-time table and column names (hence `AssertSqlSafe`); every value is bound.
 
-use super::{bump_pending, Committed, Store, StoreError, EVENT_CHANNEL};
+use super::{bump_pending, Announcement, EventSink, Store, StoreError};
 use crate::{
     clock::KitchenClock,
     event::{Change, Event},
-    store::Backend,
 };
-use app::wire::{Category, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Person, Quantity, ReviewStatus};
+use app::wire::{
+    Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Person, Quantity,
+    ReviewStatus,
+};
 use sqlx::{any::AnyRow, AssertSqlSafe, Row};
 
 /// The columns every item has, selected first (indexes 0–10), joined with both people.
@@ -199,12 +201,14 @@ impl Store {
         fetch_item::<K, _>(&self.pool, &self.clock, id).await
     }
 
-    /// Stores a new ingredient request and announces it.
+    /// Stores a new ingredient request and hands its event to `sink`.
     pub async fn create_ingredient_request(
         &self,
         requester: &Person,
         input: &NewIngredientRequest,
-    ) -> Result<Committed<IngredientRequest>, StoreError> {
+        sink: &impl EventSink,
+    ) -> Result<IngredientRequest, StoreError> {
+        let _turn = self.take_write_turn().await;
         let mut tx = self.pool.begin().await?;
         let (seq, pending) = bump_pending(&mut tx, Category::IngredientRequest, 1).await?;
         let now = self.clock.now_millis();
@@ -221,15 +225,17 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get(0)?;
-        self.finish_create::<IngredientRequests>(tx, id, seq, pending, now).await
+        self.finish_create::<IngredientRequests>(tx, id, seq, pending, now, sink).await
     }
 
-    /// Stores a new dish suggestion and announces it.
+    /// Stores a new dish suggestion and hands its event to `sink`.
     pub async fn create_dish_suggestion(
         &self,
         requester: &Person,
         input: &NewDishSuggestion,
-    ) -> Result<Committed<DishSuggestion>, StoreError> {
+        sink: &impl EventSink,
+    ) -> Result<DishSuggestion, StoreError> {
+        let _turn = self.take_write_turn().await;
         let mut tx = self.pool.begin().await?;
         let (seq, pending) = bump_pending(&mut tx, Category::DishSuggestion, 1).await?;
         let now = self.clock.now_millis();
@@ -244,7 +250,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get(0)?;
-        self.finish_create::<DishSuggestions>(tx, id, seq, pending, now).await
+        self.finish_create::<DishSuggestions>(tx, id, seq, pending, now, sink).await
     }
 
     async fn finish_create<K: ItemKind>(
@@ -254,7 +260,8 @@ impl Store {
         seq: i64,
         pending: i64,
         now: i64,
-    ) -> Result<Committed<K::Item>, StoreError> {
+        sink: &impl EventSink,
+    ) -> Result<K::Item, StoreError> {
         let item = fetch_item::<K, _>(&mut *tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
         let event = Event {
             seq,
@@ -263,8 +270,8 @@ impl Store {
             at_millis: now,
             change: Change::Created { item_id: id, item_name: K::name(&item).to_string(), requested_by: K::requester(&item).clone() },
         };
-        self.commit_with(tx, &event).await?;
-        Ok(Committed { value: item, event })
+        commit_with(tx, &event, sink).await?;
+        Ok(item)
     }
 
     /// Approves or rejects a PENDING item, atomically: of two reviewers at the same moment,
@@ -273,12 +280,14 @@ impl Store {
         &self,
         id: i64,
         reviewer: &Person,
-        approved: bool,
+        decision: Decision,
         note: Option<&str>,
-    ) -> Result<Committed<K::Item>, StoreError> {
+        sink: &impl EventSink,
+    ) -> Result<K::Item, StoreError> {
+        let _turn = self.take_write_turn().await;
         let mut tx = self.pool.begin().await?;
         let now = self.clock.now_millis();
-        let status = if approved { ReviewStatus::Approved } else { ReviewStatus::Rejected };
+        let status = decision.status();
         // The conditional UPDATE comes first: it takes the row (PostgreSQL) or the database
         // (SQLite) write lock, and a concurrent reviewer re-checks `status` after we commit.
         let sql = format!(
@@ -312,26 +321,23 @@ impl Store {
                 item_name: K::name(&item).to_string(),
                 requester_id: K::requester(&item).id,
                 reviewed_by: reviewer.clone(),
-                approved,
+                decision,
                 note: note.map(str::to_string),
             },
         };
-        self.commit_with(tx, &event).await?;
-        Ok(Committed { value: item, event })
+        commit_with(tx, &event, sink).await?;
+        Ok(item)
     }
+}
 
-    /// Commits; on PostgreSQL the event is queued with `pg_notify` first, so every process
-    /// hears of it exactly when, and only if, it commits.
-    async fn commit_with(&self, mut tx: sqlx::Transaction<'static, sqlx::Any>, event: &Event) -> Result<(), StoreError> {
-        if self.backend == Backend::Postgres {
-            let payload = serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(error.into()))?;
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(EVENT_CHANNEL)
-                .bind(payload)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
+/// Stages `event` with `sink`, commits, and hands the committed event to `sink`.
+async fn commit_with(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    event: &Event,
+    sink: &impl EventSink,
+) -> Result<(), StoreError> {
+    sink.stage(&mut tx, Announcement::Event(event)).await?;
+    tx.commit().await?;
+    sink.committed(event);
+    Ok(())
 }

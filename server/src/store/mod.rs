@@ -1,12 +1,16 @@
 //! The source of truth: users, ingredient requests, dish suggestions and the pending counters,
 //! on SQLite (the default) or PostgreSQL behind one API.
 //!
-//! Every write is ONE transaction that changes the item, bumps the category's pending count
-//! and the global `seq` in the single `pending_counters` row, and (on PostgreSQL) queues the
-//! event with `pg_notify`, which PostgreSQL delivers only if and when the transaction commits.
-//! The counter row is the serialization point: `seq` order is commit order on both databases.
+//! Every write is ONE transaction that changes the item and bumps the category's pending
+//! count and the global `seq` in the single `pending_counters` row. The counter row is the
+//! serialization point: `seq` order is commit order on both databases.
 //!
-//! The store knows nothing of sockets: it returns the committed [`Event`] to its caller.
+//! The store knows nothing of sockets or channels. A write is given an [`EventSink`] (the
+//! bus) and hands it the write's [`Event`] twice: inside the transaction, just before COMMIT
+//! ([`EventSink::stage`]: PostgreSQL queues its NOTIFY there, so it is delivered if and only
+//! if the write commits), and once committed ([`EventSink::committed`]: the in-process bus
+//! publishes there). On SQLite the store lets one write run at a time, from its first
+//! statement until the sink has the committed event, so events leave in `seq` order.
 
 mod items;
 
@@ -19,14 +23,10 @@ use crate::{
 use app::wire::{Category, Role, User};
 use sqlx::{
     any::{AnyPoolOptions, AnyRow},
-    AnyPool, AssertSqlSafe, Executor, Row,
+    AnyConnection, AnyPool, AssertSqlSafe, Executor, Row,
 };
-use std::{path::Path, str::FromStr, time::Duration};
-
-/// The PostgreSQL channel that carries committed events between server processes.
-pub const EVENT_CHANNEL: &str = "miseos_events";
-/// The PostgreSQL channel that carries STAFF session claims between server processes.
-pub const SESSION_CHANNEL: &str = "miseos_sessions";
+use std::{future::Future, path::Path, str::FromStr, sync::Arc, time::Duration};
+use tokio::sync::{Mutex, MutexGuard};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -74,10 +74,27 @@ pub enum StoreError {
     Directory(#[from] std::io::Error),
 }
 
-/// A value together with the event its transaction committed.
-pub struct Committed<T> {
-    pub value: T,
-    pub event: Event,
+/// What a write announces to the other server processes.
+#[derive(Clone, Copy, Debug)]
+pub enum Announcement<'a> {
+    /// A change to the items, with its new pending count and `seq`.
+    Event(&'a Event),
+    /// A new STAFF session claim (PostgreSQL only).
+    Claim(&'a StaffClaim),
+}
+
+/// Where a write hands what it commits. The bus implements it; tests may record.
+pub trait EventSink: Send + Sync {
+    /// Called inside the write's transaction, after its changes and just before COMMIT.
+    /// An error rolls the write back.
+    fn stage<'a>(
+        &'a self,
+        connection: &'a mut AnyConnection,
+        announcement: Announcement<'a>,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a;
+
+    /// Called once the write's transaction has committed, in `seq` order on SQLite.
+    fn committed(&self, event: &Event);
 }
 
 /// A user's stored credentials, for sign-in.
@@ -102,6 +119,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     clock: KitchenClock,
+    /// SQLite only: whose turn it is to write. SQLite admits one writer anyway; waiting here
+    /// instead of on its busy timeout also keeps a write and its delivery together.
+    write_turn: Option<Arc<Mutex<()>>>,
 }
 
 impl Store {
@@ -131,7 +151,17 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend, clock })
+        let write_turn = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Store { pool, backend, clock, write_turn })
+    }
+
+    /// Waits until this process may write (SQLite), or at once (PostgreSQL, where the
+    /// counter row's lock orders writers across processes).
+    async fn take_write_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        match &self.write_turn {
+            Some(turn) => Some(turn.lock().await),
+            None => None,
+        }
     }
 
     /// Which database this is.
@@ -202,9 +232,13 @@ impl Store {
         Ok(row.map(|row| user_from_row(&row)).transpose()?)
     }
 
-    /// Takes the next STAFF session claim from the shared sequence and announces it to every
-    /// process (PostgreSQL only; one process numbers its own sessions).
-    pub async fn claim_staff_session(&self, user_id: i64) -> Result<StaffClaim, StoreError> {
+    /// Takes the next STAFF session claim from the shared sequence, records it as the user's
+    /// newest and stages it with `sink`, so every process hears of it. `None` on SQLite,
+    /// where one process numbers its own sessions.
+    pub async fn claim_staff_session(&self, user_id: i64, sink: &impl EventSink) -> Result<Option<StaffClaim>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query("SELECT nextval('staff_session_claims')").fetch_one(&mut *tx).await?;
         let claim = StaffClaim { user_id, claim: row.try_get(0)? };
@@ -216,10 +250,9 @@ impl Store {
         .bind(claim.claim)
         .execute(&mut *tx)
         .await?;
-        let payload = serde_json::to_string(&claim).map_err(|error| sqlx::Error::Encode(error.into()))?;
-        sqlx::query("SELECT pg_notify($1, $2)").bind(SESSION_CHANNEL).bind(payload).execute(&mut *tx).await?;
+        sink.stage(&mut tx, Announcement::Claim(&claim)).await?;
         tx.commit().await?;
-        Ok(claim)
+        Ok(Some(claim))
     }
 
     /// The newest STAFF session claim of every user who ever had one (PostgreSQL only).

@@ -1,7 +1,10 @@
 //! Starts the real server on port 0 against a fresh database and talks to it over HTTP and
 //! WebSocket, like any client would.
 
-use app::wire::{LoginResponse, Notification};
+use app::{
+    demo::{DEMO_ACCOUNTS, DEMO_PASSWORD},
+    wire::{LoginResponse, Notification},
+};
 use futures::{SinkExt, StreamExt};
 use serde::{de::DeserializeOwned, Serialize};
 use server::{auth::TokenKeys, config::Config, Application};
@@ -19,11 +22,11 @@ use tokio_tungstenite::{
 /// The secret every test server signs with, so tests can mint odd tokens.
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 /// The demo users' password.
-pub const PASSWORD: &str = "mise-en-place";
-pub const GORDON: &str = "gordon@miseos.dk";
-pub const MONICA: &str = "monica@miseos.dk";
-pub const ALI: &str = "ali@miseos.dk";
-pub const SARA: &str = "sara@miseos.dk";
+pub const PASSWORD: &str = DEMO_PASSWORD;
+pub const GORDON: &str = DEMO_ACCOUNTS[0].email;
+pub const MONICA: &str = DEMO_ACCOUNTS[1].email;
+pub const ALI: &str = DEMO_ACCOUNTS[2].email;
+pub const SARA: &str = DEMO_ACCOUNTS[3].email;
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! every message type, ordering by `seq`, slow readers, dead peers and shutdown.
 
 use crate::helpers::*;
-use app::wire::{close_code, Category, NewItemNotice, Notification, Person, ReviewDecision, ReviewNotice, Role, SessionType};
+use app::wire::{close_code, Category, NewItemNotice, Notification, Person, ReviewBody, ReviewNotice, Role, SessionType};
 use futures::StreamExt;
 use server::{
     auth::Claims,
@@ -93,7 +93,7 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
     for socket in [&mut ali_socket, &mut sara_socket, &mut admin] {
         socket.skip_greeting().await;
     }
-    app.post(&format!("/api/v1/ingredient-requests/{request}/approve"), &chef, &ReviewDecision { note: Some("Tak, Ali 🌿".into()) }).await;
+    app.post(&format!("/api/v1/ingredient-requests/{request}/approve"), &chef, &ReviewBody { note: Some("Tak, Ali 🌿".into()) }).await;
     let Notification::RequestApproved(ReviewNotice { category, request_id, item_name, reviewed_by, note, timestamp }) = ali_socket.next().await
     else {
         panic!("REQUEST_APPROVED");
@@ -104,7 +104,7 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
     let Notification::PendingCountUpdated { category, count, seq, .. } = admin.next().await else { panic!("count") };
     assert_eq!((category, count, seq), (Category::IngredientRequest, 0, 3));
 
-    app.post(&format!("/api/v1/dish-suggestions/{suggestion}/reject"), &chef, &ReviewDecision::default()).await;
+    app.post(&format!("/api/v1/dish-suggestions/{suggestion}/reject"), &chef, &ReviewBody::default()).await;
     let Notification::SuggestionRejected(notice) = ali_socket.next().await else { panic!("SUGGESTION_REJECTED") };
     assert_eq!((notice.request_id, notice.note), (suggestion, None));
     let Notification::PendingCountUpdated { category, count, seq, .. } = admin.next().await else { panic!("count") };
@@ -113,8 +113,8 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
     // The other two staff types.
     let rejected = app.create_request(&ali_token, "Trøfler").await;
     let approved = app.create_suggestion(&ali_token, "Frikadeller").await;
-    app.post(&format!("/api/v1/ingredient-requests/{rejected}/reject"), &chef, &ReviewDecision { note: Some("For dyrt".into()) }).await;
-    app.post(&format!("/api/v1/dish-suggestions/{approved}/approve"), &chef, &ReviewDecision::default()).await;
+    app.post(&format!("/api/v1/ingredient-requests/{rejected}/reject"), &chef, &ReviewBody { note: Some("For dyrt".into()) }).await;
+    app.post(&format!("/api/v1/dish-suggestions/{approved}/approve"), &chef, &ReviewBody::default()).await;
     assert!(matches!(ali_socket.next().await, Notification::RequestRejected(ReviewNotice { note: Some(_), .. })));
     assert!(matches!(ali_socket.next().await, Notification::SuggestionApproved(ReviewNotice { note: None, .. })));
     // Sara asked for nothing and hears nothing; admins get no direct messages.
@@ -130,7 +130,7 @@ async fn a_newer_staff_session_replaces_the_older_with_4001(db: Db) {
     newer.skip_greeting().await;
     assert_eq!(older.expect_close().await, (close_code::REPLACED, "replaced by a newer session".to_string()));
     let id = app.create_request(&cook, "Ramsløg").await;
-    app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewDecision::default()).await;
+    app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewBody::default()).await;
     assert!(matches!(newer.next().await, Notification::RequestApproved(ReviewNotice { request_id, .. }) if request_id == id));
     // Admin tabs are never replaced.
     let mut first_tab = app.socket(&chef).await;

@@ -1,7 +1,7 @@
 //! Sections 1–4 of the contract over HTTP: health, sign-in, items, review, snapshot, errors.
 
 use crate::helpers::*;
-use app::wire::{DishSuggestion, IngredientRequest, NewIngredientRequest, ReviewDecision, ReviewStatus, Role, Snapshot, User};
+use app::wire::{DishSuggestion, IngredientRequest, NewIngredientRequest, ReviewBody, ReviewStatus, Role, Snapshot, User};
 use std::collections::HashSet;
 
 crate::on_both_databases!(
@@ -123,7 +123,7 @@ async fn an_ingredient_request_round_trips_every_field(db: Db) {
     let fetched: IngredientRequest = expect_json(app.get(&format!("/api/v1/ingredient-requests/{id}"), &cook).await, 200).await;
     assert_eq!(fetched.item_name, "Frisk Dild");
     let approved: IngredientRequest = expect_json(
-        app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewDecision { note: Some("Ja tak".into()) }).await,
+        app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewBody { note: Some("Ja tak".into()) }).await,
         200,
     )
     .await;
@@ -178,7 +178,7 @@ async fn status_filter_and_limit_apply(db: Db) {
     let app = spawn_app(db).await;
     let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
     let ids = [app.create_request(&cook, "A").await, app.create_request(&cook, "B").await, app.create_request(&cook, "C").await];
-    app.post(&format!("/api/v1/ingredient-requests/{}/approve", ids[0]), &chef, &ReviewDecision::default()).await;
+    app.post(&format!("/api/v1/ingredient-requests/{}/approve", ids[0]), &chef, &ReviewBody::default()).await;
     let pending: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests?status=PENDING", &chef).await, 200).await;
     assert_eq!(pending.iter().map(|item| item.id).collect::<Vec<_>>(), vec![ids[2], ids[1]]);
     let approved: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests?status=APPROVED", &cook).await, 200).await;
@@ -200,7 +200,7 @@ async fn only_admins_review_and_the_snapshot_is_theirs(db: Db) {
         format!("/api/v1/dish-suggestions/{suggestion}/approve"),
         format!("/api/v1/dish-suggestions/{suggestion}/reject"),
     ] {
-        expect_error(app.post(&path, &cook, &ReviewDecision::default()).await, 403, "forbidden").await;
+        expect_error(app.post(&path, &cook, &ReviewBody::default()).await, 403, "forbidden").await;
     }
     expect_error(app.get("/api/v1/notifications/snapshot", &cook).await, 403, "forbidden").await;
     let snapshot = app.snapshot(&chef).await;
@@ -214,10 +214,10 @@ async fn reviewing_twice_is_409_and_unknown_ids_are_404(db: Db) {
     let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
     let id = app.create_request(&cook, "Peberrod").await;
     let path = format!("/api/v1/ingredient-requests/{id}/reject");
-    expect_json::<IngredientRequest>(app.post(&path, &chef, &ReviewDecision::default()).await, 200).await;
-    expect_error(app.post(&path, &chef, &ReviewDecision::default()).await, 409, "already_reviewed").await;
-    expect_error(app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewDecision::default()).await, 409, "already_reviewed").await;
-    expect_error(app.post("/api/v1/ingredient-requests/99999/approve", &chef, &ReviewDecision::default()).await, 404, "not_found").await;
+    expect_json::<IngredientRequest>(app.post(&path, &chef, &ReviewBody::default()).await, 200).await;
+    expect_error(app.post(&path, &chef, &ReviewBody::default()).await, 409, "already_reviewed").await;
+    expect_error(app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewBody::default()).await, 409, "already_reviewed").await;
+    expect_error(app.post("/api/v1/ingredient-requests/99999/approve", &chef, &ReviewBody::default()).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/ingredient-requests/99999", &chef).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/dish-suggestions/not-a-number", &chef).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/no-such-resource", &chef).await, 404, "not_found").await;
@@ -273,7 +273,7 @@ async fn bad_bodies_get_400_or_413_and_change_nothing(db: Db) {
         "invalid_field",
     )
     .await;
-    let review_note = ReviewDecision { note: Some("n".repeat(501)) };
+    let review_note = ReviewBody { note: Some("n".repeat(501)) };
     let id = app.create_request(&cook, "Dild").await;
     expect_error(app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &review_note).await, 400, "invalid_field").await;
     // Nothing but the one valid create changed state.
@@ -310,7 +310,7 @@ async fn concurrent_reviews_of_one_item_give_one_200_and_one_409(db: Db) {
         let id = app.create_request(&cook, &format!("Citron {round}")).await;
         let approve = format!("/api/v1/ingredient-requests/{id}/approve");
         let reject = format!("/api/v1/ingredient-requests/{id}/reject");
-        let no_note = ReviewDecision::default();
+        let no_note = ReviewBody::default();
         let (first, second) = tokio::join!(app.post(&approve, &gordon, &no_note), app.post(&reject, &monica, &no_note));
         let mut statuses = [first.status().as_u16(), second.status().as_u16()];
         statuses.sort();

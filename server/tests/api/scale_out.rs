@@ -1,12 +1,9 @@
 //! Section 6: several server processes (the real binary) on one PostgreSQL behave as one.
 
 use crate::helpers::*;
-use app::wire::{close_code, Category, NewIngredientRequest, Notification, ReviewDecision, Role, User};
+use app::wire::{close_code, Category, NewIngredientRequest, Notification, ReviewBody, Role, User};
 use std::{process::Stdio, time::Duration};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 /// One server process on the shared database.
 struct ServerProcess {
@@ -16,38 +13,41 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts the server binary on a free port and waits until it listens.
+    /// Starts the server binary on a free port and waits until it has written that port to
+    /// its port file (`--port-file`), which it does once listening.
     async fn start(database_url: &str) -> ServerProcess {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let data_dir = std::env::temp_dir().join(format!("miseos-scale-{}", std::process::id()));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        std::fs::create_dir_all(&data_dir).expect("data directory");
+        let port_file = data_dir.join(format!("port-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
+        let _ = std::fs::remove_file(&port_file);
+        let child = Command::new(env!("CARGO_BIN_EXE_server"))
             .env("PORT", "0")
             .env("HOST", "127.0.0.1")
             .env("DATABASE_URL", database_url)
             .env("MISEOS_JWT_SECRET", TEST_SECRET)
-            .env("MISEOS_DATA_DIR", data_dir)
+            .env("MISEOS_DATA_DIR", &data_dir)
+            .env("MISEOS_PORT_FILE", &port_file)
             .env("LEPTOS_OUTPUT_NAME", "miseos")
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("LEPTOS_SITE_PKG_DIR", "pkg")
-            .env("RUST_LOG", "info,sqlx=warn")
+            .env("RUST_LOG", "warn")
             .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .expect("the server binary starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let port = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.expect("server output") {
-                if let Some(address) = line.split("listening on http://").nth(1) {
-                    return address.trim().rsplit(':').next().and_then(|port| port.parse::<u16>().ok()).expect("a port");
+            loop {
+                if let Ok(text) = std::fs::read_to_string(&port_file) {
+                    return text.trim().parse::<u16>().expect("the port file holds a port");
                 }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            panic!("the server exited before listening");
         })
         .await
         .expect("the server listens within 30 s");
-        // Keep draining its output so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         ServerProcess { child, port, http: reqwest::Client::new() }
     }
 
@@ -64,7 +64,7 @@ impl ServerProcess {
         self.http
             .post(self.url(&format!("/api/v1/ingredient-requests/{id}/approve")))
             .bearer_auth(token)
-            .json(&ReviewDecision::default())
+            .json(&ReviewBody::default())
             .send()
             .await
             .expect("approve")

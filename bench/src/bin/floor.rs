@@ -1,11 +1,13 @@
 //! The bare floor for the benchmarks: the least work a WebSocket broadcast can cost on this
 //! machine. No auth, no database, no JSON parsing: a tokio-tungstenite server that relays
 //! each trigger line to every connected socket as the same two frames MiseOS sends for a new
-//! ingredient request (an announcement and a count), serialized once and shared.
+//! ingredient request (an announcement and a count; `app`'s wire types), serialized once and
+//! shared.
 //!
 //! `floor --ws 127.0.0.1:7001 --trigger 127.0.0.1:7002`; the load generator connects its
 //! sessions to `--ws` and writes one line per event (`bench-<n>`) to `--trigger`.
 
+use app::wire::{Category, NewItemNotice, Notification, Person, SessionType, WELCOME_MESSAGE};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -49,22 +51,37 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
+/// The timestamp every floor frame carries (the server's format, a fixed minute).
+const TIMESTAMP: &str = "2026-03-27 10:15";
+
 /// Turns each line `bench-<n>` into the two frames and broadcasts them.
 async fn relay_triggers(stream: TcpStream, frames: broadcast::Sender<Utf8Bytes>) {
     let mut lines = BufReader::new(stream).lines();
-    let mut seq = 0u64;
+    let mut seq = 0i64;
     while let Ok(Some(name)) = lines.next_line().await {
         seq += 1;
-        let announcement = format!(
-            r#"{{"notificationType":"NEW_INGREDIENT_REQUEST","category":"INGREDIENT_REQUEST","requestId":{seq},"itemName":"{name}","requestedBy":{{"id":3,"firstName":"Ali","lastName":"Hassan"}},"timestamp":"2026-03-27 10:15"}}"#
-        );
-        let count = format!(
-            r#"{{"notificationType":"PENDING_COUNT_UPDATED","category":"INGREDIENT_REQUEST","count":{seq},"seq":{seq},"timestamp":"2026-03-27 10:15"}}"#
-        );
+        let announcement = Notification::new_item(NewItemNotice {
+            category: Category::IngredientRequest,
+            request_id: seq,
+            item_name: name,
+            requested_by: Person { id: 3, first_name: "Ali".into(), last_name: "Hassan".into() },
+            timestamp: TIMESTAMP.into(),
+        });
+        let count = Notification::PendingCountUpdated {
+            category: Category::IngredientRequest,
+            count: seq,
+            seq,
+            timestamp: TIMESTAMP.into(),
+        };
         // No receivers is fine: nobody is connected yet.
-        let _ = frames.send(Utf8Bytes::from(announcement));
-        let _ = frames.send(Utf8Bytes::from(count));
+        let _ = frames.send(encode(&announcement));
+        let _ = frames.send(encode(&count));
     }
+}
+
+/// Serializes a message once, as the server's hub does.
+fn encode(message: &Notification) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(message).expect("notifications always serialize"))
 }
 
 /// One session: greet, then write every broadcast frame, batching what is waiting.
@@ -73,7 +90,13 @@ async fn serve_socket(stream: TcpStream, mut frames: broadcast::Receiver<Utf8Byt
     let config = WebSocketConfig::default().read_buffer_size(512).write_buffer_size(16 * 1024);
     let Ok(socket) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
     let (mut sink, mut incoming) = socket.split();
-    if sink.send(Message::text(r#"{"notificationType":"CONNECTED"}"#)).await.is_err() {
+    let welcome = Notification::Connected {
+        message: WELCOME_MESSAGE.into(),
+        session_type: SessionType::Admin,
+        user_id: 1,
+        timestamp: TIMESTAMP.into(),
+    };
+    if sink.send(Message::Text(encode(&welcome))).await.is_err() {
         return;
     }
     loop {

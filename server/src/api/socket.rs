@@ -2,21 +2,23 @@
 //! the hub and runs it. A refused caller still gets the upgrade, then an immediate close with
 //! 1008 and a short reason, as the contract says.
 
+use super::ApiError;
 use crate::{
-    api::{bearer_token, cookie_token, ApiError},
-    auth::AuthUser,
+    auth::{bearer_token, cookie_token, AuthUser},
     hub::{run_session, CloseReason, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
     AppState,
 };
-use app::wire::close_code;
 use axum::{
     extract::{
-        ws::{rejection::WebSocketUpgradeRejection, CloseFrame, Message, Utf8Bytes, WebSocket},
+        ws::{rejection::WebSocketUpgradeRejection, WebSocket},
         State, WebSocketUpgrade,
     },
     http::{header, HeaderMap},
     response::Response,
 };
+use futures::StreamExt;
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// Bytes tungstenite reads from the socket at a time. Clients send only pongs and the odd
 /// tiny frame, and tungstenite zero-fills this whole buffer on its first read: a small one
@@ -45,45 +47,46 @@ pub async fn notifications(
         .on_upgrade(move |socket| async move {
             let user = match caller {
                 Ok(user) => user,
-                Err(reason) => return close_at_once(socket, close_code::POLICY_VIOLATION, reason).await,
+                Err(reason) => return close_at_once(socket, reason).await,
             };
             let claim = if user.role.is_admin() {
                 None
             } else {
                 // Boxed: the database call's state would otherwise sit in every session's task
                 // for its whole life (the session runs in this same future).
-                match Box::pin(state.bus.claim_staff_session(&state.store, user.id)).await {
-                    Ok(claim) => claim,
+                match Box::pin(state.store.claim_staff_session(user.id, &state.bus)).await {
+                    Ok(claim) => claim.map(|claim| claim.claim),
                     Err(error) => {
                         tracing::warn!(%error, "cannot claim a staff session");
-                        return close_at_once(socket, close_code::TRY_AGAIN_LATER, "try again later").await;
+                        return close_at_once(socket, CloseReason::TRY_LATER).await;
                     }
                 }
             };
             match state.hub.register(&user, claim) {
                 Ok(registration) => {
-                    let settings = SessionSettings { ping_interval, expires_at: user.expires_at };
-                    run_session(socket, registration, settings).await;
+                    let settings = SessionSettings { ping_interval, expires_at: instant_of_unix(user.expires_at) };
+                    let (sink, stream) = socket.split();
+                    run_session(sink, stream, registration, settings).await;
                 }
-                Err(_) => close_at_once(socket, CloseReason::SHUTDOWN.code, CloseReason::SHUTDOWN.reason).await,
+                Err(_) => close_at_once(socket, CloseReason::SHUTDOWN).await,
             }
         }))
 }
 
 /// Who opened the socket: a Bearer header (no Origin needed), or the cookie from an allowed
-/// Origin. The error is the close reason.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, &'static str> {
+/// Origin. The error is how the socket is closed.
+fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, CloseReason> {
     let token = match bearer_token(headers) {
         Some(token) => token,
         None => {
-            let token = cookie_token(headers).ok_or("missing token")?;
+            let token = cookie_token(headers).ok_or(CloseReason::policy("missing token"))?;
             if !origin_allowed(headers, &state.config.allowed_origins) {
-                return Err("origin not allowed");
+                return Err(CloseReason::policy("origin not allowed"));
             }
             token
         }
     };
-    state.tokens.verify(token).map_err(|error| error.reason())
+    state.tokens.verify(token).map_err(|error| CloseReason::policy(error.reason()))
 }
 
 /// Whether the request's Origin may use the cookie: listed in `allowed`, or, with no list,
@@ -109,10 +112,17 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
         && request.port_or_known_default() == Some(origin_port)
 }
 
-async fn close_at_once(mut socket: WebSocket, code: u16, reason: &'static str) {
-    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-    // The peer may already be gone; there is nothing else to do for it then.
-    let _ = socket.send(Message::Close(Some(frame))).await;
+async fn close_at_once(mut socket: WebSocket, reason: CloseReason) {
+    if let Some(frame) = reason.frame() {
+        // The peer may already be gone; there is nothing else to do for it then.
+        let _ = socket.send(frame).await;
+    }
+}
+
+/// The tokio instant of a Unix time in seconds (now, if it already passed).
+fn instant_of_unix(unix_seconds: i64) -> Instant {
+    let remaining = unix_seconds.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+    Instant::now() + Duration::from_secs(u64::try_from(remaining).unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -827,10 +827,9 @@ async fn reconnect(args: &Args) {
     println!("all {} sessions back {:.2} s after the first disconnect", args.admins, (started.elapsed().as_millis() as u64 - since) as f64 / 1000.0);
 }
 
-/// A uniform number in [0, 1) from the OS (no extra dependency needed).
+/// A uniform number in [0, 1).
 fn rand_unit() -> f64 {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
-    (OsRng.next_u32() as f64) / (u32::MAX as f64 + 1.0)
+    rand::random::<f64>()
 }
 
 async fn snapshot(args: &Args) {
