@@ -48,20 +48,15 @@ pub async fn me() -> Result<User, CallError> {
 pub async fn dashboard() -> Result<DashboardData, String> {
     let (snapshot, ingredient_requests, dish_suggestions) = futures::join!(
         get::<Snapshot>("/api/v1/notifications/snapshot"),
-        pending_ingredient_requests(),
-        pending_dish_suggestions()
+        pending(Category::IngredientRequest),
+        pending(Category::DishSuggestion)
     );
     Ok(DashboardData { snapshot: snapshot?, ingredient_requests: ingredient_requests?, dish_suggestions: dish_suggestions? })
 }
 
-/// The pending ingredient requests, newest first.
-pub async fn pending_ingredient_requests() -> Result<Vec<IngredientRequest>, CallError> {
-    get("/api/v1/ingredient-requests?status=PENDING").await
-}
-
-/// The pending dish suggestions, newest first.
-pub async fn pending_dish_suggestions() -> Result<Vec<DishSuggestion>, CallError> {
-    get("/api/v1/dish-suggestions?status=PENDING").await
+/// The pending items of `category`, newest first (`T` is that category's item type).
+pub async fn pending<T: DeserializeOwned>(category: Category) -> Result<Vec<T>, CallError> {
+    get(&format!("/api/v1/{}?status=PENDING", category.resource())).await
 }
 
 /// A cook's own items, fetched anew (after a reconnect).
@@ -71,14 +66,9 @@ pub async fn cook_items() -> Result<CookData, String> {
     Ok(CookData { ingredient_requests: ingredient_requests?, dish_suggestions: dish_suggestions? })
 }
 
-/// One ingredient request.
-pub async fn ingredient_request(id: i64) -> Result<IngredientRequest, CallError> {
-    get(&format!("/api/v1/ingredient-requests/{id}")).await
-}
-
-/// One dish suggestion.
-pub async fn dish_suggestion(id: i64) -> Result<DishSuggestion, CallError> {
-    get(&format!("/api/v1/dish-suggestions/{id}")).await
+/// One item of `category` (`T` is that category's item type).
+pub async fn item<T: DeserializeOwned>(category: Category, id: i64) -> Result<T, CallError> {
+    get(&format!("/api/v1/{}/{id}", category.resource())).await
 }
 
 /// Asks for an ingredient.

@@ -67,37 +67,41 @@ impl From<&DishSuggestion> for PendingCard {
     }
 }
 
+/// One column of the dashboard: a category's pending count and its cards.
+#[derive(Clone, Copy)]
+struct Column {
+    count: RwSignal<i64>,
+    cards: RwSignal<Vec<PendingCard>>,
+}
+
+impl Column {
+    fn new<'a, T: 'a>(count: i64, items: &'a [T]) -> Column
+    where
+        PendingCard: From<&'a T>,
+    {
+        Column { count: RwSignal::new(count), cards: RwSignal::new(items.iter().map(PendingCard::from).collect()) }
+    }
+}
+
 /// The live state of the dashboard, shared by its parts.
 #[derive(Clone, Copy)]
 struct Board {
-    ingredient_count: RwSignal<i64>,
-    dish_count: RwSignal<i64>,
-    requests: RwSignal<Vec<IngredientRequest>>,
-    suggestions: RwSignal<Vec<DishSuggestion>>,
+    ingredient_requests: Column,
+    dish_suggestions: Column,
     fresh: RwSignal<HashSet<(Category, i64)>>,
     notice: RwSignal<Option<String>>,
 }
 
 impl Board {
-    fn count(self, category: Category) -> RwSignal<i64> {
+    fn column(self, category: Category) -> Column {
         match category {
-            Category::IngredientRequest => self.ingredient_count,
-            Category::DishSuggestion => self.dish_count,
-        }
-    }
-
-    fn listed(self, category: Category) -> usize {
-        match category {
-            Category::IngredientRequest => self.requests.with_untracked(Vec::len),
-            Category::DishSuggestion => self.suggestions.with_untracked(Vec::len),
+            Category::IngredientRequest => self.ingredient_requests,
+            Category::DishSuggestion => self.dish_suggestions,
         }
     }
 
     fn remove(self, category: Category, id: i64) {
-        match category {
-            Category::IngredientRequest => self.requests.update(|items| items.retain(|item| item.id != id)),
-            Category::DishSuggestion => self.suggestions.update(|items| items.retain(|item| item.id != id)),
-        }
+        self.column(category).cards.update(|cards| cards.retain(|card| card.id != id));
     }
 
     fn highlight(self, category: Category, id: i64) {
@@ -115,17 +119,8 @@ impl Board {
     /// Fetches one category's pending list again.
     fn refetch(self, category: Category) {
         leptos::task::spawn_local(async move {
-            match category {
-                Category::IngredientRequest => {
-                    if let Ok(items) = client::pending_ingredient_requests().await {
-                        self.requests.set(items);
-                    }
-                }
-                Category::DishSuggestion => {
-                    if let Ok(items) = client::pending_dish_suggestions().await {
-                        self.suggestions.set(items);
-                    }
-                }
+            if let Ok(cards) = fetch_pending(category).await {
+                self.column(category).cards.set(cards);
             }
         });
     }
@@ -133,25 +128,12 @@ impl Board {
     /// Fetches an announced item and puts it on top, highlighted.
     fn add_announced(self, category: Category, id: i64) {
         leptos::task::spawn_local(async move {
-            match category {
-                Category::IngredientRequest => {
-                    if let Ok(item) = client::ingredient_request(id).await {
-                        self.requests.update(|items| {
-                            if !items.iter().any(|known| known.id == id) {
-                                items.insert(0, item);
-                            }
-                        });
+            if let Ok(card) = fetch_card(category, id).await {
+                self.column(category).cards.update(|cards| {
+                    if !cards.iter().any(|known| known.id == id) {
+                        cards.insert(0, card);
                     }
-                }
-                Category::DishSuggestion => {
-                    if let Ok(item) = client::dish_suggestion(id).await {
-                        self.suggestions.update(|items| {
-                            if !items.iter().any(|known| known.id == id) {
-                                items.insert(0, item);
-                            }
-                        });
-                    }
-                }
+                });
             }
             self.highlight(category, id);
         });
@@ -161,22 +143,36 @@ impl Board {
     fn reconcile_later(self, category: Category) {
         leptos::task::spawn_local(async move {
             gloo_timers::future::TimeoutFuture::new(RECONCILE_AFTER_MS).await;
-            let count = self.count(category).get_untracked();
-            if usize::try_from(count).ok() != Some(self.listed(category)) {
+            let column = self.column(category);
+            if usize::try_from(column.count.get_untracked()).ok() != Some(column.cards.with_untracked(Vec::len)) {
                 self.refetch(category);
             }
         });
     }
 }
 
+/// The pending items of one category as cards, fetched anew.
+async fn fetch_pending(category: Category) -> Result<Vec<PendingCard>, client::CallError> {
+    Ok(match category {
+        Category::IngredientRequest => client::pending::<IngredientRequest>(category).await?.iter().map(PendingCard::from).collect(),
+        Category::DishSuggestion => client::pending::<DishSuggestion>(category).await?.iter().map(PendingCard::from).collect(),
+    })
+}
+
+/// One item as a card.
+async fn fetch_card(category: Category, id: i64) -> Result<PendingCard, client::CallError> {
+    Ok(match category {
+        Category::IngredientRequest => PendingCard::from(&client::item::<IngredientRequest>(category, id).await?),
+        Category::DishSuggestion => PendingCard::from(&client::item::<DishSuggestion>(category, id).await?),
+    })
+}
+
 /// The dashboard once its data is loaded.
 #[component]
 fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl IntoView {
     let board = Board {
-        ingredient_count: RwSignal::new(data.snapshot.pending_ingredient_requests),
-        dish_count: RwSignal::new(data.snapshot.pending_dish_suggestions),
-        requests: RwSignal::new(data.ingredient_requests),
-        suggestions: RwSignal::new(data.dish_suggestions),
+        ingredient_requests: Column::new(data.snapshot.pending_ingredient_requests, &data.ingredient_requests),
+        dish_suggestions: Column::new(data.snapshot.pending_dish_suggestions, &data.dish_suggestions),
         fresh: RwSignal::new(HashSet::new()),
         notice: RwSignal::new(None),
     };
@@ -193,7 +189,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
             Notification::PendingCountUpdated { category, count, seq, .. }
                 if gate.try_update_value(|gate| gate.admit(category, seq)).unwrap_or(false) =>
             {
-                board.count(category).set(count);
+                board.column(category).count.set(count);
                 board.reconcile_later(category);
             }
             other => {
@@ -204,15 +200,15 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         });
     });
 
-    let total = move || board.ingredient_count.get() + board.dish_count.get();
+    let total = move || board.ingredient_requests.count.get() + board.dish_suggestions.count.get();
     view! {
         <section class="badges" aria-label="Pending items">
             <div class="badge" data-testid="badge-ingredients">
-                <span class="count" aria-live="polite">{move || board.ingredient_count.get()}</span>
+                <span class="count" aria-live="polite">{move || board.ingredient_requests.count.get()}</span>
                 <span class="label">"Ingredient requests"</span>
             </div>
             <div class="badge" data-testid="badge-dishes">
-                <span class="count" aria-live="polite">{move || board.dish_count.get()}</span>
+                <span class="count" aria-live="polite">{move || board.dish_suggestions.count.get()}</span>
                 <span class="label">"Dish suggestions"</span>
             </div>
             <div class="badge total" data-testid="badge-total">
@@ -224,11 +220,11 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         <div class="columns">
             <section class="queue" aria-labelledby="requests-heading">
                 <h2 id="requests-heading">"Ingredient requests"</h2>
-                <PendingList board cards=Signal::derive(move || board.requests.with(|items| items.iter().map(PendingCard::from).collect()))/>
+                <PendingList board cards=board.ingredient_requests.cards/>
             </section>
             <section class="queue" aria-labelledby="suggestions-heading">
                 <h2 id="suggestions-heading">"Dish suggestions"</h2>
-                <PendingList board cards=Signal::derive(move || board.suggestions.with(|items| items.iter().map(PendingCard::from).collect()))/>
+                <PendingList board cards=board.dish_suggestions.cards/>
             </section>
         </div>
     }
@@ -236,7 +232,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
 
 /// A column of pending cards, or a calm message when it is empty.
 #[component]
-fn PendingList(board: Board, cards: Signal<Vec<PendingCard>>) -> impl IntoView {
+fn PendingList(board: Board, cards: RwSignal<Vec<PendingCard>>) -> impl IntoView {
     view! {
         <Show when=move || cards.with(|cards| !cards.is_empty()) fallback=|| view! { <p class="empty">"Nothing waiting."</p> }>
             <ul class="cards">
