@@ -17,7 +17,6 @@ use crate::{
     store::{Announcement, Backend, EventSink, Store, StoreError},
 };
 use sqlx::AnyConnection;
-use std::future::Future;
 
 pub use postgres::ListenerHealth;
 
@@ -57,16 +56,14 @@ impl Bus {
 }
 
 impl EventSink for Bus {
-    fn stage<'a>(
+    async fn stage<'a>(
         &'a self,
         connection: &'a mut AnyConnection,
         announcement: Announcement<'a>,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
-        async move {
-            match self {
-                Bus::InProcess { .. } => Ok(()),
-                Bus::Postgres { .. } => postgres::notify(connection, announcement).await,
-            }
+    ) -> Result<(), sqlx::Error> {
+        match self {
+            Bus::InProcess { .. } => Ok(()),
+            Bus::Postgres { .. } => postgres::notify(connection, announcement).await,
         }
     }
 

@@ -70,7 +70,7 @@ impl Outbox {
     /// The next frame, or the close request (which comes first). Cancel-safe: nothing is
     /// taken from the queue unless it is returned.
     pub async fn next(&self) -> Next {
-        self.wait_for(|state| match state.close.clone() {
+        self.wait_for(|state| match state.close {
             Some(reason) => Some(Next::Close(reason)),
             None => state.frames.pop_front().map(Next::Frame),
         })
@@ -79,7 +79,7 @@ impl Outbox {
 
     /// Resolves once the hub has asked the session to close.
     pub async fn closed(&self) -> CloseReason {
-        self.wait_for(|state| state.close.clone()).await
+        self.wait_for(|state| state.close).await
     }
 
     /// Waits until `ready` finds something in the state. A push or close between the check
