@@ -4,8 +4,8 @@
 use crate::{
     ui::data::{CookData, DashboardData},
     wire::{
-        Category, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse, NewDishSuggestion,
-        NewIngredientRequest, ReviewBody, Snapshot, User,
+        Category, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse,
+        NewDishSuggestion, NewIngredientRequest, ReviewBody, Snapshot, User,
     },
 };
 use gloo_net::http::{Request, Response};
@@ -51,7 +51,11 @@ pub async fn dashboard() -> Result<DashboardData, String> {
         pending(Category::IngredientRequest),
         pending(Category::DishSuggestion)
     );
-    Ok(DashboardData { snapshot: snapshot?, ingredient_requests: ingredient_requests?, dish_suggestions: dish_suggestions? })
+    Ok(DashboardData {
+        snapshot: snapshot?,
+        ingredient_requests: ingredient_requests?,
+        dish_suggestions: dish_suggestions?,
+    })
 }
 
 /// The pending items of `category`, newest first (`T` is that category's item type).
@@ -92,9 +96,8 @@ async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, CallError> {
-    let request = Request::post(path)
-        .json(body)
-        .map_err(|error| CallError { status: 0, message: error.to_string() })?;
+    let request =
+        Request::post(path).json(body).map_err(|error| CallError { status: 0, message: error.to_string() })?;
     read_json(request.send().await.map_err(unreachable)?).await
 }
 

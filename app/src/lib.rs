@@ -2,10 +2,10 @@
 //! ([`wire`]), the demo brigade ([`demo`]) and the Leptos user interface, rendered on the server (`ssr`) and hydrated in
 //! the browser (`hydrate`), with its REST client and notification socket.
 
-pub mod demo;
-pub mod wire;
 mod client;
+pub mod demo;
 mod live;
 mod ui;
+pub mod wire;
 
 pub use ui::{data, shell, App};

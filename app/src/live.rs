@@ -83,7 +83,11 @@ impl SeqGate {
 /// Opens the socket and keeps it open until the page goes away or a 1008/4001 ends it.
 /// `on_message` gets every notification. `on_reconnect` runs when a connection after the
 /// first is welcomed: what the page shows may have changed while it was away.
-pub fn connect(state: RwSignal<LinkState>, on_reconnect: impl Fn() + 'static, on_message: impl Fn(Notification) + 'static) {
+pub fn connect(
+    state: RwSignal<LinkState>,
+    on_reconnect: impl Fn() + 'static,
+    on_message: impl Fn(Notification) + 'static,
+) {
     leptos::task::spawn_local(async move {
         let mut failures: u32 = 0;
         let mut welcomed_before = false;

@@ -33,9 +33,7 @@ impl Role {
 
     /// Parses the wire name; `None` for anything else.
     pub fn parse(name: &str) -> Option<Role> {
-        [Role::HeadChef, Role::SousChef, Role::LineCook, Role::PrepCook]
-            .into_iter()
-            .find(|role| role.as_str() == name)
+        [Role::HeadChef, Role::SousChef, Role::LineCook, Role::PrepCook].into_iter().find(|role| role.as_str() == name)
     }
 }
 
@@ -53,11 +51,7 @@ pub struct User {
 impl User {
     /// The short form embedded in items and notifications.
     pub fn person(&self) -> Person {
-        Person {
-            id: self.id,
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-        }
+        Person { id: self.id, first_name: self.first_name.clone(), last_name: self.last_name.clone() }
     }
 }
 
@@ -295,20 +289,10 @@ pub struct ReviewNotice {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(tag = "notificationType", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
 pub enum Notification {
-    Connected {
-        message: String,
-        session_type: SessionType,
-        user_id: i64,
-        timestamp: String,
-    },
+    Connected { message: String, session_type: SessionType, user_id: i64, timestamp: String },
     NewIngredientRequest(NewItemNotice),
     NewDishSuggestion(NewItemNotice),
-    PendingCountUpdated {
-        category: Category,
-        count: i64,
-        seq: i64,
-        timestamp: String,
-    },
+    PendingCountUpdated { category: Category, count: i64, seq: i64, timestamp: String },
     RequestApproved(ReviewNotice),
     RequestRejected(ReviewNotice),
     SuggestionApproved(ReviewNotice),
@@ -337,8 +321,12 @@ impl Notification {
     /// The decision and its notice, if this message tells a requester of one.
     pub fn as_review(&self) -> Option<(Decision, &ReviewNotice)> {
         match self {
-            Notification::RequestApproved(notice) | Notification::SuggestionApproved(notice) => Some((Decision::Approve, notice)),
-            Notification::RequestRejected(notice) | Notification::SuggestionRejected(notice) => Some((Decision::Reject, notice)),
+            Notification::RequestApproved(notice) | Notification::SuggestionApproved(notice) => {
+                Some((Decision::Approve, notice))
+            }
+            Notification::RequestRejected(notice) | Notification::SuggestionRejected(notice) => {
+                Some((Decision::Reject, notice))
+            }
             _ => None,
         }
     }

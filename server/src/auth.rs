@@ -6,11 +6,11 @@
 //! other secrets, other issuers.
 
 use app::wire::{Person, Role, User, TOKEN_COOKIE};
-use http::{header, HeaderMap};
 use argon2::{
     password_hash::{rand_core::OsRng, rand_core::RngCore, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
+use http::{header, HeaderMap};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -118,12 +118,13 @@ impl TokenKeys {
 
     /// Checks signature, algorithm, issuer and expiry, and returns the caller.
     pub fn verify(&self, token: &str) -> Result<AuthUser, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|error| {
-            match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            }
-        })?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|error| {
+                match error.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid,
+                }
+            })?;
         let claims = data.claims;
         let id = claims.sub.parse::<i64>().map_err(|_| TokenError::Invalid)?;
         Ok(AuthUser {
@@ -217,7 +218,10 @@ mod tests {
             iss: "someone-else".into(),
         };
         assert_eq!(keys.verify(&keys.sign(&foreign)), Err(TokenError::Invalid));
-        assert_eq!(keys.verify(&keys.sign(&Claims { iss: ISSUER.into(), exp: now - 1, ..foreign })), Err(TokenError::Expired));
+        assert_eq!(
+            keys.verify(&keys.sign(&Claims { iss: ISSUER.into(), exp: now - 1, ..foreign })),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]

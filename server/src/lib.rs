@@ -33,6 +33,7 @@ pub mod store;
 pub mod validate;
 
 use crate::{auth::TokenKeys, bus::Bus, clock::KitchenClock, config::Config, hub::Hub, store::Store};
+use app::data::PageData;
 use axum::{
     extract::{DefaultBodyLimit, FromRef, State},
     http::StatusCode,
@@ -40,7 +41,6 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use app::data::PageData;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{future::Future, net::SocketAddr, ops::Deref, path::Path, sync::Arc};

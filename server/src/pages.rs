@@ -31,7 +31,8 @@ impl PageData for StorePageData {
     fn dashboard(&self) -> BoxFuture<'_, Result<DashboardData, String>> {
         Box::pin(async move {
             let store = &self.state.store;
-            let pending = ItemFilter { status: Some(ReviewStatus::Pending), requested_by: None, limit: DEFAULT_LIST_LIMIT };
+            let pending =
+                ItemFilter { status: Some(ReviewStatus::Pending), requested_by: None, limit: DEFAULT_LIST_LIMIT };
             let (counts, ingredient_requests, dish_suggestions) = futures::try_join!(
                 store.pending_counts(),
                 store.list::<IngredientRequests>(pending),
@@ -50,10 +51,12 @@ impl PageData for StorePageData {
             let store = &self.state.store;
             let own = ItemFilter { status: None, requested_by: Some(user_id), limit: DEFAULT_LIST_LIMIT };
             let (ingredient_requests, dish_suggestions) =
-                futures::try_join!(store.list::<IngredientRequests>(own), store.list::<DishSuggestions>(own)).map_err(|error| {
-                    tracing::error!(%error, "cannot load a cook's items");
-                    "Your items cannot be loaded right now.".to_string()
-                })?;
+                futures::try_join!(store.list::<IngredientRequests>(own), store.list::<DishSuggestions>(own)).map_err(
+                    |error| {
+                        tracing::error!(%error, "cannot load a cook's items");
+                        "Your items cannot be loaded right now.".to_string()
+                    },
+                )?;
             Ok(CookData { ingredient_requests, dish_suggestions })
         })
     }

@@ -3,12 +3,15 @@
 
 use super::{
     data, full_name, signed_in_page,
-    toasts::{Tone, ToastRegion, Toasts},
+    toasts::{ToastRegion, Toasts, Tone},
 };
 use crate::{
     client,
     live::{self, LinkState},
-    wire::{Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, ReviewNotice, ReviewStatus, User},
+    wire::{
+        Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, ReviewNotice,
+        ReviewStatus, User,
+    },
 };
 use leptos::prelude::*;
 
@@ -104,19 +107,26 @@ fn decision_text(decision: Decision, notice: &ReviewNotice) -> String {
 
 #[component]
 fn LiveCook(data: data::CookData, link: RwSignal<LinkState>) -> impl IntoView {
-    let mine = MyItems { requests: RwSignal::new(data.ingredient_requests), suggestions: RwSignal::new(data.dish_suggestions) };
+    let mine = MyItems {
+        requests: RwSignal::new(data.ingredient_requests),
+        suggestions: RwSignal::new(data.dish_suggestions),
+    };
     let toasts = Toasts::new();
 
     Effect::new(move |_| {
-        live::connect(link, move || mine.refetch(), move |message| {
-            let Some((decision, notice)) = message.as_review() else { return };
-            mine.apply(decision, notice);
-            let tone = match decision {
-                Decision::Approve => Tone::Good,
-                Decision::Reject => Tone::Bad,
-            };
-            toasts.show(tone, decision_text(decision, notice));
-        });
+        live::connect(
+            link,
+            move || mine.refetch(),
+            move |message| {
+                let Some((decision, notice)) = message.as_review() else { return };
+                mine.apply(decision, notice);
+                let tone = match decision {
+                    Decision::Approve => Tone::Good,
+                    Decision::Reject => Tone::Bad,
+                };
+                toasts.show(tone, decision_text(decision, notice));
+            },
+        );
     });
 
     view! {

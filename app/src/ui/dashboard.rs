@@ -154,8 +154,12 @@ impl Board {
 /// The pending items of one category as cards, fetched anew.
 async fn fetch_pending(category: Category) -> Result<Vec<PendingCard>, client::CallError> {
     Ok(match category {
-        Category::IngredientRequest => client::pending::<IngredientRequest>(category).await?.iter().map(PendingCard::from).collect(),
-        Category::DishSuggestion => client::pending::<DishSuggestion>(category).await?.iter().map(PendingCard::from).collect(),
+        Category::IngredientRequest => {
+            client::pending::<IngredientRequest>(category).await?.iter().map(PendingCard::from).collect()
+        }
+        Category::DishSuggestion => {
+            client::pending::<DishSuggestion>(category).await?.iter().map(PendingCard::from).collect()
+        }
     })
 }
 

@@ -18,7 +18,8 @@ pub fn LoginPage() -> impl IntoView {
         event.prevent_default();
         busy.set(true);
         error.set(None);
-        let credentials = crate::wire::LoginRequest { email: email.get_untracked(), password: password.get_untracked() };
+        let credentials =
+            crate::wire::LoginRequest { email: email.get_untracked(), password: password.get_untracked() };
         leptos::task::spawn_local(async move {
             match crate::client::login(&credentials).await {
                 Ok(_) => crate::client::go_to("/"),

@@ -34,7 +34,9 @@ use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::{TcpSocket, TcpStream},
 };
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig, Message};
+use tokio_tungstenite::tungstenite::{
+    client::IntoClientRequest, http::HeaderValue, protocol::WebSocketConfig, Message,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Debug)]
 enum Scenario {
@@ -148,13 +150,7 @@ fn sample_process(pid: Option<u32>) -> Option<ProcessSample> {
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
     let status = std::fs::read_to_string(format!("{path}/status")).ok()?;
-    let rss_kib = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
+    let rss_kib = status.lines().find(|line| line.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
     // Linux reports CPU time in USER_HZ ticks, 100 per second on every supported platform.
     Some(ProcessSample { cpu_seconds: ticks / 100.0, rss_kib })
 }
@@ -403,7 +399,11 @@ struct ShardResult {
 const BUCKET_MICROS: u64 = 100;
 
 /// This process's share of the broadcast sessions: connects, reads, and measures them.
-async fn read_shard(args: &Args, shard: usize, token: Option<String>) -> (Arc<AtomicUsize>, impl std::future::Future<Output = ShardResult> + '_) {
+async fn read_shard(
+    args: &Args,
+    shard: usize,
+    token: Option<String>,
+) -> (Arc<AtomicUsize>, impl std::future::Future<Output = ShardResult> + '_) {
     let indexes: Vec<usize> = (0..args.admins).filter(|index| index % args.clients.max(1) == shard).collect();
     let (sessions, report) = connect_sessions(args, indexes, |_| token.clone()).await;
     // Stderr: a client process's stdout carries only READY and RESULT to the driver.
@@ -418,7 +418,8 @@ async fn read_shard(args: &Args, shard: usize, token: Option<String>) -> (Arc<At
     let readers: Vec<_> = sessions
         .into_iter()
         .map(|mut socket| {
-            let (frames, greeted, last_arrival, sent_at) = (frames.clone(), greeted.clone(), last_arrival.clone(), sent_at.clone());
+            let (frames, greeted, last_arrival, sent_at) =
+                (frames.clone(), greeted.clone(), last_arrival.clone(), sent_at.clone());
             let mut stopped = stopped.clone();
             tokio::spawn(async move {
                 let mut histogram = std::collections::BTreeMap::<u64, u64>::new();
@@ -434,7 +435,12 @@ async fn read_shard(args: &Args, shard: usize, token: Option<String>) -> (Arc<At
                     frames.fetch_add(1, Ordering::Relaxed);
                     // Announcements carry "bench-<event>-<sent at, Unix µs>" as their name.
                     let Some(event) = number_after(&text, "\"itemName\":\"bench-") else { continue };
-                    let Some(sent) = text.find(&format!("bench-{event}-")).and_then(|at| number_after(&text[at..], &format!("bench-{event}-"))) else { continue };
+                    let Some(sent) = text
+                        .find(&format!("bench-{event}-"))
+                        .and_then(|at| number_after(&text[at..], &format!("bench-{event}-")))
+                    else {
+                        continue;
+                    };
                     let now = unix_micros();
                     *histogram.entry(now.saturating_sub(sent as u64) / BUCKET_MICROS).or_default() += 1;
                     if let (Some(last), Some(first)) = (last_arrival.get(event), sent_at.get(event)) {
@@ -526,7 +532,12 @@ async fn broadcast(args: &Args) {
     }
     let connected_at = Instant::now();
     let (_, own) = read_shard(args, 0, admin_token).await;
-    println!("connected: {} sessions over {} client process(es), the last share in {:.2} s", args.admins, args.clients.max(1), connected_at.elapsed().as_secs_f64());
+    println!(
+        "connected: {} sessions over {} client process(es), the last share in {:.2} s",
+        args.admins,
+        args.clients.max(1),
+        connected_at.elapsed().as_secs_f64()
+    );
     let server_before = servers_cpu(args);
     let started = Instant::now();
     drive_events(args, cook_token.as_deref().unwrap_or_default()).await;
@@ -545,7 +556,13 @@ async fn broadcast(args: &Args) {
     report_broadcast(args, &results, sending_took, elapsed, server_before.zip(server_after));
 }
 
-fn report_broadcast(args: &Args, results: &[ShardResult], sending_took: Duration, elapsed: f64, server_cpu: Option<(f64, f64)>) {
+fn report_broadcast(
+    args: &Args,
+    results: &[ShardResult],
+    sending_took: Duration,
+    elapsed: f64,
+    server_cpu: Option<(f64, f64)>,
+) {
     let sessions: usize = results.iter().map(|result| result.sessions).sum();
     let delivered: usize = results.iter().map(|result| result.frames).sum();
     let expected = sessions * args.events * 2;
@@ -558,7 +575,11 @@ fn report_broadcast(args: &Args, results: &[ShardResult], sending_took: Duration
     );
     println!("deliveries/s: {:.0} (until the last frame or 3 s of silence)", delivered as f64 / elapsed);
     if let Some((before, after)) = server_cpu {
-        println!("server: cpu {:.2} s = {:.2} µs/delivery", after - before, (after - before) * 1e6 / delivered.max(1) as f64);
+        println!(
+            "server: cpu {:.2} s = {:.2} µs/delivery",
+            after - before,
+            (after - before) * 1e6 / delivered.max(1) as f64
+        );
     }
     let client_cpu: Vec<String> = results.iter().map(|result| format!("{:.2} s", result.client_cpu_seconds)).collect();
     println!("client processes: cpu {} in total each (over {elapsed:.2} s)", client_cpu.join(", "));
@@ -580,7 +601,12 @@ fn report_broadcast(args: &Args, results: &[ShardResult], sending_took: Duration
         }
         f64::NAN
     };
-    println!("latency to each session: n={total} p50={:.1} ms p99={:.1} ms max={:.1} ms (0.1 ms buckets)", quantile(0.5), quantile(0.99), quantile(1.0));
+    println!(
+        "latency to each session: n={total} p50={:.1} ms p99={:.1} ms max={:.1} ms (0.1 ms buckets)",
+        quantile(0.5),
+        quantile(0.99),
+        quantile(1.0)
+    );
     let last: Vec<u64> = (0..args.events)
         .filter_map(|event| {
             let sent = results.iter().map(|result| result.sent_at.get(event).copied().unwrap_or(0)).max()?;
@@ -624,9 +650,15 @@ async fn drive_events(args: &Args, token: &str) {
                 if let Some(stream) = floor_stream.as_mut() {
                     stream.write_all(format!("{name}\n").as_bytes()).await.expect("trigger");
                 } else if let Some(http) = http.as_mut() {
-                    let body = serde_json::to_string(&NewIngredientRequest { item_name: name, quantity: 1.0, unit: "kg".into(), note: None })
-                        .expect("serializable");
-                    let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", &token, &body).await.expect("POST");
+                    let body = serde_json::to_string(&NewIngredientRequest {
+                        item_name: name,
+                        quantity: 1.0,
+                        unit: "kg".into(),
+                        note: None,
+                    })
+                    .expect("serializable");
+                    let (status, answer) =
+                        http.call("POST", "/api/v1/ingredient-requests", &token, &body).await.expect("POST");
                     if status != 201 {
                         eprintln!("create answered {status}: {answer}");
                     }
@@ -664,12 +696,20 @@ async fn direct(args: &Args) {
         return;
     };
     let first_id = 1_000_000i64;
-    let store = server::store::Store::connect(database_url, 4, KitchenClock::new(chrono_tz::UTC)).await.expect("the database");
+    let store =
+        server::store::Store::connect(database_url, 4, KitchenClock::new(chrono_tz::UTC)).await.expect("the database");
     let hash = server::auth::hash_password("bench-only");
     let users: Vec<NewUser> = (0..args.staff as i64)
         .map(|offset| {
             let user = user(first_id + offset, Role::LineCook);
-            NewUser { id: user.id, email: user.email, first_name: user.first_name, last_name: user.last_name, role: user.role, password_hash: hash.clone() }
+            NewUser {
+                id: user.id,
+                email: user.email,
+                first_name: user.first_name,
+                last_name: user.last_name,
+                role: user.role,
+                password_hash: hash.clone(),
+            }
         })
         .collect();
     for chunk in users.chunks(1000) {
@@ -680,19 +720,29 @@ async fn direct(args: &Args) {
     let mut item_ids = Vec::with_capacity(args.staff);
     for offset in 0..args.staff as i64 {
         let token = keys.issue(&user(first_id + offset, Role::LineCook));
-        let body = serde_json::to_string(&NewIngredientRequest { item_name: format!("bench-{offset}"), quantity: 1.0, unit: "kg".into(), note: None })
-            .expect("serializable");
+        let body = serde_json::to_string(&NewIngredientRequest {
+            item_name: format!("bench-{offset}"),
+            quantity: 1.0,
+            unit: "kg".into(),
+            note: None,
+        })
+        .expect("serializable");
         let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", &token, &body).await.expect("POST");
         assert_eq!(status, 201, "{answer}");
         item_ids.push(number_after(&answer, "\"id\":").expect("an id"));
     }
-    let (sessions, report) =
-        connect_sessions(args, (0..args.staff).collect(), |index| Some(keys.issue(&user(first_id + index as i64, Role::LineCook)))).await;
+    let (sessions, report) = connect_sessions(args, (0..args.staff).collect(), |index| {
+        Some(keys.issue(&user(first_id + index as i64, Role::LineCook)))
+    })
+    .await;
     println!("connected: {report}");
     let events = args.events.min(item_ids.len());
     let max_id = item_ids.iter().copied().max().unwrap_or(0);
     let tally = Arc::new(Tally::new(max_id + 1));
-    let readers: Vec<_> = sessions.into_iter().map(|session| tokio::spawn(read_session(session, tally.clone(), "\"requestId\":"))).collect();
+    let readers: Vec<_> = sessions
+        .into_iter()
+        .map(|session| tokio::spawn(read_session(session, tally.clone(), "\"requestId\":")))
+        .collect();
     while tally.welcomed.load(Ordering::Relaxed) < readers.len() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -714,7 +764,10 @@ async fn direct(args: &Args) {
                 tokio::time::sleep_until((started + interval * index as u32).into()).await;
                 let id = item_ids[index];
                 tally.sent_at[id].store(tally.now_micros().max(1), Ordering::Release);
-                let (status, answer) = http.call("POST", &format!("/api/v1/ingredient-requests/{id}/approve"), &chef, "").await.expect("POST");
+                let (status, answer) = http
+                    .call("POST", &format!("/api/v1/ingredient-requests/{id}/approve"), &chef, "")
+                    .await
+                    .expect("POST");
                 if status != 200 {
                     eprintln!("review answered {status}: {answer}");
                 }
@@ -733,7 +786,9 @@ async fn direct(args: &Args) {
 }
 
 async fn idle(args: &Args) {
-    let Some(keys) = token_keys(args).or_else(|| args.floor_trigger.map(|_| TokenKeys::new(&[0; 32], Duration::from_secs(60)))) else {
+    let Some(keys) =
+        token_keys(args).or_else(|| args.floor_trigger.map(|_| TokenKeys::new(&[0; 32], Duration::from_secs(60))))
+    else {
         eprintln!("set MISEOS_JWT_SECRET to the server's secret");
         return;
     };
@@ -743,7 +798,8 @@ async fn idle(args: &Args) {
     println!("connected: {report}");
     let tally = Arc::new(Tally::new(0));
     let count = sessions.len();
-    let readers: Vec<_> = sessions.into_iter().map(|session| tokio::spawn(read_session(session, tally.clone(), "\u{0}"))).collect();
+    let readers: Vec<_> =
+        sessions.into_iter().map(|session| tokio::spawn(read_session(session, tally.clone(), "\u{0}"))).collect();
     while tally.welcomed.load(Ordering::Relaxed) < count {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -793,7 +849,12 @@ async fn reconnect(args: &Args) {
                             return;
                         }
                         while let Some(Ok(_)) = socket.next().await {}
-                        let _ = disconnected_at.compare_exchange(0, started.elapsed().as_millis() as u64, Ordering::AcqRel, Ordering::Acquire);
+                        let _ = disconnected_at.compare_exchange(
+                            0,
+                            started.elapsed().as_millis() as u64,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        );
                     }
                     _ => failures += 1,
                 }
@@ -824,7 +885,11 @@ async fn reconnect(args: &Args) {
         () = progress => {}
     }
     let since = disconnected_at.load(Ordering::Acquire);
-    println!("all {} sessions back {:.2} s after the first disconnect", args.admins, (started.elapsed().as_millis() as u64 - since) as f64 / 1000.0);
+    println!(
+        "all {} sessions back {:.2} s after the first disconnect",
+        args.admins,
+        (started.elapsed().as_millis() as u64 - since) as f64 / 1000.0
+    );
 }
 
 /// A uniform number in [0, 1).
@@ -860,7 +925,11 @@ async fn snapshot(args: &Args) {
     let server_after = sample_process(args.server_pid);
     println!("snapshot: {} requests in {took:.2} s = {:.0}/s", samples.len(), samples.len() as f64 / took);
     if let (Some(before), Some(after)) = (server_before, server_after) {
-        println!("server: cpu {:.2} s = {:.1} µs/request", after.cpu_seconds - before.cpu_seconds, (after.cpu_seconds - before.cpu_seconds) * 1e6 / samples.len().max(1) as f64);
+        println!(
+            "server: cpu {:.2} s = {:.1} µs/request",
+            after.cpu_seconds - before.cpu_seconds,
+            (after.cpu_seconds - before.cpu_seconds) * 1e6 / samples.len().max(1) as f64
+        );
     }
     latency_line("snapshot latency", samples);
 }

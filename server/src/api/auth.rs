@@ -12,17 +12,19 @@ use axum::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
+    Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout)).route("/auth/me", get(me))
 }
 
 /// Longest accepted email or password; anything longer cannot be a real one.
 const MAX_CREDENTIAL_CHARS: usize = 256;
 
-async fn login(State(state): State<AppState>, ApiJson(credentials): ApiJson<LoginRequest>) -> Result<Response, ApiError> {
-    if credentials.email.chars().count() > MAX_CREDENTIAL_CHARS || credentials.password.chars().count() > MAX_CREDENTIAL_CHARS {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(credentials): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    if credentials.email.chars().count() > MAX_CREDENTIAL_CHARS
+        || credentials.password.chars().count() > MAX_CREDENTIAL_CHARS
+    {
         return Err(ApiError::BadCredentials);
     }
     let stored = state.store.credentials(&credentials.email).await?;

@@ -44,7 +44,12 @@ pub trait Creatable: ItemKind {
     /// Checks every field; the message says which one is wrong and why.
     fn validate(new: &Self::New) -> Result<(), String>;
     /// Stores the item in one transaction and hands its event to the bus.
-    fn insert(store: &Store, requester: &Person, new: &Self::New, bus: &Bus) -> impl Future<Output = Result<Self::Item, StoreError>> + Send;
+    fn insert(
+        store: &Store,
+        requester: &Person,
+        new: &Self::New,
+        bus: &Bus,
+    ) -> impl Future<Output = Result<Self::Item, StoreError>> + Send;
 }
 
 impl Creatable for IngredientRequests {
@@ -54,7 +59,12 @@ impl Creatable for IngredientRequests {
         validate::ingredient_request(new)
     }
 
-    async fn insert(store: &Store, requester: &Person, new: &NewIngredientRequest, bus: &Bus) -> Result<Self::Item, StoreError> {
+    async fn insert(
+        store: &Store,
+        requester: &Person,
+        new: &NewIngredientRequest,
+        bus: &Bus,
+    ) -> Result<Self::Item, StoreError> {
         store.create_ingredient_request(requester, new, bus).await
     }
 }
@@ -66,7 +76,12 @@ impl Creatable for DishSuggestions {
         validate::dish_suggestion(new)
     }
 
-    async fn insert(store: &Store, requester: &Person, new: &NewDishSuggestion, bus: &Bus) -> Result<Self::Item, StoreError> {
+    async fn insert(
+        store: &Store,
+        requester: &Person,
+        new: &NewDishSuggestion,
+        bus: &Bus,
+    ) -> Result<Self::Item, StoreError> {
         store.create_dish_suggestion(requester, new, bus).await
     }
 }
@@ -91,7 +106,8 @@ where
     K::Item: Serialize,
 {
     K::validate(&new).map_err(ApiError::InvalidField)?;
-    let item = run_to_completion(async move { K::insert(&state.store, &caller.person(), &new, &state.bus).await }).await?;
+    let item =
+        run_to_completion(async move { K::insert(&state.store, &caller.person(), &new, &state.bus).await }).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -112,11 +128,11 @@ where
     };
     let limit = match query.limit.as_deref() {
         None | Some("") => DEFAULT_LIST_LIMIT,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
-            .ok_or_else(|| ApiError::InvalidField(format!("limit must be a whole number from 1 to {MAX_LIST_LIMIT}")))?,
+        Some(text) => {
+            text.parse::<i64>().ok().filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit)).ok_or_else(|| {
+                ApiError::InvalidField(format!("limit must be a whole number from 1 to {MAX_LIST_LIMIT}"))
+            })?
+        }
     };
     // Admins see every item; staff see their own.
     let requested_by = (!caller.role.is_admin()).then_some(caller.id);

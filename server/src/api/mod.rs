@@ -10,8 +10,8 @@ mod snapshot;
 mod socket;
 
 pub use error::ApiError;
-pub use items::DEFAULT_LIST_LIMIT;
 pub use extract::{AdminUser, ApiJson, OptionalJson};
+pub use items::DEFAULT_LIST_LIMIT;
 
 use crate::AppState;
 use axum::{routing::get, Router};

@@ -111,7 +111,12 @@ pub async fn start_listener(
 ///
 /// The process reports itself ready before the hub sends anything, so a client that gets
 /// the resent counts never finds `/readyz` still at 503.
-async fn listen(store: &Store, database_url: &str, hub: &Hub, health: &ListenerHealth) -> Result<PgListener, StoreError> {
+async fn listen(
+    store: &Store,
+    database_url: &str,
+    hub: &Hub,
+    health: &ListenerHealth,
+) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
     listener.listen_all([EVENT_CHANNEL, SESSION_CHANNEL]).await?;
     let counts = store.pending_counts().await?;

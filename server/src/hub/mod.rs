@@ -67,7 +67,8 @@ impl CloseReason {
     /// The server is stopping.
     pub const SHUTDOWN: CloseReason = CloseReason { code: close_code::GOING_AWAY, reason: "server shutting down" };
     /// The client sent a message over the size limit.
-    pub const MESSAGE_TOO_BIG: CloseReason = CloseReason { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" };
+    pub const MESSAGE_TOO_BIG: CloseReason =
+        CloseReason { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" };
     /// The client did not answer a ping within a period.
     pub const PING_TIMEOUT: CloseReason = CloseReason { code: close_code::PING_TIMEOUT, reason: "ping timeout" };
     /// The client closed or vanished: nothing is sent.
@@ -365,14 +366,22 @@ pub fn deliveries(event: &Event, timestamp: &str, count_is_news: bool) -> Delive
                 timestamp: timestamp.to_string(),
                 note: note.clone(),
             };
-            Delivery { to_admins: count.into_iter().collect(), to_staff: Some((*requester_id, Notification::review(*decision, notice))) }
+            Delivery {
+                to_admins: count.into_iter().collect(),
+                to_staff: Some((*requester_id, Notification::review(*decision, notice))),
+            }
         }
     }
 }
 
 /// The PENDING_COUNT_UPDATED of one category of `counts`.
 fn count_update(counts: &PendingCounts, category: Category, timestamp: &str) -> Notification {
-    Notification::PendingCountUpdated { category, count: counts.of(category), seq: counts.seq, timestamp: timestamp.to_string() }
+    Notification::PendingCountUpdated {
+        category,
+        count: counts.of(category),
+        seq: counts.seq,
+        timestamp: timestamp.to_string(),
+    }
 }
 
 /// Serializes a message once; the result is shared by every recipient.
@@ -468,19 +477,23 @@ mod tests {
     #[test]
     fn a_new_item_is_announced_to_the_admins_then_counted() {
         let delivery = deliveries(&created(7, 2), "2026-03-27 10:15", true);
-        assert!(matches!(&delivery.to_admins[..], [
-            Notification::NewIngredientRequest(NewItemNotice { request_id: 7, .. }),
-            Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 7, .. },
-        ]));
+        assert!(matches!(
+            &delivery.to_admins[..],
+            [
+                Notification::NewIngredientRequest(NewItemNotice { request_id: 7, .. }),
+                Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 7, .. },
+            ]
+        ));
         assert_eq!(delivery.to_staff, None);
     }
 
     #[test]
     fn a_review_counts_for_the_admins_and_tells_the_requester_alone() {
         let delivery = deliveries(&reviewed(8, 0, Decision::Reject), "2026-03-27 10:20", true);
-        assert!(matches!(&delivery.to_admins[..], [
-            Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 0, seq: 8, .. }
-        ]));
+        assert!(matches!(
+            &delivery.to_admins[..],
+            [Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 0, seq: 8, .. }]
+        ));
         let Some((3, Notification::SuggestionRejected(notice))) = &delivery.to_staff else {
             panic!("the requester gets SUGGESTION_REJECTED: {:?}", delivery.to_staff);
         };
@@ -508,11 +521,14 @@ mod tests {
         let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let greeting: Vec<Notification> =
             admin.greeting.iter().map(|frame| serde_json::from_str(frame).unwrap()).collect();
-        assert!(matches!(&greeting[..], [
-            Notification::Connected { session_type: SessionType::Admin, user_id: 1, .. },
-            Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 5, .. },
-            Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 1, seq: 5, .. },
-        ]));
+        assert!(matches!(
+            &greeting[..],
+            [
+                Notification::Connected { session_type: SessionType::Admin, user_id: 1, .. },
+                Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 5, .. },
+                Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 1, seq: 5, .. },
+            ]
+        ));
         let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
         assert_eq!(cook.greeting.len(), 1);
         assert_eq!(hub.session_counts(), (1, 1));
@@ -570,10 +586,13 @@ mod tests {
         hub.resync(PendingCounts { ingredient_requests: 0, dish_suggestions: 0, seq: 4 });
         assert!(drain(&admin.outbox).is_empty());
         hub.resync(PendingCounts { ingredient_requests: 3, dish_suggestions: 2, seq: 9 });
-        assert!(matches!(&drain(&admin.outbox)[..], [
-            Notification::PendingCountUpdated { count: 3, seq: 9, .. },
-            Notification::PendingCountUpdated { count: 2, seq: 9, .. },
-        ]));
+        assert!(matches!(
+            &drain(&admin.outbox)[..],
+            [
+                Notification::PendingCountUpdated { count: 3, seq: 9, .. },
+                Notification::PendingCountUpdated { count: 2, seq: 9, .. },
+            ]
+        ));
         assert_eq!(hub.counts().seq, 9);
     }
 

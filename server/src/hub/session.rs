@@ -186,7 +186,13 @@ mod tests {
 
     fn start(expires_in: Duration) -> Harness {
         let hub = Hub::new(KitchenClock::new(chrono_tz::UTC), PendingCounts::default(), 16);
-        let user = AuthUser { id: 1, role: Role::HeadChef, first_name: "Gordon".into(), last_name: "Ramsay".into(), expires_at: 0 };
+        let user = AuthUser {
+            id: 1,
+            role: Role::HeadChef,
+            first_name: "Gordon".into(),
+            last_name: "Ramsay".into(),
+            expires_at: 0,
+        };
         let registration = hub.register(&user, None).expect("registered");
         let (sink, sent) = mpsc::unbounded();
         let (client, stream) = mpsc::unbounded();

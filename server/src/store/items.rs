@@ -155,7 +155,11 @@ fn select_sql<K: ItemKind>() -> String {
     )
 }
 
-async fn fetch_item<'e, K: ItemKind, E>(executor: E, clock: &KitchenClock, id: i64) -> Result<Option<K::Item>, StoreError>
+async fn fetch_item<'e, K: ItemKind, E>(
+    executor: E,
+    clock: &KitchenClock,
+    id: i64,
+) -> Result<Option<K::Item>, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -191,9 +195,7 @@ impl Store {
             query = query.bind(requester);
         }
         let rows = query.bind(filter.limit).fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| Ok(K::from_row(row, shared_fields(row, &self.clock)?)?))
-            .collect()
+        rows.iter().map(|row| Ok(K::from_row(row, shared_fields(row, &self.clock)?)?)).collect()
     }
 
     /// One item of kind `K`.
@@ -268,7 +270,11 @@ impl Store {
             category: K::CATEGORY,
             pending,
             at_millis: now,
-            change: Change::Created { item_id: id, item_name: K::name(&item).to_string(), requested_by: K::requester(&item).clone() },
+            change: Change::Created {
+                item_id: id,
+                item_name: K::name(&item).to_string(),
+                requested_by: K::requester(&item).clone(),
+            },
         };
         commit_with(tx, &event, sink).await?;
         Ok(item)

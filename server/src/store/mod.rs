@@ -213,14 +213,12 @@ impl Store {
 
     /// The credentials of the user with this email (case-insensitive), if any.
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, first_name, last_name, email, role, password_hash FROM users WHERE email = $1",
-        )
-        .bind(email.trim().to_lowercase())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get(5)? }))
-            .transpose()
+        let row =
+            sqlx::query("SELECT id, first_name, last_name, email, role, password_hash FROM users WHERE email = $1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get(5)? })).transpose()
     }
 
     /// The user with this id, if any.
@@ -235,7 +233,11 @@ impl Store {
     /// Takes the next STAFF session claim from the shared sequence, records it as the user's
     /// newest and stages it with `sink`, so every process hears of it. `None` on SQLite,
     /// where one process numbers its own sessions.
-    pub async fn claim_staff_session(&self, user_id: i64, sink: &impl EventSink) -> Result<Option<StaffClaim>, StoreError> {
+    pub async fn claim_staff_session(
+        &self,
+        user_id: i64,
+        sink: &impl EventSink,
+    ) -> Result<Option<StaffClaim>, StoreError> {
         if self.backend != Backend::Postgres {
             return Ok(None);
         }

@@ -91,7 +91,11 @@ impl Drop for FreshDatabase {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 runtime.block_on(async {
                     let mut connection = connect_postgres(&admin).await;
-                    let _ = sqlx::Executor::execute(&mut connection, sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                    let _ = sqlx::Executor::execute(
+                        &mut connection,
+                        sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+                    )
+                    .await;
                 });
             })
             .join();
@@ -185,13 +189,7 @@ impl TestApp {
 
     /// A POST with a JSON body and a Bearer token.
     pub async fn post<B: Serialize>(&self, path: &str, token: &str, body: &B) -> reqwest::Response {
-        self.http
-            .post(format!("{}{path}", self.address))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("POST")
+        self.http.post(format!("{}{path}", self.address)).bearer_auth(token).json(body).send().await.expect("POST")
     }
 
     /// A GET with a Bearer token.
@@ -234,9 +232,8 @@ impl TestApp {
 
     /// Opens the notification socket after `shape` has set the upgrade request's headers.
     pub async fn socket_with(&self, shape: impl FnOnce(&mut tungstenite::handshake::client::Request)) -> Socket {
-        let mut request = format!("ws://127.0.0.1:{}/api/v1/notifications", self.port)
-            .into_client_request()
-            .expect("request");
+        let mut request =
+            format!("ws://127.0.0.1:{}/api/v1/notifications", self.port).into_client_request().expect("request");
         shape(&mut request);
         let (stream, response) = tokio_tungstenite::connect_async(request).await.expect("the upgrade succeeds");
         assert_eq!(response.status(), 101);
@@ -249,9 +246,14 @@ impl TestApp {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
         let stream = socket.connect(([127, 0, 0, 1], self.port).into()).await.expect("connect");
-        let mut request = format!("ws://127.0.0.1:{}/api/v1/notifications", self.port).into_client_request().expect("request");
-        request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
-        let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await.expect("the upgrade succeeds");
+        let mut request =
+            format!("ws://127.0.0.1:{}/api/v1/notifications", self.port).into_client_request().expect("request");
+        request
+            .headers_mut()
+            .insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
+        let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("the upgrade succeeds");
         Socket { stream }
     }
 
@@ -309,10 +311,14 @@ impl Socket {
                 Ok(None) => return Received::Closed(None),
                 Ok(Some(Err(_))) => return Received::Closed(None),
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    return Received::Message(serde_json::from_str(&text).unwrap_or_else(|error| panic!("unparseable {text}: {error}")))
+                    return Received::Message(
+                        serde_json::from_str(&text).unwrap_or_else(|error| panic!("unparseable {text}: {error}")),
+                    )
                 }
                 Ok(Some(Ok(Message::Close(frame)))) => {
-                    return Received::Closed(frame.map(|CloseFrame { code, reason }| (u16::from(code), reason.to_string())))
+                    return Received::Closed(
+                        frame.map(|CloseFrame { code, reason }| (u16::from(code), reason.to_string())),
+                    )
                 }
                 Ok(Some(Ok(_))) => continue,
             }

@@ -2,7 +2,9 @@
 //! every message type, ordering by `seq`, slow readers, dead peers and shutdown.
 
 use crate::helpers::*;
-use app::wire::{close_code, Category, NewItemNotice, Notification, Person, ReviewBody, ReviewNotice, Role, SessionType};
+use app::wire::{
+    close_code, Category, NewItemNotice, Notification, Person, ReviewBody, ReviewNotice, Role, SessionType,
+};
 use futures::StreamExt;
 use server::{
     auth::Claims,
@@ -40,9 +42,13 @@ async fn an_admin_is_welcomed_with_the_current_counts(db: Db) {
     };
     assert_eq!((message.as_str(), session_type, user_id), ("Connected to MiseOS notifications", SessionType::Admin, 1));
     assert_eq!(timestamp.len(), "2026-03-27 10:15".len());
-    let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else { panic!("counts follow") };
+    let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
+        panic!("counts follow")
+    };
     assert_eq!((category, count, seq), (Category::IngredientRequest, 2, 3));
-    let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else { panic!("counts follow") };
+    let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
+        panic!("counts follow")
+    };
     assert_eq!((category, count, seq), (Category::DishSuggestion, 1, 3));
     socket.expect_silence().await;
 }
@@ -69,17 +75,33 @@ async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
     let id = app.create_request(&cook, "Frisk Dild").await;
     let suggestion = app.create_suggestion(&cook, "Gravad laks").await;
     for socket in [&mut first_tab, &mut second_tab, &mut sous] {
-        let Notification::NewIngredientRequest(NewItemNotice { category, request_id, item_name, requested_by, timestamp }) = socket.next().await
+        let Notification::NewIngredientRequest(NewItemNotice {
+            category,
+            request_id,
+            item_name,
+            requested_by,
+            timestamp,
+        }) = socket.next().await
         else {
             panic!("NEW_INGREDIENT_REQUEST first");
         };
-        assert_eq!((category, request_id, item_name.as_str(), requested_by), (Category::IngredientRequest, id, "Frisk Dild", ali()));
+        assert_eq!(
+            (category, request_id, item_name.as_str(), requested_by),
+            (Category::IngredientRequest, id, "Frisk Dild", ali())
+        );
         assert_eq!(timestamp.len(), 16);
-        let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else { panic!("then the count") };
+        let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
+            panic!("then the count")
+        };
         assert_eq!((category, count, seq), (Category::IngredientRequest, 1, 1));
         let Notification::NewDishSuggestion(notice) = socket.next().await else { panic!("NEW_DISH_SUGGESTION") };
-        assert_eq!((notice.category, notice.request_id, notice.item_name.as_str()), (Category::DishSuggestion, suggestion, "Gravad laks"));
-        let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else { panic!("then the count") };
+        assert_eq!(
+            (notice.category, notice.request_id, notice.item_name.as_str()),
+            (Category::DishSuggestion, suggestion, "Gravad laks")
+        );
+        let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
+            panic!("then the count")
+        };
         assert_eq!((category, count, seq), (Category::DishSuggestion, 1, 2));
     }
 }
@@ -89,16 +111,26 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
     let (ali_token, sara_token, chef) = (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await);
     let request = app.create_request(&ali_token, "Frisk Dild").await;
     let suggestion = app.create_suggestion(&ali_token, "Stegt flæsk").await;
-    let (mut ali_socket, mut sara_socket, mut admin) = (app.socket(&ali_token).await, app.socket(&sara_token).await, app.socket(&chef).await);
+    let (mut ali_socket, mut sara_socket, mut admin) =
+        (app.socket(&ali_token).await, app.socket(&sara_token).await, app.socket(&chef).await);
     for socket in [&mut ali_socket, &mut sara_socket, &mut admin] {
         socket.skip_greeting().await;
     }
-    app.post(&format!("/api/v1/ingredient-requests/{request}/approve"), &chef, &ReviewBody { note: Some("Tak, Ali 🌿".into()) }).await;
-    let Notification::RequestApproved(ReviewNotice { category, request_id, item_name, reviewed_by, note, timestamp }) = ali_socket.next().await
+    app.post(
+        &format!("/api/v1/ingredient-requests/{request}/approve"),
+        &chef,
+        &ReviewBody { note: Some("Tak, Ali 🌿".into()) },
+    )
+    .await;
+    let Notification::RequestApproved(ReviewNotice { category, request_id, item_name, reviewed_by, note, timestamp }) =
+        ali_socket.next().await
     else {
         panic!("REQUEST_APPROVED");
     };
-    assert_eq!((category, request_id, item_name.as_str(), reviewed_by), (Category::IngredientRequest, request, "Frisk Dild", gordon()));
+    assert_eq!(
+        (category, request_id, item_name.as_str(), reviewed_by),
+        (Category::IngredientRequest, request, "Frisk Dild", gordon())
+    );
     assert_eq!(note.as_deref(), Some("Tak, Ali 🌿"));
     assert_eq!(timestamp.len(), 16);
     let Notification::PendingCountUpdated { category, count, seq, .. } = admin.next().await else { panic!("count") };
@@ -113,7 +145,12 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
     // The other two staff types.
     let rejected = app.create_request(&ali_token, "Trøfler").await;
     let approved = app.create_suggestion(&ali_token, "Frikadeller").await;
-    app.post(&format!("/api/v1/ingredient-requests/{rejected}/reject"), &chef, &ReviewBody { note: Some("For dyrt".into()) }).await;
+    app.post(
+        &format!("/api/v1/ingredient-requests/{rejected}/reject"),
+        &chef,
+        &ReviewBody { note: Some("For dyrt".into()) },
+    )
+    .await;
     app.post(&format!("/api/v1/dish-suggestions/{approved}/approve"), &chef, &ReviewBody::default()).await;
     assert!(matches!(ali_socket.next().await, Notification::RequestRejected(ReviewNotice { note: Some(_), .. })));
     assert!(matches!(ali_socket.next().await, Notification::SuggestionApproved(ReviewNotice { note: None, .. })));
@@ -131,7 +168,9 @@ async fn a_newer_staff_session_replaces_the_older_with_4001(db: Db) {
     assert_eq!(older.expect_close().await, (close_code::REPLACED, "replaced by a newer session".to_string()));
     let id = app.create_request(&cook, "Ramsløg").await;
     app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewBody::default()).await;
-    assert!(matches!(newer.next().await, Notification::RequestApproved(ReviewNotice { request_id, .. }) if request_id == id));
+    assert!(
+        matches!(newer.next().await, Notification::RequestApproved(ReviewNotice { request_id, .. }) if request_id == id)
+    );
     // Admin tabs are never replaced.
     let mut first_tab = app.socket(&chef).await;
     first_tab.skip_greeting().await;
@@ -209,7 +248,11 @@ async fn every_bad_credential_is_closed_with_1008() {
     let good = app.token(GORDON).await;
     let other_secret = server::auth::TokenKeys::new(&[9; 32], Duration::from_secs(60));
     let header_and_payload = |header: &str| {
-        format!("{}.{}", base64_url(header.as_bytes()), base64_url(&serde_json::to_vec(&claims(Role::HeadChef, 60, "miseos")).unwrap()))
+        format!(
+            "{}.{}",
+            base64_url(header.as_bytes()),
+            base64_url(&serde_json::to_vec(&claims(Role::HeadChef, 60, "miseos")).unwrap())
+        )
     };
     let alg_none = format!("{}.", header_and_payload(r#"{"alg":"none","typ":"JWT"}"#));
     let hs384 = jsonwebtoken::encode(
@@ -255,10 +298,15 @@ async fn the_cookie_works_only_from_an_allowed_origin() {
     assert!(matches!(same_origin.next().await, Notification::Connected { session_type: SessionType::Admin, .. }));
     for origin in [Some("http://evil.example".to_string()), Some(format!("http://127.0.0.1:{}", port + 1)), None] {
         let mut refused = app.socket_with(with_cookie(origin.clone())).await;
-        assert_eq!(refused.expect_close().await, (close_code::POLICY_VIOLATION, "origin not allowed".to_string()), "{origin:?}");
+        assert_eq!(
+            refused.expect_close().await,
+            (close_code::POLICY_VIOLATION, "origin not allowed".to_string()),
+            "{origin:?}"
+        );
     }
 
-    let listed = spawn_app_with(Db::Sqlite, |config| config.allowed_origins = vec!["https://kitchen.example".into()]).await;
+    let listed =
+        spawn_app_with(Db::Sqlite, |config| config.allowed_origins = vec!["https://kitchen.example".into()]).await;
     let token = listed.token(GORDON).await;
     let cookie = |origin: &'static str| {
         let token = token.clone();
@@ -281,7 +329,9 @@ async fn a_session_is_closed_with_1008_when_its_token_expires() {
     socket.skip_greeting().await;
     let started = Instant::now();
     match socket.next_within(Duration::from_secs(5)).await {
-        Received::Closed(Some((code, reason))) => assert_eq!((code, reason.as_str()), (close_code::POLICY_VIOLATION, "token expired")),
+        Received::Closed(Some((code, reason))) => {
+            assert_eq!((code, reason.as_str()), (close_code::POLICY_VIOLATION, "token expired"))
+        }
         other => panic!("expected 1008 at expiry, got {other:?}"),
     }
     assert!(started.elapsed() < Duration::from_secs(4));
@@ -364,7 +414,9 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
     }
     // Reading now, it finds what was already in flight, then the 1013 close.
     let mut closing = None;
-    while let Some(frame) = tokio::time::timeout(Duration::from_secs(5), stalled.stream.next()).await.expect("the socket ends") {
+    while let Some(frame) =
+        tokio::time::timeout(Duration::from_secs(5), stalled.stream.next()).await.expect("the socket ends")
+    {
         if let Ok(tokio_tungstenite::tungstenite::Message::Close(frame)) = frame {
             closing = frame.map(|frame| u16::from(frame.code));
             break;

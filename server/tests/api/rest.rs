@@ -1,7 +1,9 @@
 //! Sections 1–4 of the contract over HTTP: health, sign-in, items, review, snapshot, errors.
 
 use crate::helpers::*;
-use app::wire::{DishSuggestion, IngredientRequest, NewIngredientRequest, ReviewBody, ReviewStatus, Role, Snapshot, User};
+use app::wire::{
+    DishSuggestion, IngredientRequest, NewIngredientRequest, ReviewBody, ReviewStatus, Role, Snapshot, User,
+};
 use std::collections::HashSet;
 
 crate::on_both_databases!(
@@ -38,7 +40,13 @@ async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
     let body: app::wire::LoginResponse = response.json().await.unwrap();
     assert_eq!(
         body.user,
-        User { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into(), email: GORDON.into(), role: Role::HeadChef }
+        User {
+            id: 1,
+            first_name: "Gordon".into(),
+            last_name: "Ramsay".into(),
+            email: GORDON.into(),
+            role: Role::HeadChef
+        }
     );
     assert!(cookie.starts_with(&format!("miseos_token={};", body.token)));
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
@@ -58,7 +66,8 @@ async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
 async fn wrong_email_and_wrong_password_get_the_same_401(db: Db) {
     let app = spawn_app(db).await;
     let wrong_password = expect_error(app.login_attempt(GORDON, "wrong").await, 401, "bad_credentials").await;
-    let unknown_email = expect_error(app.login_attempt("nobody@miseos.dk", PASSWORD).await, 401, "bad_credentials").await;
+    let unknown_email =
+        expect_error(app.login_attempt("nobody@miseos.dk", PASSWORD).await, 401, "bad_credentials").await;
     assert_eq!(wrong_password, unknown_email);
 }
 
@@ -104,12 +113,29 @@ async fn an_ingredient_request_round_trips_every_field(db: Db) {
     let app = spawn_app(db).await;
     let cook = app.token(ALI).await;
     let chef = app.token(GORDON).await;
-    let body = NewIngredientRequest { item_name: "Frisk Dild".into(), quantity: 2.0, unit: "bunch".into(), note: Some("for the gravlax".into()) };
+    let body = NewIngredientRequest {
+        item_name: "Frisk Dild".into(),
+        quantity: 2.0,
+        unit: "bunch".into(),
+        note: Some("for the gravlax".into()),
+    };
     let response = app.post("/api/v1/ingredient-requests", &cook, &body).await;
     assert_eq!(response.status(), 201);
     let raw: serde_json::Value = response.json().await.unwrap();
     // The exact contract shape, including integer quantity and null review fields.
-    for field in ["id", "itemName", "quantity", "unit", "note", "status", "requestedBy", "createdAt", "reviewedBy", "reviewedAt", "reviewNote"] {
+    for field in [
+        "id",
+        "itemName",
+        "quantity",
+        "unit",
+        "note",
+        "status",
+        "requestedBy",
+        "createdAt",
+        "reviewedBy",
+        "reviewedAt",
+        "reviewNote",
+    ] {
         assert!(raw.get(field).is_some(), "missing {field} in {raw}");
     }
     assert_eq!(raw["quantity"], serde_json::json!(2));
@@ -120,10 +146,16 @@ async fn an_ingredient_request_round_trips_every_field(db: Db) {
     assert_eq!(created_at.len(), "2026-03-27 10:15".len(), "createdAt {created_at}");
     let id = raw["id"].as_i64().unwrap();
 
-    let fetched: IngredientRequest = expect_json(app.get(&format!("/api/v1/ingredient-requests/{id}"), &cook).await, 200).await;
+    let fetched: IngredientRequest =
+        expect_json(app.get(&format!("/api/v1/ingredient-requests/{id}"), &cook).await, 200).await;
     assert_eq!(fetched.item_name, "Frisk Dild");
     let approved: IngredientRequest = expect_json(
-        app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewBody { note: Some("Ja tak".into()) }).await,
+        app.post(
+            &format!("/api/v1/ingredient-requests/{id}/approve"),
+            &chef,
+            &ReviewBody { note: Some("Ja tak".into()) },
+        )
+        .await,
         200,
     )
     .await;
@@ -137,17 +169,30 @@ async fn a_dish_suggestion_round_trips_and_is_reviewed(db: Db) {
     let app = spawn_app(db).await;
     let cook = app.token(SARA).await;
     let chef = app.token(MONICA).await;
-    let response = app.post("/api/v1/dish-suggestions", &cook, &serde_json::json!({"name": "Stjerneskud", "description": "Rødspætte, rejer, asparges"})).await;
+    let response = app
+        .post(
+            "/api/v1/dish-suggestions",
+            &cook,
+            &serde_json::json!({"name": "Stjerneskud", "description": "Rødspætte, rejer, asparges"}),
+        )
+        .await;
     let raw: serde_json::Value = expect_json(response, 201).await;
     assert_eq!(raw["name"], "Stjerneskud");
     assert_eq!(raw["description"], "Rødspætte, rejer, asparges");
     assert!(raw.get("itemName").is_none() && raw.get("quantity").is_none());
     assert_eq!(raw["requestedBy"]["id"], 4);
     let id = raw["id"].as_i64().unwrap();
-    let fetched: DishSuggestion = expect_json(app.get(&format!("/api/v1/dish-suggestions/{id}"), &chef).await, 200).await;
+    let fetched: DishSuggestion =
+        expect_json(app.get(&format!("/api/v1/dish-suggestions/{id}"), &chef).await, 200).await;
     assert_eq!(fetched.status, ReviewStatus::Pending);
     // approve/reject take no body at all as well.
-    let rejected = app.http.post(format!("{}/api/v1/dish-suggestions/{id}/reject", app.address)).bearer_auth(&chef).send().await.unwrap();
+    let rejected = app
+        .http
+        .post(format!("{}/api/v1/dish-suggestions/{id}/reject", app.address))
+        .bearer_auth(&chef)
+        .send()
+        .await
+        .unwrap();
     let rejected: DishSuggestion = expect_json(rejected, 200).await;
     assert_eq!(rejected.status, ReviewStatus::Rejected);
     assert_eq!(rejected.review_note, None);
@@ -168,7 +213,8 @@ async fn staff_see_only_their_own_items_and_admins_see_all_newest_first(db: Db) 
     expect_json::<IngredientRequest>(app.get(&format!("/api/v1/ingredient-requests/{second}"), &sara).await, 200).await;
     let suggestion = app.create_suggestion(&sara, "Æbleskiver").await;
     expect_error(app.get(&format!("/api/v1/dish-suggestions/{suggestion}"), &ali).await, 404, "not_found").await;
-    let sara_suggestions: Vec<DishSuggestion> = expect_json(app.get("/api/v1/dish-suggestions?status=PENDING", &sara).await, 200).await;
+    let sara_suggestions: Vec<DishSuggestion> =
+        expect_json(app.get("/api/v1/dish-suggestions?status=PENDING", &sara).await, 200).await;
     assert_eq!(sara_suggestions.len(), 1);
     let ali_suggestions: Vec<DishSuggestion> = expect_json(app.get("/api/v1/dish-suggestions", &ali).await, 200).await;
     assert!(ali_suggestions.is_empty());
@@ -177,13 +223,20 @@ async fn staff_see_only_their_own_items_and_admins_see_all_newest_first(db: Db) 
 async fn status_filter_and_limit_apply(db: Db) {
     let app = spawn_app(db).await;
     let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
-    let ids = [app.create_request(&cook, "A").await, app.create_request(&cook, "B").await, app.create_request(&cook, "C").await];
+    let ids = [
+        app.create_request(&cook, "A").await,
+        app.create_request(&cook, "B").await,
+        app.create_request(&cook, "C").await,
+    ];
     app.post(&format!("/api/v1/ingredient-requests/{}/approve", ids[0]), &chef, &ReviewBody::default()).await;
-    let pending: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests?status=PENDING", &chef).await, 200).await;
+    let pending: Vec<IngredientRequest> =
+        expect_json(app.get("/api/v1/ingredient-requests?status=PENDING", &chef).await, 200).await;
     assert_eq!(pending.iter().map(|item| item.id).collect::<Vec<_>>(), vec![ids[2], ids[1]]);
-    let approved: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests?status=APPROVED", &cook).await, 200).await;
+    let approved: Vec<IngredientRequest> =
+        expect_json(app.get("/api/v1/ingredient-requests?status=APPROVED", &cook).await, 200).await;
     assert_eq!(approved.iter().map(|item| item.id).collect::<Vec<_>>(), vec![ids[0]]);
-    let limited: Vec<IngredientRequest> = expect_json(app.get("/api/v1/ingredient-requests?limit=1", &chef).await, 200).await;
+    let limited: Vec<IngredientRequest> =
+        expect_json(app.get("/api/v1/ingredient-requests?limit=1", &chef).await, 200).await;
     assert_eq!(limited.len(), 1);
     expect_error(app.get("/api/v1/ingredient-requests?status=DONE", &chef).await, 400, "invalid_field").await;
     expect_error(app.get("/api/v1/ingredient-requests?limit=0", &chef).await, 400, "invalid_field").await;
@@ -204,9 +257,15 @@ async fn only_admins_review_and_the_snapshot_is_theirs(db: Db) {
     }
     expect_error(app.get("/api/v1/notifications/snapshot", &cook).await, 403, "forbidden").await;
     let snapshot = app.snapshot(&chef).await;
-    assert_eq!(snapshot, Snapshot { pending_dish_suggestions: 1, pending_ingredient_requests: 1, total_pending: 2, seq: 2 });
+    assert_eq!(
+        snapshot,
+        Snapshot { pending_dish_suggestions: 1, pending_ingredient_requests: 1, total_pending: 2, seq: 2 }
+    );
     let raw: serde_json::Value = expect_json(app.get("/api/v1/notifications/snapshot", &chef).await, 200).await;
-    assert_eq!(raw, serde_json::json!({"pendingDishSuggestions": 1, "pendingIngredientRequests": 1, "totalPending": 2, "seq": 2}));
+    assert_eq!(
+        raw,
+        serde_json::json!({"pendingDishSuggestions": 1, "pendingIngredientRequests": 1, "totalPending": 2, "seq": 2})
+    );
 }
 
 async fn reviewing_twice_is_409_and_unknown_ids_are_404(db: Db) {
@@ -216,12 +275,28 @@ async fn reviewing_twice_is_409_and_unknown_ids_are_404(db: Db) {
     let path = format!("/api/v1/ingredient-requests/{id}/reject");
     expect_json::<IngredientRequest>(app.post(&path, &chef, &ReviewBody::default()).await, 200).await;
     expect_error(app.post(&path, &chef, &ReviewBody::default()).await, 409, "already_reviewed").await;
-    expect_error(app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewBody::default()).await, 409, "already_reviewed").await;
-    expect_error(app.post("/api/v1/ingredient-requests/99999/approve", &chef, &ReviewBody::default()).await, 404, "not_found").await;
+    expect_error(
+        app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &ReviewBody::default()).await,
+        409,
+        "already_reviewed",
+    )
+    .await;
+    expect_error(
+        app.post("/api/v1/ingredient-requests/99999/approve", &chef, &ReviewBody::default()).await,
+        404,
+        "not_found",
+    )
+    .await;
     expect_error(app.get("/api/v1/ingredient-requests/99999", &chef).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/dish-suggestions/not-a-number", &chef).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/no-such-resource", &chef).await, 404, "not_found").await;
-    let wrong_method = app.http.delete(format!("{}/api/v1/ingredient-requests/{id}", app.address)).bearer_auth(&chef).send().await.unwrap();
+    let wrong_method = app
+        .http
+        .delete(format!("{}/api/v1/ingredient-requests/{id}", app.address))
+        .bearer_auth(&chef)
+        .send()
+        .await
+        .unwrap();
     expect_error(wrong_method, 405, "method_not_allowed").await;
     // The counts moved once.
     assert_eq!(app.snapshot(&chef).await.pending_ingredient_requests, 0);
@@ -241,9 +316,15 @@ async fn bad_bodies_get_400_or_413_and_change_nothing(db: Db) {
     };
     expect_error(raw("{\"itemName\": ").await.unwrap(), 400, "malformed_json").await;
     expect_error(raw("not json").await.unwrap(), 400, "malformed_json").await;
-    let message = expect_error(raw(r#"{"itemName": "Dild", "unit": "bunch"}"#).await.unwrap(), 400, "invalid_field").await;
+    let message =
+        expect_error(raw(r#"{"itemName": "Dild", "unit": "bunch"}"#).await.unwrap(), 400, "invalid_field").await;
     assert!(message.contains("quantity"), "{message}");
-    expect_error(raw(r#"{"itemName": "Dild", "quantity": "two", "unit": "bunch"}"#).await.unwrap(), 400, "invalid_field").await;
+    expect_error(
+        raw(r#"{"itemName": "Dild", "quantity": "two", "unit": "bunch"}"#).await.unwrap(),
+        400,
+        "invalid_field",
+    )
+    .await;
     for (body, field) in [
         (r#"{"itemName": "", "quantity": 1, "unit": "kg"}"#, "itemName"),
         (r#"{"itemName": "Dild", "quantity": 0, "unit": "kg"}"#, "quantity"),
@@ -253,7 +334,8 @@ async fn bad_bodies_get_400_or_413_and_change_nothing(db: Db) {
         let message = expect_error(raw(body).await.unwrap(), 400, "invalid_field").await;
         assert!(message.contains(field), "{message}");
     }
-    let oversized_name = NewIngredientRequest { item_name: "x".repeat(101), quantity: 1.0, unit: "kg".into(), note: None };
+    let oversized_name =
+        NewIngredientRequest { item_name: "x".repeat(101), quantity: 1.0, unit: "kg".into(), note: None };
     expect_error(app.post("/api/v1/ingredient-requests", &cook, &oversized_name).await, 400, "invalid_field").await;
     let huge = "x".repeat(64 * 1024);
     // The server answers before reading the whole body and then drops that connection, so
@@ -275,7 +357,12 @@ async fn bad_bodies_get_400_or_413_and_change_nothing(db: Db) {
     .await;
     let review_note = ReviewBody { note: Some("n".repeat(501)) };
     let id = app.create_request(&cook, "Dild").await;
-    expect_error(app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &review_note).await, 400, "invalid_field").await;
+    expect_error(
+        app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &review_note).await,
+        400,
+        "invalid_field",
+    )
+    .await;
     // Nothing but the one valid create changed state.
     let snapshot = app.snapshot(&chef).await;
     assert_eq!((snapshot.pending_ingredient_requests, snapshot.pending_dish_suggestions, snapshot.seq), (1, 0, 1));
@@ -288,14 +375,26 @@ async fn unicode_and_markup_are_stored_unchanged(db: Db) {
     let app = spawn_app(db).await;
     let (cook, chef) = (app.token(ALI).await, app.token(GORDON).await);
     let name = "Rødgrød med fløde æøå ÆØÅ 🍓🔥 <script>alert('x')</script> ' OR 1=1; --";
-    let body = NewIngredientRequest { item_name: name.into(), quantity: 0.5, unit: "kg".into(), note: Some("  Ærter & \"bønner\"\n<b>nu</b>  ".into()) };
-    let created: IngredientRequest = expect_json(app.post("/api/v1/ingredient-requests", &cook, &body).await, 201).await;
-    let fetched: IngredientRequest = expect_json(app.get(&format!("/api/v1/ingredient-requests/{}", created.id), &chef).await, 200).await;
+    let body = NewIngredientRequest {
+        item_name: name.into(),
+        quantity: 0.5,
+        unit: "kg".into(),
+        note: Some("  Ærter & \"bønner\"\n<b>nu</b>  ".into()),
+    };
+    let created: IngredientRequest =
+        expect_json(app.post("/api/v1/ingredient-requests", &cook, &body).await, 201).await;
+    let fetched: IngredientRequest =
+        expect_json(app.get(&format!("/api/v1/ingredient-requests/{}", created.id), &chef).await, 200).await;
     assert_eq!(fetched.item_name, name);
     assert_eq!(fetched.note, body.note);
     assert_eq!(fetched.quantity.0, 0.5);
     let suggestion: DishSuggestion = expect_json(
-        app.post("/api/v1/dish-suggestions", &cook, &serde_json::json!({"name": name, "description": "🦞 <img src=x onerror=alert(1)>"})).await,
+        app.post(
+            "/api/v1/dish-suggestions",
+            &cook,
+            &serde_json::json!({"name": name, "description": "🦞 <img src=x onerror=alert(1)>"}),
+        )
+        .await,
         201,
     )
     .await;
@@ -337,7 +436,10 @@ async fn fifty_concurrent_creates_all_count(db: Db) {
     let ids: HashSet<i64> = futures::future::join_all(creates).await.into_iter().collect();
     assert!(ids.len() >= 40, "ids are unique per kind");
     let snapshot = app.snapshot(&chef).await;
-    assert_eq!(snapshot, Snapshot { pending_dish_suggestions: 10, pending_ingredient_requests: 40, total_pending: 50, seq: 50 });
+    assert_eq!(
+        snapshot,
+        Snapshot { pending_dish_suggestions: 10, pending_ingredient_requests: 40, total_pending: 50, seq: 50 }
+    );
 }
 
 fn base64_url_decode(text: &str) -> Vec<u8> {
@@ -371,8 +473,15 @@ async fn a_short_secret_is_refused_and_a_generated_one_survives_restarts() {
     let mut generated = test_config(&database.url);
     generated.jwt_secret = None;
     generated.data_dir = data_dir.clone();
-    let first = server::Application::build(generated.clone(), leptos_options()).await.expect("starts with a generated secret");
-    let user = app::wire::User { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into(), email: GORDON.into(), role: Role::HeadChef };
+    let first =
+        server::Application::build(generated.clone(), leptos_options()).await.expect("starts with a generated secret");
+    let user = app::wire::User {
+        id: 1,
+        first_name: "Gordon".into(),
+        last_name: "Ramsay".into(),
+        email: GORDON.into(),
+        role: Role::HeadChef,
+    };
     let token = first.state().tokens.issue(&user);
     drop(first);
     let secret = std::fs::read_to_string(data_dir.join("jwt-secret")).expect("the secret is kept");

@@ -71,7 +71,13 @@ impl ServerProcess {
     }
 
     async fn snapshot(&self, token: &str) -> app::wire::Snapshot {
-        let response = self.http.get(self.url("/api/v1/notifications/snapshot")).bearer_auth(token).send().await.expect("snapshot");
+        let response = self
+            .http
+            .get(self.url("/api/v1/notifications/snapshot"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("snapshot");
         expect_json(response, 200).await
     }
 
@@ -111,12 +117,13 @@ async fn cut_listeners(database: &FreshDatabase) -> usize {
     use sqlx::Connection;
     let name = database.url.rsplit('/').next().expect("a database name");
     let mut control = sqlx::PgConnection::connect(&postgres_admin_url()).await.expect("PostgreSQL");
-    let terminated: Vec<(bool,)> =
-        sqlx::query_as("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'")
-            .bind(name)
-            .fetch_all(&mut control)
-            .await
-            .expect("terminate");
+    let terminated: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'",
+    )
+    .bind(name)
+    .fetch_all(&mut control)
+    .await
+    .expect("terminate");
     terminated.len()
 }
 
@@ -154,7 +161,14 @@ async fn three_processes_share_events_seq_and_counts() {
     // 30 concurrent creates, through all three processes.
     let creates = (0..30).map(|index| {
         let (process, cook) = (&processes[index % 3], cook.clone());
-        async move { expect_json::<app::wire::IngredientRequest>(process.create(&cook, &format!("Vare {index}")).await.expect("create"), 201).await.id }
+        async move {
+            expect_json::<app::wire::IngredientRequest>(
+                process.create(&cook, &format!("Vare {index}")).await.expect("create"),
+                201,
+            )
+            .await
+            .id
+        }
     });
     let ids = futures::future::join_all(creates).await;
     // Reviews through another process reach the cook on the first one.
@@ -182,14 +196,16 @@ async fn the_newest_staff_session_wins_across_processes() {
     let mut newer = open_socket(second.port, &cook).await;
     newer.skip_greeting().await;
     assert_eq!(older.expect_close().await, (close_code::REPLACED, "replaced by a newer session".to_string()));
-    let id = expect_json::<app::wire::IngredientRequest>(first.create(&cook, "Dild").await.expect("create"), 201).await.id;
+    let id =
+        expect_json::<app::wire::IngredientRequest>(first.create(&cook, "Dild").await.expect("create"), 201).await.id;
     first.approve(&chef, id).await;
     assert!(matches!(newer.next().await, Notification::RequestApproved(_)));
 
     // Two connections of one user at the same instant on two processes: exactly one stays.
     let sara = token_for(4, Role::LineCook, "Sara", "Jensen");
     for round in 0..5 {
-        let (mut on_first, mut on_second) = tokio::join!(open_socket(first.port, &sara), open_socket(second.port, &sara));
+        let (mut on_first, mut on_second) =
+            tokio::join!(open_socket(first.port, &sara), open_socket(second.port, &sara));
         let mut closed = 0;
         for socket in [&mut on_first, &mut on_second] {
             loop {
@@ -229,13 +245,17 @@ async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(saw_unready, "/readyz reports not ready while the listener is cut off");
-    expect_json::<app::wire::IngredientRequest>(writer.create(&cook(), "Mens vi var væk").await.expect("create"), 201).await;
+    expect_json::<app::wire::IngredientRequest>(writer.create(&cook(), "Mens vi var væk").await.expect("create"), 201)
+        .await;
     // Back with backoff; the admin gets the current count even though the event was missed.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         assert!(tokio::time::Instant::now() < deadline, "the count was never resent");
-        if let Received::Message(Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 1, .. }) =
-            admin.next_within(Duration::from_millis(500)).await
+        if let Received::Message(Notification::PendingCountUpdated {
+            category: Category::IngredientRequest,
+            count: 1,
+            ..
+        }) = admin.next_within(Duration::from_millis(500)).await
         {
             break;
         }
@@ -248,7 +268,9 @@ async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
     let mut resent = Vec::new();
     while resent.len() < 2 {
         match admin.next_within(Duration::from_secs(10)).await {
-            Received::Message(Notification::PendingCountUpdated { category, count, .. }) => resent.push((category, count)),
+            Received::Message(Notification::PendingCountUpdated { category, count, .. }) => {
+                resent.push((category, count))
+            }
             other => panic!("expected the resent counts, got {other:?}"),
         }
     }
