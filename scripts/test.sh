@@ -10,6 +10,11 @@ cd "$root"
 "$root/scripts/setup.sh" --test
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 
+echo "== Gates: formatting, and lints as errors (server side, then the browser build)"
+cargo fmt --all --check
+cargo clippy --locked -p app -p server -p bench --all-targets -- -D warnings
+cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+
 echo "== Rust: unit and integration tests (SQLite and PostgreSQL); the bench tools compile"
 cargo test --locked -p app -p server -p bench
 
