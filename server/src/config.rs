@@ -69,8 +69,8 @@ pub struct Config {
     #[arg(long, env = "MISEOS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
-    /// Once listening, write the bound port (digits and a newline) to this file: how scripts
-    /// and tests learn the port the server picked for `PORT=0`.
+    /// Once listening, write the bound port (digits and a newline) to this file, and remove
+    /// it on shutdown: how scripts and tests learn the port the server picked for `PORT=0`.
     #[arg(long, env = "MISEOS_PORT_FILE")]
     pub port_file: Option<PathBuf>,
 }
@@ -100,26 +100,29 @@ impl Config {
     /// A configuration with every default, whatever the environment holds: for tests and
     /// tools that build one in code (a developer's `MISEOS_*` must not leak into them).
     pub fn defaults() -> Config {
-        let command = Config::command().mut_args(|argument| argument.env(None));
-        let matches = command.get_matches_from(["server"]);
+        let matches = command_without_environment().get_matches_from(["server"]);
         // Every field has a default or is optional, so the bare command line always parses.
         Config::from_arg_matches(&matches).expect("the defaults form a configuration")
     }
+}
+
+/// The command line with every setting's environment name removed: what
+/// [`Config::defaults`] parses.
+fn command_without_environment() -> clap::Command {
+    Config::command().mut_args(|argument| argument.env(None))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    // Checked on the command itself rather than by setting a variable: changing the
+    // environment while other test threads may read it is a data race.
     #[test]
-    fn the_defaults_ignore_the_environment() {
-        // A variable no other test reads, so setting it cannot disturb them.
-        std::env::set_var("MISEOS_WS_QUEUE", "7");
-        let from_environment = Config::parse_from(["server"]);
+    fn the_defaults_read_no_environment_variable() {
+        assert!(Config::command().get_arguments().any(|argument| argument.get_env().is_some()));
+        assert!(command_without_environment().get_arguments().all(|argument| argument.get_env().is_none()));
         let defaults = Config::defaults();
-        std::env::remove_var("MISEOS_WS_QUEUE");
-        assert_eq!(from_environment.ws_queue_capacity, 7);
-        assert_eq!(defaults.ws_queue_capacity, 256);
-        assert_eq!(defaults.port, 5001);
+        assert_eq!((defaults.port, defaults.ws_queue_capacity, defaults.port_file), (5001, 256, None));
     }
 }

@@ -108,7 +108,8 @@ mod tests {
                 item_name: widest_name.clone(),
                 requester_id: i64::MAX,
                 reviewed_by: person,
-                decision: Decision::Reject,
+                // The longer of the two names.
+                decision: Decision::Approve,
                 note: Some("\"".repeat(MAX_NOTE_CHARS / 2) + &"🦞".repeat(MAX_NOTE_CHARS / 2)),
             },
         };

@@ -162,6 +162,10 @@ impl Application {
         // The bus may already have stopped if no listener task was started.
         let _ = self.stop_bus.send(true);
         self.state.store.close().await;
+        if let Some(path) = &self.state.config.port_file {
+            // The port is no longer ours; a script must not find it and connect elsewhere.
+            let _ = std::fs::remove_file(path);
+        }
         tracing::info!("stopped");
         served
     }
@@ -260,10 +264,11 @@ fn check_secret_length(secret: Vec<u8>, source: &str) -> Result<Vec<u8>, StartEr
     Ok(secret)
 }
 
-/// Writes `port` to `path` whole: into a file beside it first, then renamed, so a reader
+/// Writes `port` to `path` whole: into `<path>.partial` first, then renamed, so a reader
 /// never sees half of it.
 fn write_port_file(path: &Path, port: u16) -> std::io::Result<()> {
-    let partial = path.with_extension("partial");
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
     std::fs::write(&partial, format!("{port}\n"))?;
     std::fs::rename(&partial, path)
 }

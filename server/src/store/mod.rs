@@ -11,6 +11,10 @@
 //! if the write commits), and once committed ([`EventSink::committed`]: the in-process bus
 //! publishes there). On SQLite the store lets one write run at a time, from its first
 //! statement until the sink has the committed event, so events leave in `seq` order.
+//!
+//! A write must run to completion: dropped while its COMMIT is under way, it may commit
+//! without handing the event over, and the clients would miss that change until the next
+//! one. Callers spawn writes in a task of their own (the API's `run_to_completion`).
 
 mod items;
 

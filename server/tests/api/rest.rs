@@ -500,3 +500,16 @@ async fn the_cookie_is_secure_when_configured() {
     let logout = app.http.post(format!("{}/api/v1/auth/logout", app.address)).send().await.unwrap();
     assert!(logout.headers().get("set-cookie").unwrap().to_str().unwrap().ends_with("Max-Age=0; Secure"));
 }
+
+/// `MISEOS_PORT_FILE`: the bound port is written once the server listens, and the file is
+/// removed when it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_port_file_names_the_bound_port_until_shutdown() {
+    let port_file = std::env::temp_dir().join(format!("miseos-port-{}", std::process::id()));
+    let mut app = spawn_app_with(Db::Sqlite, |config| config.port_file = Some(port_file.clone())).await;
+    let written = std::fs::read_to_string(&port_file).expect("the port file exists while serving");
+    assert_eq!(written, format!("{}\n", app.port));
+    assert_ne!(app.port, 0);
+    app.shut_down().await;
+    assert!(!port_file.exists(), "the port file is removed on shutdown");
+}
