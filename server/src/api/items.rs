@@ -106,8 +106,7 @@ where
     K::Item: Serialize,
 {
     K::validate(&new).map_err(ApiError::InvalidField)?;
-    let item =
-        run_to_completion(async move { K::insert(&state.store, &caller.person(), &new, &state.bus).await }).await?;
+    let item = K::insert(&state.store, &caller.person(), &new, &state.bus).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -191,22 +190,6 @@ async fn review<K: Creatable>(
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     let note = validate::review_note(body.note).map_err(ApiError::InvalidField)?;
     let reviewer = reviewer.person();
-    let item = run_to_completion(async move {
-        state.store.review::<K>(id, &reviewer, decision, note.as_deref(), &state.bus).await
-    })
-    .await?;
+    let item = state.store.review::<K>(id, &reviewer, decision, note.as_deref(), &state.bus).await?;
     Ok(Json(item))
-}
-
-/// Runs a write in its own task, so a client that disconnects mid-request cannot cancel it
-/// between its commit and the hand-over of its event.
-async fn run_to_completion<T: Send + 'static>(
-    write: impl Future<Output = Result<T, StoreError>> + Send + 'static,
-) -> Result<T, StoreError> {
-    match tokio::spawn(write).await {
-        Ok(result) => result,
-        // A panic in the write is a bug: let it surface as one.
-        Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
-        Err(_) => Err(StoreError::Interrupted),
-    }
 }

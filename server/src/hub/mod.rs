@@ -470,10 +470,6 @@ mod tests {
         frames.iter().map(|frame| serde_json::from_str(frame).expect("a notification")).collect()
     }
 
-    async fn close_of(outbox: &Outbox) -> CloseReason {
-        outbox.closed().await
-    }
-
     #[test]
     fn a_new_item_is_announced_to_the_admins_then_counted() {
         let delivery = deliveries(&created(7, 2), "2026-03-27 10:15", true);
@@ -539,7 +535,7 @@ mod tests {
         let hub = Hub::new(clock(), PendingCounts::default(), 16);
         let first = hub.register(&user(3, Role::LineCook), None).unwrap();
         let second = hub.register(&user(3, Role::LineCook), None).unwrap();
-        assert_eq!(close_of(&first.outbox).await, CloseReason::REPLACED);
+        assert_eq!(first.outbox.closed().await, CloseReason::REPLACED);
         // The replaced session's end does not unregister its successor.
         drop(first);
         assert_eq!(hub.session_counts(), (0, 1));
@@ -555,10 +551,10 @@ mod tests {
         hub.apply_claim(4, 99);
         assert_eq!(hub.session_counts(), (0, 1), "an older claim, or another user's, changes nothing");
         hub.apply_claim(3, 11);
-        assert_eq!(close_of(&session.outbox).await, CloseReason::REPLACED);
+        assert_eq!(session.outbox.closed().await, CloseReason::REPLACED);
         // A session whose claim is already outdated when it registers is closed at once.
         let late = hub.register(&user(3, Role::LineCook), Some(10)).unwrap();
-        assert_eq!(close_of(&late.outbox).await, CloseReason::REPLACED);
+        assert_eq!(late.outbox.closed().await, CloseReason::REPLACED);
         assert_eq!(hub.session_counts(), (0, 0));
     }
 
@@ -571,7 +567,7 @@ mod tests {
             hub.publish(&created(seq, seq));
             assert_eq!(drain(&keeping_up.outbox).len(), 2);
         }
-        assert_eq!(close_of(&slow.outbox).await, CloseReason::TOO_SLOW);
+        assert_eq!(slow.outbox.closed().await, CloseReason::TOO_SLOW);
         assert_eq!(hub.session_counts(), (1, 0));
         hub.publish(&created(4, 4));
         assert_eq!(drain(&keeping_up.outbox).len(), 2);
@@ -605,8 +601,8 @@ mod tests {
             let hub = hub.clone();
             async move { hub.shut_down().await }
         });
-        assert_eq!(close_of(&admin.outbox).await, CloseReason::SHUTDOWN);
-        assert_eq!(close_of(&cook.outbox).await, CloseReason::SHUTDOWN);
+        assert_eq!(admin.outbox.closed().await, CloseReason::SHUTDOWN);
+        assert_eq!(cook.outbox.closed().await, CloseReason::SHUTDOWN);
         assert!(hub.register(&user(2, Role::SousChef), None).is_err());
         // Shutdown waits until every session task has ended (dropped its guard).
         drop((admin, cook));

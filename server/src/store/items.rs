@@ -4,7 +4,7 @@
 //! listing, reading and reviewing are written once. The SQL text is assembled only from
 //! these compile-time table and column names (hence `AssertSqlSafe`); every value is bound.
 
-use super::{bump_pending, Announcement, EventSink, Store, StoreError};
+use super::{bump_pending, EventSink, Store, StoreError, Write};
 use crate::{
     clock::KitchenClock,
     event::{Change, Event},
@@ -210,9 +210,8 @@ impl Store {
         input: &NewIngredientRequest,
         sink: &impl EventSink,
     ) -> Result<IngredientRequest, StoreError> {
-        let _turn = self.take_write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        let (seq, pending) = bump_pending(&mut tx, Category::IngredientRequest, 1).await?;
+        let mut write = self.begin_write().await?;
+        let (seq, pending) = bump_pending(&mut write.tx, Category::IngredientRequest, 1).await?;
         let now = self.clock.now_millis();
         let row = sqlx::query(
             "INSERT INTO ingredient_requests (item_name, quantity, unit, note, requested_by, created_at) \
@@ -224,10 +223,10 @@ impl Store {
         .bind(input.note.as_deref())
         .bind(requester.id)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *write.tx)
         .await?;
         let id: i64 = row.try_get(0)?;
-        self.finish_create::<IngredientRequests>(tx, id, seq, pending, now, sink).await
+        self.finish_create::<IngredientRequests>(write, id, seq, pending, now, sink).await
     }
 
     /// Stores a new dish suggestion and hands its event to `sink`.
@@ -237,9 +236,8 @@ impl Store {
         input: &NewDishSuggestion,
         sink: &impl EventSink,
     ) -> Result<DishSuggestion, StoreError> {
-        let _turn = self.take_write_turn().await;
-        let mut tx = self.pool.begin().await?;
-        let (seq, pending) = bump_pending(&mut tx, Category::DishSuggestion, 1).await?;
+        let mut write = self.begin_write().await?;
+        let (seq, pending) = bump_pending(&mut write.tx, Category::DishSuggestion, 1).await?;
         let now = self.clock.now_millis();
         let row = sqlx::query(
             "INSERT INTO dish_suggestions (name, description, requested_by, created_at) \
@@ -249,22 +247,22 @@ impl Store {
         .bind(&input.description)
         .bind(requester.id)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *write.tx)
         .await?;
         let id: i64 = row.try_get(0)?;
-        self.finish_create::<DishSuggestions>(tx, id, seq, pending, now, sink).await
+        self.finish_create::<DishSuggestions>(write, id, seq, pending, now, sink).await
     }
 
     async fn finish_create<K: ItemKind>(
         &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        mut write: Write,
         id: i64,
         seq: i64,
         pending: i64,
         now: i64,
         sink: &impl EventSink,
     ) -> Result<K::Item, StoreError> {
-        let item = fetch_item::<K, _>(&mut *tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
+        let item = fetch_item::<K, _>(&mut *write.tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
         let event = Event {
             seq,
             category: K::CATEGORY,
@@ -276,7 +274,7 @@ impl Store {
                 requested_by: K::requester(&item).clone(),
             },
         };
-        commit_with(tx, &event, sink).await?;
+        write.commit(event, sink).await?;
         Ok(item)
     }
 
@@ -290,8 +288,7 @@ impl Store {
         note: Option<&str>,
         sink: &impl EventSink,
     ) -> Result<K::Item, StoreError> {
-        let _turn = self.take_write_turn().await;
-        let mut tx = self.pool.begin().await?;
+        let mut write = self.begin_write().await?;
         let now = self.clock.now_millis();
         let status = decision.status();
         // The conditional UPDATE comes first: it takes the row (PostgreSQL) or the database
@@ -307,16 +304,16 @@ impl Store {
             .bind(now)
             .bind(note)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut *write.tx)
             .await?
             .rows_affected();
         if updated == 0 {
-            let exists = fetch_item::<K, _>(&mut *tx, &self.clock, id).await?.is_some();
-            tx.rollback().await?;
+            let exists = fetch_item::<K, _>(&mut *write.tx, &self.clock, id).await?.is_some();
+            write.tx.rollback().await?;
             return Err(if exists { StoreError::AlreadyReviewed } else { StoreError::NotFound });
         }
-        let (seq, pending) = bump_pending(&mut tx, K::CATEGORY, -1).await?;
-        let item = fetch_item::<K, _>(&mut *tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
+        let (seq, pending) = bump_pending(&mut write.tx, K::CATEGORY, -1).await?;
+        let item = fetch_item::<K, _>(&mut *write.tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
         let event = Event {
             seq,
             category: K::CATEGORY,
@@ -331,19 +328,7 @@ impl Store {
                 note: note.map(str::to_string),
             },
         };
-        commit_with(tx, &event, sink).await?;
+        write.commit(event, sink).await?;
         Ok(item)
     }
-}
-
-/// Stages `event` with `sink`, commits, and hands the committed event to `sink`.
-async fn commit_with(
-    mut tx: sqlx::Transaction<'static, sqlx::Any>,
-    event: &Event,
-    sink: &impl EventSink,
-) -> Result<(), StoreError> {
-    sink.stage(&mut tx, Announcement::Event(event)).await?;
-    tx.commit().await?;
-    sink.committed(event);
-    Ok(())
 }

@@ -10,11 +10,9 @@
 //! ([`EventSink::stage`]: PostgreSQL queues its NOTIFY there, so it is delivered if and only
 //! if the write commits), and once committed ([`EventSink::committed`]: the in-process bus
 //! publishes there). On SQLite the store lets one write run at a time, from its first
-//! statement until the sink has the committed event, so events leave in `seq` order.
-//!
-//! A write must run to completion: dropped while its COMMIT is under way, it may commit
-//! without handing the event over, and the clients would miss that change until the next
-//! one. Callers spawn writes in a task of their own (the API's `run_to_completion`).
+//! statement until the sink has the committed event, so events leave in `seq` order. The
+//! COMMIT and the hand-over run in a task of their own ([`Write::commit`]), so a caller that
+//! is dropped half-way (a client hanging up) cannot leave a change committed but unannounced.
 
 mod items;
 
@@ -30,7 +28,7 @@ use sqlx::{
     AnyConnection, AnyPool, AssertSqlSafe, Executor, Row,
 };
 use std::{future::Future, path::Path, str::FromStr, sync::Arc, time::Duration};
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -87,8 +85,9 @@ pub enum Announcement<'a> {
     Claim(&'a StaffClaim),
 }
 
-/// Where a write hands what it commits. The bus implements it; tests may record.
-pub trait EventSink: Send + Sync {
+/// Where a write hands what it commits. The bus implements it. Cheap to clone: the store
+/// hands a clone to the task that commits.
+pub trait EventSink: Clone + Send + Sync + 'static {
     /// Called inside the write's transaction, after its changes and just before COMMIT.
     /// An error rolls the write back.
     fn stage<'a>(
@@ -159,13 +158,15 @@ impl Store {
         Ok(Store { pool, backend, clock, write_turn })
     }
 
-    /// Waits until this process may write (SQLite), or at once (PostgreSQL, where the
-    /// counter row's lock orders writers across processes).
-    async fn take_write_turn(&self) -> Option<MutexGuard<'_, ()>> {
-        match &self.write_turn {
-            Some(turn) => Some(turn.lock().await),
+    /// Starts a write: waits until this process may write (SQLite; at once on PostgreSQL,
+    /// where the counter row's lock orders writers across processes), then begins its
+    /// transaction.
+    async fn begin_write(&self) -> Result<Write, StoreError> {
+        let turn = match &self.write_turn {
+            Some(turn) => Some(turn.clone().lock_owned().await),
             None => None,
-        }
+        };
+        Ok(Write { tx: self.pool.begin().await?, turn })
     }
 
     /// Which database this is.
@@ -277,6 +278,34 @@ impl Store {
             ingredient_requests: row.try_get(1)?,
             dish_suggestions: row.try_get(2)?,
         })
+    }
+}
+
+/// A write under way: its transaction and, on SQLite, the turn that lets it run alone.
+struct Write {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    turn: Option<OwnedMutexGuard<()>>,
+}
+
+impl Write {
+    /// Stages `event` with `sink`, then commits and hands the committed event to `sink` in a
+    /// task of its own that also holds the turn until then: dropping the caller mid-COMMIT
+    /// can neither lose the event nor let the next write announce first.
+    async fn commit(mut self, event: Event, sink: &impl EventSink) -> Result<(), StoreError> {
+        sink.stage(&mut self.tx, Announcement::Event(&event)).await?;
+        let sink = sink.clone();
+        let committing = tokio::spawn(async move {
+            self.tx.commit().await?;
+            sink.committed(&event);
+            drop(self.turn);
+            Ok(())
+        });
+        match committing.await {
+            Ok(result) => result,
+            // A panic while committing is a bug: let it surface as one.
+            Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
+            Err(_) => Err(StoreError::Interrupted),
+        }
     }
 }
 
