@@ -16,7 +16,11 @@ cargo build --release --locked -p server
 cargo build --release --locked -p bench
 
 export MISEOS_JWT_SECRET=bench-secret-that-is-long-enough-0123456789
+# The demo users are the benchmark's head chef and cook; the load generator starts their
+# sessions in the server's database (DATABASE_URL) and signs their tokens.
+export MISEOS_DEMO=true
 data=$(mktemp -d /tmp/miseos-bench.XXXXXX)
+export DATABASE_URL="sqlite://$data/miseos.db?mode=rwc"
 server_port=5101
 floor_ws=127.0.0.1:7001
 floor_trigger=127.0.0.1:7002
@@ -66,7 +70,7 @@ run() {
       start_floor; floorgen --scenario broadcast --admins 1000 --rate 20 --events 200 --posters 1; stop_floor ;;
     direct)
       echo "== 10,000 staff sessions, 500 reviews/s"
-      start_server; DATABASE_URL="sqlite://$data/miseos.db" loadgen --scenario direct --staff 10000 --rate 500 --events 5000 --posters 4; stop_server ;;
+      start_server; loadgen --scenario direct --staff 10000 --rate 500 --events 5000 --posters 4; stop_server ;;
     reconnect)
       echo "== 10,000 sessions reconnecting after a restart (app backoff, full jitter)"
       start_server
@@ -98,8 +102,9 @@ PY
       database="miseos_bench_$$"
       psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $database"
       pids=()
+      export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database"
       for port in 5201 5202 5203; do
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" MISEOS_DATA_DIR="$data" PORT=$port RUST_LOG=warn \
+        MISEOS_DATA_DIR="$data" PORT=$port RUST_LOG=warn \
           LEPTOS_OUTPUT_NAME=miseos LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg target/release/server >>"$data/pg.log" 2>&1 &
         pids+=($!)
         for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done

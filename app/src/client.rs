@@ -4,8 +4,9 @@
 use crate::{
     ui::data::{CookData, DashboardData},
     wire::{
-        Category, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse,
-        NewDishSuggestion, NewIngredientRequest, ReviewBody, Snapshot, User,
+        Category, CreatedUser, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse,
+        NewDishSuggestion, NewIngredientRequest, NewUser, PasswordChange, RefreshResponse, ReviewBody, Snapshot,
+        TemporaryPassword, User, UserChanges,
     },
 };
 use gloo_net::http::{Request, Response};
@@ -28,6 +29,40 @@ impl From<CallError> for String {
 /// Signs in; on success the server has set the session cookie.
 pub async fn login(credentials: &LoginRequest) -> Result<LoginResponse, String> {
     Ok(post("/api/v1/auth/login", credentials).await?)
+}
+
+/// Renews the session's token (and cookie); fails with 401 once the session has ended.
+pub async fn refresh() -> Result<RefreshResponse, CallError> {
+    post("/api/v1/auth/refresh", &serde_json::json!({})).await
+}
+
+/// Changes the signed-in user's own password.
+pub async fn change_password(change: &PasswordChange) -> Result<(), CallError> {
+    post_expecting_nothing("/api/v1/auth/password", change).await
+}
+
+/// The brigade (head chefs only).
+#[cfg_attr(feature = "ssr", allow(dead_code, reason = "the server renders from its store instead"))]
+pub async fn users() -> Result<Vec<User>, CallError> {
+    get("/api/v1/users").await
+}
+
+/// Adds a person; the answer holds their temporary password, shown once.
+pub async fn create_user(new: &NewUser) -> Result<CreatedUser, CallError> {
+    post("/api/v1/users", new).await
+}
+
+/// Changes a person's names, role or active flag.
+pub async fn update_user(id: i64, changes: &UserChanges) -> Result<User, CallError> {
+    let request = Request::patch(&format!("/api/v1/users/{id}"))
+        .json(changes)
+        .map_err(|error| CallError { status: 0, message: error.to_string() })?;
+    read_json(request.send().await.map_err(unreachable)?).await
+}
+
+/// Gives a person a new temporary password.
+pub async fn reset_password(id: i64) -> Result<TemporaryPassword, CallError> {
+    post(&format!("/api/v1/users/{id}/reset-password"), &serde_json::json!({})).await
 }
 
 /// Signs out (the server clears the cookie).
@@ -99,6 +134,16 @@ async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result
     let request =
         Request::post(path).json(body).map_err(|error| CallError { status: 0, message: error.to_string() })?;
     read_json(request.send().await.map_err(unreachable)?).await
+}
+
+async fn post_expecting_nothing<B: Serialize>(path: &str, body: &B) -> Result<(), CallError> {
+    let request =
+        Request::post(path).json(body).map_err(|error| CallError { status: 0, message: error.to_string() })?;
+    let response = request.send().await.map_err(unreachable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    read_json::<serde_json::Value>(response).await.map(|_| ())
 }
 
 fn unreachable(_: gloo_net::Error) -> CallError {

@@ -2,11 +2,17 @@
 //! cookie authenticates it), hands every message to the page, and reconnects with
 //! exponential backoff and full jitter when the connection drops.
 //!
-//! Close codes decide what happens next: 1008 (the session is no longer valid) goes to the
-//! sign-in page; 4001 (opened in another tab or device) stops for good; anything else,
-//! including 1001 (server restarting) and 1013 (too slow), reconnects.
+//! Close codes decide what happens next: 1008 `token expired` renews the token and
+//! reconnects; any other 1008 (the session ended: signed out, disabled, revoked, expired)
+//! goes to the sign-in page, which says why; 4001 (opened in another tab or device) stops
+//! for good; anything else, including 1001 (server restarting) and 1013 (too slow),
+//! reconnects.
+//!
+//! [`keep_session_fresh`] renews the token well before it expires and keeps the session in
+//! use, so a dashboard left open on a wall screen stays signed in as long as its session
+//! lives.
 
-use crate::wire::{close_code, Category, Notification};
+use crate::wire::{close_code, close_reason, Category, Notification};
 use futures::StreamExt;
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use leptos::prelude::*;
@@ -114,7 +120,7 @@ pub fn connect(
                             }
                             Ok(Message::Bytes(_)) => {}
                             Err(WebSocketError::ConnectionClose(event)) => {
-                                ended_with = Some(event.code);
+                                ended_with = Some((event.code, event.reason));
                                 break;
                             }
                             Err(_) => break,
@@ -123,11 +129,16 @@ pub fn connect(
                 }
             }
             match ended_with {
-                Some(close_code::POLICY_VIOLATION) => {
-                    crate::client::go_to("/login");
-                    return;
+                Some((close_code::POLICY_VIOLATION, reason)) => {
+                    // An expired token in a live session: renew it and come straight back.
+                    let renewed = reason == close_reason::TOKEN_EXPIRED && crate::client::refresh().await.is_ok();
+                    if !renewed {
+                        crate::client::go_to(&sign_in_path(&reason));
+                        return;
+                    }
+                    continue;
                 }
-                Some(close_code::REPLACED) => {
+                Some((close_code::REPLACED, _)) => {
                     state.set(LinkState::Replaced);
                     return;
                 }
@@ -141,6 +152,95 @@ pub fn connect(
             gloo_timers::future::TimeoutFuture::new(delay).await;
         }
     });
+}
+
+/// How often an open page renews its token. Each renewal also counts as a use of the session,
+/// so this must be shorter than the shortest idle time an operator would set.
+const REFRESH_EVERY_MS: u32 = 4 * 60 * 1000;
+/// How soon to try again when a renewal did not reach the server.
+const REFRESH_RETRY_MS: u32 = 30 * 1000;
+
+/// Renews the token every few minutes while the page is open; when the session has ended,
+/// goes to the sign-in page (which says why).
+pub fn keep_session_fresh() {
+    leptos::task::spawn_local(async {
+        let mut wait = REFRESH_EVERY_MS;
+        loop {
+            gloo_timers::future::TimeoutFuture::new(wait).await;
+            match crate::client::refresh().await {
+                Ok(_) => wait = REFRESH_EVERY_MS,
+                Err(failure) if failure.status == 401 => {
+                    crate::client::go_to(&sign_in_path(&failure.message));
+                    return;
+                }
+                Err(_) => wait = REFRESH_RETRY_MS,
+            }
+        }
+    });
+}
+
+/// The sign-in page, telling why the session ended (`reason` as the server gave it).
+pub fn sign_in_path(reason: &str) -> String {
+    match SignInNotice::from_reason(reason) {
+        Some(notice) => format!("/login?ended={}", notice.key()),
+        None => "/login".to_string(),
+    }
+}
+
+/// Why the sign-in page was opened, as it tells the user.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SignInNotice {
+    SignedOut,
+    AccountDisabled,
+    SessionRevoked,
+    SessionExpired,
+}
+
+impl SignInNotice {
+    const ALL: [SignInNotice; 4] = [
+        SignInNotice::SignedOut,
+        SignInNotice::AccountDisabled,
+        SignInNotice::SessionRevoked,
+        SignInNotice::SessionExpired,
+    ];
+
+    /// The notice for a close reason or 401 message from the server.
+    pub fn from_reason(reason: &str) -> Option<SignInNotice> {
+        match reason {
+            close_reason::SIGNED_OUT => Some(SignInNotice::SignedOut),
+            close_reason::ACCOUNT_DISABLED => Some(SignInNotice::AccountDisabled),
+            close_reason::SESSION_REVOKED => Some(SignInNotice::SessionRevoked),
+            close_reason::SESSION_EXPIRED | close_reason::TOKEN_EXPIRED => Some(SignInNotice::SessionExpired),
+            _ => None,
+        }
+    }
+
+    /// Its key in the sign-in page's address.
+    pub fn key(self) -> &'static str {
+        match self {
+            SignInNotice::SignedOut => "signed-out",
+            SignInNotice::AccountDisabled => "account-disabled",
+            SignInNotice::SessionRevoked => "session-revoked",
+            SignInNotice::SessionExpired => "session-expired",
+        }
+    }
+
+    /// The notice for a key; `None` for anything else.
+    pub fn from_key(key: &str) -> Option<SignInNotice> {
+        SignInNotice::ALL.into_iter().find(|notice| notice.key() == key)
+    }
+
+    /// What the sign-in page says.
+    pub fn message(self) -> &'static str {
+        match self {
+            SignInNotice::SignedOut => "You were signed out.",
+            SignInNotice::AccountDisabled => "Your account has been disabled. Ask your head chef.",
+            SignInNotice::SessionRevoked => {
+                "You were signed out because your account changed (new role or password). Sign in again."
+            }
+            SignInNotice::SessionExpired => "Your session expired. Sign in again.",
+        }
+    }
 }
 
 /// `ws(s)://<this host>/api/v1/notifications`.
@@ -161,6 +261,21 @@ mod tests {
         assert_eq!(backoff_delay_ms(30, 1.0), 15_000);
         assert_eq!(backoff_delay_ms(3, 0.0), 0);
         assert_eq!(backoff_delay_ms(3, 0.5), 2000);
+    }
+
+    #[test]
+    fn every_session_ending_has_a_sign_in_notice_that_survives_the_address() {
+        for reason in [
+            close_reason::SIGNED_OUT,
+            close_reason::ACCOUNT_DISABLED,
+            close_reason::SESSION_REVOKED,
+            close_reason::SESSION_EXPIRED,
+        ] {
+            let notice = SignInNotice::from_reason(reason).expect("a notice");
+            assert_eq!(SignInNotice::from_key(notice.key()), Some(notice));
+        }
+        assert_eq!(sign_in_path("account disabled"), "/login?ended=account-disabled");
+        assert_eq!(sign_in_path("origin not allowed"), "/login");
     }
 
     #[test]

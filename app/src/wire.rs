@@ -33,8 +33,11 @@ impl Role {
 
     /// Parses the wire name; `None` for anything else.
     pub fn parse(name: &str) -> Option<Role> {
-        [Role::HeadChef, Role::SousChef, Role::LineCook, Role::PrepCook].into_iter().find(|role| role.as_str() == name)
+        Role::ALL.into_iter().find(|role| role.as_str() == name)
     }
+
+    /// Every role, most senior first.
+    pub const ALL: [Role; 4] = [Role::HeadChef, Role::SousChef, Role::LineCook, Role::PrepCook];
 }
 
 /// A user as `/auth/login` and `/auth/me` return it.
@@ -46,6 +49,8 @@ pub struct User {
     pub last_name: String,
     pub email: String,
     pub role: Role,
+    /// False once a head chef has disabled the account; its items and reviews stay.
+    pub active: bool,
 }
 
 impl User {
@@ -73,9 +78,68 @@ pub struct LoginRequest {
 
 /// Answer of `POST /api/v1/auth/login`.
 #[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
     pub token: String,
     pub user: User,
+    /// True after a sign-in with a temporary password: until it is changed, every route but
+    /// `/auth/password`, `/auth/me` and `/auth/logout` answers 403 `password_change_required`.
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// Answer of `POST /api/v1/auth/refresh`: a new token for the same session.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct RefreshResponse {
+    pub token: String,
+    pub user: User,
+}
+
+/// Body of `POST /api/v1/auth/password`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Body of `POST /api/v1/users`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewUser {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Answer of `POST /api/v1/users`: the temporary password is shown this once.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedUser {
+    pub user: User,
+    pub temporary_password: String,
+}
+
+/// Body of `PATCH /api/v1/users/{id}`: only the fields present change.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// Answer of `POST /api/v1/users/{id}/reset-password`.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct TemporaryPassword {
+    pub temporary_password: String,
 }
 
 /// The life cycle shared by ingredient requests and dish suggestions.
@@ -357,6 +421,16 @@ pub mod close_code {
     pub const PING_TIMEOUT: u16 = 1011;
     /// A newer STAFF session of the same user took over; do not reconnect.
     pub const REPLACED: u16 = 4001;
+}
+
+/// The reasons sent with 1008 when a session ends (besides `token expired`); the app tells
+/// the user which one on the sign-in page.
+pub mod close_reason {
+    pub const TOKEN_EXPIRED: &str = "token expired";
+    pub const SIGNED_OUT: &str = "signed out";
+    pub const ACCOUNT_DISABLED: &str = "account disabled";
+    pub const SESSION_REVOKED: &str = "session revoked";
+    pub const SESSION_EXPIRED: &str = "session expired";
 }
 
 /// Name of the HttpOnly cookie that carries the token for the browser app.

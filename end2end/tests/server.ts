@@ -33,6 +33,7 @@ export class MiseServer {
         MISEOS_DATA_DIR: this.dataDir,
         MISEOS_PORT_FILE: portFile,
         MISEOS_JWT_SECRET: "end-to-end-secret-that-is-at-least-32-bytes-long",
+        MISEOS_DEMO: "true",
         LEPTOS_OUTPUT_NAME: "miseos",
         LEPTOS_SITE_ROOT: "target/site",
         LEPTOS_SITE_PKG_DIR: "pkg",

@@ -1,9 +1,10 @@
 //! Who is asking: Argon2id password hashes, HS256 session tokens, and where a request
 //! carries its token (a Bearer header or the session cookie).
 //!
-//! Verification pins HS256, requires `exp`, `iss` and `sub`, allows no clock leeway (the same
-//! server issues and checks), and rejects everything else: `alg: none`, other algorithms,
-//! other secrets, other issuers.
+//! Verification pins HS256, requires `exp`, `iss`, `sub` and `sid`, allows no clock leeway
+//! (the same server issues and checks), and rejects everything else: `alg: none`, other
+//! algorithms, other secrets, other issuers. A token that verifies is only half the check:
+//! its session (`sid`) must also be live ([`crate::sessions`]).
 
 use app::wire::{Person, Role, User, TOKEN_COOKIE};
 use argon2::{
@@ -29,6 +30,36 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
+    /// The server-side session the token belongs to (32 hex digits).
+    #[serde(default)]
+    pub sid: String,
+}
+
+/// A server-side session's id: 128 random bits, written as 32 hex digits in tokens and in
+/// the database.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct SessionId(pub u128);
+
+impl SessionId {
+    /// A fresh random id.
+    pub fn generate() -> SessionId {
+        let mut bytes = [0u8; 16];
+        OsRng.fill_bytes(&mut bytes);
+        SessionId(u128::from_le_bytes(bytes))
+    }
+
+    /// Parses the 32-hex-digit form.
+    pub fn parse(text: &str) -> Option<SessionId> {
+        (text.len() == 32 && text.bytes().all(|byte| byte.is_ascii_hexdigit()))
+            .then(|| u128::from_str_radix(text, 16).ok().map(SessionId))
+            .flatten()
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{:032x}", self.0)
+    }
 }
 
 /// A caller whose token verified.
@@ -40,6 +71,8 @@ pub struct AuthUser {
     pub last_name: String,
     /// When the token stops being valid, in Unix seconds.
     pub expires_at: i64,
+    /// The session the token belongs to.
+    pub session: SessionId,
 }
 
 impl AuthUser {
@@ -93,8 +126,8 @@ impl TokenKeys {
         }
     }
 
-    /// A signed token for `user`, issued now.
-    pub fn issue(&self, user: &User) -> String {
+    /// A signed token for `user` in `session`, issued now.
+    pub fn issue(&self, user: &User, session: SessionId) -> String {
         let now = chrono::Utc::now().timestamp();
         let ttl_seconds = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let claims = Claims {
@@ -105,6 +138,7 @@ impl TokenKeys {
             iat: now,
             exp: now.saturating_add(ttl_seconds),
             iss: ISSUER.to_string(),
+            sid: session.to_string(),
         };
         self.sign(&claims)
     }
@@ -127,12 +161,14 @@ impl TokenKeys {
             })?;
         let claims = data.claims;
         let id = claims.sub.parse::<i64>().map_err(|_| TokenError::Invalid)?;
+        let session = SessionId::parse(&claims.sid).ok_or(TokenError::Invalid)?;
         Ok(AuthUser {
             id,
             role: claims.role,
             first_name: claims.first_name,
             last_name: claims.last_name,
             expires_at: claims.exp,
+            session,
         })
     }
 }
@@ -174,6 +210,44 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     }
 }
 
+/// Characters of temporary passwords: letters and digits that cannot be mistaken for each
+/// other when read aloud or copied by hand (no 0/O, 1/l/I).
+const TEMPORARY_PASSWORD_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// Length of a temporary password: 20 characters of a 56-letter alphabet, 116 bits.
+pub const TEMPORARY_PASSWORD_CHARS: usize = 20;
+
+/// A fresh temporary password, drawn uniformly (rejection sampling) from the OS's CSPRNG.
+pub fn temporary_password() -> String {
+    let alphabet_len = TEMPORARY_PASSWORD_ALPHABET.len();
+    // The largest multiple of the alphabet's length that fits a byte: bytes above it are
+    // redrawn, so every character is equally likely.
+    let limit = 256 - 256 % alphabet_len;
+    let mut password = String::with_capacity(TEMPORARY_PASSWORD_CHARS);
+    while password.len() < TEMPORARY_PASSWORD_CHARS {
+        let mut byte = [0u8; 1];
+        OsRng.fill_bytes(&mut byte);
+        if usize::from(byte[0]) < limit {
+            password.push(char::from(TEMPORARY_PASSWORD_ALPHABET[usize::from(byte[0]) % alphabet_len]));
+        }
+    }
+    password
+}
+
+/// Shortest and longest accepted new password, in characters.
+pub const PASSWORD_CHARS: (usize, usize) = (12, 128);
+
+/// Checks a new password against the contract's rules; the error names the broken rule.
+pub fn check_new_password(password: &str, email: &str) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < PASSWORD_CHARS.0 || length > PASSWORD_CHARS.1 {
+        return Err(format!("newPassword must be {} to {} characters long", PASSWORD_CHARS.0, PASSWORD_CHARS.1));
+    }
+    if password.trim().eq_ignore_ascii_case(email.trim()) {
+        return Err("newPassword must not be the email address".into());
+    }
+    Ok(())
+}
+
 /// A fresh random secret of `MIN_SECRET_BYTES` bytes, hex-encoded.
 pub fn generate_secret() -> String {
     let mut bytes = [0u8; crate::config::MIN_SECRET_BYTES];
@@ -192,21 +266,24 @@ mod tests {
             last_name: "Ramsay".into(),
             email: "gordon@miseos.dk".into(),
             role: Role::HeadChef,
+            active: true,
         }
     }
 
     #[test]
     fn an_issued_token_verifies_to_its_user() {
         let keys = TokenKeys::new(&[7; 32], Duration::from_secs(60));
-        let user = keys.verify(&keys.issue(&chef())).unwrap();
+        let session = SessionId::generate();
+        let user = keys.verify(&keys.issue(&chef(), session)).unwrap();
         assert_eq!((user.id, user.role, user.first_name.as_str()), (1, Role::HeadChef, "Gordon"));
+        assert_eq!(user.session, session);
     }
 
     #[test]
     fn another_secret_or_issuer_is_refused() {
         let keys = TokenKeys::new(&[7; 32], Duration::from_secs(60));
         let stranger = TokenKeys::new(&[8; 32], Duration::from_secs(60));
-        assert_eq!(keys.verify(&stranger.issue(&chef())), Err(TokenError::Invalid));
+        assert_eq!(keys.verify(&stranger.issue(&chef(), SessionId::generate())), Err(TokenError::Invalid));
         let now = chrono::Utc::now().timestamp();
         let foreign = Claims {
             sub: "1".into(),
@@ -216,12 +293,44 @@ mod tests {
             iat: now,
             exp: now + 60,
             iss: "someone-else".into(),
+            sid: SessionId::generate().to_string(),
         };
         assert_eq!(keys.verify(&keys.sign(&foreign)), Err(TokenError::Invalid));
         assert_eq!(
-            keys.verify(&keys.sign(&Claims { iss: ISSUER.into(), exp: now - 1, ..foreign })),
+            keys.verify(&keys.sign(&Claims { iss: ISSUER.into(), exp: now - 1, ..foreign.clone() })),
             Err(TokenError::Expired)
         );
+        // A token without a session is not one this server issued.
+        assert_eq!(
+            keys.verify(&keys.sign(&Claims { iss: ISSUER.into(), sid: String::new(), ..foreign })),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn session_ids_round_trip_through_their_text() {
+        let session = SessionId::generate();
+        assert_eq!(SessionId::parse(&session.to_string()), Some(session));
+        assert_eq!(SessionId::parse("not-hex"), None);
+        assert_eq!(SessionId::parse(&"f".repeat(33)), None);
+        assert_eq!(SessionId::parse("+fffffffffffffffffffffffffffffff"), None);
+    }
+
+    #[test]
+    fn temporary_passwords_are_long_random_and_unambiguous() {
+        let first = temporary_password();
+        assert_eq!(first.chars().count(), TEMPORARY_PASSWORD_CHARS);
+        assert!(first.bytes().all(|byte| TEMPORARY_PASSWORD_ALPHABET.contains(&byte)));
+        assert_ne!(first, temporary_password());
+        assert!(check_new_password(&first, "cook@example.com").is_ok());
+    }
+
+    #[test]
+    fn new_passwords_follow_the_rules() {
+        assert!(check_new_password("short", "a@b.dk").unwrap_err().contains("12 to 128"));
+        assert!(check_new_password(&"x".repeat(129), "a@b.dk").is_err());
+        assert!(check_new_password("Cook@Kitchen.dk", "cook@kitchen.dk").unwrap_err().contains("email"));
+        assert!(check_new_password("a long enough passphrase", "cook@kitchen.dk").is_ok());
     }
 
     #[test]

@@ -47,9 +47,21 @@ pub struct Config {
     #[arg(long, env = "MISEOS_SECURE_COOKIE", default_value_t = false, action = clap::ArgAction::Set)]
     pub secure_cookie: bool,
 
-    /// Seed the demo users into an empty database.
-    #[arg(long, env = "MISEOS_SEED_DEMO_USERS", default_value_t = true, action = clap::ArgAction::Set)]
-    pub seed_demo_users: bool,
+    /// Development mode: seed the demo users (shared, published password) into an empty
+    /// database and list them on the sign-in page. Never in production.
+    #[arg(long, env = "MISEOS_DEMO", default_value_t = false, action = clap::ArgAction::Set)]
+    pub demo: bool,
+
+    /// Minutes a session may go unused (no REST request, no refresh) before it ends.
+    /// Fractions are allowed (tests use seconds).
+    #[arg(long, env = "MISEOS_SESSION_IDLE_MINUTES", default_value_t = 720.0)]
+    pub session_idle_minutes: f64,
+
+    /// Reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For`
+    /// names the client for sign-in throttling. Requests from anyone else are counted by
+    /// their own address.
+    #[arg(long, env = "MISEOS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::throttle::parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// Largest accepted REST request body, in bytes.
     #[arg(long, env = "MISEOS_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
@@ -82,6 +94,11 @@ impl Config {
     /// The ping period as a duration.
     pub fn ws_ping_interval(&self) -> Duration {
         Duration::from_secs_f64(self.ws_ping_seconds.max(0.01))
+    }
+
+    /// How long a session may go unused.
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs_f64((self.session_idle_minutes * 60.0).clamp(1.0, 10.0 * 365.0 * 86_400.0))
     }
 
     /// The token lifetime as a duration.

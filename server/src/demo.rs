@@ -1,20 +1,23 @@
-//! The demo users (`app::demo`) seeded into an empty database so a new user can sign in at
-//! once. Their shared password is for development only (see the README).
+//! The demo users (`app::demo`) seeded into an empty database in development mode
+//! (`MISEOS_DEMO=true`) so a developer can sign in at once. Their shared password is for development only (see the README).
 
-use crate::{auth, store::NewUser};
+use crate::{auth, store::NewAccount};
 use app::demo::{DEMO_ACCOUNTS, DEMO_PASSWORD};
 
-/// The demo users with fresh Argon2id hashes. CPU-heavy: call from a blocking thread.
-pub fn demo_users() -> Vec<NewUser> {
+/// The demo users, by id, with fresh Argon2id hashes. CPU-heavy: call from a blocking thread.
+pub fn demo_users() -> Vec<(i64, NewAccount)> {
     DEMO_ACCOUNTS
         .iter()
-        .map(|account| NewUser {
-            id: account.id,
-            email: account.email.to_string(),
-            first_name: account.first_name.to_string(),
-            last_name: account.last_name.to_string(),
-            role: account.role,
-            password_hash: auth::hash_password(DEMO_PASSWORD),
+        .map(|account| {
+            let user = NewAccount {
+                email: account.email.to_string(),
+                first_name: account.first_name.to_string(),
+                last_name: account.last_name.to_string(),
+                role: account.role,
+                password_hash: auth::hash_password(DEMO_PASSWORD),
+                must_change_password: false,
+            };
+            (account.id, user)
         })
         .collect()
 }

@@ -16,6 +16,10 @@
 //! - [`hub`]: the sessions, who receives what, fan-out of shared bytes through bounded
 //!   queues, and the socket task with its close codes.
 //!
+//! Beside that path: [`sessions`] knows which sign-ins are live (checked on every request,
+//! ended sessions pushed to the hub's sockets), [`throttle`] slows password guessing, and
+//! [`cli`] manages users from the command line against the same database.
+//!
 //! [`Application::build`] wires them together and binds the port;
 //! [`Application::run_until_stopped`] serves until a shutdown signal, then closes every
 //! session with 1001 and lets in-flight requests finish.
@@ -23,16 +27,22 @@
 pub mod api;
 pub mod auth;
 pub mod bus;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod event;
 pub mod hub;
 pub mod pages;
+pub mod sessions;
 pub mod store;
+pub mod throttle;
 pub mod validate;
 
-use crate::{auth::TokenKeys, bus::Bus, clock::KitchenClock, config::Config, hub::Hub, store::Store};
+use crate::{
+    auth::TokenKeys, bus::Bus, clock::KitchenClock, config::Config, hub::Hub, sessions::Sessions, store::Store,
+    throttle::PasswordChecks,
+};
 use app::data::PageData;
 use axum::{
     extract::{DefaultBodyLimit, FromRef, State},
@@ -56,6 +66,8 @@ pub struct AppContext {
     pub store: Store,
     pub bus: Bus,
     pub hub: Hub,
+    pub sessions: Sessions,
+    pub password_checks: PasswordChecks,
     pub tokens: TokenKeys,
     /// A real Argon2id hash checked when an email is unknown, so sign-in takes as long
     /// for unknown emails as for wrong passwords.
@@ -102,19 +114,28 @@ impl Application {
         let clock = KitchenClock::new(config.timezone);
         let database_url = config.effective_database_url();
         let store = Store::connect(&database_url, config.db_max_connections, clock).await?;
-        if config.seed_demo_users && store.has_no_users().await? {
-            let users = tokio::task::spawn_blocking(demo::demo_users)
-                .await
-                .map_err(|error| StartError::Secret(error.to_string()))?;
-            store.insert_users(&users).await?;
-            tracing::info!("seeded the demo users (password in the README; development only)");
+        if store.has_no_users().await? {
+            if config.demo {
+                let users = tokio::task::spawn_blocking(demo::demo_users)
+                    .await
+                    .map_err(|error| StartError::Secret(error.to_string()))?;
+                store.seed_users(&users).await?;
+                tracing::info!("seeded the demo users (password in the README; development only)");
+            } else {
+                tracing::warn!("{}", cli::FIRST_HEAD_CHEF_HINT);
+            }
         }
         let decoy_password_hash = tokio::task::spawn_blocking(|| auth::hash_password("decoy for unknown emails"))
             .await
             .map_err(|error| StartError::Secret(error.to_string()))?;
         let hub = Hub::new(clock, store.pending_counts().await?, config.ws_queue_capacity);
         let (stop_bus, bus_stopped) = watch::channel(false);
-        let bus = Bus::start(&store, &database_url, hub.clone(), bus_stopped).await?;
+        let sessions_ended_elsewhere = Arc::new(tokio::sync::Notify::new());
+        let bus = Bus::start(&store, &database_url, hub.clone(), sessions_ended_elsewhere.clone(), bus_stopped.clone())
+            .await?;
+        let sessions =
+            Sessions::new(store.clone(), hub.clone(), bus.clone(), config.session_idle(), sessions_ended_elsewhere);
+        sessions.spawn_watcher(bus_stopped);
         let listener = listen(SocketAddr::new(config.host, config.port))?;
         if let Some(path) = &config.port_file {
             write_port_file(path, listener.local_addr()?.port())?;
@@ -125,6 +146,8 @@ impl Application {
             store,
             bus,
             hub,
+            sessions,
+            password_checks: PasswordChecks::per_core(),
             decoy_password_hash,
             leptos_options,
         }));
@@ -151,7 +174,9 @@ impl Application {
     /// for in-flight requests, stops the bus and closes the database.
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let hub = self.state.hub.clone();
-        let served = axum::serve(self.listener, self.router)
+        // Sign-in throttling counts failures per client address.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 stop.await;
                 tracing::info!("shutting down: closing every session");

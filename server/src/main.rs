@@ -1,8 +1,8 @@
 //! Starts MiseOS Live: parse the configuration, build the application, serve until SIGTERM
-//! or Ctrl-C.
+//! or Ctrl-C. With a subcommand (`server user …`), runs that against the database instead.
 
 use clap::Parser;
-use server::{config::Config, Application};
+use server::{cli, config::Config, Application};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc packs the many small per-session allocations tighter than glibc malloc (see
@@ -10,12 +10,32 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The command line: every setting of [`Config`], and optionally a subcommand.
+#[derive(Parser)]
+#[command(name = "server", version, about = "MiseOS Live: REST API, notifications and pages on one port")]
+struct CommandLine {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<cli::Command>,
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
-    let config = Config::parse();
+    let CommandLine { config, command } = CommandLine::parse();
+    if let Some(command) = command {
+        return match cli::run(&config, command, &mut std::io::stdout()).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let leptos_options = match leptos::config::get_configuration(None) {
         Ok(configuration) => configuration.leptos_options,
         Err(error) => {

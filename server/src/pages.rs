@@ -8,6 +8,7 @@ use crate::{
     AppState,
 };
 use app::{
+    data::Viewer,
     data::{CookData, DashboardData, PageData},
     wire::{ReviewStatus, User},
 };
@@ -20,11 +21,13 @@ pub struct StorePageData {
 }
 
 impl PageData for StorePageData {
-    fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<User>> {
+    fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<Viewer>> {
         Box::pin(async move {
             let token = cookie_token(headers)?;
             let caller = self.state.tokens.verify(token).ok()?;
-            self.state.store.user(caller.id).await.ok().flatten()
+            let standing = self.state.sessions.check(&caller).await.ok()?;
+            let user = self.state.store.user(caller.id).await.ok().flatten()?;
+            Some(Viewer { user, must_change_password: standing.must_change_password })
         })
     }
 
@@ -61,7 +64,16 @@ impl PageData for StorePageData {
         })
     }
 
+    fn team(&self) -> BoxFuture<'_, Result<Vec<User>, String>> {
+        Box::pin(async move {
+            self.state.store.users().await.map_err(|error| {
+                tracing::error!(%error, "cannot load the team");
+                "The team cannot be loaded right now.".to_string()
+            })
+        })
+    }
+
     fn lists_demo_accounts(&self) -> bool {
-        self.state.config.seed_demo_users
+        self.state.config.demo
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The bounds also keep every event well under PostgreSQL's 8000-byte NOTIFY limit.
 
-use app::wire::{NewDishSuggestion, NewIngredientRequest};
+use app::wire::{NewDishSuggestion, NewIngredientRequest, NewUser, UserChanges};
 
 /// Longest item or dish name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -37,6 +37,52 @@ pub fn ingredient_request(new: &NewIngredientRequest) -> Result<(), String> {
 pub fn dish_suggestion(new: &NewDishSuggestion) -> Result<(), String> {
     single_line("name", &new.name, MAX_NAME_CHARS)?;
     free_text("description", &new.description, MAX_DESCRIPTION_CHARS)
+}
+
+/// Longest first or last name, in characters.
+pub const MAX_PERSON_NAME_CHARS: usize = 60;
+/// Longest email address (RFC 5321's path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Checks a new user.
+pub fn new_user(new: &NewUser) -> Result<(), String> {
+    single_line("firstName", &new.first_name, MAX_PERSON_NAME_CHARS)?;
+    single_line("lastName", &new.last_name, MAX_PERSON_NAME_CHARS)?;
+    email(&new.email)
+}
+
+/// Checks the names a user edit sets (the role and flag are checked by their types).
+pub fn user_changes(changes: &UserChanges) -> Result<(), String> {
+    if let Some(first_name) = &changes.first_name {
+        single_line("firstName", first_name, MAX_PERSON_NAME_CHARS)?;
+    }
+    if let Some(last_name) = &changes.last_name {
+        single_line("lastName", last_name, MAX_PERSON_NAME_CHARS)?;
+    }
+    Ok(())
+}
+
+/// An email address as far as a kitchen needs: one `@` with text on both sides and a dot in
+/// the domain, no spaces. Whether it is deliverable is the head chef's business.
+pub fn email(address: &str) -> Result<(), String> {
+    let address = address.trim();
+    within("email", address, MAX_EMAIL_CHARS)?;
+    let valid = match address.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err("email must be an address such as cook@kitchen.dk".into())
+    }
 }
 
 /// Checks a reviewer's note; a blank note counts as none.
@@ -107,5 +153,28 @@ mod tests {
         assert_eq!(review_note(Some("   ".into())), Ok(None));
         assert_eq!(review_note(Some("Tak!\nGodt".into())), Ok(Some("Tak!\nGodt".into())));
         assert!(review_note(Some("x".repeat(MAX_NOTE_CHARS + 1))).is_err());
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_domain() {
+        assert!(email("cook@kitchen.dk").is_ok());
+        assert!(email(" Cook.Name+tag@Kitchen.example ").is_ok());
+        for bad in ["", "cook", "@kitchen.dk", "cook@kitchen", "cook@.dk", "co ok@kitchen.dk", "a@b@c.dk"] {
+            assert!(email(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn user_names_are_single_lines() {
+        let user = |first: &str| NewUser {
+            first_name: first.into(),
+            last_name: "Jensen".into(),
+            email: "sara@kitchen.dk".into(),
+            role: app::wire::Role::LineCook,
+        };
+        assert!(new_user(&user("Sara")).is_ok());
+        assert!(new_user(&user(" ")).unwrap_err().contains("firstName"));
+        assert!(new_user(&user("Sa\nra")).is_err());
+        assert!(user_changes(&UserChanges { last_name: Some(String::new()), ..UserChanges::default() }).is_err());
     }
 }

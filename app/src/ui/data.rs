@@ -7,6 +7,14 @@ use crate::wire::{DishSuggestion, IngredientRequest, Snapshot, User};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
+/// Who is looking at a page.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Viewer {
+    pub user: User,
+    /// Signed in with a temporary password: the app sends them to change it first.
+    pub must_change_password: bool,
+}
+
 /// What the head chef's dashboard starts from.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct DashboardData {
@@ -27,20 +35,22 @@ pub use server_side::PageData;
 
 #[cfg(feature = "ssr")]
 mod server_side {
-    use super::{CookData, DashboardData};
-    use crate::wire::User;
+    use super::{CookData, DashboardData, Viewer};
     use futures::future::BoxFuture;
 
     /// What the pages need from the server while it renders them. The server crate implements
     /// this over its store and provides it as `Arc<dyn PageData>` context, so the UI never
     /// depends on the server crate.
     pub trait PageData: Send + Sync + 'static {
-        /// The signed-in user of a request (from its session cookie), if any.
-        fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<User>>;
+        /// The signed-in user of a request (from its session cookie, while the session is
+        /// live), if any.
+        fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<Viewer>>;
         /// The snapshot and the pending items.
         fn dashboard(&self) -> BoxFuture<'_, Result<DashboardData, String>>;
         /// One cook's items.
         fn cook_items(&self, user_id: i64) -> BoxFuture<'_, Result<CookData, String>>;
+        /// Every user, for the team page.
+        fn team(&self) -> BoxFuture<'_, Result<Vec<crate::wire::User>, String>>;
         /// Whether the sign-in page lists the demo accounts (the server seeds them).
         fn lists_demo_accounts(&self) -> bool;
     }
@@ -51,7 +61,7 @@ mod server_side {
 // before the future starts, while the reactive owner is still current.
 
 /// The signed-in user, or `None`.
-pub fn current_user() -> impl Future<Output = Option<User>> + Send {
+pub fn current_user() -> impl Future<Output = Option<Viewer>> + Send {
     #[cfg(feature = "ssr")]
     {
         let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
@@ -60,7 +70,10 @@ pub fn current_user() -> impl Future<Output = Option<User>> + Send {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        send_wrapper::SendWrapper::new(async { crate::client::me().await.ok() })
+        // The server renders every page first and decides where a temporary password goes.
+        send_wrapper::SendWrapper::new(async {
+            crate::client::me().await.ok().map(|user| Viewer { user, must_change_password: false })
+        })
     }
 }
 
@@ -88,6 +101,19 @@ pub fn cook_items(user_id: i64) -> impl Future<Output = Result<CookData, String>
     {
         let _ = user_id;
         send_wrapper::SendWrapper::new(crate::client::cook_items())
+    }
+}
+
+/// The brigade, for the team page.
+pub fn team() -> impl Future<Output = Result<Vec<User>, String>> + Send {
+    #[cfg(feature = "ssr")]
+    {
+        let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
+        async move { data.ok_or("page data unavailable")?.team().await }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        send_wrapper::SendWrapper::new(async { crate::client::users().await.map_err(String::from) })
     }
 }
 

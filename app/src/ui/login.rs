@@ -1,8 +1,12 @@
 //! The sign-in page. The server sets the HttpOnly `miseos_token` cookie on success, so the
 //! browser never handles the token itself.
 
-use crate::demo::{DEMO_ACCOUNTS, DEMO_PASSWORD};
+use crate::{
+    demo::{DEMO_ACCOUNTS, DEMO_PASSWORD},
+    live::SignInNotice,
+};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 /// Email and password form; lists the demo accounts when the server seeds them.
 #[component]
@@ -13,6 +17,8 @@ pub fn LoginPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     let interactive = super::interactive();
     let demo_listed = Resource::new(|| (), |()| super::data::lists_demo_accounts());
+    let query = use_query_map();
+    let notice = move || query.with(|query| query.get("ended").and_then(|key| SignInNotice::from_key(&key)));
 
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -22,6 +28,7 @@ pub fn LoginPage() -> impl IntoView {
             crate::wire::LoginRequest { email: email.get_untracked(), password: password.get_untracked() };
         leptos::task::spawn_local(async move {
             match crate::client::login(&credentials).await {
+                Ok(answer) if answer.must_change_password => crate::client::go_to("/password"),
                 Ok(_) => crate::client::go_to("/"),
                 Err(message) => {
                     error.set(Some(message));
@@ -34,6 +41,7 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <section class="login card">
             <h1>"MiseOS Live"</h1>
+            {move || notice().map(|notice| view! { <p class="banner" role="status" data-testid="sign-in-notice">{notice.message()}</p> })}
             <form on:submit=on_submit>
                 <fieldset class="controls" disabled=move || !interactive.get()>
                     <label for="login-email">"Email"</label>

@@ -1,4 +1,5 @@
-//! The Leptos pages: sign-in, the head chef's dashboard and the cook's view.
+//! The Leptos pages: sign-in, the head chef's dashboard, the cook's view, the team page
+//! (head chefs) and the password page (everyone).
 //!
 //! Pages are rendered on the server with their data (so the first paint is complete and
 //! correct), then hydrated; from then on the notification socket keeps them live.
@@ -7,6 +8,7 @@ use crate::{
     live::LinkState,
     wire::{Role, User},
 };
+use data::Viewer;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -18,6 +20,8 @@ mod cook;
 mod dashboard;
 pub mod data;
 mod login;
+mod password;
+mod team;
 mod toasts;
 
 /// The HTML document around the app, rendered by the server.
@@ -53,6 +57,8 @@ pub fn App() -> impl IntoView {
                 // Async: the whole page (or the redirect to sign-in) is decided before the
                 // first byte, so a signed-out visitor gets a plain 302.
                 <Route path=StaticSegment("") view=Home ssr=SsrMode::Async/>
+                <Route path=StaticSegment("password") view=Password ssr=SsrMode::Async/>
+                <Route path=StaticSegment("team") view=Team ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -61,18 +67,53 @@ pub fn App() -> impl IntoView {
 /// `/`: the dashboard for head and sous chefs, the cook view for everyone else.
 #[component]
 fn Home() -> impl IntoView {
-    let session = Resource::new(|| (), |()| data::current_user());
+    signed_in(|viewer| {
+        if viewer.user.role.is_admin() {
+            view! { <dashboard::Dashboard user=viewer.user/> }.into_any()
+        } else {
+            view! { <cook::CookView user=viewer.user/> }.into_any()
+        }
+    })
+}
+
+/// `/password`: change one's own password (the one page a temporary password may open).
+#[component]
+fn Password() -> impl IntoView {
+    with_viewer(|viewer| match viewer {
+        None => view! { <Redirect path="/login"/> }.into_any(),
+        Some(viewer) => view! { <password::PasswordPage viewer/> }.into_any(),
+    })
+}
+
+/// `/team`: the brigade, for head chefs; everyone else is sent home.
+#[component]
+fn Team() -> impl IntoView {
+    signed_in(|viewer| {
+        if viewer.user.role == Role::HeadChef {
+            view! { <team::TeamPage user=viewer.user/> }.into_any()
+        } else {
+            view! { <Redirect path="/"/> }.into_any()
+        }
+    })
+}
+
+/// A page for a signed-in user: sign-in first for visitors, the password page first for a
+/// temporary password, else `page`.
+fn signed_in(page: impl Fn(Viewer) -> AnyView + Send + Sync + 'static) -> impl IntoView {
+    with_viewer(move |viewer| match viewer {
+        None => view! { <Redirect path="/login"/> }.into_any(),
+        Some(viewer) if viewer.must_change_password => view! { <Redirect path="/password"/> }.into_any(),
+        Some(viewer) => page(viewer),
+    })
+}
+
+/// Loads who is looking (decided before the first byte: the pages are async-rendered) and
+/// lets `decide` pick the view.
+fn with_viewer(decide: impl Fn(Option<Viewer>) -> AnyView + Send + Sync + 'static) -> impl IntoView {
+    let viewer = Resource::new(|| (), |()| data::current_user());
     view! {
         <Suspense fallback=|| view! { <main class="page"><p class="empty">"Loading…"</p></main> }>
-            {move || {
-                session
-                    .get()
-                    .map(|user| match user {
-                        None => view! { <Redirect path="/login"/> }.into_any(),
-                        Some(user) if user.role.is_admin() => view! { <dashboard::Dashboard user/> }.into_any(),
-                        Some(user) => view! { <cook::CookView user/> }.into_any(),
-                    })
-            }}
+            {move || viewer.get().map(&decide)}
         </Suspense>
     }
 }
@@ -91,10 +132,13 @@ fn interactive() -> ReadSignal<bool> {
     live
 }
 
-/// The top bar: who is signed in, the live connection, sign-out.
+/// The top bar: who is signed in, the live connection (on live pages), the pages they may
+/// open, sign-out. It also keeps the session's token fresh while the page is open.
 #[component]
-fn TopBar(user: User, link: RwSignal<LinkState>) -> impl IntoView {
+fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: bool) -> impl IntoView {
     let interactive = interactive();
+    Effect::new(move |_| crate::live::keep_session_fresh());
+    let is_head_chef = user.role == Role::HeadChef;
     let on_sign_out = move |_| {
         leptos::task::spawn_local(async {
             crate::client::logout().await;
@@ -103,10 +147,16 @@ fn TopBar(user: User, link: RwSignal<LinkState>) -> impl IntoView {
     };
     view! {
         <header class="top-bar">
-            <span class="brand">"MiseOS Live"</span>
-            <span class=move || link.get().css_class() role="status" aria-live="polite" data-testid="link-state">
-                {move || link.get().label()}
-            </span>
+            <a class="brand" href="/">"MiseOS Live"</a>
+            {live.then(|| view! {
+                <span class=move || link.get().css_class() role="status" aria-live="polite" data-testid="link-state">
+                    {move || link.get().label()}
+                </span>
+            })}
+            <nav class="pages" aria-label="Pages">
+                {is_head_chef.then(|| view! { <a href="/team">"Team"</a> })}
+                <a href="/password">"Password"</a>
+            </nav>
             <span class="who">
                 <span class="name">{format!("{} {}", user.first_name, user.last_name)}</span>
                 <span class="role">{role_name(user.role)}</span>

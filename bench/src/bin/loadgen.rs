@@ -21,7 +21,11 @@
 use app::wire::{NewIngredientRequest, Role, User};
 use clap::{Parser, ValueEnum};
 use futures::StreamExt;
-use server::{auth::TokenKeys, clock::KitchenClock, store::NewUser};
+use server::{
+    auth::{SessionId, TokenKeys},
+    clock::KitchenClock,
+    store::{now_millis, NewAccount, Store},
+};
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::{
@@ -101,7 +105,8 @@ struct Args {
     /// The server's JWT secret, to mint session tokens.
     #[arg(long, env = "MISEOS_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
-    /// The server's database, to insert staff users for `direct`.
+    /// The server's database: sessions are started there for the tokens this tool signs,
+    /// and `direct` inserts its staff users there.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
 }
@@ -314,12 +319,44 @@ impl HttpConnection {
     }
 }
 
-fn token_keys(args: &Args) -> Option<TokenKeys> {
-    args.jwt_secret.as_ref().map(|secret| TokenKeys::new(secret.as_bytes(), Duration::from_secs(24 * 3600)))
+/// Signs session tokens as the server would: a session row in the server's database, then a
+/// token for it with the server's secret. (Signing in over HTTP would spend an Argon2id check
+/// per token.)
+struct Minter {
+    keys: TokenKeys,
+    store: Store,
 }
 
+impl Minter {
+    /// Needs `MISEOS_JWT_SECRET` and `DATABASE_URL`; `None` without them.
+    async fn connect(args: &Args) -> Option<Minter> {
+        let (secret, database_url) = (args.jwt_secret.as_ref()?, args.database_url.as_ref()?);
+        let keys = TokenKeys::new(secret.as_bytes(), Duration::from_secs(24 * 3600));
+        let store = Store::connect(database_url, 4, KitchenClock::new(chrono_tz::UTC)).await.expect("the database");
+        Some(Minter { keys, store })
+    }
+
+    /// A token of a new session of the user with this id.
+    async fn token(&self, user_id: i64) -> String {
+        let user = self.store.user(user_id).await.expect("the database").expect("the user exists");
+        let credentials = self.store.credentials(&user.email).await.expect("the database").expect("credentials");
+        let session = SessionId::generate();
+        assert!(self.store.start_session(session, &credentials, now_millis()).await.expect("a session"));
+        self.keys.issue(&user, session)
+    }
+}
+
+const MINTER_NEEDS: &str = "set MISEOS_JWT_SECRET and DATABASE_URL to the server's secret and database";
+
 fn user(id: i64, role: Role) -> User {
-    User { id, first_name: format!("Bench{id}"), last_name: "User".into(), email: format!("bench{id}@miseos.dk"), role }
+    User {
+        id,
+        first_name: format!("Bench{id}"),
+        last_name: "User".into(),
+        email: format!("bench{id}@miseos.dk"),
+        role,
+        active: true,
+    }
 }
 
 /// Opens the sessions with these indexes (at most `--connect-concurrency` at a time, each
@@ -497,13 +534,15 @@ async fn read_shard(
 }
 
 async fn broadcast(args: &Args) {
-    let keys = token_keys(args);
-    if args.floor_trigger.is_none() && keys.is_none() {
-        eprintln!("set MISEOS_JWT_SECRET to the server's secret");
+    let minter = if args.floor_trigger.is_none() { Minter::connect(args).await } else { None };
+    if args.floor_trigger.is_none() && minter.is_none() {
+        eprintln!("{MINTER_NEEDS}");
         return;
     }
-    let admin_token = keys.as_ref().map(|keys| keys.issue(&user(1, Role::HeadChef)));
-    let cook_token = keys.as_ref().map(|keys| keys.issue(&user(3, Role::LineCook)));
+    let (admin_token, cook_token) = match &minter {
+        Some(minter) => (Some(minter.token(1).await), Some(minter.token(3).await)),
+        None => (None, None),
+    };
     if let Some(shard) = args.reader_shard {
         // A client process started by the driver: read, then report on stdout.
         let (_, finished) = read_shard(args, shard, admin_token).await;
@@ -691,35 +730,37 @@ async fn report_latencies(tally: Arc<Tally>, readers: Vec<tokio::task::JoinHandl
 }
 
 async fn direct(args: &Args) {
-    let (Some(keys), Some(database_url)) = (token_keys(args), args.database_url.as_ref()) else {
-        eprintln!("direct needs MISEOS_JWT_SECRET and DATABASE_URL (to insert the staff users)");
+    let Some(minter) = Minter::connect(args).await else {
+        eprintln!("{MINTER_NEEDS}");
         return;
     };
     let first_id = 1_000_000i64;
-    let store =
-        server::store::Store::connect(database_url, 4, KitchenClock::new(chrono_tz::UTC)).await.expect("the database");
     let hash = server::auth::hash_password("bench-only");
-    let users: Vec<NewUser> = (0..args.staff as i64)
+    let users: Vec<(i64, NewAccount)> = (0..args.staff as i64)
         .map(|offset| {
             let user = user(first_id + offset, Role::LineCook);
-            NewUser {
-                id: user.id,
+            let account = NewAccount {
                 email: user.email,
                 first_name: user.first_name,
                 last_name: user.last_name,
                 role: user.role,
                 password_hash: hash.clone(),
-            }
+                must_change_password: false,
+            };
+            (user.id, account)
         })
         .collect();
     for chunk in users.chunks(1000) {
-        store.insert_users(chunk).await.expect("insert staff users");
+        minter.store.seed_users(chunk).await.expect("insert staff users");
+    }
+    let mut tokens = Vec::with_capacity(args.staff);
+    for offset in 0..args.staff as i64 {
+        tokens.push(minter.token(first_id + offset).await);
     }
     // Each staff user asks for one item, so each review has its one recipient.
     let mut http = HttpConnection::open(args.server).await.expect("HTTP");
     let mut item_ids = Vec::with_capacity(args.staff);
-    for offset in 0..args.staff as i64 {
-        let token = keys.issue(&user(first_id + offset, Role::LineCook));
+    for (offset, token) in tokens.iter().enumerate() {
         let body = serde_json::to_string(&NewIngredientRequest {
             item_name: format!("bench-{offset}"),
             quantity: 1.0,
@@ -727,14 +768,12 @@ async fn direct(args: &Args) {
             note: None,
         })
         .expect("serializable");
-        let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", &token, &body).await.expect("POST");
+        let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", token, &body).await.expect("POST");
         assert_eq!(status, 201, "{answer}");
         item_ids.push(number_after(&answer, "\"id\":").expect("an id"));
     }
-    let (sessions, report) = connect_sessions(args, (0..args.staff).collect(), |index| {
-        Some(keys.issue(&user(first_id + index as i64, Role::LineCook)))
-    })
-    .await;
+    let (sessions, report) =
+        connect_sessions(args, (0..args.staff).collect(), |index| Some(tokens[index].clone())).await;
     println!("connected: {report}");
     let events = args.events.min(item_ids.len());
     let max_id = item_ids.iter().copied().max().unwrap_or(0);
@@ -747,7 +786,7 @@ async fn direct(args: &Args) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let server_before = sample_process(args.server_pid);
-    let chef = keys.issue(&user(1, Role::HeadChef));
+    let chef = minter.token(1).await;
     let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
@@ -786,13 +825,16 @@ async fn direct(args: &Args) {
 }
 
 async fn idle(args: &Args) {
-    let Some(keys) =
-        token_keys(args).or_else(|| args.floor_trigger.map(|_| TokenKeys::new(&[0; 32], Duration::from_secs(60))))
-    else {
-        eprintln!("set MISEOS_JWT_SECRET to the server's secret");
-        return;
+    // The floor checks no token.
+    let token = if args.floor_trigger.is_none() {
+        let Some(minter) = Minter::connect(args).await else {
+            eprintln!("{MINTER_NEEDS}");
+            return;
+        };
+        Some(minter.token(1).await)
+    } else {
+        None
     };
-    let token = (args.floor_trigger.is_none()).then(|| keys.issue(&user(1, Role::HeadChef)));
     let before = sample_process(args.server_pid);
     let (sessions, report) = connect_sessions(args, (0..args.admins).collect(), |_| token.clone()).await;
     println!("connected: {report}");
@@ -820,11 +862,11 @@ async fn idle(args: &Args) {
 }
 
 async fn reconnect(args: &Args) {
-    let Some(keys) = token_keys(args) else {
-        eprintln!("set MISEOS_JWT_SECRET to the server's secret");
+    let Some(minter) = Minter::connect(args).await else {
+        eprintln!("{MINTER_NEEDS}");
         return;
     };
-    let token = keys.issue(&user(1, Role::HeadChef));
+    let token = minter.token(1).await;
     let welcomed = Arc::new(AtomicUsize::new(0));
     let disconnected_at = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -898,11 +940,11 @@ fn rand_unit() -> f64 {
 }
 
 async fn snapshot(args: &Args) {
-    let Some(keys) = token_keys(args) else {
-        eprintln!("set MISEOS_JWT_SECRET to the server's secret");
+    let Some(minter) = Minter::connect(args).await else {
+        eprintln!("{MINTER_NEEDS}");
         return;
     };
-    let token = keys.issue(&user(1, Role::HeadChef));
+    let token = minter.token(1).await;
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
     let server_before = sample_process(args.server_pid);
     let started = Instant::now();

@@ -1,18 +1,30 @@
-//! `/auth/login`, `/auth/logout`, `/auth/me`.
+//! `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/me`, `/auth/password`: signing in
+//! (throttled), keeping a session going, ending it, and changing one's own password.
 
 use super::{ApiError, ApiJson};
-use crate::{auth, auth::AuthUser, AppState};
-use app::wire::{LoginRequest, LoginResponse, User, TOKEN_COOKIE};
+use crate::{
+    auth::{self, bearer_token, cookie_token, AuthUser, SessionId},
+    store::{now_millis, Credentials, EndReason, SessionsToEnd},
+    throttle::{self, SignInKeys},
+    AppState,
+};
+use app::wire::{LoginRequest, LoginResponse, PasswordChange, RefreshResponse, User, TOKEN_COOKIE};
 use axum::{
-    extract::State,
-    http::{header, HeaderValue, StatusCode},
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
+use std::net::SocketAddr;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout)).route("/auth/me", get(me))
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/auth/password", post(change_password))
 }
 
 /// Longest accepted email or password; anything longer cannot be a real one.
@@ -20,44 +32,130 @@ const MAX_CREDENTIAL_CHARS: usize = 256;
 
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(credentials): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    if credentials.email.chars().count() > MAX_CREDENTIAL_CHARS
-        || credentials.password.chars().count() > MAX_CREDENTIAL_CHARS
-    {
+    let forwarded_for = headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
+    let address = throttle::client_address(peer, forwarded_for, &state.config.trusted_proxies);
+    let email = credentials.email.trim();
+    if email.chars().count() > MAX_CREDENTIAL_CHARS || credentials.password.chars().count() > MAX_CREDENTIAL_CHARS {
         return Err(ApiError::BadCredentials);
     }
-    let stored = state.store.credentials(&credentials.email).await?;
+    let keys = SignInKeys::new(email, address);
+    if let Some(retry_after) = throttle::retry_after(&state.store, &keys).await? {
+        tracing::warn!(email, %address, retry_after, "sign-in throttled");
+        return Err(ApiError::TooManyAttempts { retry_after });
+    }
+    let stored = state.store.credentials(email).await?;
     // An unknown email still costs one hash verification, so timing does not tell which
     // emails exist.
-    let (user, hash) = match stored {
-        Some(stored) => (Some(stored.user), stored.password_hash),
-        None => (None, state.decoy_password_hash.to_string()),
-    };
+    let hash = stored.as_ref().map_or_else(|| state.decoy_password_hash.clone(), |found| found.password_hash.clone());
     let password = credentials.password;
-    let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+    let matches = state
+        .password_checks
+        .run(move || auth::verify_password(&password, &hash))
         .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
-    let user = user.filter(|_| matches).ok_or(ApiError::BadCredentials)?;
-    let token = state.tokens.issue(&user);
+        .inspect_err(|_| tracing::warn!(email, %address, "sign-in refused: too many password checks at once"))?;
+    let Some(signed_in) = stored.filter(|_| matches) else {
+        state.store.record_failure(&[&keys.account, &keys.address], now_millis()).await?;
+        tracing::warn!(email, %address, "failed sign-in");
+        return Err(ApiError::BadCredentials);
+    };
+    if !signed_in.user.active {
+        tracing::warn!(email, %address, "sign-in to a disabled account");
+        return Err(ApiError::AccountDisabled);
+    }
+    state.store.clear_failures(&keys.account).await?;
+    let session = start_session(&state, &signed_in).await?;
+    let token = state.tokens.issue(&signed_in.user, session);
     let cookie = session_cookie(&state, &token, state.config.token_ttl().as_secs());
-    Ok(with_cookie(cookie, Json(LoginResponse { token, user })))
+    let answer = LoginResponse { token, user: signed_in.user, must_change_password: signed_in.must_change_password };
+    Ok(with_cookie(cookie, Json(answer)))
 }
 
-async fn logout(State(state): State<AppState>) -> Response {
-    with_cookie(session_cookie(&state, "", 0), StatusCode::NO_CONTENT)
+/// Starts the session of a sign-in that checked out. `Unauthorized` when the account changed
+/// meanwhile (disabled, new role or password): the user signs in again and gets the new
+/// answer.
+async fn start_session(state: &AppState, signed_in: &Credentials) -> Result<SessionId, ApiError> {
+    let session = SessionId::generate();
+    if !state.store.start_session(session, signed_in, now_millis()).await? {
+        return Err(ApiError::Unauthorized("the account changed while signing in; sign in again"));
+    }
+    state.sessions.started(session, signed_in.user.id, signed_in.must_change_password);
+    Ok(session)
+}
+
+/// A new token for the caller's live session (same `sid`, new `exp`), with its user as the
+/// store has it now.
+async fn refresh(State(state): State<AppState>, caller: AuthUser) -> Result<Response, ApiError> {
+    let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+    let token = state.tokens.issue(&user, caller.session);
+    let cookie = session_cookie(&state, &token, state.config.token_ttl().as_secs());
+    Ok(with_cookie(cookie, Json(RefreshResponse { token, user })))
+}
+
+/// Ends the caller's session, if the request names a live one, and clears the cookie either
+/// way: signing out always succeeds.
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let caller =
+        bearer_token(&headers).or_else(|| cookie_token(&headers)).and_then(|token| state.tokens.verify(token).ok());
+    if let Some(caller) = caller {
+        if state.store.end_session(caller.session, caller.id, EndReason::SignedOut, &state.bus).await? {
+            state.sessions.ended_here(&[(caller.session, EndReason::SignedOut)]);
+        }
+    }
+    Ok(with_cookie(session_cookie(&state, "", 0), StatusCode::NO_CONTENT))
+}
+
+async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<User>, ApiError> {
+    let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+    Ok(Json(user))
+}
+
+/// Changes the caller's own password: the current one must be right (failures count toward
+/// throttling like failed sign-ins), the new one must follow the rules. The caller's other
+/// sessions end; this one goes on, free of any temporary-password restriction.
+async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    caller: AuthUser,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+    let forwarded_for = headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
+    let address = throttle::client_address(peer, forwarded_for, &state.config.trusted_proxies);
+    let keys = SignInKeys::new(&user.email, address);
+    if let Some(retry_after) = throttle::retry_after(&state.store, &keys).await? {
+        return Err(ApiError::TooManyAttempts { retry_after });
+    }
+    if change.current_password.chars().count() > MAX_CREDENTIAL_CHARS {
+        return Err(ApiError::InvalidField("currentPassword is not your current password".into()));
+    }
+    auth::check_new_password(&change.new_password, &user.email).map_err(ApiError::InvalidField)?;
+    let hash = state.store.password_hash(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+    let (current, new) = (change.current_password, change.new_password);
+    let new_hash = state
+        .password_checks
+        .run(move || auth::verify_password(&current, &hash).then(|| auth::hash_password(&new)))
+        .await?;
+    let Some(new_hash) = new_hash else {
+        state.store.record_failure(&[&keys.account, &keys.address], now_millis()).await?;
+        tracing::warn!(email = user.email, %address, "wrong current password in a password change");
+        return Err(ApiError::InvalidField("currentPassword is not your current password".into()));
+    };
+    let others = SessionsToEnd::AllBut(caller.session, EndReason::Revoked);
+    let ended = state.store.set_password(caller.id, &new_hash, false, others, &state.bus).await?;
+    state.sessions.ended_here(&ended);
+    state.sessions.password_changed(caller.session);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The `miseos_token` cookie holding `token` for `max_age` seconds (0 clears it).
 fn session_cookie(state: &AppState, token: &str, max_age: u64) -> String {
     let secure = if state.config.secure_cookie { "; Secure" } else { "" };
     format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
-}
-
-async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<User>, ApiError> {
-    // A token can outlive its user; then it no longer identifies anyone.
-    let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
-    Ok(Json(user))
 }
 
 fn with_cookie(cookie: String, body: impl IntoResponse) -> Response {

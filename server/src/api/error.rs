@@ -4,7 +4,7 @@
 use crate::store::StoreError;
 use app::wire::ErrorBody;
 use axum::{
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -27,6 +27,15 @@ pub enum ApiError {
     /// 403: the caller's role may not do this.
     #[error("only head chefs and sous chefs may do this")]
     Forbidden,
+    /// 403: only a head chef manages users.
+    #[error("only head chefs may manage users")]
+    HeadChefOnly,
+    /// 403: signed in with a temporary password that must be changed first.
+    #[error("change your temporary password first (POST /api/v1/auth/password)")]
+    PasswordChangeRequired,
+    /// 403: the right password, but the account is disabled.
+    #[error("this account has been disabled; ask your head chef")]
+    AccountDisabled,
     /// 404: no such item, or not one the caller may see.
     #[error("not found")]
     NotFound,
@@ -36,6 +45,15 @@ pub enum ApiError {
     /// 409: the item was already approved or rejected.
     #[error("this item has already been reviewed")]
     AlreadyReviewed,
+    /// 409: another user has this email (compared without case).
+    #[error("another user already has this email")]
+    EmailTaken,
+    /// 409: the change would leave the kitchen without an active head chef.
+    #[error("the last active head chef cannot be disabled or given another role")]
+    LastHeadChef,
+    /// 429: too many failed sign-ins for this account or from this address.
+    #[error("too many attempts, try again in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     /// 413: the body is larger than the configured limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
@@ -45,6 +63,9 @@ pub enum ApiError {
     /// 503: the database does not answer or the server is stopping.
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    /// 503: more sign-ins at once than the password checks can queue.
+    #[error("too many sign-ins at once; try again in a second")]
+    Busy,
     /// 500: anything else; the cause is logged.
     #[error("internal error")]
     Internal(String),
@@ -57,13 +78,18 @@ impl ApiError {
             ApiError::InvalidField(_) => (StatusCode::BAD_REQUEST, "invalid_field"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
-            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::Forbidden | ApiError::HeadChefOnly => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::PasswordChangeRequired => (StatusCode::FORBIDDEN, "password_change_required"),
+            ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::AlreadyReviewed => (StatusCode::CONFLICT, "already_reviewed"),
+            ApiError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
+            ApiError::LastHeadChef => (StatusCode::CONFLICT, "last_head_chef"),
+            ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Unavailable | ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -75,8 +101,17 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }
+        let retry_after = match &self {
+            ApiError::TooManyAttempts { retry_after } => Some(*retry_after),
+            ApiError::Busy => Some(1),
+            _ => None,
+        };
         let body = ErrorBody { error: code.to_string(), message: self.to_string() };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
@@ -85,11 +120,29 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::AlreadyReviewed => ApiError::AlreadyReviewed,
+            StoreError::EmailTaken => ApiError::EmailTaken,
+            StoreError::LastHeadChef => ApiError::LastHeadChef,
             StoreError::Interrupted => ApiError::Unavailable,
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
                 ApiError::Unavailable
             }
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<crate::sessions::Refusal> for ApiError {
+    fn from(refusal: crate::sessions::Refusal) -> Self {
+        match refusal {
+            crate::sessions::Refusal::Ended(reason) => ApiError::Unauthorized(reason.message()),
+            crate::sessions::Refusal::Unknown => ApiError::Unauthorized("invalid token"),
+            crate::sessions::Refusal::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<crate::throttle::Busy> for ApiError {
+    fn from(_: crate::throttle::Busy) -> Self {
+        ApiError::Busy
     }
 }

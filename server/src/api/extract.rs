@@ -1,5 +1,5 @@
-//! Extractors: who is calling (`AuthUser`, `AdminUser`) and what they sent (`ApiJson`,
-//! `OptionalJson`), each failing with the contract's JSON error.
+//! Extractors: who is calling (`AuthUser`, `AdminUser`, `HeadChef`) and what they sent
+//! (`ApiJson`, `OptionalJson`), each failing with the contract's JSON error.
 
 use super::ApiError;
 use crate::{
@@ -21,7 +21,34 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = bearer_token(&parts.headers)
             .or_else(|| cookie_token(&parts.headers))
             .ok_or(ApiError::Unauthorized("missing token"))?;
-        state.tokens.verify(token).map_err(|error| ApiError::Unauthorized(error.reason()))
+        let user = state.tokens.verify(token).map_err(|error| ApiError::Unauthorized(error.reason()))?;
+        let standing = state.sessions.check(&user).await?;
+        if standing.must_change_password && !allowed_before_password_change(parts.uri.path()) {
+            return Err(ApiError::PasswordChangeRequired);
+        }
+        Ok(user)
+    }
+}
+
+/// The routes a user with a temporary password may use before changing it. (Paths as the
+/// nested `/api/v1` router sees them.)
+fn allowed_before_password_change(path: &str) -> bool {
+    matches!(path.strip_prefix("/api/v1").unwrap_or(path), "/auth/password" | "/auth/me" | "/auth/logout")
+}
+
+/// A caller who is a head chef; anyone else gets 403 before the body is read.
+pub struct HeadChef(pub AuthUser);
+
+impl FromRequestParts<AppState> for HeadChef {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if user.role == app::wire::Role::HeadChef {
+            Ok(HeadChef(user))
+        } else {
+            Err(ApiError::HeadChefOnly)
+        }
     }
 }
 

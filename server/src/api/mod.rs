@@ -1,4 +1,4 @@
-//! The HTTP surface under `/api/v1`: one module per resource, one error type, the extractors
+//! The HTTP surface under `/api/v1`: one module per resource (items, users, auth, snapshot), one error type, the extractors
 //! that authenticate callers and parse bodies into clear 400/401/403/413 answers, and
 //! (`socket`) the upgrade of the notification socket, which hands it to the hub.
 
@@ -8,9 +8,10 @@ mod extract;
 mod items;
 mod snapshot;
 mod socket;
+mod users;
 
 pub use error::ApiError;
-pub use extract::{AdminUser, ApiJson, OptionalJson};
+pub use extract::{AdminUser, ApiJson, HeadChef, OptionalJson};
 pub use items::DEFAULT_LIST_LIMIT;
 
 use crate::AppState;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(items::router())
         .merge(snapshot::router())
+        .merge(users::router())
         .route("/notifications", get(socket::notifications))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

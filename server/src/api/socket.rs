@@ -6,6 +6,7 @@ use super::ApiError;
 use crate::{
     auth::{bearer_token, cookie_token, AuthUser},
     hub::{run_session, CloseReason, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
+    sessions::Refusal,
     AppState,
 };
 use axum::{
@@ -36,7 +37,10 @@ pub async fn notifications(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
-    let caller = authenticate(&state, &headers);
+    let caller = match authenticate(&state, &headers) {
+        Ok(user) => admit(&state, user).await,
+        Err(reason) => Err(reason),
+    };
     let ping_interval = state.config.ws_ping_interval();
     Ok(upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -64,6 +68,10 @@ pub async fn notifications(
             };
             match state.hub.register(&user, claim) {
                 Ok(registration) => {
+                    // An ending that raced the registration missed the hub; close it here.
+                    if let Some(reason) = state.sessions.ended_reason(user.session) {
+                        registration.outbox.close(CloseReason::policy(reason.message()));
+                    }
                     let settings = SessionSettings { ping_interval, expires_at: instant_of_unix(user.expires_at) };
                     let (sink, stream) = socket.split();
                     run_session(sink, stream, registration, settings).await;
@@ -87,6 +95,21 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, Close
         }
     };
     state.tokens.verify(token).map_err(|error| CloseReason::policy(error.reason()))
+}
+
+/// Whether the token's session admits a socket: live, and not waiting for a temporary
+/// password to be changed.
+async fn admit(state: &AppState, user: AuthUser) -> Result<AuthUser, CloseReason> {
+    match state.sessions.check(&user).await {
+        Ok(standing) if standing.must_change_password => Err(CloseReason::PASSWORD_CHANGE_REQUIRED),
+        Ok(_) => Ok(user),
+        Err(Refusal::Ended(reason)) => Err(CloseReason::policy(reason.message())),
+        Err(Refusal::Unknown) => Err(CloseReason::policy("invalid token")),
+        Err(Refusal::Store(error)) => {
+            tracing::warn!(%error, "cannot check a socket's session");
+            Err(CloseReason::TRY_LATER)
+        }
+    }
 }
 
 /// Whether the request's Origin may use the cookie: listed in `allowed`, or, with no list,

@@ -8,6 +8,12 @@
 //!   a listener task in each process receives them (PostgreSQL delivers notifications in
 //!   commit order, and only for committed transactions) and hands them to its hub. A process
 //!   hears its own writes the same way, so `committed` has nothing left to do.
+//! - [`Bus::Outside`] (the command line): no hub to feed. On PostgreSQL it still stages the
+//!   NOTIFY of what it changes; running SQLite servers find its changes by themselves.
+//!
+//! Ended sessions travel the same way as a bare announcement: a process that hears one
+//! re-reads the ended sessions from the database (see `sessions`), so what a notification
+//! says is never trusted beyond "look now".
 
 mod postgres;
 
@@ -17,6 +23,8 @@ use crate::{
     store::{Announcement, Backend, EventSink, Store, StoreError},
 };
 use sqlx::AnyConnection;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 pub use postgres::ListenerHealth;
 
@@ -25,31 +33,40 @@ pub use postgres::ListenerHealth;
 pub enum Bus {
     InProcess { hub: Hub },
     Postgres { health: ListenerHealth },
+    Outside { backend: Backend },
 }
 
 impl Bus {
     /// The bus for `store`: in-process for SQLite, LISTEN/NOTIFY for PostgreSQL (the listener
-    /// task is started here and runs until `shutdown` fires).
+    /// task is started here and runs until `shutdown` fires). `sessions_ended` is notified
+    /// when another process says it ended sessions.
     pub async fn start(
         store: &Store,
         database_url: &str,
         hub: Hub,
+        sessions_ended: Arc<Notify>,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Result<Bus, StoreError> {
         match store.backend() {
             Backend::Sqlite => Ok(Bus::InProcess { hub }),
             Backend::Postgres => {
-                let health = postgres::start_listener(store.clone(), database_url, hub, shutdown).await?;
+                let health =
+                    postgres::start_listener(store.clone(), database_url, hub, sessions_ended, shutdown).await?;
                 Ok(Bus::Postgres { health })
             }
         }
+    }
+
+    /// The bus of a process that serves nothing (the command line).
+    pub fn outside(store: &Store) -> Bus {
+        Bus::Outside { backend: store.backend() }
     }
 
     /// Whether events are flowing: always for in-process, for PostgreSQL while the LISTEN
     /// connection is up.
     pub fn is_connected(&self) -> bool {
         match self {
-            Bus::InProcess { .. } => true,
+            Bus::InProcess { .. } | Bus::Outside { .. } => true,
             Bus::Postgres { health } => health.is_listening(),
         }
     }
@@ -62,8 +79,10 @@ impl EventSink for Bus {
         announcement: Announcement<'a>,
     ) -> Result<(), sqlx::Error> {
         match self {
-            Bus::InProcess { .. } => Ok(()),
-            Bus::Postgres { .. } => postgres::notify(connection, announcement).await,
+            Bus::InProcess { .. } | Bus::Outside { backend: Backend::Sqlite } => Ok(()),
+            Bus::Postgres { .. } | Bus::Outside { backend: Backend::Postgres } => {
+                postgres::notify(connection, announcement).await
+            }
         }
     }
 

@@ -19,12 +19,14 @@ use std::{
     },
     time::Duration,
 };
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 /// The channel that carries committed events between server processes.
 const EVENT_CHANNEL: &str = "miseos_events";
 /// The channel that carries STAFF session claims between server processes.
 const SESSION_CHANNEL: &str = "miseos_sessions";
+/// The channel that says sessions ended (its payload, a user id, is only logged).
+const SESSIONS_ENDED_CHANNEL: &str = "miseos_sessions_ended";
 
 /// Queues `announcement` on its channel inside the caller's transaction: PostgreSQL sends it
 /// to every listener when, and only if, that transaction commits.
@@ -32,6 +34,7 @@ pub(super) async fn notify(connection: &mut AnyConnection, announcement: Announc
     let (channel, payload) = match announcement {
         Announcement::Event(event) => (EVENT_CHANNEL, serde_json::to_string(event)),
         Announcement::Claim(claim) => (SESSION_CHANNEL, serde_json::to_string(claim)),
+        Announcement::SessionsEnded { user_id } => (SESSIONS_ENDED_CHANNEL, Ok(user_id.to_string())),
     };
     let payload = payload.map_err(|error| sqlx::Error::Encode(error.into()))?;
     sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(connection).await?;
@@ -64,6 +67,7 @@ pub async fn start_listener(
     store: Store,
     database_url: &str,
     hub: Hub,
+    sessions_ended: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<ListenerHealth, StoreError> {
     let health = ListenerHealth::default();
@@ -79,7 +83,7 @@ pub async fn start_listener(
                     backoff = RECONNECT_BACKOFF.0;
                     tokio::select! {
                         _ = shutdown.wait_for(|stop| *stop) => return,
-                        () = relay(&mut connected, &hub) => {}
+                        () = relay(&mut connected, &hub, &sessions_ended) => {}
                     }
                     task_health.set(false);
                     tracing::warn!("lost the PostgreSQL LISTEN connection; reconnecting");
@@ -92,6 +96,8 @@ pub async fn start_listener(
                     match listen(&store, &url, &hub, &task_health).await {
                         Ok(connected) => {
                             tracing::info!("PostgreSQL LISTEN connection restored");
+                            // Sessions may have ended while we were not listening.
+                            sessions_ended.notify_one();
                             listener = Some(connected);
                         }
                         Err(error) => {
@@ -118,7 +124,7 @@ async fn listen(
     health: &ListenerHealth,
 ) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
-    listener.listen_all([EVENT_CHANNEL, SESSION_CHANNEL]).await?;
+    listener.listen_all([EVENT_CHANNEL, SESSION_CHANNEL, SESSIONS_ENDED_CHANNEL]).await?;
     let counts = store.pending_counts().await?;
     let claims = store.latest_staff_claims().await?;
     health.set(true);
@@ -129,10 +135,15 @@ async fn listen(
     Ok(listener)
 }
 
-/// Hands every notification to the hub until the connection is lost.
-async fn relay(listener: &mut PgListener, hub: &Hub) {
+/// Hands every notification to the hub (or, for ended sessions, wakes the session watcher)
+/// until the connection is lost.
+async fn relay(listener: &mut PgListener, hub: &Hub, sessions_ended: &Notify) {
     loop {
         match listener.try_recv().await {
+            Ok(Some(notification)) if notification.channel() == SESSIONS_ENDED_CHANNEL => {
+                tracing::debug!(user = notification.payload(), "sessions ended elsewhere");
+                sessions_ended.notify_one();
+            }
             Ok(Some(notification)) if notification.channel() == SESSION_CHANNEL => {
                 match serde_json::from_str::<StaffClaim>(notification.payload()) {
                     Ok(claim) => hub.apply_claim(claim.user_id, claim.claim),

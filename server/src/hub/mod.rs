@@ -24,9 +24,10 @@ pub use outbox::{Next, Outbox};
 pub use session::{run_session, SessionSettings, MAX_CLIENT_MESSAGE_BYTES};
 
 use crate::{
-    auth::AuthUser,
+    auth::{AuthUser, SessionId},
     clock::KitchenClock,
     event::{Change, Event, PendingCounts},
+    store::EndReason,
 };
 use app::wire::{close_code, Category, NewItemNotice, Notification, ReviewNotice, SessionType, WELCOME_MESSAGE};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
@@ -57,7 +58,9 @@ impl CloseReason {
         CloseReason { code: close_code::POLICY_VIOLATION, reason }
     }
     /// A live session's token expired.
-    pub const TOKEN_EXPIRED: CloseReason = CloseReason::policy("token expired");
+    pub const TOKEN_EXPIRED: CloseReason = CloseReason::policy(app::wire::close_reason::TOKEN_EXPIRED);
+    /// Signed in with a temporary password that has not been changed yet.
+    pub const PASSWORD_CHANGE_REQUIRED: CloseReason = CloseReason::policy("password change required");
     /// A newer STAFF session of the same user took over.
     pub const REPLACED: CloseReason = CloseReason { code: close_code::REPLACED, reason: "replaced by a newer session" };
     /// The outbound queue overflowed.
@@ -84,6 +87,8 @@ impl CloseReason {
 /// The hub's side of one session.
 struct SessionHandle {
     id: u64,
+    /// The server-side session whose token opened it: ending that session closes it.
+    session: SessionId,
     /// For STAFF sessions, the claim that orders them (newest wins); 0 for ADMIN sessions.
     claim: i64,
     outbox: Arc<Outbox>,
@@ -198,7 +203,7 @@ impl Hub {
             SessionType::Admin => 0,
             SessionType::Staff => claim.unwrap_or(id as i64),
         };
-        let handle = SessionHandle { id, claim, outbox: outbox.clone() };
+        let handle = SessionHandle { id, session: user.session, claim, outbox: outbox.clone() };
         let mut greeting = vec![encode(&Notification::Connected {
             message: WELCOME_MESSAGE.to_string(),
             session_type,
@@ -246,6 +251,16 @@ impl Hub {
                 older.close(CloseReason::REPLACED);
             }
         }
+    }
+
+    /// Closes, with 1008 and the reason, every socket of these ended sessions.
+    pub fn end_sessions(&self, ended: &[(SessionId, EndReason)]) {
+        let reason_of = |session: SessionId| {
+            ended.iter().find(|(ended, _)| *ended == session).map(|(_, reason)| CloseReason::policy(reason.message()))
+        };
+        let mut registry = self.registry();
+        registry.admins.retain(|_, handle| close_if_ended(handle, reason_of(handle.session)));
+        registry.staff.retain(|_, handle| close_if_ended(handle, reason_of(handle.session)));
     }
 
     /// Removes a session, unless a newer one already took its place.
@@ -324,6 +339,17 @@ impl Hub {
             }
             stopped.await;
         }
+    }
+}
+
+/// Closes `handle` with `reason`, if there is one; whether to keep it in the registry.
+fn close_if_ended(handle: &SessionHandle, reason: Option<CloseReason>) -> bool {
+    match reason {
+        Some(reason) => {
+            handle.outbox.close(reason);
+            false
+        }
+        None => true,
     }
 }
 
@@ -429,7 +455,14 @@ mod tests {
     }
 
     fn user(id: i64, role: Role) -> AuthUser {
-        AuthUser { id, role, first_name: format!("User{id}"), last_name: "Test".into(), expires_at: i64::MAX }
+        AuthUser {
+            id,
+            role,
+            first_name: format!("User{id}"),
+            last_name: "Test".into(),
+            expires_at: i64::MAX,
+            session: SessionId(u128::try_from(id).expect("test ids are positive")),
+        }
     }
 
     fn ali() -> Person {
@@ -607,5 +640,21 @@ mod tests {
         // Shutdown waits until every session task has ended (dropped its guard).
         drop((admin, cook));
         stopping.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn ending_a_session_closes_only_its_sockets_with_its_reason() {
+        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let chef_tablet = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let chef_wall = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let sous = hub.register(&user(2, Role::SousChef), None).unwrap();
+        let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
+        hub.end_sessions(&[(SessionId(1), EndReason::SignedOut), (SessionId(3), EndReason::AccountDisabled)]);
+        assert_eq!(chef_tablet.outbox.closed().await, CloseReason::policy("signed out"));
+        assert_eq!(chef_wall.outbox.closed().await, CloseReason::policy("signed out"));
+        assert_eq!(cook.outbox.closed().await, CloseReason::policy("account disabled"));
+        assert_eq!(hub.session_counts(), (1, 0));
+        hub.publish(&created(1, 1));
+        assert_eq!(drain(&sous.outbox).len(), 2);
     }
 }

@@ -14,19 +14,20 @@
 //! COMMIT and the hand-over run in a task of their own ([`Write::commit`]), so a caller that
 //! is dropped half-way (a client hanging up) cannot leave a change committed but unannounced.
 
+mod accounts;
 mod items;
 
+pub use accounts::{
+    normalize_email, now_millis, Credentials, EndReason, NewAccount, SessionsToEnd, StoredSession, UserChanged,
+};
 pub use items::{DishSuggestions, IngredientRequests, ItemFilter, ItemKind};
 
 use crate::{
     clock::KitchenClock,
     event::{Event, PendingCounts, StaffClaim},
 };
-use app::wire::{Category, Role, User};
-use sqlx::{
-    any::{AnyPoolOptions, AnyRow},
-    AnyConnection, AnyPool, AssertSqlSafe, Executor, Row,
-};
+use app::wire::Category;
+use sqlx::{any::AnyPoolOptions, AnyConnection, AnyPool, AssertSqlSafe, Executor, Row};
 use std::{future::Future, path::Path, str::FromStr, sync::Arc, time::Duration};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -62,6 +63,12 @@ pub enum StoreError {
     /// The item is no longer PENDING.
     #[error("already reviewed")]
     AlreadyReviewed,
+    /// Another user has this email.
+    #[error("email taken")]
+    EmailTaken,
+    /// The change would leave no active head chef.
+    #[error("last head chef")]
+    LastHeadChef,
     /// The database URL names no supported database.
     #[error("unsupported database URL (use sqlite://… or postgres://…)")]
     UnsupportedUrl,
@@ -83,6 +90,9 @@ pub enum Announcement<'a> {
     Event(&'a Event),
     /// A new STAFF session claim (PostgreSQL only).
     Claim(&'a StaffClaim),
+    /// Sessions of this user ended (sign-out, disable, new role or password, idle expiry):
+    /// every process looks for ended sessions at once.
+    SessionsEnded { user_id: i64 },
 }
 
 /// Where a write hands what it commits. The bus implements it. Cheap to clone: the store
@@ -98,22 +108,6 @@ pub trait EventSink: Clone + Send + Sync + 'static {
 
     /// Called once the write's transaction has committed, in `seq` order on SQLite.
     fn committed(&self, event: &Event);
-}
-
-/// A user's stored credentials, for sign-in.
-pub struct Credentials {
-    pub user: User,
-    pub password_hash: String,
-}
-
-/// A demo or imported user with an already computed password hash.
-pub struct NewUser {
-    pub id: i64,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: Role,
-    pub password_hash: String,
 }
 
 /// The one store API over SQLite and PostgreSQL. Cheap to clone (a pool handle).
@@ -187,52 +181,6 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// Whether no user exists yet.
-    pub async fn has_no_users(&self) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
-        Ok(row.try_get::<i64, _>(0)? == 0)
-    }
-
-    /// Inserts users, leaving any id that already exists alone (two processes may seed at once).
-    pub async fn insert_users(&self, users: &[NewUser]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for user in users {
-            sqlx::query(
-                "INSERT INTO users (id, email, first_name, last_name, role, password_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(user.id)
-            .bind(user.email.to_lowercase())
-            .bind(&user.first_name)
-            .bind(&user.last_name)
-            .bind(user.role.as_str())
-            .bind(&user.password_hash)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The credentials of the user with this email (case-insensitive), if any.
-    pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, first_name, last_name, email, role, password_hash FROM users WHERE email = $1")
-                .bind(email.trim().to_lowercase())
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get(5)? })).transpose()
-    }
-
-    /// The user with this id, if any.
-    pub async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, first_name, last_name, email, role FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|row| user_from_row(&row)).transpose()?)
     }
 
     /// Takes the next STAFF session claim from the shared sequence, records it as the user's
@@ -332,17 +280,6 @@ fn counter_column(category: Category) -> &'static str {
         Category::IngredientRequest => "ingredient_requests",
         Category::DishSuggestion => "dish_suggestions",
     }
-}
-
-fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
-    let role: String = row.try_get(4)?;
-    Ok(User {
-        id: row.try_get(0)?,
-        first_name: row.try_get(1)?,
-        last_name: row.try_get(2)?,
-        email: row.try_get(3)?,
-        role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
-    })
 }
 
 /// Makes sure the directory of a `sqlite://path` URL exists, so a first start just works.

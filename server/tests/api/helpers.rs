@@ -27,6 +27,8 @@ pub const GORDON: &str = DEMO_ACCOUNTS[0].email;
 pub const MONICA: &str = DEMO_ACCOUNTS[1].email;
 pub const ALI: &str = DEMO_ACCOUNTS[2].email;
 pub const SARA: &str = DEMO_ACCOUNTS[3].email;
+pub const NOAH: &str = DEMO_ACCOUNTS[4].email;
+pub const DEMO_EMAILS: [&str; 5] = [GORDON, MONICA, ALI, SARA, NOAH];
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +124,7 @@ pub fn test_config(database_url: &str) -> Config {
     config.port = 0;
     config.database_url = Some(database_url.to_string());
     config.jwt_secret = Some(TEST_SECRET.to_string());
-    config.seed_demo_users = true;
+    config.demo = true;
     config.allowed_origins = Vec::new();
     config.db_max_connections = 8;
     config
@@ -165,6 +167,21 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp
 }
 
 impl TestApp {
+    /// The URL of this server's database (for the command line).
+    pub fn database_url(&self) -> &str {
+        &self._database.url
+    }
+
+    /// A PATCH with a JSON body and a Bearer token.
+    pub async fn patch<B: Serialize>(&self, path: &str, token: &str, body: &B) -> reqwest::Response {
+        self.http.patch(format!("{}{path}", self.address)).bearer_auth(token).json(body).send().await.expect("PATCH")
+    }
+
+    /// The session id (`sid`) of a token this server issued.
+    pub fn session_of(&self, token: &str) -> String {
+        self.tokens.verify(token).expect("a token of this server").session.to_string()
+    }
+
     /// Signs in a demo user and returns the token.
     pub async fn token(&self, email: &str) -> String {
         self.login(email).await.token

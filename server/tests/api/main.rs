@@ -1,6 +1,7 @@
 //! The integration suite: the real server on port 0, a fresh database per test, real HTTP
 //! and WebSocket clients. Tests marked by `on_both_databases!` run on SQLite and PostgreSQL.
 
+mod accounts;
 mod helpers;
 mod notifications;
 mod rest;

@@ -217,9 +217,11 @@ async fn concurrent_writes_arrive_in_strict_seq_order_and_end_at_the_snapshot(db
     assert_eq!(snapshot.total_pending, 50);
 }
 
-fn claims(role: Role, exp_in_seconds: i64, iss: &str) -> Claims {
+/// Claims of user 1 in `session` (a live one, so only what the test changes is wrong).
+fn claims(session: &str, role: Role, exp_in_seconds: i64, iss: &str) -> Claims {
     let now = chrono::Utc::now().timestamp();
     Claims {
+        sid: session.into(),
         sub: "1".into(),
         role,
         first_name: "Gordon".into(),
@@ -246,28 +248,29 @@ fn base64_url(bytes: &[u8]) -> String {
 async fn every_bad_credential_is_closed_with_1008() {
     let app = spawn_app(Db::Sqlite).await;
     let good = app.token(GORDON).await;
+    let session = app.session_of(&good);
     let other_secret = server::auth::TokenKeys::new(&[9; 32], Duration::from_secs(60));
     let header_and_payload = |header: &str| {
         format!(
             "{}.{}",
             base64_url(header.as_bytes()),
-            base64_url(&serde_json::to_vec(&claims(Role::HeadChef, 60, "miseos")).unwrap())
+            base64_url(&serde_json::to_vec(&claims(&session, Role::HeadChef, 60, "miseos")).unwrap())
         )
     };
     let alg_none = format!("{}.", header_and_payload(r#"{"alg":"none","typ":"JWT"}"#));
     let hs384 = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
-        &claims(Role::HeadChef, 60, "miseos"),
+        &claims(&session, Role::HeadChef, 60, "miseos"),
         &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
     )
     .unwrap();
     let cases = [
         ("tampered signature", tampered(&good)),
-        ("expired", app.tokens.sign(&claims(Role::HeadChef, -5, "miseos"))),
+        ("expired", app.tokens.sign(&claims(&session, Role::HeadChef, -5, "miseos"))),
         ("alg none", alg_none),
         ("another algorithm", hs384),
-        ("another secret", other_secret.sign(&claims(Role::HeadChef, 60, "miseos"))),
-        ("another issuer", app.tokens.sign(&claims(Role::HeadChef, 60, "someone-else"))),
+        ("another secret", other_secret.sign(&claims(&session, Role::HeadChef, 60, "miseos"))),
+        ("another issuer", app.tokens.sign(&claims(&session, Role::HeadChef, 60, "someone-else"))),
         ("not a token", "garbage".to_string()),
     ];
     for (case, token) in cases {
@@ -324,7 +327,8 @@ async fn the_cookie_works_only_from_an_allowed_origin() {
 #[tokio::test]
 async fn a_session_is_closed_with_1008_when_its_token_expires() {
     let app = spawn_app(Db::Sqlite).await;
-    let short_lived = app.tokens.sign(&claims(Role::HeadChef, 2, "miseos"));
+    let session = app.session_of(&app.token(GORDON).await);
+    let short_lived = app.tokens.sign(&claims(&session, Role::HeadChef, 2, "miseos"));
     let mut socket = app.socket(&short_lived).await;
     socket.skip_greeting().await;
     let started = Instant::now();

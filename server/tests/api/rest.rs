@@ -45,7 +45,8 @@ async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
             first_name: "Gordon".into(),
             last_name: "Ramsay".into(),
             email: GORDON.into(),
-            role: Role::HeadChef
+            role: Role::HeadChef,
+            active: true,
         }
     );
     assert!(cookie.starts_with(&format!("miseos_token={};", body.token)));
@@ -97,6 +98,7 @@ async fn forged_expired_and_missing_tokens_get_401(db: Db) {
     expect_error(no_token, 401, "unauthorized").await;
     expect_error(app.get("/api/v1/notifications/snapshot", &tampered(&token)).await, 401, "unauthorized").await;
     let expired = app.tokens.sign(&server::auth::Claims {
+        sid: app.session_of(&token),
         sub: "1".into(),
         role: Role::HeadChef,
         first_name: "Gordon".into(),
@@ -481,8 +483,9 @@ async fn a_short_secret_is_refused_and_a_generated_one_survives_restarts() {
         last_name: "Ramsay".into(),
         email: GORDON.into(),
         role: Role::HeadChef,
+        active: true,
     };
-    let token = first.state().tokens.issue(&user);
+    let token = first.state().tokens.issue(&user, server::auth::SessionId::generate());
     drop(first);
     let secret = std::fs::read_to_string(data_dir.join("jwt-secret")).expect("the secret is kept");
     assert!(secret.trim().len() >= 32);

@@ -1,7 +1,7 @@
 //! Section 6: several server processes (the real binary) on one PostgreSQL behave as one.
 
 use crate::helpers::*;
-use app::wire::{close_code, Category, NewIngredientRequest, Notification, ReviewBody, Role, User};
+use app::wire::{close_code, Category, NewIngredientRequest, Notification, ReviewBody};
 use std::{process::Stdio, time::Duration};
 use tokio::process::{Child, Command};
 
@@ -26,6 +26,7 @@ impl ServerProcess {
             .env("HOST", "127.0.0.1")
             .env("DATABASE_URL", database_url)
             .env("MISEOS_JWT_SECRET", TEST_SECRET)
+            .env("MISEOS_DEMO", "true")
             .env("MISEOS_DATA_DIR", &data_dir)
             .env("MISEOS_PORT_FILE", &port_file)
             .env("LEPTOS_OUTPUT_NAME", "miseos")
@@ -98,17 +99,18 @@ async fn start_processes<const N: usize>(database: &FreshDatabase) -> [ServerPro
     processes.try_into().unwrap_or_else(|_| unreachable!("exactly N processes were started"))
 }
 
-fn token_for(id: i64, role: Role, first_name: &str, last_name: &str) -> String {
-    let keys = server::auth::TokenKeys::new(TEST_SECRET.as_bytes(), Duration::from_secs(3600));
-    keys.issue(&User { id, first_name: first_name.into(), last_name: last_name.into(), email: String::new(), role })
-}
-
-fn chef() -> String {
-    token_for(1, Role::HeadChef, "Gordon", "Ramsay")
-}
-
-fn cook() -> String {
-    token_for(3, Role::LineCook, "Ali", "Hassan")
+impl ServerProcess {
+    /// Signs a demo user in through this process and returns the token.
+    async fn token(&self, email: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&app::wire::LoginRequest { email: email.into(), password: PASSWORD.into() })
+            .send()
+            .await
+            .expect("login");
+        expect_json::<app::wire::LoginResponse>(response, 200).await.token
+    }
 }
 
 /// Terminates every LISTEN connection to `database` (one per server process) from
@@ -151,7 +153,7 @@ async fn follow(socket: &mut Socket, announcements: usize, final_seq: i64) -> (i
 async fn three_processes_share_events_seq_and_counts() {
     let database = FreshDatabase::create(Db::Postgres).await;
     let processes: [ServerProcess; 3] = start_processes(&database).await;
-    let (chef, cook) = (chef(), cook());
+    let (chef, cook) = (processes[1].token(GORDON).await, processes[0].token(ALI).await);
     let mut cook_socket = open_socket(processes[0].port, &cook).await;
     cook_socket.skip_greeting().await;
     let mut admins = [open_socket(processes[1].port, &chef).await, open_socket(processes[2].port, &chef).await];
@@ -190,7 +192,7 @@ async fn three_processes_share_events_seq_and_counts() {
 async fn the_newest_staff_session_wins_across_processes() {
     let database = FreshDatabase::create(Db::Postgres).await;
     let [first, second] = start_processes(&database).await;
-    let (chef, cook) = (chef(), cook());
+    let (chef, cook) = (first.token(GORDON).await, second.token(ALI).await);
     let mut older = open_socket(first.port, &cook).await;
     older.skip_greeting().await;
     let mut newer = open_socket(second.port, &cook).await;
@@ -202,7 +204,7 @@ async fn the_newest_staff_session_wins_across_processes() {
     assert!(matches!(newer.next().await, Notification::RequestApproved(_)));
 
     // Two connections of one user at the same instant on two processes: exactly one stays.
-    let sara = token_for(4, Role::LineCook, "Sara", "Jensen");
+    let sara = first.token(SARA).await;
     for round in 0..5 {
         let (mut on_first, mut on_second) =
             tokio::join!(open_socket(first.port, &sara), open_socket(second.port, &sara));
@@ -230,7 +232,8 @@ async fn the_newest_staff_session_wins_across_processes() {
 async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
     let database = FreshDatabase::create(Db::Postgres).await;
     let [listening, writer] = start_processes(&database).await;
-    let chef = chef();
+    let chef = listening.token(GORDON).await;
+    let cook = writer.token(ALI).await;
     let mut admin = open_socket(listening.port, &chef).await;
     admin.skip_greeting().await;
     // Cut every LISTEN connection to the test database (one per process), then write through
@@ -245,7 +248,7 @@ async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(saw_unready, "/readyz reports not ready while the listener is cut off");
-    expect_json::<app::wire::IngredientRequest>(writer.create(&cook(), "Mens vi var væk").await.expect("create"), 201)
+    expect_json::<app::wire::IngredientRequest>(writer.create(&cook, "Mens vi var væk").await.expect("create"), 201)
         .await;
     // Back with backoff; the admin gets the current count even though the event was missed.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -281,7 +284,7 @@ async fn a_lost_listen_connection_is_restored_and_counts_are_resent() {
 async fn a_killed_process_loses_no_committed_change() {
     let database = FreshDatabase::create(Db::Postgres).await;
     let mut processes: [ServerProcess; 3] = start_processes(&database).await;
-    let (chef, cook) = (chef(), cook());
+    let (chef, cook) = (processes[0].token(GORDON).await, processes[1].token(ALI).await);
     let mut admin = open_socket(processes[0].port, &chef).await;
     admin.skip_greeting().await;
     let mut on_victim = open_socket(processes[2].port, &chef).await;
@@ -334,7 +337,7 @@ async fn a_killed_process_loses_no_committed_change() {
 async fn a_replacement_made_while_the_listener_was_cut_off_still_closes_the_older_session() {
     let database = FreshDatabase::create(Db::Postgres).await;
     let [first, second] = start_processes(&database).await;
-    let cook = cook();
+    let cook = first.token(ALI).await;
     let mut older = open_socket(first.port, &cook).await;
     older.skip_greeting().await;
     cut_listeners(&database).await;
@@ -344,4 +347,37 @@ async fn a_replacement_made_while_the_listener_was_cut_off_still_closes_the_olde
     newer.skip_greeting().await;
     assert_eq!(older.expect_close().await.0, close_code::REPLACED);
     newer.expect_silence().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ended_sessions_end_on_every_process() {
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let [first, second] = start_processes(&database).await;
+    let chef = first.token(GORDON).await;
+    let cook = first.token(ALI).await;
+    let mut cook_socket = open_socket(second.port, &cook).await;
+    cook_socket.skip_greeting().await;
+    let mut chef_socket = open_socket(second.port, &chef).await;
+    chef_socket.skip_greeting().await;
+    let me = |process: &ServerProcess, token: &str| {
+        process.http.get(process.url("/api/v1/auth/me")).bearer_auth(token.to_string()).send()
+    };
+    assert_eq!(me(&second, &cook).await.unwrap().status(), 200);
+
+    let disable = app::wire::UserChanges { active: Some(false), ..Default::default() };
+    let response =
+        first.http.patch(first.url("/api/v1/users/3")).bearer_auth(&chef).json(&disable).send().await.expect("PATCH");
+    assert_eq!(response.status(), 200);
+    assert_eq!(cook_socket.expect_close().await, (close_code::POLICY_VIOLATION, "account disabled".into()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while me(&second, &cook).await.unwrap().status() != 401 {
+        assert!(tokio::time::Instant::now() < deadline, "the other process still admits the token");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let response = first.http.post(first.url("/api/v1/auth/logout")).bearer_auth(&chef).send().await.expect("logout");
+    assert_eq!(response.status(), 204);
+    assert_eq!(chef_socket.expect_close().await, (close_code::POLICY_VIOLATION, "signed out".into()));
+    let refused = me(&second, &chef).await.unwrap();
+    assert_eq!(refused.status(), 401);
 }

@@ -1,0 +1,24 @@
+-- Accounts a kitchen runs itself: users can be disabled and made to change a temporary
+-- password; every sign-in is a server-side session that can be ended; failed sign-ins are
+-- remembered for throttling. Flags are 0/1 integers so both databases read them alike.
+
+ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1));
+ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0 CHECK (must_change_password IN (0, 1));
+
+CREATE TABLE sessions (
+    id           TEXT    PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users (id),
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    ended_at     INTEGER,
+    end_reason   TEXT CHECK (end_reason IN ('signed_out', 'account_disabled', 'revoked', 'expired'))
+);
+CREATE INDEX sessions_live_by_user ON sessions (user_id) WHERE ended_at IS NULL;
+CREATE INDEX sessions_by_end ON sessions (ended_at) WHERE ended_at IS NOT NULL;
+
+-- One row per failed sign-in and key ('email:…' or 'address:…'), kept for 15 minutes.
+CREATE TABLE sign_in_failures (
+    key TEXT    NOT NULL,
+    at  INTEGER NOT NULL
+);
+CREATE INDEX sign_in_failures_by_key ON sign_in_failures (key, at);

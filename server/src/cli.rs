@@ -1,0 +1,187 @@
+//! `server user add | list | disable | reset-password`: managing users from the command line,
+//! against the same `DATABASE_URL` as the running servers. This is how the first head chef
+//! of a production kitchen is made; afterwards the team page does the rest.
+//!
+//! Changes reach running servers like any other: on PostgreSQL through the bus (NOTIFY),
+//! on SQLite because every server reads the ended sessions every half second.
+
+use crate::{
+    auth,
+    bus::Bus,
+    clock::KitchenClock,
+    config::Config,
+    store::{EndReason, NewAccount, SessionsToEnd, Store, StoreError},
+    validate,
+};
+use app::wire::{Role, User, UserChanges};
+use clap::{Args, Subcommand};
+
+/// Logged at start when the database has no user and demo users are off.
+pub const FIRST_HEAD_CHEF_HINT: &str = "there are no users yet: create the first head chef with \
+     `server user add --email EMAIL --first-name NAME --last-name NAME --role HEAD_CHEF` \
+     (same DATABASE_URL; it prints a temporary password to change at the first sign-in)";
+
+/// What the command line can do besides serving.
+#[derive(Subcommand, Clone, Debug)]
+pub enum Command {
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `server user …`.
+#[derive(Subcommand, Clone, Debug)]
+pub enum UserCommand {
+    /// Add a user and print their temporary password (shown once).
+    Add(AddUser),
+    /// List every user: id, email, role, active, name.
+    List,
+    /// Disable a user and end their sessions.
+    Disable {
+        /// The user's email.
+        email: String,
+    },
+    /// Give a user a new temporary password (printed once) and end their sessions.
+    ResetPassword {
+        /// The user's email.
+        email: String,
+    },
+}
+
+/// `server user add`.
+#[derive(Args, Clone, Debug)]
+pub struct AddUser {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long)]
+    pub first_name: String,
+    #[arg(long)]
+    pub last_name: String,
+    /// HEAD_CHEF, SOUS_CHEF, LINE_COOK or PREP_COOK.
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+}
+
+fn parse_role(name: &str) -> Result<Role, String> {
+    Role::parse(&name.trim().to_uppercase()).ok_or_else(|| {
+        let names: Vec<_> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        format!("unknown role {name:?}; use one of {}", names.join(", "))
+    })
+}
+
+/// Why a command failed; printed to the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no user has the email {0}")]
+    NoSuchUser(String),
+    #[error("another user already has the email {0}")]
+    EmailTaken(String),
+    #[error("{0} is the last active head chef; make someone else head chef first")]
+    LastHeadChef(String),
+    #[error("database: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CliError {
+    fn from(error: StoreError) -> Self {
+        CliError::Store(error)
+    }
+}
+
+/// Runs `command` against the configured database; what it prints goes to `out`.
+pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Write) -> Result<(), CliError> {
+    let store = Store::connect(&config.effective_database_url(), 2, KitchenClock::new(config.timezone)).await?;
+    let bus = Bus::outside(&store);
+    let result = match command {
+        Command::User(command) => run_user_command(&store, &bus, command, out).await,
+    };
+    store.close().await;
+    result
+}
+
+async fn run_user_command(
+    store: &Store,
+    bus: &Bus,
+    command: UserCommand,
+    out: &mut impl std::io::Write,
+) -> Result<(), CliError> {
+    match command {
+        UserCommand::Add(add) => {
+            let new = app::wire::NewUser {
+                first_name: add.first_name,
+                last_name: add.last_name,
+                email: add.email,
+                role: add.role,
+            };
+            validate::new_user(&new).map_err(CliError::Invalid)?;
+            let password = auth::temporary_password();
+            let account = NewAccount {
+                password_hash: hash(&password).await?,
+                email: new.email.clone(),
+                first_name: new.first_name,
+                last_name: new.last_name,
+                role: new.role,
+                must_change_password: true,
+            };
+            let user = store.create_user(&account).await.map_err(|error| match error {
+                StoreError::EmailTaken => CliError::EmailTaken(new.email.clone()),
+                other => other.into(),
+            })?;
+            print(out, &format!("added {}\ntemporary password (shown once): {password}", describe(&user)));
+        }
+        UserCommand::List => {
+            for user in store.users().await? {
+                print(out, &describe(&user));
+            }
+        }
+        UserCommand::Disable { email } => {
+            let user = find(store, &email).await?;
+            let changes = UserChanges { active: Some(false), ..UserChanges::default() };
+            let changed = store.update_user(user.id, &changes, bus).await.map_err(|error| match error {
+                StoreError::LastHeadChef => CliError::LastHeadChef(email.clone()),
+                other => other.into(),
+            })?;
+            print(out, &format!("disabled {}; {} session(s) ended", describe(&changed.user), changed.ended.len()));
+        }
+        UserCommand::ResetPassword { email } => {
+            let user = find(store, &email).await?;
+            let password = auth::temporary_password();
+            let ended = store
+                .set_password(user.id, &hash(&password).await?, true, SessionsToEnd::All(EndReason::Revoked), bus)
+                .await?;
+            print(
+                out,
+                &format!(
+                    "reset the password of {}; {} session(s) ended\ntemporary password (shown once): {password}",
+                    describe(&user),
+                    ended.len()
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn find(store: &Store, email: &str) -> Result<User, CliError> {
+    store.user_by_email(email).await?.ok_or_else(|| CliError::NoSuchUser(email.to_string()))
+}
+
+async fn hash(password: &str) -> Result<String, CliError> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|error| CliError::Invalid(error.to_string()))
+}
+
+/// One line per user: `3  ali@miseos.dk  LINE_COOK  active  Ali Hassan`.
+fn describe(user: &User) -> String {
+    let active = if user.active { "active" } else { "disabled" };
+    format!("{}  {}  {}  {active}  {} {}", user.id, user.email, user.role.as_str(), user.first_name, user.last_name)
+}
+
+fn print(out: &mut impl std::io::Write, text: &str) {
+    // Nowhere better to report a closed stdout than the exit code, which the caller sets.
+    let _ = writeln!(out, "{text}");
+}
