@@ -152,12 +152,22 @@ impl TokenKeys {
 
     /// Checks signature, algorithm, issuer and expiry, and returns the caller.
     pub fn verify(&self, token: &str) -> Result<AuthUser, TokenError> {
+        self.verify_with(token, &self.validation)
+    }
+
+    /// Like [`TokenKeys::verify`] but accepts an expired token: signing out with one must
+    /// still end its session.
+    pub fn verify_ignoring_expiry(&self, token: &str) -> Result<AuthUser, TokenError> {
+        let mut validation = self.validation.clone();
+        validation.validate_exp = false;
+        self.verify_with(token, &validation)
+    }
+
+    fn verify_with(&self, token: &str, validation: &Validation) -> Result<AuthUser, TokenError> {
         let data =
-            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|error| {
-                match error.kind() {
-                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                    _ => TokenError::Invalid,
-                }
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, validation).map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
             })?;
         let claims = data.claims;
         let id = claims.sub.parse::<i64>().map_err(|_| TokenError::Invalid)?;

@@ -149,7 +149,7 @@ async fn run_user_command(
             let user = find(store, &email).await?;
             let password = auth::temporary_password();
             let ended = store
-                .set_password(user.id, &hash(&password).await?, true, SessionsToEnd::All(EndReason::Revoked), bus)
+                .set_password(user.id, &hash(&password).await?, true, None, SessionsToEnd::All(EndReason::Revoked), bus)
                 .await?;
             print(
                 out,

@@ -31,9 +31,11 @@ use tokio::sync::{watch, Notify};
 
 /// How often the watcher looks for ended and idle sessions.
 const WATCH_TICK: Duration = Duration::from_millis(500);
-/// How far back the watcher reads endings: long enough to cover a slow commit or a clock a
-/// few seconds apart between processes; the cache makes re-reading an ending harmless.
-const ENDINGS_LOOKBACK_MS: i64 = 15_000;
+/// How far before its last successful read the watcher reads endings again: enough to cover
+/// a slow commit or clocks a few seconds apart between processes (keep them in sync with
+/// NTP); the cache makes re-reading an ending harmless. After a failed read (the database
+/// away) the next one reaches back to the last that succeeded, so no ending is skipped.
+const ENDINGS_OVERLAP_MS: i64 = 15_000;
 /// How long an ended session stays cached (its token keeps getting the right 401 reason
 /// from memory meanwhile; afterwards, from the database).
 const ENDED_KEPT_MS: i64 = 60_000;
@@ -229,26 +231,30 @@ impl Sessions {
         let sessions = self.clone();
         tokio::spawn(async move {
             let mut last_prune = now_millis();
+            let mut read_since = now_millis() - ENDINGS_OVERLAP_MS;
             loop {
                 tokio::select! {
                     _ = shutdown.wait_for(|stop| *stop) => return,
                     () = sessions.0.wake.notified() => {}
                     () = tokio::time::sleep(WATCH_TICK) => {}
                 }
-                if let Err(error) = sessions.watch_once(&mut last_prune).await {
+                if let Err(error) = sessions.watch_once(&mut read_since, &mut last_prune).await {
                     tracing::warn!(%error, "cannot check sessions; trying again");
                 }
             }
         });
     }
 
-    /// One round of the watcher: endings from anywhere, idle expiry, writing uses back.
-    async fn watch_once(&self, last_prune: &mut i64) -> Result<(), StoreError> {
+    /// One round of the watcher: endings from anywhere, writing uses back, idle expiry.
+    async fn watch_once(&self, read_since: &mut i64, last_prune: &mut i64) -> Result<(), StoreError> {
         let now = now_millis();
-        let ended = self.0.store.sessions_ended_since(now - ENDINGS_LOOKBACK_MS).await?;
+        let ended = self.0.store.sessions_ended_since(*read_since).await?;
+        *read_since = now - ENDINGS_OVERLAP_MS;
         self.mark_ended(&ended, now);
-        self.expire_idle(now).await?;
+        // Uses are written before anything is expired, so a failure to expire cannot keep
+        // this process's uses from the others.
         self.flush_uses(now).await?;
+        self.expire_idle(now).await?;
         if now - *last_prune >= 60_000 {
             *last_prune = now;
             self.cache().retain(|_, cached| cached.ended.is_none() || now - cached.ended_seen < ENDED_KEPT_MS);
@@ -277,6 +283,10 @@ impl Sessions {
         for (session, _) in stale {
             if self.ended_reason(session).is_none() {
                 if let Some(stored) = self.0.store.session(session).await? {
+                    if let Some(reason) = stored.ended {
+                        self.mark_ended(&[(session, reason)], now);
+                        continue;
+                    }
                     let mut cache = self.cache();
                     if let Some(cached) = cache.get_mut(&session) {
                         cached.last_used = cached.last_used.max(stored.last_seen_at);

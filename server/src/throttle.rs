@@ -89,16 +89,29 @@ impl SignInKeys {
     }
 }
 
-/// Seconds until a throttled sign-in may be tried again; `None` when it may now.
-pub async fn retry_after(store: &Store, keys: &SignInKeys) -> Result<Option<u64>, StoreError> {
+/// Seconds until a throttled sign-in may be tried again; `None` when it may now. With
+/// `attempt_recorded`, the caller has already recorded this attempt as a failure of its
+/// account (so concurrent guesses count each other before any password is checked), and it
+/// is not held against itself.
+pub async fn retry_after(store: &Store, keys: &SignInKeys, attempt_recorded: bool) -> Result<Option<u64>, StoreError> {
     let now = now_millis();
     let mut wait_ms = 0;
-    for (key, window) in [(&keys.account, PER_ACCOUNT), (&keys.address, PER_ADDRESS)] {
-        if let Some(at) = store.nth_recent_failure(key, now - window.millis, window.limit).await? {
+    for (key, window, recorded) in [(&keys.account, PER_ACCOUNT, attempt_recorded), (&keys.address, PER_ADDRESS, false)]
+    {
+        let limit = window.limit + u32::from(recorded);
+        if let Some(at) = store.nth_recent_failure(key, now - window.millis, limit).await? {
             wait_ms = wait_ms.max(at + window.millis - now);
         }
     }
     Ok((wait_ms > 0).then(|| u64::try_from((wait_ms + 999) / 1000).unwrap_or(1).max(1)))
+}
+
+/// The client address of a request: see [`client_address`]. Every `X-Forwarded-For` line
+/// counts, in order (a proxy may add its own line after the client's).
+pub fn request_client(peer: SocketAddr, headers: &http::HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let lines: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect();
+    let forwarded_for = (!lines.is_empty()).then(|| lines.join(","));
+    client_address(peer, forwarded_for.as_deref(), trusted)
 }
 
 /// The client's address: the peer's, or, when the peer is a trusted proxy, the nearest
@@ -156,6 +169,15 @@ mod tests {
         assert_eq!(client_address(peer("10.0.0.1"), forwarded, &trusted).to_string(), "198.51.100.7");
         assert_eq!(client_address(peer("10.0.0.1"), None, &trusted).to_string(), "10.0.0.1");
         assert_eq!(client_address(peer("10.0.0.1"), Some("garbage, 10.0.0.2"), &trusted).to_string(), "10.0.0.2");
+    }
+
+    #[test]
+    fn every_forwarded_for_line_counts() {
+        let trusted = [parse_proxy("10.0.0.1").unwrap()];
+        let mut headers = http::HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        headers.append("x-forwarded-for", "198.51.100.7".parse().unwrap());
+        assert_eq!(request_client(peer("10.0.0.1"), &headers, &trusted).to_string(), "198.51.100.7");
     }
 
     #[test]

@@ -36,14 +36,20 @@ async fn login(
     headers: HeaderMap,
     ApiJson(credentials): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let forwarded_for = headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
-    let address = throttle::client_address(peer, forwarded_for, &state.config.trusted_proxies);
+    let address = throttle::request_client(peer, &headers, &state.config.trusted_proxies);
     let email = credentials.email.trim();
     if email.chars().count() > MAX_CREDENTIAL_CHARS || credentials.password.chars().count() > MAX_CREDENTIAL_CHARS {
         return Err(ApiError::BadCredentials);
     }
     let keys = SignInKeys::new(email, address);
-    if let Some(retry_after) = throttle::retry_after(&state.store, &keys).await? {
+    // Counted against the account before its password is checked, so guesses at one account
+    // sent at once count each other; taken back if throttled, refused as busy, or right.
+    // (The address is charged only after a wrong password: many cooks behind one kitchen
+    // router may sign in at the same moment.)
+    let attempt_at = now_millis();
+    state.store.record_failure(&[&keys.account], attempt_at).await?;
+    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, true).await? {
+        state.store.forget_failure(&keys.account, attempt_at).await?;
         tracing::warn!(email, %address, retry_after, "sign-in throttled");
         return Err(ApiError::TooManyAttempts { retry_after });
     }
@@ -52,13 +58,13 @@ async fn login(
     // emails exist.
     let hash = stored.as_ref().map_or_else(|| state.decoy_password_hash.clone(), |found| found.password_hash.clone());
     let password = credentials.password;
-    let matches = state
-        .password_checks
-        .run(move || auth::verify_password(&password, &hash))
-        .await
-        .inspect_err(|_| tracing::warn!(email, %address, "sign-in refused: too many password checks at once"))?;
+    let Ok(matches) = state.password_checks.run(move || auth::verify_password(&password, &hash)).await else {
+        state.store.forget_failure(&keys.account, attempt_at).await?;
+        tracing::warn!(email, %address, "sign-in refused: too many password checks at once");
+        return Err(ApiError::Busy);
+    };
     let Some(signed_in) = stored.filter(|_| matches) else {
-        state.store.record_failure(&[&keys.account, &keys.address], now_millis()).await?;
+        state.store.record_failure(&[&keys.address], now_millis()).await?;
         tracing::warn!(email, %address, "failed sign-in");
         return Err(ApiError::BadCredentials);
     };
@@ -98,8 +104,10 @@ async fn refresh(State(state): State<AppState>, caller: AuthUser) -> Result<Resp
 /// Ends the caller's session, if the request names a live one, and clears the cookie either
 /// way: signing out always succeeds.
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let caller =
-        bearer_token(&headers).or_else(|| cookie_token(&headers)).and_then(|token| state.tokens.verify(token).ok());
+    // An expired token still names its session, which signing out must end.
+    let caller = bearer_token(&headers)
+        .or_else(|| cookie_token(&headers))
+        .and_then(|token| state.tokens.verify_ignoring_expiry(token).ok());
     if let Some(caller) = caller {
         if state.store.end_session(caller.session, caller.id, EndReason::SignedOut, &state.bus).await? {
             state.sessions.ended_here(&[(caller.session, EndReason::SignedOut)]);
@@ -124,10 +132,9 @@ async fn change_password(
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
-    let forwarded_for = headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
-    let address = throttle::client_address(peer, forwarded_for, &state.config.trusted_proxies);
+    let address = throttle::request_client(peer, &headers, &state.config.trusted_proxies);
     let keys = SignInKeys::new(&user.email, address);
-    if let Some(retry_after) = throttle::retry_after(&state.store, &keys).await? {
+    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, false).await? {
         return Err(ApiError::TooManyAttempts { retry_after });
     }
     if change.current_password.chars().count() > MAX_CREDENTIAL_CHARS {
@@ -135,10 +142,10 @@ async fn change_password(
     }
     auth::check_new_password(&change.new_password, &user.email).map_err(ApiError::InvalidField)?;
     let hash = state.store.password_hash(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
-    let (current, new) = (change.current_password, change.new_password);
+    let (current, new, stored_hash) = (change.current_password, change.new_password, hash.clone());
     let new_hash = state
         .password_checks
-        .run(move || auth::verify_password(&current, &hash).then(|| auth::hash_password(&new)))
+        .run(move || auth::verify_password(&current, &stored_hash).then(|| auth::hash_password(&new)))
         .await?;
     let Some(new_hash) = new_hash else {
         state.store.record_failure(&[&keys.account, &keys.address], now_millis()).await?;
@@ -146,7 +153,8 @@ async fn change_password(
         return Err(ApiError::InvalidField("currentPassword is not your current password".into()));
     };
     let others = SessionsToEnd::AllBut(caller.session, EndReason::Revoked);
-    let ended = state.store.set_password(caller.id, &new_hash, false, others, &state.bus).await?;
+    // Only over the hash just checked: a reset meanwhile wins (and has ended this session).
+    let ended = state.store.set_password(caller.id, &new_hash, false, Some(&hash), others, &state.bus).await?;
     state.sessions.ended_here(&ended);
     state.sessions.password_changed(caller.session);
     Ok(StatusCode::NO_CONTENT)

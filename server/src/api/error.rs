@@ -122,6 +122,8 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyReviewed => ApiError::AlreadyReviewed,
             StoreError::EmailTaken => ApiError::EmailTaken,
             StoreError::LastHeadChef => ApiError::LastHeadChef,
+            // Only a reset (which ends every session) changes a password under a user.
+            StoreError::PasswordChanged => ApiError::Unauthorized(crate::store::EndReason::Revoked.message()),
             StoreError::Interrupted => ApiError::Unavailable,
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
                 ApiError::Unavailable

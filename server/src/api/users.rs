@@ -69,7 +69,7 @@ async fn reset_password(
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     let (temporary_password, password_hash) = temporary_password(&state).await?;
     let everywhere = SessionsToEnd::All(EndReason::Revoked);
-    let ended = state.store.set_password(id, &password_hash, true, everywhere, &state.bus).await?;
+    let ended = state.store.set_password(id, &password_hash, true, None, everywhere, &state.bus).await?;
     state.sessions.ended_here(&ended);
     tracing::info!(by = chef.id, user = id, sessions_ended = ended.len(), "password reset");
     Ok(Json(TemporaryPassword { temporary_password }))

@@ -134,7 +134,7 @@ impl Store {
         let mut write = self.begin_write().await?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO users (email, first_name, last_name, role, password_hash, must_change_password) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING {USER_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
         )))
         .bind(normalize_email(&account.email))
         .bind(&account.first_name)
@@ -215,6 +215,9 @@ impl Store {
     ) -> Result<UserChanged, StoreError> {
         let mut write = self.begin_write().await?;
         self.lock_head_chefs(&mut write.tx).await?;
+        // A write first: it takes SQLite's write lock (a transaction that reads first fails if
+        // another connection writes meanwhile) and PostgreSQL's row lock.
+        sqlx::query("UPDATE users SET active = active WHERE id = $1").bind(id).execute(&mut *write.tx).await?;
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
             .bind(id)
             .fetch_optional(&mut *write.tx)
@@ -259,24 +262,29 @@ impl Store {
     }
 
     /// Sets a user's password hash and whether it must be changed at the next sign-in, and
-    /// ends the sessions `end` names.
+    /// ends the sessions `end` names. With `replacing`, only if the stored hash is still that
+    /// one ([`StoreError::PasswordChanged`] otherwise: a reset won the race).
     pub async fn set_password(
         &self,
         user_id: i64,
         password_hash: &str,
         must_change_password: bool,
+        replacing: Option<&str>,
         end: SessionsToEnd,
         sink: &impl EventSink,
     ) -> Result<Vec<(SessionId, EndReason)>, StoreError> {
         let mut write = self.begin_write().await?;
-        let updated = sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE id = $3")
-            .bind(password_hash)
-            .bind(i64::from(must_change_password))
-            .bind(user_id)
-            .execute(&mut *write.tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE users SET password_hash = $1, must_change_password = $2              WHERE id = $3 AND ($4 IS NULL OR password_hash = $4)",
+        )
+        .bind(password_hash)
+        .bind(i64::from(must_change_password))
+        .bind(user_id)
+        .bind(replacing)
+        .execute(&mut *write.tx)
+        .await?;
         if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            return Err(if replacing.is_some() { StoreError::PasswordChanged } else { StoreError::NotFound });
         }
         let ended = end_sessions(&mut write.tx, user_id, end).await?;
         write.commit_sessions_ended(user_id, !ended.is_empty(), sink).await?;
@@ -292,10 +300,13 @@ impl Store {
         signed_in: &Credentials,
         now_millis: i64,
     ) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(
+        // On PostgreSQL the user row is share-locked, so a sign-in racing a disable, reset or
+        // role change waits for it and then sees the change (SQLite has one writer anyway).
+        let lock = if self.backend == Backend::Postgres { " FOR SHARE" } else { "" };
+        let inserted = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO sessions (id, user_id, created_at, last_seen_at) \
-             SELECT $1, id, $2, $2 FROM users WHERE id = $3 AND active = 1 AND role = $4 AND password_hash = $5",
-        )
+             SELECT $1, id, $2, $2 FROM users WHERE id = $3 AND active = 1 AND role = $4 AND password_hash = $5{lock}"
+        )))
         .bind(session.to_string())
         .bind(now_millis)
         .bind(signed_in.user.id)
@@ -309,7 +320,7 @@ impl Store {
     /// A session and what the checks need of its user.
     pub async fn session(&self, session: SessionId) -> Result<Option<StoredSession>, StoreError> {
         let row = sqlx::query(
-            "SELECT s.user_id, s.last_seen_at, s.end_reason, u.must_change_password, s.ended_at \
+            "SELECT s.user_id, s.last_seen_at, s.end_reason, u.must_change_password, s.ended_at, u.active \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         )
         .bind(session.to_string())
@@ -318,10 +329,17 @@ impl Store {
         row.map(|row| {
             let ended_at: Option<i64> = row.try_get(4)?;
             let reason: Option<String> = row.try_get(2)?;
+            let active = row.try_get::<i64, _>(5)? != 0;
+            // A session of a disabled user is over even if its ending was never written (a
+            // sign-in that raced the disable).
+            let ended = match ended_at {
+                Some(_) => Some(EndReason::parse(reason.as_deref().unwrap_or_default())),
+                None => (!active).then_some(EndReason::AccountDisabled),
+            };
             Ok(StoredSession {
                 user_id: row.try_get(0)?,
                 last_seen_at: row.try_get(1)?,
-                ended: ended_at.map(|_| EndReason::parse(reason.as_deref().unwrap_or_default())),
+                ended,
                 must_change_password: row.try_get::<i64, _>(3)? != 0,
             })
         })
@@ -430,6 +448,17 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Forgets one failure of `key` recorded `at` (an attempt recorded in advance that
+    /// turned out right, or was never checked).
+    pub async fn forget_failure(&self, key: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1 AND at = $2")
+            .bind(key)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

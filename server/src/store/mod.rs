@@ -69,6 +69,9 @@ pub enum StoreError {
     /// The change would leave no active head chef.
     #[error("last head chef")]
     LastHeadChef,
+    /// The password changed meanwhile (a reset won a race with the user's own change).
+    #[error("password changed meanwhile")]
+    PasswordChanged,
     /// The database URL names no supported database.
     #[error("unsupported database URL (use sqlite://… or postgres://…)")]
     UnsupportedUrl,

@@ -71,6 +71,20 @@ async fn signing_out_ends_the_session_on_rest_and_socket(db: Db) {
     assert_eq!(app.get("/api/v1/auth/me", &other_device).await.status(), 200);
     // Signing out again (or without a session) still succeeds.
     assert_eq!(post_empty(&app, "/api/v1/auth/logout", &chef).await.status(), 204);
+    // An expired token still ends its session.
+    let session = app.session_of(&other_device);
+    let expired = app.tokens.sign(&server::auth::Claims {
+        sub: "1".into(),
+        role: Role::HeadChef,
+        first_name: "Gordon".into(),
+        last_name: "Ramsay".into(),
+        iat: chrono::Utc::now().timestamp() - 100,
+        exp: chrono::Utc::now().timestamp() - 10,
+        iss: "miseos".into(),
+        sid: session,
+    });
+    assert_eq!(post_empty(&app, "/api/v1/auth/logout", &expired).await.status(), 204);
+    expect_refused(&app, &other_device, "signed out").await;
 }
 
 async fn disabling_a_user_ends_their_sessions_and_keeps_their_items(db: Db) {
@@ -303,6 +317,17 @@ async fn failed_sign_ins_are_throttled_per_account(db: Db) {
 }
 
 #[tokio::test]
+async fn guesses_sent_at_once_count_each_other() {
+    let app = spawn_app(Db::Sqlite).await;
+    let app = &app;
+    let guesses = (0..12).map(|index| async move { app.login_attempt(NOAH, &format!("guess {index}")).await });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|response| response.status() == 401).count();
+    assert!(checked <= 5, "{checked} guesses were checked at once; at most 5 may be");
+    assert!(answers.iter().all(|response| [401, 429, 503].contains(&response.status().as_u16())));
+}
+
+#[tokio::test]
 async fn failed_sign_ins_are_throttled_per_address_behind_trusted_proxies_only() {
     let app = spawn_app_with(Db::Sqlite, |config| {
         config.trusted_proxies = vec![server::throttle::parse_proxy("127.0.0.1").unwrap()];
@@ -338,20 +363,29 @@ async fn failed_sign_ins_are_throttled_per_address_behind_trusted_proxies_only()
 
 #[tokio::test]
 async fn password_checks_beyond_the_queue_get_503_with_retry_after() {
-    let app = spawn_app(Db::Sqlite).await;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    // Many clients (each its own address behind a trusted proxy, each its own email) at once.
+    let app = spawn_app_with(Db::Sqlite, |config| {
+        config.trusted_proxies = vec![server::throttle::parse_proxy("127.0.0.1").unwrap()];
+    })
+    .await;
     let app = &app;
-    let attempts = (0..cores * 5 + 40).map(|index| {
-        let email = DEMO_EMAILS[index % DEMO_EMAILS.len()];
-        async move { app.login_attempt(email, PASSWORD).await }
+    let attempts = (0..60).map(|index| async move {
+        app.http
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .header("x-forwarded-for", format!("198.51.100.{index}"))
+            .json(&app::wire::LoginRequest { email: format!("cook{index}@miseos.dk"), password: "guess".into() })
+            .send()
+            .await
+            .expect("login request")
     });
     let answers = futures::future::join_all(attempts).await;
     let busy: Vec<_> = answers.iter().filter(|response| response.status() == 503).collect();
-    let served = answers.iter().filter(|response| response.status() == 200).count();
-    assert!(!busy.is_empty(), "some sign-ins beyond the queue are refused at once");
-    assert!(served >= cores, "the queue's worth still signs in ({served})");
-    assert!(busy.iter().all(|response| response.headers().get("retry-after").is_some()));
-    // Nothing was counted as a failure: everyone signs in afterwards.
+    let checked = answers.iter().filter(|response| response.status() == 401).count();
+    assert_eq!(busy.len() + checked, answers.len(), "every answer is 401 or 503");
+    assert!(!busy.is_empty(), "sign-ins beyond the queue are refused at once");
+    assert!(checked >= 2, "the queue's worth is still checked ({checked})");
+    assert!(busy.iter().all(|response| response.headers()["retry-after"] == "1"));
+    // The queue drains: the next sign-in goes through.
     assert_eq!(app.login_attempt(GORDON, PASSWORD).await.status(), 200);
 }
 

@@ -28,7 +28,6 @@ pub const MONICA: &str = DEMO_ACCOUNTS[1].email;
 pub const ALI: &str = DEMO_ACCOUNTS[2].email;
 pub const SARA: &str = DEMO_ACCOUNTS[3].email;
 pub const NOAH: &str = DEMO_ACCOUNTS[4].email;
-pub const DEMO_EMAILS: [&str; 5] = [GORDON, MONICA, ALI, SARA, NOAH];
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
