@@ -482,3 +482,40 @@ async fn run_cli_status(database_url: &str, args: &[&str]) -> (bool, String) {
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
+
+#[tokio::test]
+async fn with_no_user_and_no_demo_the_server_says_how_to_make_the_first_head_chef() {
+    use tokio::io::AsyncBufReadExt;
+    let database = FreshDatabase::create(Db::Sqlite).await;
+    let data_dir = std::env::temp_dir().join(format!("miseos-hint-{}", std::process::id()));
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("PORT", "0")
+        .env("DATABASE_URL", &database.url)
+        .env("MISEOS_DATA_DIR", &data_dir)
+        .env("MISEOS_JWT_SECRET", TEST_SECRET)
+        .env_remove("MISEOS_DEMO")
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server binary starts");
+    let mut log = tokio::io::BufReader::new(server.stderr.take().expect("stderr")).lines();
+    let hint = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = log.next_line().await.expect("the log") {
+            if line.contains("there are no users yet") {
+                return line;
+            }
+        }
+        panic!("the server stopped without the hint");
+    })
+    .await
+    .expect("the hint within 30 s");
+    assert!(
+        hint.contains("server user add --email EMAIL --first-name NAME --last-name NAME --role HEAD_CHEF"),
+        "{hint}"
+    );
+    server.kill().await.expect("stopped");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
