@@ -65,11 +65,11 @@ pub async fn reset_password(id: i64) -> Result<TemporaryPassword, CallError> {
     post(&format!("/api/v1/users/{id}/reset-password"), &serde_json::json!({})).await
 }
 
-/// Signs out (the server clears the cookie).
+/// Signs out: the server ends the session and clears the cookie.
 pub async fn logout() {
-    // Even if the call fails, the next page load will ask to sign in again once the token
-    // expires; there is nothing more useful to do with the error.
-    let _ = Request::post("/api/v1/auth/logout").send().await;
+    // Even if the call fails, the page goes to sign-in; the session then ends when it idles
+    // out. There is nothing more useful to do with the error.
+    let _ = post_expecting_nothing("/api/v1/auth/logout", &serde_json::json!({})).await;
 }
 
 /// The signed-in user.

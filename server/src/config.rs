@@ -42,10 +42,11 @@ pub struct Config {
     #[arg(long, env = "MISEOS_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
-    /// Mark the session cookie `Secure` (sent over HTTPS only). Turn on whenever users reach
-    /// the server through TLS, directly or behind a proxy.
-    #[arg(long, env = "MISEOS_SECURE_COOKIE", default_value_t = false, action = clap::ArgAction::Set)]
-    pub secure_cookie: bool,
+    /// Mark the session cookie `Secure` (sent over HTTPS only) and send HSTS. Default: on,
+    /// unless the server listens on a loopback address (development). Set `false` only when
+    /// users reach the server over plain HTTP on a trusted network.
+    #[arg(long, env = "MISEOS_SECURE_COOKIE", action = clap::ArgAction::Set)]
+    pub secure_cookie: Option<bool>,
 
     /// Development mode: seed the demo users (shared, published password) into an empty
     /// database and list them on the sign-in page. Never in production.
@@ -91,6 +92,11 @@ pub struct Config {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 impl Config {
+    /// Whether the session cookie is `Secure`: as configured, else unless on loopback.
+    pub fn cookie_is_secure(&self) -> bool {
+        self.secure_cookie.unwrap_or(!self.host.is_loopback())
+    }
+
     /// The ping period as a duration.
     pub fn ws_ping_interval(&self) -> Duration {
         Duration::from_secs_f64(self.ws_ping_seconds.max(0.01))
@@ -141,5 +147,18 @@ mod tests {
         assert!(command_without_environment().get_arguments().all(|argument| argument.get_env().is_none()));
         let defaults = Config::defaults();
         assert_eq!((defaults.port, defaults.ws_queue_capacity, defaults.port_file), (5001, 256, None));
+    }
+
+    #[test]
+    fn the_cookie_is_secure_by_default_except_on_loopback() {
+        let mut config = Config::defaults();
+        assert!(!config.cookie_is_secure(), "127.0.0.1 is development");
+        config.host = "0.0.0.0".parse().unwrap();
+        assert!(config.cookie_is_secure());
+        config.secure_cookie = Some(false);
+        assert!(!config.cookie_is_secure());
+        config.host = "::1".parse().unwrap();
+        config.secure_cookie = Some(true);
+        assert!(config.cookie_is_secure());
     }
 }

@@ -31,6 +31,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod edge;
 pub mod event;
 pub mod hub;
 pub mod pages;
@@ -234,8 +235,11 @@ fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let leptos_options = state.leptos_options.clone();
     let page_data: Arc<dyn PageData> = Arc::new(pages::StorePageData { state: state.clone() });
-    Router::new()
-        .nest("/api/v1", api::router())
+    let api = api::router()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::cookie_requests_from_allowed_pages))
+        .layer(edge::api_headers());
+    let router = Router::new()
+        .nest("/api/v1", api)
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
         .route("/readyz", get(readiness))
         .leptos_routes_with_context(
@@ -246,7 +250,9 @@ fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .with_state(state)
+        .layer(edge::common_headers());
+    let router = if state.config.cookie_is_secure() { router.layer(edge::hsts()) } else { router };
+    router.with_state(state)
 }
 
 /// 200 when the database answers and events flow; 503 otherwise.

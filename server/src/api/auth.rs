@@ -162,7 +162,7 @@ async fn change_password(
 
 /// The `miseos_token` cookie holding `token` for `max_age` seconds (0 clears it).
 fn session_cookie(state: &AppState, token: &str, max_age: u64) -> String {
-    let secure = if state.config.secure_cookie { "; Secure" } else { "" };
+    let secure = if state.config.cookie_is_secure() { "; Secure" } else { "" };
     format!("{TOKEN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
 }
 

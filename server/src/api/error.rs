@@ -33,6 +33,9 @@ pub enum ApiError {
     /// 403: signed in with a temporary password that must be changed first.
     #[error("change your temporary password first (POST /api/v1/auth/password)")]
     PasswordChangeRequired,
+    /// 403: a cookie-authenticated change from a page of another origin.
+    #[error("this request must come from the kitchen's own pages")]
+    ForbiddenOrigin,
     /// 403: the right password, but the account is disabled.
     #[error("this account has been disabled; ask your head chef")]
     AccountDisabled,
@@ -57,6 +60,9 @@ pub enum ApiError {
     /// 413: the body is larger than the configured limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// 415: a cookie-authenticated change whose body is not declared JSON.
+    #[error("send the body as JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
     /// 426: a plain request to the WebSocket endpoint.
     #[error("this endpoint speaks WebSocket; send an upgrade request")]
     UpgradeRequired,
@@ -81,6 +87,8 @@ impl ApiError {
             ApiError::Forbidden | ApiError::HeadChefOnly => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::PasswordChangeRequired => (StatusCode::FORBIDDEN, "password_change_required"),
             ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
+            ApiError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
+            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::AlreadyReviewed => (StatusCode::CONFLICT, "already_reviewed"),

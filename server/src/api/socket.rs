@@ -5,6 +5,7 @@
 use super::ApiError;
 use crate::{
     auth::{bearer_token, cookie_token, AuthUser},
+    edge::origin_allowed,
     hub::{run_session, CloseReason, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
     sessions::Refusal,
     AppState,
@@ -14,7 +15,7 @@ use axum::{
         ws::{rejection::WebSocketUpgradeRejection, WebSocket},
         State, WebSocketUpgrade,
     },
-    http::{header, HeaderMap},
+    http::HeaderMap,
     response::Response,
 };
 use futures::StreamExt;
@@ -112,29 +113,6 @@ async fn admit(state: &AppState, user: AuthUser) -> Result<AuthUser, CloseReason
     }
 }
 
-/// Whether the request's Origin may use the cookie: listed in `allowed`, or, with no list,
-/// the same host and port as the request's Host header.
-fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else {
-        return false;
-    };
-    let origin = origin.trim_end_matches('/');
-    if !allowed.is_empty() {
-        return allowed.iter().any(|entry| entry.trim().trim_end_matches('/').eq_ignore_ascii_case(origin));
-    }
-    let Some(host) = headers.get(header::HOST).and_then(|value| value.to_str().ok()) else {
-        return false;
-    };
-    let Ok(origin) = url::Url::parse(origin) else { return false };
-    let (Some(origin_host), Some(origin_port)) = (origin.host_str(), origin.port_or_known_default()) else {
-        return false;
-    };
-    // The Host header names the port only when it is not the scheme's default.
-    let Ok(request) = url::Url::parse(&format!("{}://{host}", origin.scheme())) else { return false };
-    request.host_str().is_some_and(|request_host| request_host.eq_ignore_ascii_case(origin_host))
-        && request.port_or_known_default() == Some(origin_port)
-}
-
 async fn close_at_once(mut socket: WebSocket, reason: CloseReason) {
     if let Some(frame) = reason.frame() {
         // The peer may already be gone; there is nothing else to do for it then.
@@ -146,34 +124,4 @@ async fn close_at_once(mut socket: WebSocket, reason: CloseReason) {
 fn instant_of_unix(unix_seconds: i64) -> Instant {
     let remaining = unix_seconds.saturating_sub(chrono::Utc::now().timestamp()).max(0);
     Instant::now() + Duration::from_secs(u64::try_from(remaining).unwrap_or(0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, host.parse().unwrap());
-        if let Some(origin) = origin {
-            headers.insert(header::ORIGIN, origin.parse().unwrap());
-        }
-        headers
-    }
-
-    #[test]
-    fn without_a_list_only_the_own_host_and_port_may_use_the_cookie() {
-        assert!(origin_allowed(&headers(Some("http://localhost:5001"), "localhost:5001"), &[]));
-        assert!(origin_allowed(&headers(Some("https://kitchen.example"), "kitchen.example"), &[]));
-        assert!(!origin_allowed(&headers(Some("http://localhost:5002"), "localhost:5001"), &[]));
-        assert!(!origin_allowed(&headers(Some("http://evil.example"), "localhost:5001"), &[]));
-        assert!(!origin_allowed(&headers(None, "localhost:5001"), &[]));
-    }
-
-    #[test]
-    fn a_list_replaces_the_same_host_rule() {
-        let allowed = vec!["https://kitchen.example".to_string()];
-        assert!(origin_allowed(&headers(Some("https://kitchen.example"), "internal:5001"), &allowed));
-        assert!(!origin_allowed(&headers(Some("http://internal:5001"), "internal:5001"), &allowed));
-    }
 }

@@ -496,7 +496,7 @@ async fn a_short_secret_is_refused_and_a_generated_one_survives_restarts() {
 
 #[tokio::test]
 async fn the_cookie_is_secure_when_configured() {
-    let app = spawn_app_with(Db::Sqlite, |config| config.secure_cookie = true).await;
+    let app = spawn_app_with(Db::Sqlite, |config| config.secure_cookie = Some(true)).await;
     let response = app.login_attempt(GORDON, PASSWORD).await;
     let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     assert!(cookie.ends_with("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
