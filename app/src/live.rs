@@ -4,8 +4,8 @@
 //!
 //! Close codes decide what happens next: 1008 `token expired` renews the token and
 //! reconnects; any other 1008 (the session ended: signed out, disabled, revoked, expired)
-//! goes to the sign-in page, which says why; 4001 (opened in another tab or device) stops
-//! for good; anything else, including 1001 (server restarting) and 1013 (too slow),
+//! goes to the sign-in page, which says why; 4001 (opened in another tab or device) and 4008
+//! (too many screens open for the account) stop for good; anything else, including 1001 (server restarting) and 1013 (too slow),
 //! reconnects.
 //!
 //! [`keep_session_fresh`] renews the token well before it expires and keeps the session in
@@ -31,6 +31,8 @@ pub enum LinkState {
     Offline,
     /// Another tab or device took over; not reconnecting.
     Replaced,
+    /// The account has too many screens open and this one was the oldest; not reconnecting.
+    TooManySessions,
 }
 
 impl LinkState {
@@ -41,7 +43,7 @@ impl LinkState {
             LinkState::Live => "Live",
             LinkState::Reconnecting => "Reconnecting…",
             LinkState::Offline => "Offline",
-            LinkState::Replaced => "Disconnected",
+            LinkState::Replaced | LinkState::TooManySessions => "Disconnected",
         }
     }
 
@@ -50,7 +52,7 @@ impl LinkState {
         match self {
             LinkState::Connecting | LinkState::Reconnecting => "link reconnecting",
             LinkState::Live => "link live",
-            LinkState::Offline | LinkState::Replaced => "link offline",
+            LinkState::Offline | LinkState::Replaced | LinkState::TooManySessions => "link offline",
         }
     }
 }
@@ -140,6 +142,10 @@ pub fn connect(
                 }
                 Some((close_code::REPLACED, _)) => {
                     state.set(LinkState::Replaced);
+                    return;
+                }
+                Some((close_code::TOO_MANY_SESSIONS, _)) => {
+                    state.set(LinkState::TooManySessions);
                     return;
                 }
                 _ => {}

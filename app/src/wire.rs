@@ -421,6 +421,8 @@ pub mod close_code {
     pub const PING_TIMEOUT: u16 = 1011;
     /// A newer STAFF session of the same user took over; do not reconnect.
     pub const REPLACED: u16 = 4001;
+    /// The user has more sockets open than allowed, and this was the oldest; do not reconnect.
+    pub const TOO_MANY_SESSIONS: u16 = 4008;
 }
 
 /// The reasons sent with 1008 when a session ends (besides `token expired`); the app tells

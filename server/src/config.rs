@@ -64,6 +64,20 @@ pub struct Config {
     #[arg(long, env = "MISEOS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::throttle::parse_proxy)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Sockets one user may hold open (per process); beyond it the oldest is closed with
+    /// 4008. 0 lifts the limit.
+    #[arg(long, env = "MISEOS_MAX_SOCKETS_PER_USER", default_value_t = 20)]
+    pub max_sockets_per_user: u32,
+
+    /// New items (requests and suggestions together) one user may create per minute; beyond
+    /// it 429. 0 lifts the limit.
+    #[arg(long, env = "MISEOS_MAX_NEW_ITEMS_PER_MINUTE", default_value_t = 30)]
+    pub max_new_items_per_minute: u32,
+
+    /// PENDING items one user may have at once; beyond it 429. 0 lifts the limit.
+    #[arg(long, env = "MISEOS_MAX_PENDING_PER_USER", default_value_t = 100)]
+    pub max_pending_per_user: u32,
+
     /// Largest accepted REST request body, in bytes.
     #[arg(long, env = "MISEOS_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
     pub max_body_bytes: usize,

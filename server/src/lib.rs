@@ -114,7 +114,11 @@ impl Application {
         let secret = resolve_secret(&config)?;
         let clock = KitchenClock::new(config.timezone);
         let database_url = config.effective_database_url();
-        let store = Store::connect(&database_url, config.db_max_connections, clock).await?;
+        let limits = store::WriteLimits {
+            new_items_per_minute: config.max_new_items_per_minute,
+            pending_per_user: config.max_pending_per_user,
+        };
+        let store = Store::connect(&database_url, config.db_max_connections, clock).await?.with_write_limits(limits);
         if store.has_no_users().await? {
             if config.demo {
                 let users = tokio::task::spawn_blocking(demo::demo_users)
@@ -129,7 +133,12 @@ impl Application {
         let decoy_password_hash = tokio::task::spawn_blocking(|| auth::hash_password("decoy for unknown emails"))
             .await
             .map_err(|error| StartError::Secret(error.to_string()))?;
-        let hub = Hub::new(clock, store.pending_counts().await?, config.ws_queue_capacity);
+        let hub = Hub::new(
+            clock,
+            store.pending_counts().await?,
+            config.ws_queue_capacity,
+            usize::try_from(config.max_sockets_per_user).unwrap_or(usize::MAX),
+        );
         let (stop_bus, bus_stopped) = watch::channel(false);
         let sessions_ended_elsewhere = Arc::new(tokio::sync::Notify::new());
         let bus = Bus::start(&store, &database_url, hub.clone(), sessions_ended_elsewhere.clone(), bus_stopped.clone())

@@ -168,6 +168,11 @@ fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: b
                 "MiseOS was opened in another tab or device. This page no longer updates; reload it to use it here."
             </p>
         </Show>
+        <Show when=move || link.get() == LinkState::TooManySessions>
+            <p class="banner" role="alert">
+                "This account has too many MiseOS screens open, and this was the oldest. This page no longer updates; close some and reload it."
+            </p>
+        </Show>
     }
 }
 

@@ -13,8 +13,8 @@ use leptos::prelude::*;
 /// The page, for a head chef.
 #[component]
 pub fn TeamPage(user: User) -> impl IntoView {
-    // The team page has no notification socket; the indicator says so.
-    let link = RwSignal::new(LinkState::Replaced);
+    // The team page has no notification socket: the top bar shows no indicator for it.
+    let link = RwSignal::new(LinkState::Connecting);
     let team = Resource::new(|| (), |()| super::data::team());
     view! {
         <TopBar user link live=false/>

@@ -54,6 +54,9 @@ pub enum ApiError {
     /// 409: the change would leave the kitchen without an active head chef.
     #[error("the last active head chef cannot be disabled or given another role")]
     LastHeadChef,
+    /// 429: a write limit (new items per minute, pending items per user).
+    #[error("{limit}")]
+    TooManyRequests { limit: crate::store::WriteLimit, retry_after: u64 },
     /// 429: too many failed sign-ins for this account or from this address.
     #[error("too many attempts, try again in {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
@@ -95,6 +98,7 @@ impl ApiError {
             ApiError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             ApiError::LastHeadChef => (StatusCode::CONFLICT, "last_head_chef"),
             ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             ApiError::Unavailable | ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -110,7 +114,9 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "request failed");
         }
         let retry_after = match &self {
-            ApiError::TooManyAttempts { retry_after } => Some(*retry_after),
+            ApiError::TooManyAttempts { retry_after } | ApiError::TooManyRequests { retry_after, .. } => {
+                Some(*retry_after)
+            }
             ApiError::Busy => Some(1),
             _ => None,
         };
@@ -130,6 +136,7 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyReviewed => ApiError::AlreadyReviewed,
             StoreError::EmailTaken => ApiError::EmailTaken,
             StoreError::LastHeadChef => ApiError::LastHeadChef,
+            StoreError::TooManyRequests { limit, retry_after } => ApiError::TooManyRequests { limit, retry_after },
             // Only a reset (which ends every session) changes a password under a user.
             StoreError::PasswordChanged => ApiError::Unauthorized(crate::store::EndReason::Revoked.message()),
             StoreError::Interrupted => ApiError::Unavailable,

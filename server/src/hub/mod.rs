@@ -32,7 +32,7 @@ use crate::{
 use app::wire::{close_code, Category, NewItemNotice, Notification, ReviewNotice, SessionType, WELCOME_MESSAGE};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex, MutexGuard,
@@ -72,6 +72,9 @@ impl CloseReason {
     /// The client sent a message over the size limit.
     pub const MESSAGE_TOO_BIG: CloseReason =
         CloseReason { code: close_code::MESSAGE_TOO_BIG, reason: "message too big" };
+    /// The user opened more sockets than allowed; this, their oldest, goes.
+    pub const TOO_MANY_SESSIONS: CloseReason =
+        CloseReason { code: close_code::TOO_MANY_SESSIONS, reason: "too many sessions" };
     /// The client did not answer a ping within a period.
     pub const PING_TIMEOUT: CloseReason = CloseReason { code: close_code::PING_TIMEOUT, reason: "ping timeout" };
     /// The client closed or vanished: nothing is sent.
@@ -107,6 +110,8 @@ struct Registry {
     /// The newest counts the hub has published; new sessions start from these.
     counts: PendingCounts,
     admins: HashMap<u64, SessionHandle>,
+    /// ADMIN session ids per user, oldest first; kept only while sockets per user are capped.
+    admins_by_user: HashMap<i64, VecDeque<u64>>,
     /// STAFF sessions by user id: at most one each.
     staff: HashMap<i64, SessionHandle>,
     /// The newest STAFF claim seen per user, from this process or any other.
@@ -123,6 +128,8 @@ struct Shared {
     registry: Mutex<Registry>,
     clock: KitchenClock,
     queue_capacity: usize,
+    /// Most sockets one user may hold in this process; 0 for no limit.
+    max_sockets_per_user: usize,
     /// Session tasks still running, so shutdown can wait for their close frames.
     running: AtomicUsize,
     all_stopped: Notify,
@@ -167,13 +174,15 @@ impl Drop for SessionGuard {
 pub struct HubClosed;
 
 impl Hub {
-    /// A hub starting from `counts`, with per-session queues of `queue_capacity` messages.
-    pub fn new(clock: KitchenClock, counts: PendingCounts, queue_capacity: usize) -> Hub {
+    /// A hub starting from `counts`, with per-session queues of `queue_capacity` messages and
+    /// at most `max_sockets_per_user` sockets per user (0: no limit).
+    pub fn new(clock: KitchenClock, counts: PendingCounts, queue_capacity: usize, max_sockets_per_user: usize) -> Hub {
         Hub {
             shared: Arc::new(Shared {
                 registry: Mutex::new(Registry { counts, ..Registry::default() }),
                 clock,
                 queue_capacity: queue_capacity.max(4),
+                max_sockets_per_user,
                 running: AtomicUsize::new(0),
                 all_stopped: Notify::new(),
             }),
@@ -215,6 +224,18 @@ impl Hub {
                 let counts = registry.counts;
                 greeting.extend(Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp))));
                 registry.admins.insert(id, handle);
+                let cap = self.shared.max_sockets_per_user;
+                if cap > 0 {
+                    let own = registry.admins_by_user.entry(user.id).or_default();
+                    own.push_back(id);
+                    let excess = own.len().saturating_sub(cap);
+                    let oldest: Vec<u64> = own.drain(..excess).collect();
+                    for oldest in oldest {
+                        if let Some(session) = registry.admins.remove(&oldest) {
+                            session.close(CloseReason::TOO_MANY_SESSIONS);
+                        }
+                    }
+                }
             }
             SessionType::Staff => {
                 let newest = registry.newest_claims.entry(user.id).or_insert(claim);
@@ -269,6 +290,12 @@ impl Hub {
         match session_type {
             SessionType::Admin => {
                 registry.admins.remove(&id);
+                if let Some(own) = registry.admins_by_user.get_mut(&user_id) {
+                    own.retain(|session| *session != id);
+                    if own.is_empty() {
+                        registry.admins_by_user.remove(&user_id);
+                    }
+                }
             }
             SessionType::Staff => {
                 if registry.staff.get(&user_id).is_some_and(|current| current.id == id) {
@@ -546,7 +573,7 @@ mod tests {
     #[test]
     fn an_admin_is_greeted_with_the_current_counts_and_a_cook_without() {
         let counts = PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 };
-        let hub = Hub::new(clock(), counts, 16);
+        let hub = Hub::new(clock(), counts, 16, 0);
         let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let greeting: Vec<Notification> =
             admin.greeting.iter().map(|frame| serde_json::from_str(frame).unwrap()).collect();
@@ -565,7 +592,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_newer_staff_session_replaces_the_older_one() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
         let first = hub.register(&user(3, Role::LineCook), None).unwrap();
         let second = hub.register(&user(3, Role::LineCook), None).unwrap();
         assert_eq!(first.outbox.closed().await, CloseReason::REPLACED);
@@ -578,7 +605,7 @@ mod tests {
 
     #[tokio::test]
     async fn claims_from_other_processes_decide_which_session_is_newest() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
         let session = hub.register(&user(3, Role::LineCook), Some(10)).unwrap();
         hub.apply_claim(3, 9);
         hub.apply_claim(4, 99);
@@ -593,7 +620,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_session_whose_queue_is_full_is_closed_and_removed_while_others_keep_up() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 4);
+        let hub = Hub::new(clock(), PendingCounts::default(), 4, 0);
         let slow = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let keeping_up = hub.register(&user(2, Role::SousChef), None).unwrap();
         for seq in 1..=3 {
@@ -608,7 +635,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_resync_sends_the_counts_and_an_older_read_changes_nothing() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
         let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
         hub.publish(&created(5, 1));
         drain(&admin.outbox);
@@ -627,7 +654,7 @@ mod tests {
 
     #[tokio::test]
     async fn shutting_down_closes_every_session_and_refuses_new_ones() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
         let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
         let stopping = tokio::spawn({
@@ -644,7 +671,7 @@ mod tests {
 
     #[tokio::test]
     async fn ending_a_session_closes_only_its_sockets_with_its_reason() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16);
+        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
         let chef_tablet = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let chef_wall = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let sous = hub.register(&user(2, Role::SousChef), None).unwrap();
@@ -656,5 +683,24 @@ mod tests {
         assert_eq!(hub.session_counts(), (1, 0));
         hub.publish(&created(1, 1));
         assert_eq!(drain(&sous.outbox).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn beyond_the_socket_cap_the_oldest_of_that_user_is_closed_with_4008() {
+        let hub = Hub::new(clock(), PendingCounts::default(), 16, 2);
+        let first = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let second = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let sous = hub.register(&user(2, Role::SousChef), None).unwrap();
+        let third = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        assert_eq!(first.outbox.closed().await, CloseReason::TOO_MANY_SESSIONS);
+        assert_eq!(hub.session_counts(), (3, 0));
+        // A socket that leaves makes room: the next one closes nobody.
+        drop(second);
+        let fourth = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        assert_eq!(hub.session_counts(), (3, 0));
+        hub.publish(&created(1, 1));
+        for alive in [&sous, &third, &fourth] {
+            assert_eq!(drain(&alive.outbox).len(), 2, "the new item and its count");
+        }
     }
 }

@@ -185,7 +185,7 @@ mod tests {
     }
 
     fn start(expires_in: Duration) -> Harness {
-        let hub = Hub::new(KitchenClock::new(chrono_tz::UTC), PendingCounts::default(), 16);
+        let hub = Hub::new(KitchenClock::new(chrono_tz::UTC), PendingCounts::default(), 16, 0);
         let user = AuthUser {
             id: 1,
             role: Role::HeadChef,

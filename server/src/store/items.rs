@@ -4,7 +4,7 @@
 //! listing, reading and reviewing are written once. The SQL text is assembled only from
 //! these compile-time table and column names (hence `AssertSqlSafe`); every value is bound.
 
-use super::{bump_pending, EventSink, Store, StoreError, Write};
+use super::{bump_pending, EventSink, Store, StoreError, Write, WriteLimit};
 use crate::{
     clock::KitchenClock,
     event::{Change, Event},
@@ -172,6 +172,60 @@ where
 }
 
 impl Store {
+    /// Refuses a new item of `user_id` beyond the write limits. Runs inside the create's
+    /// transaction after the counter row is taken, so creates are counted one at a time and
+    /// the limits hold exactly; an error rolls the create back.
+    async fn check_write_limits(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const MINUTE_MS: i64 = 60_000;
+        let limits = self.write_limits;
+        if limits.new_items_per_minute > 0 {
+            // The oldest of the last `limit` creations within the minute: while there is one,
+            // the next create must wait until it is a minute old.
+            let row = sqlx::query(
+                "SELECT created_at FROM (\
+                 SELECT created_at FROM ingredient_requests WHERE requested_by = $1 AND created_at > $2 \
+                 UNION ALL \
+                 SELECT created_at FROM dish_suggestions WHERE requested_by = $1 AND created_at > $2) recent \
+                 ORDER BY created_at DESC LIMIT 1 OFFSET $3",
+            )
+            .bind(user_id)
+            .bind(now - MINUTE_MS)
+            .bind(i64::from(limits.new_items_per_minute - 1))
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(row) = row {
+                let at: i64 = row.try_get(0)?;
+                let retry_after = u64::try_from((at + MINUTE_MS - now + 999) / 1000).unwrap_or(1).max(1);
+                return Err(StoreError::TooManyRequests {
+                    limit: WriteLimit::PerMinute(limits.new_items_per_minute),
+                    retry_after,
+                });
+            }
+        }
+        if limits.pending_per_user > 0 {
+            let row = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM ingredient_requests WHERE requested_by = $1 AND status = 'PENDING') \
+                 + (SELECT COUNT(*) FROM dish_suggestions WHERE requested_by = $1 AND status = 'PENDING')",
+            )
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            if row.try_get::<i64, _>(0)? >= i64::from(limits.pending_per_user) {
+                // Nothing but a review frees a place; a minute is a fair time to look again.
+                return Err(StoreError::TooManyRequests {
+                    limit: WriteLimit::Pending(limits.pending_per_user),
+                    retry_after: 60,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Items of kind `K`, newest first.
     pub async fn list<K: ItemKind>(&self, filter: ItemFilter) -> Result<Vec<K::Item>, StoreError> {
         let mut sql = select_sql::<K>();
@@ -213,6 +267,7 @@ impl Store {
         let mut write = self.begin_write().await?;
         let (seq, pending) = bump_pending(&mut write.tx, Category::IngredientRequest, 1).await?;
         let now = self.clock.now_millis();
+        self.check_write_limits(&mut write.tx, requester.id, now).await?;
         let row = sqlx::query(
             "INSERT INTO ingredient_requests (item_name, quantity, unit, note, requested_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -239,6 +294,7 @@ impl Store {
         let mut write = self.begin_write().await?;
         let (seq, pending) = bump_pending(&mut write.tx, Category::DishSuggestion, 1).await?;
         let now = self.clock.now_millis();
+        self.check_write_limits(&mut write.tx, requester.id, now).await?;
         let row = sqlx::query(
             "INSERT INTO dish_suggestions (name, description, requested_by, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",

@@ -69,6 +69,9 @@ pub enum StoreError {
     /// The change would leave no active head chef.
     #[error("last head chef")]
     LastHeadChef,
+    /// A write limit was reached: retry after this many seconds.
+    #[error("{limit}")]
+    TooManyRequests { limit: WriteLimit, retry_after: u64 },
     /// The password changed meanwhile (a reset won a race with the user's own change).
     #[error("password changed meanwhile")]
     PasswordChanged,
@@ -84,6 +87,22 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the database directory: {0}")]
     Directory(#[from] std::io::Error),
+}
+
+/// How many items one user may write (0: no limit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteLimits {
+    pub new_items_per_minute: u32,
+    pub pending_per_user: u32,
+}
+
+/// Which write limit was reached; its text is the message the user reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteLimit {
+    #[error("you can send at most {0} new requests and suggestions a minute")]
+    PerMinute(u32),
+    #[error("you have {0} requests and suggestions waiting for review; wait until some are reviewed")]
+    Pending(u32),
 }
 
 /// What a write announces to the other server processes.
@@ -122,6 +141,7 @@ pub struct Store {
     /// SQLite only: whose turn it is to write. SQLite admits one writer anyway; waiting here
     /// instead of on its busy timeout also keeps a write and its delivery together.
     write_turn: Option<Arc<Mutex<()>>>,
+    write_limits: WriteLimits,
 }
 
 impl Store {
@@ -152,7 +172,12 @@ impl Store {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
         let write_turn = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Store { pool, backend, clock, write_turn })
+        Ok(Store { pool, backend, clock, write_turn, write_limits: WriteLimits::default() })
+    }
+
+    /// The same store, enforcing `limits` on new items.
+    pub fn with_write_limits(self, limits: WriteLimits) -> Store {
+        Store { write_limits: limits, ..self }
     }
 
     /// Starts a write: waits until this process may write (SQLite; at once on PostgreSQL,

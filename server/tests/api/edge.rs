@@ -5,6 +5,11 @@
 use crate::helpers::*;
 use app::wire::NewIngredientRequest;
 
+crate::on_both_databases!(
+    thirty_new_items_a_minute_per_user_then_429,
+    a_hundred_pending_items_per_user_then_429_until_one_is_reviewed
+);
+
 fn dill() -> NewIngredientRequest {
     NewIngredientRequest { item_name: "Dild".into(), quantity: 1.0, unit: "bundt".into(), note: None }
 }
@@ -91,4 +96,74 @@ async fn cookie_changes_need_an_allowed_origin_and_json() {
         .await
         .unwrap();
     expect_error(logout, 403, "forbidden_origin").await;
+}
+
+/// The contract's default limits, whatever the test harness lifts.
+fn default_limits(config: &mut server::config::Config) {
+    let defaults = server::config::Config::defaults();
+    config.max_new_items_per_minute = defaults.max_new_items_per_minute;
+    config.max_pending_per_user = defaults.max_pending_per_user;
+    config.max_sockets_per_user = defaults.max_sockets_per_user;
+}
+
+async fn thirty_new_items_a_minute_per_user_then_429(db: Db) {
+    let app = spawn_app_with(db, default_limits).await;
+    let (ali, sara, chef) = (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await);
+    for index in 0..15 {
+        app.create_request(&ali, &format!("Dild {index}")).await;
+        app.create_suggestion(&ali, &format!("Ret {index}")).await;
+    }
+    let refused = app.post("/api/v1/ingredient-requests", &ali, &dill()).await;
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let message = expect_error(refused, 429, "too_many_requests").await;
+    assert!(message.contains("30 new requests and suggestions a minute"), "{message}");
+    // Nothing refused was stored, and other cooks are not affected.
+    assert_eq!(app.snapshot(&chef).await.total_pending, 30);
+    app.create_request(&sara, "Persille").await;
+}
+
+async fn a_hundred_pending_items_per_user_then_429_until_one_is_reviewed(db: Db) {
+    let app = spawn_app_with(db, |config| {
+        default_limits(config);
+        config.max_new_items_per_minute = 0;
+    })
+    .await;
+    let (ali, chef) = (app.token(ALI).await, app.token(GORDON).await);
+    let mut first = 0;
+    for index in 0..100 {
+        let id = app.create_request(&ali, &format!("Dild {index}")).await;
+        if index == 0 {
+            first = id;
+        }
+    }
+    let refused = app.post("/api/v1/ingredient-requests", &ali, &dill()).await;
+    assert!(refused.headers().get("retry-after").is_some());
+    let message = expect_error(refused, 429, "too_many_requests").await;
+    assert!(message.contains("100 requests and suggestions waiting"), "{message}");
+    let approve =
+        app.post(&format!("/api/v1/ingredient-requests/{first}/approve"), &chef, &serde_json::json!({})).await;
+    assert_eq!(approve.status(), 200);
+    app.create_request(&ali, "Dild igen").await;
+}
+
+#[tokio::test]
+async fn beyond_twenty_sockets_a_users_oldest_is_closed_with_4008() {
+    let app = spawn_app_with(Db::Sqlite, default_limits).await;
+    let chef = app.token(GORDON).await;
+    let mut sockets = Vec::new();
+    for _ in 0..20 {
+        let mut socket = app.socket(&chef).await;
+        socket.skip_greeting().await;
+        sockets.push(socket);
+    }
+    let mut newest = app.socket(&chef).await;
+    newest.skip_greeting().await;
+    assert_eq!(sockets[0].expect_close().await, (app::wire::close_code::TOO_MANY_SESSIONS, "too many sessions".into()));
+    // The others stay and still get news.
+    let cook = app.token(ALI).await;
+    app.create_request(&cook, "Dild").await;
+    for socket in sockets.iter_mut().skip(1).chain(std::iter::once(&mut newest)) {
+        assert!(matches!(socket.next().await, app::wire::Notification::NewIngredientRequest(_)));
+    }
 }

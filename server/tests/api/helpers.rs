@@ -126,6 +126,10 @@ pub fn test_config(database_url: &str) -> Config {
     config.demo = true;
     config.allowed_origins = Vec::new();
     config.db_max_connections = 8;
+    // Most tests write faster than a kitchen does; the limits have tests of their own.
+    config.max_new_items_per_minute = 0;
+    config.max_pending_per_user = 0;
+    config.max_sockets_per_user = 0;
     config
 }
 
