@@ -52,7 +52,7 @@ test("a head chef adds a cook, who must change the temporary password, asks for 
   await cook.getByRole("button", { name: "Change password" }).click();
   await expect(cook).toHaveURL(`${server.url}/`);
 
-  await cook.getByLabel("Ingredient").fill("Dild");
+  await cook.getByLabel("Ingredient", { exact: true }).fill("Dild");
   await cook.getByLabel("Unit").fill("bundt");
   await cook.getByRole("button", { name: "Send request" }).click();
   await expect(cook.getByTestId("my-item").filter({ hasText: "Dild" })).toBeVisible();

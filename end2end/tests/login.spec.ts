@@ -22,6 +22,10 @@ test("a head chef signs in and lands on the dashboard, then signs out", async ({
   await expect(page).toHaveURL(`${server.url}/`);
   await expect(page.getByText("Gordon Ramsay")).toBeVisible();
   await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(`${server.url}/login?ended=signed-out`);
+  await expect(page.getByTestId("sign-in-notice")).toHaveText("You were signed out.");
+  // The session ended on the server: the dashboard asks to sign in again.
+  await page.goto(`${server.url}/`);
   await expect(page).toHaveURL(/\/login$/);
 });
 

@@ -142,7 +142,8 @@ fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: b
     let on_sign_out = move |_| {
         leptos::task::spawn_local(async {
             crate::client::logout().await;
-            crate::client::go_to("/login");
+            // The socket may be told first and go there itself; either way the page says so.
+            crate::client::go_to(&crate::live::sign_in_path(crate::wire::close_reason::SIGNED_OUT));
         });
     };
     view! {
