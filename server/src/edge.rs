@@ -1,14 +1,9 @@
-//! What every request meets before its handler (section 8 of the contract): the headers every
-//! response carries, and the rule that a state change authenticated by the session cookie
-//! comes from an allowed page as JSON (a cross-site form or `fetch` cannot pass it).
+//! The edge (section 8 of the contract): the headers every response carries, and the rule
+//! that a state change authenticated by the session cookie comes from an allowed page as
+//! JSON (a cross-site form or `fetch` cannot pass it).
 
-use crate::{api::ApiError, auth::bearer_token, AppState};
-use axum::{
-    extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue, Method},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
+use crate::api::ApiError;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`, on every response.
@@ -33,24 +28,20 @@ pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
 }
 
 /// Refuses a cookie-authenticated POST, PATCH, PUT or DELETE from a foreign Origin (403
-/// `forbidden_origin`) or without a JSON body type (415 `unsupported_media_type`).
-/// Bearer-authenticated requests and requests without the cookie pass untouched.
-pub async fn cookie_requests_from_allowed_pages(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let headers = request.headers();
-    let changes_state = matches!(*request.method(), Method::POST | Method::PATCH | Method::PUT | Method::DELETE);
-    if changes_state && bearer_token(headers).is_none() && crate::auth::cookie_token(headers).is_some() {
-        if !origin_allowed(headers, &state.config.allowed_origins) {
-            return ApiError::ForbiddenOrigin.into_response();
-        }
-        if !is_json(headers) {
-            return ApiError::UnsupportedMediaType.into_response();
-        }
+/// `forbidden_origin`) or without a JSON body type (415 `unsupported_media_type`). Called
+/// where a request's token is read, so only requests the cookie authenticates are checked
+/// (and the check costs no extra layer on every request).
+pub fn check_cookie_request(method: &Method, headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), ApiError> {
+    if !matches!(*method, Method::POST | Method::PATCH | Method::PUT | Method::DELETE) {
+        return Ok(());
     }
-    next.run(request).await
+    if !origin_allowed(headers, allowed_origins) {
+        return Err(ApiError::ForbiddenOrigin);
+    }
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Ok(())
 }
 
 /// Whether the body is declared `application/json` (parameters such as `charset` allowed).

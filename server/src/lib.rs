@@ -244,9 +244,7 @@ fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let leptos_options = state.leptos_options.clone();
     let page_data: Arc<dyn PageData> = Arc::new(pages::StorePageData { state: state.clone() });
-    let api = api::router()
-        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::cookie_requests_from_allowed_pages))
-        .layer(edge::api_headers());
+    let api = api::router().layer(edge::api_headers());
     let router = Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))

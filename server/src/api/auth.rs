@@ -11,7 +11,7 @@ use crate::{
 use app::wire::{LoginRequest, LoginResponse, PasswordChange, RefreshResponse, User, TOKEN_COOKIE};
 use axum::{
     extract::{ConnectInfo, State},
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -103,11 +103,19 @@ async fn refresh(State(state): State<AppState>, caller: AuthUser) -> Result<Resp
 
 /// Ends the caller's session, if the request names a live one, and clears the cookie either
 /// way: signing out always succeeds.
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn logout(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
+    let token = match bearer_token(&headers) {
+        Some(token) => Some(token),
+        None => {
+            let token = cookie_token(&headers);
+            if token.is_some() {
+                crate::edge::check_cookie_request(&method, &headers, &state.config.allowed_origins)?;
+            }
+            token
+        }
+    };
     // An expired token still names its session, which signing out must end.
-    let caller = bearer_token(&headers)
-        .or_else(|| cookie_token(&headers))
-        .and_then(|token| state.tokens.verify_ignoring_expiry(token).ok());
+    let caller = token.and_then(|token| state.tokens.verify_ignoring_expiry(token).ok());
     if let Some(caller) = caller {
         if state.store.end_session(caller.session, caller.id, EndReason::SignedOut, &state.bus).await? {
             state.sessions.ended_here(&[(caller.session, EndReason::SignedOut)]);

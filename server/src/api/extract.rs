@@ -18,9 +18,14 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // An explicit header wins over the browser's cookie.
-        let token = bearer_token(&parts.headers)
-            .or_else(|| cookie_token(&parts.headers))
-            .ok_or(ApiError::Unauthorized("missing token"))?;
+        let token = match bearer_token(&parts.headers) {
+            Some(token) => token,
+            None => {
+                let token = cookie_token(&parts.headers).ok_or(ApiError::Unauthorized("missing token"))?;
+                crate::edge::check_cookie_request(&parts.method, &parts.headers, &state.config.allowed_origins)?;
+                token
+            }
+        };
         let user = state.tokens.verify(token).map_err(|error| ApiError::Unauthorized(error.reason()))?;
         let standing = state.sessions.check(&user).await?;
         if standing.must_change_password && !allowed_before_password_change(parts.uri.path()) {

@@ -6,7 +6,7 @@ use super::ApiError;
 use crate::{
     auth::{bearer_token, cookie_token, AuthUser},
     edge::origin_allowed,
-    hub::{run_session, CloseReason, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
+    hub::{run_session, CloseReason, Registration, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
     sessions::Refusal,
     AppState,
 };
@@ -50,36 +50,43 @@ pub async fn notifications(
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
-            let user = match caller {
-                Ok(user) => user,
-                Err(reason) => return close_at_once(socket, reason).await,
-            };
-            let claim = if user.role.is_admin() {
-                None
-            } else {
-                // Boxed: the database call's state would otherwise sit in every session's task
-                // for its whole life (the session runs in this same future).
-                match Box::pin(state.store.claim_staff_session(user.id, &state.bus)).await {
-                    Ok(claim) => claim.map(|claim| claim.claim),
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot claim a staff session");
-                        return close_at_once(socket, CloseReason::TRY_LATER).await;
-                    }
-                }
-            };
-            match state.hub.register(&user, claim) {
-                Ok(registration) => {
-                    // An ending that raced the registration missed the hub; close it here.
-                    if let Some(reason) = state.sessions.ended_reason(user.session) {
-                        registration.outbox.close(CloseReason::policy(reason.message()));
-                    }
-                    let settings = SessionSettings { ping_interval, expires_at: instant_of_unix(user.expires_at) };
+            // Boxed: the setup's state (the caller, a database call) would otherwise sit in
+            // every session's task for its whole life, since the session runs in this future.
+            match Box::pin(register(state, caller)).await {
+                Ok((registration, expires_at)) => {
+                    let settings = SessionSettings { ping_interval, expires_at };
                     let (sink, stream) = socket.split();
                     run_session(sink, stream, registration, settings).await;
                 }
-                Err(_) => close_at_once(socket, CloseReason::SHUTDOWN).await,
+                Err(reason) => close_at_once(socket, reason).await,
             }
         }))
+}
+
+/// Registers an admitted caller's session with the hub (claiming a STAFF session first);
+/// returns the registration and when its token expires, or how to close the socket.
+async fn register(
+    state: AppState,
+    caller: Result<AuthUser, CloseReason>,
+) -> Result<(Registration, Instant), CloseReason> {
+    let user = caller?;
+    let claim = if user.role.is_admin() {
+        None
+    } else {
+        match state.store.claim_staff_session(user.id, &state.bus).await {
+            Ok(claim) => claim.map(|claim| claim.claim),
+            Err(error) => {
+                tracing::warn!(%error, "cannot claim a staff session");
+                return Err(CloseReason::TRY_LATER);
+            }
+        }
+    };
+    let registration = state.hub.register(&user, claim).map_err(|_| CloseReason::SHUTDOWN)?;
+    // An ending that raced the registration missed the hub; close it here.
+    if let Some(reason) = state.sessions.ended_reason(user.session) {
+        registration.outbox.close(CloseReason::policy(reason.message()));
+    }
+    Ok((registration, instant_of_unix(user.expires_at)))
 }
 
 /// Who opened the socket: a Bearer header (no Origin needed), or the cookie from an allowed

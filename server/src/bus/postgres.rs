@@ -1,5 +1,12 @@
-//! The PostgreSQL side of the bus: one LISTEN connection per process, for committed events
-//! and for STAFF session claims.
+//! The PostgreSQL side of the bus: one LISTEN connection per process, for committed events,
+//! STAFF session claims and ended sessions.
+//!
+//! A notification carries only an id: an event's `seq` (the event itself is written to the
+//! `event_log` table in the same transaction), or a user id (whose newest claim is in
+//! `staff_session_latest`). The listener reads what happened from those tables. Any database
+//! role may NOTIFY on any channel, but only the server's role writes the tables, so a forged
+//! notification can at most make a process read again; it cannot invent an event, freeze the
+//! counts with a huge `seq`, or close sessions with a huge claim.
 //!
 //! After every (re)connection the listener first LISTENs, then reads the counts and the latest
 //! STAFF claims and hands them to the hub, so a change committed while it was cut off still
@@ -7,7 +14,7 @@
 //! nothing committed after the read can be missed.
 
 use crate::{
-    event::{Event, StaffClaim},
+    event::Event,
     hub::Hub,
     store::{Announcement, Store, StoreError},
 };
@@ -28,18 +35,26 @@ const SESSION_CHANNEL: &str = "miseos_sessions";
 /// The channel that says sessions ended (its payload, a user id, is only logged).
 const SESSIONS_ENDED_CHANNEL: &str = "miseos_sessions_ended";
 
-/// Queues `announcement` on its channel inside the caller's transaction: PostgreSQL sends it
-/// to every listener when, and only if, that transaction commits.
+/// Queues `announcement` on its channel inside the caller's transaction (logging an event
+/// first): PostgreSQL sends it to every listener when, and only if, that transaction commits.
 pub(super) async fn notify(connection: &mut AnyConnection, announcement: Announcement<'_>) -> Result<(), sqlx::Error> {
-    let (channel, payload) = match announcement {
-        Announcement::Event(event) => (EVENT_CHANNEL, serde_json::to_string(event)),
-        Announcement::Claim(claim) => (SESSION_CHANNEL, serde_json::to_string(claim)),
-        Announcement::SessionsEnded { user_id } => (SESSIONS_ENDED_CHANNEL, Ok(user_id.to_string())),
+    let (channel, id) = match announcement {
+        Announcement::Event(event) => {
+            let payload = serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(error.into()))?;
+            Store::log_event(connection, event.seq, &payload, event.at_millis).await?;
+            (EVENT_CHANNEL, event.seq)
+        }
+        Announcement::Claim(claim) => (SESSION_CHANNEL, claim.user_id),
+        Announcement::SessionsEnded { user_id } => (SESSIONS_ENDED_CHANNEL, user_id),
     };
-    let payload = payload.map_err(|error| sqlx::Error::Encode(error.into()))?;
-    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(connection).await?;
+    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(id.to_string()).execute(connection).await?;
     Ok(())
 }
+
+/// How long logged events are kept: far longer than a listener takes to read one.
+const EVENT_LOG_KEPT_MS: i64 = 10 * 60 * 1000;
+/// How often the listener prunes the event log.
+const EVENT_LOG_PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// First and largest wait between reconnection attempts.
 const RECONNECT_BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
@@ -83,7 +98,7 @@ pub async fn start_listener(
                     backoff = RECONNECT_BACKOFF.0;
                     tokio::select! {
                         _ = shutdown.wait_for(|stop| *stop) => return,
-                        () = relay(&mut connected, &hub, &sessions_ended) => {}
+                        () = relay(&mut connected, &store, &hub, &sessions_ended) => {}
                     }
                     task_health.set(false);
                     tracing::warn!("lost the PostgreSQL LISTEN connection; reconnecting");
@@ -135,26 +150,45 @@ async fn listen(
     Ok(listener)
 }
 
-/// Hands every notification to the hub (or, for ended sessions, wakes the session watcher)
-/// until the connection is lost.
-async fn relay(listener: &mut PgListener, hub: &Hub, sessions_ended: &Notify) {
+/// Hands what every notification names to the hub (or, for ended sessions, wakes the
+/// session watcher) until the connection is lost. Events are read one at a time, so they
+/// reach the hub in commit order.
+async fn relay(listener: &mut PgListener, store: &Store, hub: &Hub, sessions_ended: &Notify) {
+    let mut last_prune = tokio::time::Instant::now();
     loop {
-        match listener.try_recv().await {
-            Ok(Some(notification)) if notification.channel() == SESSIONS_ENDED_CHANNEL => {
-                tracing::debug!(user = notification.payload(), "sessions ended elsewhere");
-                sessions_ended.notify_one();
-            }
-            Ok(Some(notification)) if notification.channel() == SESSION_CHANNEL => {
-                match serde_json::from_str::<StaffClaim>(notification.payload()) {
-                    Ok(claim) => hub.apply_claim(claim.user_id, claim.claim),
-                    Err(error) => tracing::error!(%error, "ignoring a session claim this version cannot read"),
-                }
-            }
-            Ok(Some(notification)) => match serde_json::from_str::<Event>(notification.payload()) {
-                Ok(event) => hub.publish(&event),
-                Err(error) => tracing::error!(%error, "ignoring an event this version cannot read"),
-            },
+        let notification = match listener.try_recv().await {
+            Ok(Some(notification)) => notification,
             Ok(None) | Err(_) => return,
+        };
+        let Ok(id) = notification.payload().parse::<i64>() else {
+            tracing::warn!(channel = notification.channel(), "ignoring a notification that names no id");
+            continue;
+        };
+        let handled = match notification.channel() {
+            SESSIONS_ENDED_CHANNEL => {
+                sessions_ended.notify_one();
+                Ok(())
+            }
+            SESSION_CHANNEL => store.latest_staff_claim(id).await.map(|claim| match claim {
+                Some(claim) => hub.apply_claim(claim.user_id, claim.claim),
+                None => tracing::warn!(user = id, "ignoring a session claim the database does not have"),
+            }),
+            _ => store.logged_event(id).await.map(|payload| match payload.map(|text| serde_json::from_str::<Event>(&text)) {
+                Some(Ok(event)) => hub.publish(&event),
+                Some(Err(error)) => tracing::error!(%error, "ignoring an event this version cannot read"),
+                None => tracing::warn!(seq = id, "ignoring a notification of an event the database does not have"),
+            }),
+        };
+        if let Err(error) = handled {
+            // Reconnecting resynchronises the counts and claims from the database.
+            tracing::warn!(%error, "cannot read what a notification names; reconnecting");
+            return;
+        }
+        if last_prune.elapsed() >= EVENT_LOG_PRUNE_EVERY {
+            last_prune = tokio::time::Instant::now();
+            if let Err(error) = store.prune_event_log(crate::store::now_millis() - EVENT_LOG_KEPT_MS).await {
+                tracing::warn!(%error, "cannot prune the event log");
+            }
         }
     }
 }

@@ -192,7 +192,7 @@ mod tests {
             first_name: "Gordon".into(),
             last_name: "Ramsay".into(),
             expires_at: 0,
-            session: crate::auth::SessionId(1),
+            session: crate::auth::SessionId::from_u128(1),
         };
         let registration = hub.register(&user, None).expect("registered");
         let (sink, sent) = mpsc::unbounded();

@@ -244,6 +244,45 @@ impl Store {
         rows.iter().map(|row| Ok(StaffClaim { user_id: row.try_get(0)?, claim: row.try_get(1)? })).collect()
     }
 
+    /// The newest STAFF session claim of one user, if they ever had one (PostgreSQL only).
+    pub async fn latest_staff_claim(&self, user_id: i64) -> Result<Option<StaffClaim>, StoreError> {
+        let row = sqlx::query("SELECT claim FROM staff_session_latest WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get(0).map(|claim| StaffClaim { user_id, claim })).transpose()?)
+    }
+
+    /// Records an event's payload under its `seq` inside the write's transaction
+    /// (PostgreSQL's event log; see the bus).
+    pub async fn log_event(
+        connection: &mut AnyConnection,
+        seq: i64,
+        payload: &str,
+        committed_at: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO event_log (seq, payload, committed_at) VALUES ($1, $2, $3)")
+            .bind(seq)
+            .bind(payload)
+            .bind(committed_at)
+            .execute(connection)
+            .await?;
+        Ok(())
+    }
+
+    /// The logged payload of the event with this `seq`, if there is one.
+    pub async fn logged_event(&self, seq: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT payload FROM event_log WHERE seq = $1").bind(seq).fetch_optional(&self.pool).await?;
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    }
+
+    /// Forgets logged events committed before `before` (Unix ms): every listener has read
+    /// them or has resynchronised from the counts since.
+    pub async fn prune_event_log(&self, before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM event_log WHERE committed_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The pending counts and their `seq`: one row, whatever the history.
     pub async fn pending_counts(&self) -> Result<PendingCounts, StoreError> {
         let row = sqlx::query("SELECT seq, ingredient_requests, dish_suggestions FROM pending_counters WHERE id = 1")

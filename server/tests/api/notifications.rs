@@ -478,3 +478,52 @@ async fn a_plain_get_of_the_socket_path_is_told_to_upgrade() {
     let response = app.http.get(format!("{}/api/v1/notifications", app.address)).send().await.unwrap();
     expect_error(response, 426, "upgrade_required").await;
 }
+
+/// Any database role may NOTIFY on the server's channels. What it sends is only a name to
+/// look up, so nothing forged reaches a session, freezes the counts or closes a session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_notifications_from_another_database_role_change_nothing() {
+    use sqlx::{Connection, Executor};
+    let app = spawn_app(Db::Postgres).await;
+    let chef = app.token(GORDON).await;
+    let cook = app.token(ALI).await;
+    let mut admin = app.socket(&chef).await;
+    admin.skip_greeting().await;
+    let mut staff = app.socket(&cook).await;
+    staff.skip_greeting().await;
+
+    let mut owner = sqlx::PgConnection::connect(app.database_url()).await.expect("the test database");
+    owner
+        .execute("DO $$ BEGIN CREATE ROLE miseos_forger LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        .await
+        .expect("a second role");
+    let database = app.database_url().rsplit('/').next().expect("a database name").to_string();
+    let forger_url = format!("postgres://miseos_forger@127.0.0.1:5432/{database}");
+    let mut forger = sqlx::PgConnection::connect(&forger_url).await.expect("the second role connects");
+    let forged_event = serde_json::json!({
+        "seq": 999_999_999, "category": "IngredientRequest", "pending": 7, "at_millis": 0,
+        "change": {"Created": {"item_id": 1, "item_name": "Forged", "requested_by": {"id": 3, "firstName": "A", "lastName": "B"}}}
+    })
+    .to_string();
+    for (channel, payload) in [
+        ("miseos_events", "999999999".to_string()),
+        ("miseos_events", forged_event),
+        ("miseos_sessions", "3".to_string()),
+        ("miseos_sessions", r#"{"user_id":3,"claim":999999999}"#.to_string()),
+        ("miseos_sessions_ended", "3".to_string()),
+    ] {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut forger).await.expect("NOTIFY");
+    }
+    admin.expect_silence().await;
+    staff.expect_silence().await;
+
+    // The counts are not frozen: the next real change arrives with seq 1; the cook is still
+    // connected and still signed in.
+    let id = app.create_request(&cook, "Dild").await;
+    assert!(matches!(admin.next().await, Notification::NewIngredientRequest(notice) if notice.request_id == id));
+    assert!(matches!(admin.next().await, Notification::PendingCountUpdated { seq: 1, count: 1, .. }));
+    assert_eq!(app.get("/api/v1/auth/me", &cook).await.status(), 200);
+    let approved = app.post(&format!("/api/v1/ingredient-requests/{id}/approve"), &chef, &serde_json::json!({})).await;
+    assert_eq!(approved.status(), 200);
+    assert!(matches!(staff.next().await, Notification::RequestApproved(_)));
+}
