@@ -78,6 +78,23 @@ pub struct Config {
     #[arg(long, env = "MISEOS_MAX_PENDING_PER_USER", default_value_t = 100)]
     pub max_pending_per_user: u32,
 
+    /// Connections held at once (sockets included); one more is closed at once. Keep it
+    /// below the process's open-file limit. 0 lifts the limit.
+    #[arg(long, env = "MISEOS_MAX_CONNECTIONS", default_value_t = 16_000)]
+    pub max_connections: u32,
+
+    /// Seconds a new connection has to send its first request's headers. 0: no limit.
+    #[arg(long, env = "MISEOS_HEADER_TIMEOUT_SECONDS", default_value_t = 10.0)]
+    pub header_timeout_seconds: f64,
+
+    /// Seconds a kept-alive connection may wait for its next request. 0: no limit.
+    #[arg(long, env = "MISEOS_IDLE_TIMEOUT_SECONDS", default_value_t = 60.0)]
+    pub idle_timeout_seconds: f64,
+
+    /// Seconds a REST request may take before it is answered 503. 0: no limit.
+    #[arg(long, env = "MISEOS_REQUEST_TIMEOUT_SECONDS", default_value_t = 15.0)]
+    pub request_timeout_seconds: f64,
+
     /// Largest accepted REST request body, in bytes.
     #[arg(long, env = "MISEOS_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
     pub max_body_bytes: usize,
@@ -106,6 +123,21 @@ pub struct Config {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 impl Config {
+    /// The connection limits, `None` where lifted.
+    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
+        crate::serve::ConnectionLimits {
+            max_connections: (self.max_connections > 0)
+                .then(|| usize::try_from(self.max_connections).unwrap_or(usize::MAX)),
+            header_timeout: seconds(self.header_timeout_seconds),
+            idle_timeout: seconds(self.idle_timeout_seconds),
+        }
+    }
+
+    /// How long a REST request may take, if limited.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        seconds(self.request_timeout_seconds)
+    }
+
     /// Whether the session cookie is `Secure`: as configured, else unless on loopback.
     pub fn cookie_is_secure(&self) -> bool {
         self.secure_cookie.unwrap_or(!self.host.is_loopback())
@@ -141,6 +173,11 @@ impl Config {
         // Every field has a default or is optional, so the bare command line always parses.
         Config::from_arg_matches(&matches).expect("the defaults form a configuration")
     }
+}
+
+/// A duration of `value` seconds; `None` for 0 (no limit) or anything not positive.
+fn seconds(value: f64) -> Option<Duration> {
+    (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value.min(86_400.0 * 365.0)))
 }
 
 /// The command line with every setting's environment name removed: what

@@ -1,9 +1,22 @@
-//! The edge (section 8 of the contract): the headers every response carries, and the rule
-//! that a state change authenticated by the session cookie comes from an allowed page as
-//! JSON (a cross-site form or `fetch` cannot pass it).
+//! The edge (section 8 of the contract): the headers every response carries, the rule that a
+//! state change authenticated by the session cookie comes from an allowed page as JSON (a
+//! cross-site form or `fetch` cannot pass it), a time limit on REST requests, and a JSON 500
+//! instead of a dropped connection when a handler panics. (Connection limits: `serve`.)
 
 use crate::api::ApiError;
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::{
+    error_handling::HandleErrorLayer,
+    http::{header, HeaderMap, HeaderValue, Method},
+    response::{IntoResponse, Response},
+    BoxError,
+};
+use std::time::Duration;
+use tower::{
+    layer::util::{Identity, Stack},
+    timeout::TimeoutLayer,
+    ServiceBuilder,
+};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`, on every response.
@@ -25,6 +38,35 @@ pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000; includeSubDomains"),
     )
+}
+
+/// What turns a timed-out request into the contract's error.
+type TimeoutHandler = fn(BoxError) -> std::future::Ready<Response>;
+/// The request-timeout layers: the timeout, and its error as a response.
+type RequestTimeout = ServiceBuilder<Stack<TimeoutLayer, Stack<HandleErrorLayer<TimeoutHandler, ()>, Identity>>>;
+
+/// Answers 503 JSON when a request takes longer than `timeout` (a database that hangs).
+pub fn request_timeout(timeout: Duration) -> RequestTimeout {
+    ServiceBuilder::new().layer(HandleErrorLayer::new(timed_out as TimeoutHandler)).layer(TimeoutLayer::new(timeout))
+}
+
+fn timed_out(_: BoxError) -> std::future::Ready<Response> {
+    std::future::ready(ApiError::TimedOut.into_response())
+}
+
+/// Turns a panicking handler into a JSON 500 (the panic is logged), so the client gets the
+/// contract's error instead of a dropped connection, and the server goes on.
+pub fn catch_panic() -> CatchPanicLayer<fn(Box<dyn std::any::Any + Send + 'static>) -> Response> {
+    CatchPanicLayer::custom(panicked as fn(Box<dyn std::any::Any + Send + 'static>) -> Response)
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a handler panicked".into());
+    ApiError::Internal(format!("handler panicked: {what}")).into_response()
 }
 
 /// Refuses a cookie-authenticated POST, PATCH, PUT or DELETE from a foreign Origin (403
@@ -112,6 +154,34 @@ mod tests {
         assert!(!origin_allowed(&headers(Some("http://kitchen.example"), "internal:5001"), &allowed));
         assert!(!origin_allowed(&headers(Some("https://kitchen.example:8443"), "internal:5001"), &allowed));
         assert!(!origin_allowed(&headers(Some("http://internal:5001"), "internal:5001"), &allowed));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_json_500_and_a_slow_one_a_json_503() {
+        use axum::{body::Body, routing::get, Router};
+        use tower::ServiceExt;
+        async fn panics() -> &'static str {
+            panic!("a bug")
+        }
+        let router = Router::new()
+            .route("/panics", get(panics))
+            .route(
+                "/hangs",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    "late"
+                }),
+            )
+            .layer(request_timeout(Duration::from_millis(50)))
+            .layer(catch_panic());
+        for (path, status, code) in [("/panics", 500, "internal"), ("/hangs", 503, "unavailable")] {
+            let request = axum::http::Request::get(path).body(Body::empty()).unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), status);
+            let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+            let error: app::wire::ErrorBody = serde_json::from_slice(&body).unwrap();
+            assert_eq!(error.error, code);
+        }
     }
 
     #[test]

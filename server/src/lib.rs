@@ -35,6 +35,7 @@ pub mod edge;
 pub mod event;
 pub mod hub;
 pub mod pages;
+pub mod serve;
 pub mod sessions;
 pub mod store;
 pub mod throttle;
@@ -184,16 +185,14 @@ impl Application {
     /// for in-flight requests, stops the bus and closes the database.
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let hub = self.state.hub.clone();
-        // Sign-in throttling counts failures per client address.
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
-                stop.await;
-                tracing::info!("shutting down: closing every session");
-                hub.shut_down().await;
-                tracing::info!("every session closed; finishing in-flight requests");
-            })
-            .await;
+        let limits = self.state.config.connection_limits();
+        let served = serve::serve(self.listener, self.router, limits, async move {
+            stop.await;
+            tracing::info!("shutting down: closing every session");
+            hub.shut_down().await;
+            tracing::info!("every session closed; finishing in-flight requests");
+        })
+        .await;
         // The bus may already have stopped if no listener task was started.
         let _ = self.stop_bus.send(true);
         self.state.store.close().await;
@@ -245,6 +244,10 @@ fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let page_data: Arc<dyn PageData> = Arc::new(pages::StorePageData { state: state.clone() });
     let api = api::router().layer(edge::api_headers());
+    let api = match state.config.request_timeout() {
+        Some(timeout) => api.layer(edge::request_timeout(timeout)),
+        None => api,
+    };
     let router = Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
@@ -257,6 +260,7 @@ fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(edge::catch_panic())
         .layer(edge::common_headers());
     let router = if state.config.cookie_is_secure() { router.layer(edge::hsts()) } else { router };
     router.with_state(state)

@@ -36,12 +36,12 @@ use tokio::{
 };
 use tower::ServiceExt;
 
-/// The connection limits.
+/// The connection limits; `None` lifts one.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
-    pub max_connections: usize,
-    pub header_timeout: Duration,
-    pub idle_timeout: Duration,
+    pub max_connections: Option<usize>,
+    pub header_timeout: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
 }
 
 /// How long stopping waits for requests in flight before it gives up on them.
@@ -56,7 +56,8 @@ pub async fn serve(
     limits: ConnectionLimits,
     stop: impl Future<Output = ()> + Send,
 ) -> io::Result<()> {
-    let places = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let capacity = limits.max_connections.unwrap_or(Semaphore::MAX_PERMITS).clamp(1, Semaphore::MAX_PERMITS);
+    let places = Arc::new(Semaphore::new(capacity));
     let (stopping, stop_requested) = watch::channel(false);
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.idle_timeout).keep_alive(true);
@@ -93,8 +94,12 @@ pub async fn serve(
     drop(listener);
     let _ = stopping.send(true);
     // Every place back means every connection has finished.
-    let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
-    if tokio::time::timeout(DRAIN_TIMEOUT, places.acquire_many(all)).await.is_err() {
+    let drained = async {
+        while places.available_permits() < capacity {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    if tokio::time::timeout(DRAIN_TIMEOUT, drained).await.is_err() {
         tracing::warn!("some connections were still open {DRAIN_TIMEOUT:?} after stopping");
     }
     Ok(())
@@ -111,7 +116,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(mut self) {
+    async fn run(self) {
         let first_request_seen = Arc::new(AtomicBool::new(false));
         let seen = first_request_seen.clone();
         let (router, peer) = (self.router, self.peer);
@@ -124,8 +129,14 @@ impl Connection {
         let connection = self.http.serve_connection(self.io, service).with_upgrades();
         tokio::pin!(connection);
         // The first request's headers must be complete within the header timeout.
-        let first_deadline = tokio::time::sleep(self.limits.header_timeout);
-        tokio::pin!(first_deadline);
+        let first_deadline = tokio::time::sleep(self.limits.header_timeout.unwrap_or(Duration::ZERO));
+        let mut awaiting_first = self.limits.header_timeout.is_some();
+        let mut stop_requested = self.stop_requested;
+        let stopping = async move {
+            // An error means the server is gone: stop as well.
+            let _ = stop_requested.wait_for(|stop| *stop).await;
+        };
+        tokio::pin!(first_deadline, stopping);
         loop {
             tokio::select! {
                 result = connection.as_mut() => {
@@ -134,13 +145,14 @@ impl Connection {
                     }
                     return;
                 }
-                () = &mut first_deadline, if !first_deadline.is_elapsed() => {
+                () = &mut first_deadline, if awaiting_first => {
+                    awaiting_first = false;
                     if !first_request_seen.load(Ordering::Acquire) {
                         tracing::debug!(%peer, "dropped a connection whose first request did not arrive in time");
                         return;
                     }
                 }
-                _ = self.stop_requested.wait_for(|stop| *stop) => {
+                () = &mut stopping => {
                     connection.as_mut().graceful_shutdown();
                     let _ = connection.await;
                     return;

@@ -72,6 +72,9 @@ pub enum ApiError {
     /// 503: the database does not answer or the server is stopping.
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    /// 503: the request took longer than the request timeout.
+    #[error("the request took too long; try again")]
+    TimedOut,
     /// 503: more sign-ins at once than the password checks can queue.
     #[error("too many sign-ins at once; try again in a second")]
     Busy,
@@ -101,7 +104,9 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
-            ApiError::Unavailable | ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Unavailable | ApiError::Busy | ApiError::TimedOut => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -173,10 +173,12 @@ async fn relay(listener: &mut PgListener, store: &Store, hub: &Hub, sessions_end
                 Some(claim) => hub.apply_claim(claim.user_id, claim.claim),
                 None => tracing::warn!(user = id, "ignoring a session claim the database does not have"),
             }),
-            _ => store.logged_event(id).await.map(|payload| match payload.map(|text| serde_json::from_str::<Event>(&text)) {
-                Some(Ok(event)) => hub.publish(&event),
-                Some(Err(error)) => tracing::error!(%error, "ignoring an event this version cannot read"),
-                None => tracing::warn!(seq = id, "ignoring a notification of an event the database does not have"),
+            _ => store.logged_event(id).await.map(|payload| {
+                match payload.map(|text| serde_json::from_str::<Event>(&text)) {
+                    Some(Ok(event)) => hub.publish(&event),
+                    Some(Err(error)) => tracing::error!(%error, "ignoring an event this version cannot read"),
+                    None => tracing::warn!(seq = id, "ignoring a notification of an event the database does not have"),
+                }
             }),
         };
         if let Err(error) = handled {

@@ -676,7 +676,10 @@ mod tests {
         let chef_wall = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let sous = hub.register(&user(2, Role::SousChef), None).unwrap();
         let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
-        hub.end_sessions(&[(SessionId::from_u128(1), EndReason::SignedOut), (SessionId::from_u128(3), EndReason::AccountDisabled)]);
+        hub.end_sessions(&[
+            (SessionId::from_u128(1), EndReason::SignedOut),
+            (SessionId::from_u128(3), EndReason::AccountDisabled),
+        ]);
         assert_eq!(chef_tablet.outbox.closed().await, CloseReason::policy("signed out"));
         assert_eq!(chef_wall.outbox.closed().await, CloseReason::policy("signed out"));
         assert_eq!(cook.outbox.closed().await, CloseReason::policy("account disabled"));

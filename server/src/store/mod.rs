@@ -272,7 +272,8 @@ impl Store {
 
     /// The logged payload of the event with this `seq`, if there is one.
     pub async fn logged_event(&self, seq: i64) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT payload FROM event_log WHERE seq = $1").bind(seq).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT payload FROM event_log WHERE seq = $1").bind(seq).fetch_optional(&self.pool).await?;
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
 

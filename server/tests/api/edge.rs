@@ -167,3 +167,102 @@ async fn beyond_twenty_sockets_a_users_oldest_is_closed_with_4008() {
         assert!(matches!(socket.next().await, app::wire::Notification::NewIngredientRequest(_)));
     }
 }
+
+mod connections {
+    use crate::helpers::*;
+    use std::time::Duration;
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        net::TcpStream,
+        time::{timeout, Instant},
+    };
+
+    const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+    /// Whether the server closed `stream` (a read gives EOF or a reset) within `within`.
+    async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+        let mut buffer = [0u8; 512];
+        loop {
+            match timeout(within, stream.read(&mut buffer)).await {
+                Err(_) => return false,
+                Ok(Ok(0) | Err(_)) => return true,
+                // A response before the close: keep reading.
+                Ok(Ok(_)) => continue,
+            }
+        }
+    }
+
+    async fn healthz_over(stream: &mut TcpStream) -> String {
+        stream.write_all(HEALTHZ).await.expect("write");
+        let mut buffer = [0u8; 512];
+        let read = timeout(Duration::from_secs(2), stream.read(&mut buffer)).await.expect("an answer").expect("read");
+        String::from_utf8_lossy(&buffer[..read]).into_owned()
+    }
+
+    #[tokio::test]
+    async fn beyond_the_connection_limit_new_connections_are_refused_at_once() {
+        let app = spawn_app_with(Db::Sqlite, |config| config.max_connections = 20).await;
+        let address = format!("127.0.0.1:{}", app.port);
+        let mut held = Vec::new();
+        for _ in 0..20 {
+            held.push(TcpStream::connect(&address).await.expect("connect"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut refused = TcpStream::connect(&address).await.expect("the kernel still accepts");
+        assert!(closed_within(&mut refused, Duration::from_secs(1)).await, "the 21st is closed at once");
+        // Those already in are served.
+        assert!(healthz_over(&mut held[0]).await.starts_with("HTTP/1.1 200"));
+        // A place given back is a place for the next.
+        drop(held.pop());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut next = TcpStream::connect(&address).await.expect("connect");
+        assert!(healthz_over(&mut next).await.starts_with("HTTP/1.1 200"));
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_headers_never_end_is_dropped_after_the_header_timeout() {
+        let app = spawn_app_with(Db::Sqlite, |config| config.header_timeout_seconds = 1.0).await;
+        let mut slow = TcpStream::connect(format!("127.0.0.1:{}", app.port)).await.expect("connect");
+        slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n").await.expect("half a request");
+        let started = Instant::now();
+        // Everyone else is served meanwhile.
+        let response = app.http.get(format!("{}/healthz", app.address)).send().await.expect("healthz");
+        assert_eq!(response.status(), 200);
+        assert!(started.elapsed() < Duration::from_millis(500));
+        assert!(closed_within(&mut slow, Duration::from_secs(3)).await, "dropped");
+        let after = started.elapsed();
+        assert!(after >= Duration::from_millis(800) && after < Duration::from_millis(2500), "{after:?}");
+    }
+
+    #[tokio::test]
+    async fn an_idle_kept_alive_connection_is_closed_after_the_idle_timeout() {
+        let app = spawn_app_with(Db::Sqlite, |config| config.idle_timeout_seconds = 1.0).await;
+        let mut connection = TcpStream::connect(format!("127.0.0.1:{}", app.port)).await.expect("connect");
+        assert!(healthz_over(&mut connection).await.starts_with("HTTP/1.1 200"));
+        let started = Instant::now();
+        assert!(closed_within(&mut connection, Duration::from_secs(3)).await, "closed when idle");
+        assert!(started.elapsed() >= Duration::from_millis(800), "{:?}", started.elapsed());
+    }
+
+    /// A database that hangs (a row locked by someone else): the request gets a JSON 503
+    /// when the request timeout passes, and nothing of it is stored.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_stuck_on_the_database_answers_503_at_the_request_timeout() {
+        use sqlx::{Connection, Executor};
+        let app = spawn_app_with(Db::Postgres, |config| config.request_timeout_seconds = 1.0).await;
+        let cook = app.token(ALI).await;
+        let chef = app.token(GORDON).await;
+        let mut locker = sqlx::PgConnection::connect(app.database_url()).await.expect("the database");
+        locker.execute("BEGIN; SELECT * FROM pending_counters FOR UPDATE").await.expect("lock the counters");
+        let started = Instant::now();
+        let body =
+            app::wire::NewIngredientRequest { item_name: "Dild".into(), quantity: 1.0, unit: "kg".into(), note: None };
+        let response = app.post("/api/v1/ingredient-requests", &cook, &body).await;
+        let took = started.elapsed();
+        expect_error(response, 503, "unavailable").await;
+        assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
+        locker.execute("ROLLBACK").await.expect("unlock");
+        assert_eq!(app.snapshot(&chef).await.total_pending, 0);
+        app.create_request(&cook, "Dild").await;
+    }
+}
