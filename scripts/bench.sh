@@ -19,8 +19,9 @@ export MISEOS_JWT_SECRET=bench-secret-that-is-long-enough-0123456789
 # The demo users are the benchmark's head chef and cook; the load generator starts their
 # sessions in the server's database (DATABASE_URL) and signs their tokens.
 export MISEOS_DEMO=true
-# One head chef holds thousands of sockets and one cook posts hundreds of items a minute.
-export MISEOS_MAX_SOCKETS_PER_USER=0 MISEOS_MAX_NEW_ITEMS_PER_MINUTE=0 MISEOS_MAX_PENDING_PER_USER=0
+# One head chef holds thousands of sockets (more than the default connection ceiling) and one
+# cook posts hundreds of items a minute: the limits of section 8 are lifted.
+export MISEOS_MAX_CONNECTIONS=0 MISEOS_MAX_SOCKETS_PER_USER=0 MISEOS_MAX_NEW_ITEMS_PER_MINUTE=0 MISEOS_MAX_PENDING_PER_USER=0
 data=$(mktemp -d /tmp/miseos-bench.XXXXXX)
 export DATABASE_URL="sqlite://$data/miseos.db?mode=rwc"
 server_port=5101
