@@ -1,4 +1,5 @@
-import { expect, Page, test } from "@playwright/test";
+import { Page } from "@playwright/test";
+import { expect, test } from "./guard";
 import { MiseServer, PASSWORD } from "./server";
 
 let server: MiseServer;

@@ -1,6 +1,7 @@
 // The live kitchen in a real Chromium: a head chef's dashboard and a cook's view in two
 // separate browser contexts (two people), against the real server binary.
-import { Browser, BrowserContext, Page, expect, test } from "@playwright/test";
+import { Browser, BrowserContext, Page } from "@playwright/test";
+import { expect, test } from "./guard";
 import { MiseServer, PASSWORD } from "./server";
 
 let server: MiseServer;

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./guard";
 import { MiseServer, PASSWORD } from "./server";
 
 let server: MiseServer;

@@ -32,6 +32,30 @@ async fn every_answer_carries_the_security_headers_and_the_api_is_not_cached() {
 }
 
 #[tokio::test]
+async fn pages_carry_a_content_security_policy_whose_nonce_is_on_their_scripts() {
+    let app = spawn_app(Db::Sqlite).await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let page = app.http.get(format!("{}/login", app.address)).send().await.unwrap();
+        let policy = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(policy.contains("frame-ancestors 'none'") && policy.contains("object-src 'none'"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        let nonce = policy
+            .split(['\'', ' '])
+            .find_map(|part| part.strip_prefix("nonce-"))
+            .expect("a nonce in the policy")
+            .to_string();
+        let html = page.text().await.unwrap();
+        // Every inline script carries it (the hydration script is one).
+        let scripts = html.matches("<script").count();
+        assert!(scripts >= 1);
+        assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{html}");
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a fresh nonce per response");
+}
+
+#[tokio::test]
 async fn a_secure_cookie_comes_with_hsts() {
     let app = spawn_app_with(Db::Sqlite, |config| config.secure_cookie = Some(true)).await;
     let response = app.login_attempt(GORDON, PASSWORD).await;
