@@ -20,6 +20,7 @@ crate::on_both_databases!(
     the_users_api_enforces_its_rules,
     the_last_head_chef_stays,
     failed_sign_ins_are_throttled_per_account,
+    an_idle_session_expires_on_rest_and_socket,
 );
 
 /// `POST` with an empty JSON object.
@@ -389,10 +390,9 @@ async fn password_checks_beyond_the_queue_get_503_with_retry_after() {
     assert_eq!(app.login_attempt(GORDON, PASSWORD).await.status(), 200);
 }
 
-#[tokio::test]
-async fn an_idle_session_expires_on_rest_and_socket() {
+async fn an_idle_session_expires_on_rest_and_socket(db: Db) {
     // Three seconds of idle time.
-    let app = spawn_app_with(Db::Sqlite, |config| config.session_idle_minutes = 0.05).await;
+    let app = spawn_app_with(db, |config| config.session_idle_minutes = 0.05).await;
     let idle = app.token(GORDON).await;
     let busy = app.token(GORDON).await;
     let mut socket = app.socket(&idle).await;

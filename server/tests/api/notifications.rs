@@ -527,3 +527,37 @@ async fn forged_notifications_from_another_database_role_change_nothing() {
     assert_eq!(approved.status(), 200);
     assert!(matches!(staff.next().await, Notification::RequestApproved(_)));
 }
+
+/// A message over 4 KiB sent in fragments, each under the limit, is closed with 1009 like a
+/// whole one; other sessions go on.
+#[tokio::test]
+async fn a_fragmented_message_over_the_limit_closes_with_1009() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::{
+        protocol::frame::{
+            coding::{Data, OpCode},
+            Frame,
+        },
+        Message,
+    };
+    let app = spawn_app(Db::Sqlite).await;
+    let chef = app.token(GORDON).await;
+    let mut bystander = app.socket(&chef).await;
+    bystander.skip_greeting().await;
+    // Many small fragments sent at once, and two larger ones: 5 KiB and 6 KB in all.
+    for (size, count) in [(1024, 5), (3000, 2)] {
+        let mut socket = app.socket(&chef).await;
+        socket.skip_greeting().await;
+        let chunk = vec![b'x'; size];
+        for index in 0..count {
+            let opcode = if index == 0 { OpCode::Data(Data::Text) } else { OpCode::Data(Data::Continue) };
+            socket.stream.feed(Message::Frame(Frame::message(chunk.clone(), opcode, false))).await.unwrap();
+        }
+        let last = Message::Frame(Frame::message(chunk, OpCode::Data(Data::Continue), true));
+        // The server may have closed before the last fragment.
+        let _ = socket.stream.send(last).await;
+        assert_eq!(socket.expect_close().await, (close_code::MESSAGE_TOO_BIG, "message too big".into()), "{size}");
+    }
+    app.create_request(&app.token(ALI).await, "Still live").await;
+    assert!(matches!(bystander.next().await, Notification::NewIngredientRequest(_)));
+}
