@@ -70,6 +70,7 @@ pub struct AppContext {
     pub hub: Hub,
     pub sessions: Sessions,
     pub password_checks: PasswordChecks,
+    pub sign_ins_in_flight: throttle::InFlight,
     pub tokens: TokenKeys,
     /// A real Argon2id hash checked when an email is unknown, so sign-in takes as long
     /// for unknown emails as for wrong passwords.
@@ -159,6 +160,7 @@ impl Application {
             hub,
             sessions,
             password_checks: PasswordChecks::per_core(),
+            sign_ins_in_flight: throttle::InFlight::default(),
             decoy_password_hash,
             leptos_options,
         }));

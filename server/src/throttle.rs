@@ -77,6 +77,48 @@ impl Drop for Admitted<'_> {
     }
 }
 
+/// Sign-ins being checked right now, per client address (this process). Their outcome is not
+/// known yet, so they count toward the address's limit: a flood sent all at once is throttled
+/// like one sent in turn.
+#[derive(Clone, Default)]
+pub struct InFlight {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>>,
+}
+
+/// One sign-in in flight; leaves the count when dropped.
+pub struct InFlightSignIn {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>>,
+    address: IpAddr,
+}
+
+impl InFlight {
+    fn counts(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<IpAddr, u32>> {
+        // Each critical section is one map update.
+        self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Enters a sign-in from `address`; returns it and how many others from there are in flight.
+    pub fn enter(&self, address: IpAddr) -> (InFlightSignIn, u32) {
+        let mut counts = self.counts();
+        let count = counts.entry(address).or_insert(0);
+        let others = *count;
+        *count += 1;
+        (InFlightSignIn { counts: self.counts.clone(), address }, others)
+    }
+}
+
+impl Drop for InFlightSignIn {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
+}
+
 /// The throttling keys of a sign-in: its account and its client address.
 pub struct SignInKeys {
     pub account: String,
@@ -92,13 +134,22 @@ impl SignInKeys {
 /// Seconds until a throttled sign-in may be tried again; `None` when it may now. With
 /// `attempt_recorded`, the caller has already recorded this attempt as a failure of its
 /// account (so concurrent guesses count each other before any password is checked), and it
-/// is not held against itself.
-pub async fn retry_after(store: &Store, keys: &SignInKeys, attempt_recorded: bool) -> Result<Option<u64>, StoreError> {
+/// is not held against itself. `address_in_flight` other sign-ins from the same address are
+/// being checked: they count as failures of the address until their outcome is known.
+pub async fn retry_after(
+    store: &Store,
+    keys: &SignInKeys,
+    attempt_recorded: bool,
+    address_in_flight: u32,
+) -> Result<Option<u64>, StoreError> {
     let now = now_millis();
-    let mut wait_ms = 0;
-    for (key, window, recorded) in [(&keys.account, PER_ACCOUNT, attempt_recorded), (&keys.address, PER_ADDRESS, false)]
-    {
-        let limit = window.limit + u32::from(recorded);
+    // A burst from one address bigger than its window allows: look again in a second.
+    let mut wait_ms = if address_in_flight >= PER_ADDRESS.limit { 1000 } else { 0 };
+    let limits = [
+        (&keys.account, PER_ACCOUNT, PER_ACCOUNT.limit + u32::from(attempt_recorded)),
+        (&keys.address, PER_ADDRESS, PER_ADDRESS.limit.saturating_sub(address_in_flight).max(1)),
+    ];
+    for (key, window, limit) in limits {
         if let Some(at) = store.nth_recent_failure(key, now - window.millis, limit).await? {
             wait_ms = wait_ms.max(at + window.millis - now);
         }

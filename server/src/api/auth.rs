@@ -46,9 +46,10 @@ async fn login(
     // sent at once count each other; taken back if throttled, refused as busy, or right.
     // (The address is charged only after a wrong password: many cooks behind one kitchen
     // router may sign in at the same moment.)
+    let (_in_flight, others_in_flight) = state.sign_ins_in_flight.enter(address);
     let attempt_at = now_millis();
     state.store.record_failure(&[&keys.account], attempt_at).await?;
-    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, true).await? {
+    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, true, others_in_flight).await? {
         state.store.forget_failure(&keys.account, attempt_at).await?;
         tracing::warn!(email, %address, retry_after, "sign-in throttled");
         return Err(ApiError::TooManyAttempts { retry_after });
@@ -142,7 +143,7 @@ async fn change_password(
     let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
     let address = throttle::request_client(peer, &headers, &state.config.trusted_proxies);
     let keys = SignInKeys::new(&user.email, address);
-    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, false).await? {
+    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, false, 0).await? {
         return Err(ApiError::TooManyAttempts { retry_after });
     }
     if change.current_password.chars().count() > MAX_CREDENTIAL_CHARS {

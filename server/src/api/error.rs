@@ -148,9 +148,29 @@ impl From<StoreError> for ApiError {
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
                 ApiError::Unavailable
             }
+            StoreError::Database(sqlx::Error::Database(error)) if database_unavailable(error.as_ref()) => {
+                tracing::warn!(%error, "the database is unavailable");
+                ApiError::Unavailable
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+/// Whether a database error says the database, not the request, is the problem: on
+/// PostgreSQL a connection problem (SQLSTATE class 08), an administrator stopping or
+/// terminating it (57), a database not accepting connections or a lock not available (55),
+/// or a lack of resources such as a full disk (53); on SQLite a busy or locked database, a
+/// full disk or an I/O error.
+fn database_unavailable(error: &dyn sqlx::error::DatabaseError) -> bool {
+    let code = error.code();
+    let code = code.as_deref().unwrap_or_default();
+    if code.len() == 5 && code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return ["08", "53", "55", "57"].iter().any(|class| code.starts_with(class));
+    }
+    // SQLite's primary result codes: BUSY 5, LOCKED 6, IOERR 10, FULL 13, CANTOPEN 14.
+    let primary = code.parse::<u32>().map(|extended| extended & 0xff);
+    matches!(primary, Ok(5 | 6 | 10 | 13 | 14))
 }
 
 impl From<crate::sessions::Refusal> for ApiError {

@@ -2,63 +2,9 @@
 
 use crate::helpers::*;
 use app::wire::{close_code, Category, NewIngredientRequest, Notification, ReviewBody};
-use std::{process::Stdio, time::Duration};
-use tokio::process::{Child, Command};
-
-/// One server process on the shared database.
-struct ServerProcess {
-    child: Child,
-    port: u16,
-    http: reqwest::Client,
-}
+use std::time::Duration;
 
 impl ServerProcess {
-    /// Starts the server binary on a free port and waits until it has written that port to
-    /// its port file (`--port-file`), which it does once listening.
-    async fn start(database_url: &str) -> ServerProcess {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let data_dir = std::env::temp_dir().join(format!("miseos-scale-{}", std::process::id()));
-        std::fs::create_dir_all(&data_dir).expect("data directory");
-        let port_file = data_dir.join(format!("port-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
-        let _ = std::fs::remove_file(&port_file);
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
-            .env("PORT", "0")
-            .env("HOST", "127.0.0.1")
-            .env("DATABASE_URL", database_url)
-            .env("MISEOS_JWT_SECRET", TEST_SECRET)
-            .env("MISEOS_DEMO", "true")
-            .env("MISEOS_MAX_NEW_ITEMS_PER_MINUTE", "0")
-            .env("MISEOS_MAX_PENDING_PER_USER", "0")
-            .env("MISEOS_MAX_SOCKETS_PER_USER", "0")
-            .env("MISEOS_DATA_DIR", &data_dir)
-            .env("MISEOS_PORT_FILE", &port_file)
-            .env("LEPTOS_OUTPUT_NAME", "miseos")
-            .env("LEPTOS_SITE_ROOT", "target/site")
-            .env("LEPTOS_SITE_PKG_DIR", "pkg")
-            .env("RUST_LOG", "warn")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the server binary starts");
-        let port = tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                if let Ok(text) = std::fs::read_to_string(&port_file) {
-                    return text.trim().parse::<u16>().expect("the port file holds a port");
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .expect("the server listens within 30 s");
-        ServerProcess { child, port, http: reqwest::Client::new() }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
     async fn create(&self, token: &str, name: &str) -> reqwest::Result<reqwest::Response> {
         let body = NewIngredientRequest { item_name: name.into(), quantity: 1.0, unit: "kg".into(), note: None };
         self.http.post(self.url("/api/v1/ingredient-requests")).bearer_auth(token).json(&body).send().await
