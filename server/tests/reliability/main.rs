@@ -8,5 +8,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod crash;
 mod database_away;
+mod disk_full;
 mod floods;
