@@ -12,3 +12,4 @@ mod crash;
 mod database_away;
 mod disk_full;
 mod floods;
+mod fuzz;
