@@ -134,3 +134,23 @@ test("markup in a name is shown as text and never runs", async ({ browser }) => 
   await expect(chef.locator(".card img")).toHaveCount(0);
   expect(dialogs).toBe(0);
 });
+
+test("a cook over the write limit is told so in words, next to the form", async ({ browser }) => {
+  const context = await signedIn(browser, "sara@miseos.dk");
+  // Thirty requests a minute are allowed; the session cookie authenticates these, so they
+  // come from the kitchen's own origin as JSON, like the app's.
+  for (let index = 0; index < 30; index++) {
+    const response = await context.request.post(`${server.url}/api/v1/dish-suggestions`, {
+      data: { name: `Ret ${index}`, description: "Dagens" },
+      headers: { Origin: server.url },
+    });
+    expect(response.status()).toBe(201);
+  }
+  const cook = await openHome(context);
+  await cook.getByLabel("Ingredient", { exact: true }).fill("Persille");
+  await cook.getByLabel("Unit").fill("bundt");
+  await cook.getByRole("button", { name: "Send request" }).click();
+  await expect(cook.getByRole("alert").filter({ hasText: "at most 30" })).toHaveText(
+    "you can send at most 30 new requests and suggestions a minute",
+  );
+});
