@@ -18,7 +18,9 @@
 //!
 //! Beside that path: [`sessions`] knows which sign-ins are live (checked on every request,
 //! ended sessions pushed to the hub's sockets), [`throttle`] slows password guessing, and
-//! [`cli`] manages users from the command line against the same database.
+//! [`cli`] manages users from the command line against the same database. At the door,
+//! [`serve`] holds the connection limits and timeouts, and [`edge`] the headers, the cookie
+//! rule, the request timeout and the panic guard.
 //!
 //! [`Application::build`] wires them together and binds the port;
 //! [`Application::run_until_stopped`] serves until a shutdown signal, then closes every
