@@ -1,5 +1,6 @@
 //! `server user add | list | disable | reset-password`: managing users from the command line,
-//! against the same `DATABASE_URL` as the running servers. This is how the first head chef
+//! against the same `DATABASE_URL` as the running servers; and `server backup PATH`, a
+//! consistent copy of the SQLite database taken while the server runs. This is how the first head chef
 //! of a production kitchen is made; afterwards the team page does the rest.
 //!
 //! Changes reach running servers like any other: on PostgreSQL through the bus (NOTIFY),
@@ -27,6 +28,12 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Write a consistent copy of the SQLite database to PATH (a new file) while the server
+    /// runs. For PostgreSQL use `pg_dump`.
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        path: std::path::PathBuf,
+    },
 }
 
 /// `server user …`.
@@ -96,6 +103,17 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
     let bus = Bus::outside(&store);
     let result = match command {
         Command::User(command) => run_user_command(&store, &bus, command, out).await,
+        Command::Backup { path } if path.exists() => {
+            Err(CliError::Invalid(format!("{} already exists; back up to a new file", path.display())))
+        }
+        Command::Backup { path } => match store.backup_to(&path).await {
+            Ok(()) => {
+                print(out, &format!("backed up the database to {}", path.display()));
+                Ok(())
+            }
+            Err(StoreError::Unsupported(reason)) => Err(CliError::Invalid(reason.into())),
+            Err(error) => Err(error.into()),
+        },
     };
     store.close().await;
     result

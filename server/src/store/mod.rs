@@ -72,6 +72,9 @@ pub enum StoreError {
     /// A write limit was reached: retry after this many seconds.
     #[error("{limit}")]
     TooManyRequests { limit: WriteLimit, retry_after: u64 },
+    /// Not possible on this database; the text says what to do instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// The password changed meanwhile (a reset won a race with the user's own change).
     #[error("password changed meanwhile")]
     PasswordChanged,
@@ -199,6 +202,16 @@ impl Store {
     /// The clock items are formatted with.
     pub fn clock(&self) -> KitchenClock {
         self.clock
+    }
+
+    /// Writes a consistent copy of the SQLite database to `path` (which must not exist), while
+    /// other connections go on reading and writing: `VACUUM INTO` reads one snapshot.
+    pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Unsupported("backups of PostgreSQL are made with pg_dump (see the README)"));
+        }
+        sqlx::query("VACUUM INTO $1").bind(path.to_string_lossy().into_owned()).execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Whether the database answers.

@@ -463,14 +463,14 @@ async fn the_command_line_disables_and_resets_against_a_running_sqlite_server() 
 }
 
 /// Runs `server <args>` against `database_url`; asserts success and returns its output.
-async fn run_cli(database_url: &str, args: &[&str]) -> String {
+pub async fn run_cli(database_url: &str, args: &[&str]) -> String {
     let (succeeded, output) = run_cli_status(database_url, args).await;
     assert!(succeeded, "server {args:?} failed: {output}");
     output
 }
 
 /// Runs `server <args>`: whether it succeeded, and its stdout and stderr.
-async fn run_cli_status(database_url: &str, args: &[&str]) -> (bool, String) {
+pub async fn run_cli_status(database_url: &str, args: &[&str]) -> (bool, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .args(args)
         .env("DATABASE_URL", database_url)

@@ -2,6 +2,7 @@
 //! and WebSocket clients. Tests marked by `on_both_databases!` run on SQLite and PostgreSQL.
 
 mod accounts;
+mod backup;
 mod edge;
 mod helpers;
 mod notifications;
