@@ -113,6 +113,10 @@ pub struct Config {
     #[arg(long, env = "MISEOS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
+    /// `text` (readable) or `json` (one JSON object per line, for log collectors).
+    #[arg(long, env = "MISEOS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
     /// Once listening, write the bound port (digits and a newline) to this file, and remove
     /// it on shutdown: how scripts and tests learn the port the server picked for `PORT=0`.
     #[arg(long, env = "MISEOS_PORT_FILE")]

@@ -16,8 +16,11 @@ use tower::{
     timeout::TimeoutLayer,
     ServiceBuilder,
 };
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+};
 
 /// `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`, on every response.
 pub fn common_headers() -> (SetResponseHeaderLayer<HeaderValue>, SetResponseHeaderLayer<HeaderValue>) {
@@ -30,6 +33,12 @@ pub fn common_headers() -> (SetResponseHeaderLayer<HeaderValue>, SetResponseHead
 /// `Cache-Control: no-store` for the API: answers hold private, changing data.
 pub fn api_headers() -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+}
+
+/// An `x-request-id` on every request (the client's, or a new UUID), echoed on its response,
+/// so a user's report and the server's log name the same request.
+pub fn request_id() -> (SetRequestIdLayer<MakeRequestUuid>, PropagateRequestIdLayer) {
+    (SetRequestIdLayer::x_request_id(MakeRequestUuid), PropagateRequestIdLayer::x_request_id())
 }
 
 /// HSTS, sent when the session cookie is `Secure` (the server is reached over HTTPS).

@@ -265,7 +265,8 @@ fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(edge::catch_panic())
-        .layer(edge::common_headers());
+        .layer(edge::common_headers())
+        .layer(edge::request_id());
     let router = if state.config.cookie_is_secure() { router.layer(edge::hsts()) } else { router };
     router.with_state(state)
 }

@@ -22,11 +22,15 @@ struct CommandLine {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
-        .init();
     let CommandLine { config, command } = CommandLine::parse();
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")));
+    if config.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     if let Some(command) = command {
         return match cli::run(&config, command, &mut std::io::stdout()).await {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -494,6 +494,7 @@ async fn with_no_user_and_no_demo_the_server_says_how_to_make_the_first_head_che
         .env("MISEOS_DATA_DIR", &data_dir)
         .env("MISEOS_JWT_SECRET", TEST_SECRET)
         .env_remove("MISEOS_DEMO")
+        .env("MISEOS_LOG_FORMAT", "json")
         .env("RUST_LOG", "warn")
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())

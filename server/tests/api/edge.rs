@@ -290,3 +290,18 @@ mod connections {
         app.create_request(&cook, "Dild").await;
     }
 }
+
+#[tokio::test]
+async fn every_request_gets_a_request_id_echoed_on_its_answer() {
+    let app = spawn_app(Db::Sqlite).await;
+    let given = app.http.get(format!("{}/healthz", app.address)).header("x-request-id", "pass-7").send().await.unwrap();
+    assert_eq!(given.headers()["x-request-id"], "pass-7");
+    let mut made = std::collections::HashSet::new();
+    for path in ["/healthz", "/api/v1/nowhere", "/login"] {
+        let response = app.http.get(format!("{}{path}", app.address)).send().await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        made.insert(id);
+    }
+    assert_eq!(made.len(), 3, "a new one for each request");
+}
