@@ -117,6 +117,7 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub tokens: TokenKeys,
     pub hub: server::hub::Hub,
+    store: server::store::Store,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     _database: FreshDatabase,
@@ -159,6 +160,7 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp
     let port = application.port();
     let tokens = application.state().tokens.clone();
     let hub = application.state().hub.clone();
+    let store = application.state().store.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async {
         let _ = stopped.await;
@@ -169,6 +171,7 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp
         http: reqwest::Client::new(),
         tokens,
         hub,
+        store,
         stop: Some(stop),
         server: Some(server),
         _database: database,
@@ -251,13 +254,29 @@ impl TestApp {
         response.json().await.expect("snapshot body")
     }
 
-    /// Opens the notification socket with a Bearer token.
+    /// Waits until the hub has published every committed change. A 201 answers once the write
+    /// commits; on PostgreSQL its event reaches the hub a moment later, through LISTEN. A
+    /// socket opened in between would be greeted with the older counts and then get the
+    /// event live, which is right but not what a test that opens it afterwards expects.
+    pub async fn settled(&self) {
+        let committed = self.store.pending_counts().await.expect("the counts").seq;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while self.hub.counts().seq < committed {
+            assert!(tokio::time::Instant::now() < deadline, "the hub never caught up with seq {committed}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Opens the notification socket with a Bearer token, once the hub has every committed
+    /// change.
     pub async fn socket(&self, token: &str) -> Socket {
+        self.settled().await;
         open_socket(self.port, token).await
     }
 
     /// Opens the notification socket after `shape` has set the upgrade request's headers.
     pub async fn socket_with(&self, shape: impl FnOnce(&mut tungstenite::handshake::client::Request)) -> Socket {
+        self.settled().await;
         let mut request =
             format!("ws://127.0.0.1:{}/api/v1/notifications", self.port).into_client_request().expect("request");
         shape(&mut request);
