@@ -46,5 +46,8 @@ async fn an_online_backup_restores_every_item() {
     assert_eq!(snapshot.pending_ingredient_requests, 20);
     assert_eq!(snapshot.pending_dish_suggestions, suggestions.len() as i64);
     assert_eq!(snapshot.seq, 20 + suggestions.len() as i64);
-    let _ = std::fs::remove_file(&copy);
+    drop(restored);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
+    }
 }
