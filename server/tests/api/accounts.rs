@@ -73,17 +73,7 @@ async fn signing_out_ends_the_session_on_rest_and_socket(db: Db) {
     // Signing out again (or without a session) still succeeds.
     assert_eq!(post_empty(&app, "/api/v1/auth/logout", &chef).await.status(), 204);
     // An expired token still ends its session.
-    let session = app.session_of(&other_device);
-    let expired = app.tokens.sign(&server::auth::Claims {
-        sub: "1".into(),
-        role: Role::HeadChef,
-        first_name: "Gordon".into(),
-        last_name: "Ramsay".into(),
-        iat: chrono::Utc::now().timestamp() - 100,
-        exp: chrono::Utc::now().timestamp() - 10,
-        iss: "miseos".into(),
-        sid: session,
-    });
+    let expired = app.tokens.sign(&claims(&app.session_of(&other_device), Role::HeadChef, -10, "miseos"));
     assert_eq!(post_empty(&app, "/api/v1/auth/logout", &expired).await.status(), 204);
     expect_refused(&app, &other_device, "signed out").await;
 }

@@ -410,6 +410,22 @@ impl Socket {
     }
 }
 
+/// Claims of Gordon (user 1, a head chef) in `session` (a live one, so only what the test
+/// changes is wrong), expiring `exp_in_seconds` from now, issued by `iss`.
+pub fn claims(session: &str, role: app::wire::Role, exp_in_seconds: i64, iss: &str) -> server::auth::Claims {
+    let now = chrono::Utc::now().timestamp();
+    server::auth::Claims {
+        sid: session.into(),
+        sub: "1".into(),
+        role,
+        first_name: "Gordon".into(),
+        last_name: "Ramsay".into(),
+        iat: now,
+        exp: now + exp_in_seconds,
+        iss: iss.into(),
+    }
+}
+
 /// `token` with one character of its signature changed. (Not the last one: its low bits are
 /// base64 padding that decoders may ignore, which would leave the signature intact.)
 pub fn tampered(token: &str) -> String {

@@ -6,10 +6,7 @@ use app::wire::{
     close_code, Category, NewItemNotice, Notification, Person, ReviewBody, ReviewNotice, Role, SessionType,
 };
 use futures::StreamExt;
-use server::{
-    auth::Claims,
-    event::{Change, Event},
-};
+use server::event::{Change, Event};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
@@ -215,21 +212,6 @@ async fn concurrent_writes_arrive_in_strict_seq_order_and_end_at_the_snapshot(db
     assert_eq!(last_count[&Category::IngredientRequest], snapshot.pending_ingredient_requests);
     assert_eq!(last_count[&Category::DishSuggestion], snapshot.pending_dish_suggestions);
     assert_eq!(snapshot.total_pending, 50);
-}
-
-/// Claims of user 1 in `session` (a live one, so only what the test changes is wrong).
-fn claims(session: &str, role: Role, exp_in_seconds: i64, iss: &str) -> Claims {
-    let now = chrono::Utc::now().timestamp();
-    Claims {
-        sid: session.into(),
-        sub: "1".into(),
-        role,
-        first_name: "Gordon".into(),
-        last_name: "Ramsay".into(),
-        iat: now,
-        exp: now + exp_in_seconds,
-        iss: iss.into(),
-    }
 }
 
 fn base64_url(bytes: &[u8]) -> String {

@@ -97,16 +97,7 @@ async fn forged_expired_and_missing_tokens_get_401(db: Db) {
     let no_token = app.http.get(format!("{}/api/v1/notifications/snapshot", app.address)).send().await.unwrap();
     expect_error(no_token, 401, "unauthorized").await;
     expect_error(app.get("/api/v1/notifications/snapshot", &tampered(&token)).await, 401, "unauthorized").await;
-    let expired = app.tokens.sign(&server::auth::Claims {
-        sid: app.session_of(&token),
-        sub: "1".into(),
-        role: Role::HeadChef,
-        first_name: "Gordon".into(),
-        last_name: "Ramsay".into(),
-        iat: chrono::Utc::now().timestamp() - 100,
-        exp: chrono::Utc::now().timestamp() - 10,
-        iss: "miseos".into(),
-    });
+    let expired = app.tokens.sign(&claims(&app.session_of(&token), Role::HeadChef, -10, "miseos"));
     let message = expect_error(app.get("/api/v1/ingredient-requests", &expired).await, 401, "unauthorized").await;
     assert!(message.contains("expired"));
 }
