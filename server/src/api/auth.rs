@@ -1,9 +1,9 @@
 //! `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/me`, `/auth/password`: signing in
 //! (throttled), keeping a session going, ending it, and changing one's own password.
 
-use super::{ApiError, ApiJson};
+use super::{extract::request_token, ApiError, ApiJson};
 use crate::{
-    auth::{self, bearer_token, cookie_token, AuthUser, SessionId},
+    auth::{self, AuthUser, SessionId},
     store::{now_millis, Credentials, EndReason, SessionsToEnd},
     throttle::{self, SignInKeys},
     AppState,
@@ -105,18 +105,9 @@ async fn refresh(State(state): State<AppState>, caller: AuthUser) -> Result<Resp
 /// Ends the caller's session, if the request names a live one, and clears the cookie either
 /// way: signing out always succeeds.
 async fn logout(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
-    let token = match bearer_token(&headers) {
-        Some(token) => Some(token),
-        None => {
-            let token = cookie_token(&headers);
-            if token.is_some() {
-                crate::edge::check_cookie_request(&method, &headers, &state.config.allowed_origins)?;
-            }
-            token
-        }
-    };
     // An expired token still names its session, which signing out must end.
-    let caller = token.and_then(|token| state.tokens.verify_ignoring_expiry(token).ok());
+    let caller =
+        request_token(&method, &headers, &state)?.and_then(|token| state.tokens.verify_ignoring_expiry(token).ok());
     if let Some(caller) = caller {
         if state.store.end_session(caller.session, caller.id, EndReason::SignedOut, &state.bus).await? {
             state.sessions.ended_here(&[(caller.session, EndReason::SignedOut)]);

@@ -9,7 +9,7 @@ use crate::{
 use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Request},
-    http::{request::Parts, StatusCode},
+    http::{request::Parts, HeaderMap, Method, StatusCode},
 };
 use serde::de::DeserializeOwned;
 
@@ -17,15 +17,8 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // An explicit header wins over the browser's cookie.
-        let token = match bearer_token(&parts.headers) {
-            Some(token) => token,
-            None => {
-                let token = cookie_token(&parts.headers).ok_or(ApiError::Unauthorized("missing token"))?;
-                crate::edge::check_cookie_request(&parts.method, &parts.headers, &state.config.allowed_origins)?;
-                token
-            }
-        };
+        let token =
+            request_token(&parts.method, &parts.headers, state)?.ok_or(ApiError::Unauthorized("missing token"))?;
         let user = state.tokens.verify(token).map_err(|error| ApiError::Unauthorized(error.reason()))?;
         let standing = state.sessions.check(&user).await?;
         if standing.must_change_password && !allowed_before_password_change(parts.uri.path()) {
@@ -33,6 +26,23 @@ impl FromRequestParts<AppState> for AuthUser {
         }
         Ok(user)
     }
+}
+
+/// The token a REST request carries, if any: the Bearer header, which wins, or the session
+/// cookie, whose state changes must come from an allowed page as JSON (section 8).
+pub(super) fn request_token<'a>(
+    method: &Method,
+    headers: &'a HeaderMap,
+    state: &AppState,
+) -> Result<Option<&'a str>, ApiError> {
+    if let Some(token) = bearer_token(headers) {
+        return Ok(Some(token));
+    }
+    let token = cookie_token(headers);
+    if token.is_some() {
+        crate::edge::check_cookie_request(method, headers, &state.config.allowed_origins)?;
+    }
+    Ok(token)
 }
 
 /// The routes a user with a temporary password may use before changing it. (Paths as the
