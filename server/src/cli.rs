@@ -183,7 +183,8 @@ async fn run_user_command(
 }
 
 async fn find(store: &Store, email: &str) -> Result<User, CliError> {
-    store.user_by_email(email).await?.ok_or_else(|| CliError::NoSuchUser(email.to_string()))
+    let credentials = store.credentials(email).await?;
+    credentials.map(|found| found.user).ok_or_else(|| CliError::NoSuchUser(email.to_string()))
 }
 
 async fn hash(password: &str) -> Result<String, CliError> {

@@ -338,11 +338,10 @@ impl Minter {
 
     /// A token of a new session of the user with this id.
     async fn token(&self, user_id: i64) -> String {
-        let user = self.store.user(user_id).await.expect("the database").expect("the user exists");
-        let credentials = self.store.credentials(&user.email).await.expect("the database").expect("credentials");
+        let credentials = self.store.credentials_of(user_id).await.expect("the database").expect("the user exists");
         let session = SessionId::generate();
         assert!(self.store.start_session(session, &credentials, now_millis()).await.expect("a session"));
-        self.keys.issue(&user, session)
+        self.keys.issue(&credentials.user, session)
     }
 }
 

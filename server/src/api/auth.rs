@@ -131,7 +131,8 @@ async fn change_password(
     caller: AuthUser,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+    let Credentials { user, password_hash: hash, .. } =
+        state.store.credentials_of(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
     let address = throttle::request_client(peer, &headers, &state.config.trusted_proxies);
     let keys = SignInKeys::new(&user.email, address);
     if let Some(retry_after) = throttle::retry_after(&state.store, &keys, false, 0).await? {
@@ -141,7 +142,6 @@ async fn change_password(
         return Err(ApiError::InvalidField("currentPassword is not your current password".into()));
     }
     auth::check_new_password(&change.new_password, &user.email).map_err(ApiError::InvalidField)?;
-    let hash = state.store.password_hash(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
     let (current, new, stored_hash) = (change.current_password, change.new_password, hash.clone());
     let new_hash = state
         .password_checks

@@ -151,44 +151,22 @@ impl Store {
 
     /// The credentials of the user with this email (case-insensitive), if any.
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, password_hash, must_change_password FROM users WHERE email = $1"
-        )))
-        .bind(normalize_email(email))
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(Credentials {
-                user: user_from_row(&row)?,
-                password_hash: row.try_get(6)?,
-                must_change_password: row.try_get::<i64, _>(7)? != 0,
-            })
-        })
-        .transpose()
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash, must_change_password FROM users WHERE email = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(normalize_email(email)).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(credentials_from_row).transpose()?)
     }
 
-    /// The password hash of a user, if the user exists.
-    pub async fn password_hash(&self, user_id: i64) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|row| row.try_get(0)).transpose()?)
+    /// The credentials of the user with this id, if any.
+    pub async fn credentials_of(&self, id: i64) -> Result<Option<Credentials>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash, must_change_password FROM users WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(credentials_from_row).transpose()?)
     }
 
     /// The user with this id, if any.
     pub async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|row| user_from_row(&row)).transpose()?)
-    }
-
-    /// The user with this email (case-insensitive), if any.
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
-            .bind(normalize_email(email))
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|row| user_from_row(&row)).transpose()?)
@@ -539,6 +517,15 @@ pub fn normalize_email(email: &str) -> String {
 /// Now, in Unix milliseconds.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+/// A row of `USER_COLUMNS` followed by `password_hash` and `must_change_password`.
+fn credentials_from_row(row: &AnyRow) -> Result<Credentials, sqlx::Error> {
+    Ok(Credentials {
+        user: user_from_row(row)?,
+        password_hash: row.try_get(6)?,
+        must_change_password: row.try_get::<i64, _>(7)? != 0,
+    })
 }
 
 pub(super) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
