@@ -1,17 +1,8 @@
 import { Page } from "@playwright/test";
 import { expect, test } from "./guard";
-import { MiseServer, PASSWORD } from "./server";
+import { PASSWORD, serverForTests } from "./server";
 
-let server: MiseServer;
-
-test.beforeAll(async () => {
-  server = new MiseServer();
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server.dispose();
-});
+const server = serverForTests();
 
 async function signIn(page: Page, email: string, password: string) {
   await page.goto(`${server.url}/login`);

@@ -1,16 +1,7 @@
 import { expect, test } from "./guard";
-import { MiseServer } from "./server";
+import { serverForTests } from "./server";
 
-let server: MiseServer;
-
-test.beforeAll(async () => {
-  server = new MiseServer();
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server.dispose();
-});
+const server = serverForTests();
 
 test("the pages hydrate under their Content Security Policy, which names a fresh nonce", async ({ page }) => {
   const response = await page.goto(`${server.url}/login`);

@@ -2,18 +2,9 @@
 // separate browser contexts (two people), against the real server binary.
 import { Browser, BrowserContext, Page } from "@playwright/test";
 import { expect, test } from "./guard";
-import { MiseServer, PASSWORD } from "./server";
+import { PASSWORD, serverForTests } from "./server";
 
-let server: MiseServer;
-
-test.beforeEach(async () => {
-  server = new MiseServer();
-  await server.start();
-});
-
-test.afterEach(async () => {
-  await server.dispose();
-});
+const server = serverForTests("each");
 
 /** A browser context signed in as `email` (the session cookie set by the login call). */
 async function signedIn(browser: Browser, email: string, viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {

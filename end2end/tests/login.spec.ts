@@ -1,16 +1,7 @@
 import { expect, test } from "./guard";
-import { MiseServer, PASSWORD } from "./server";
+import { PASSWORD, serverForTests } from "./server";
 
-let server: MiseServer;
-
-test.beforeAll(async () => {
-  server = new MiseServer();
-  await server.start();
-});
-
-test.afterAll(async () => {
-  await server.dispose();
-});
+const server = serverForTests();
 
 test("a head chef signs in and lands on the dashboard, then signs out", async ({ page }) => {
   await page.goto(`${server.url}/`);

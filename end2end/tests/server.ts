@@ -4,16 +4,39 @@ import { ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { test } from "./guard";
 
 const root = path.resolve(__dirname, "..", "..");
 const binary = path.join(root, "target", process.env.MISEOS_E2E_PROFILE ?? "debug", "server");
 
 export const PASSWORD = "mise-en-place";
 
+/**
+ * A server for a spec's tests, started before them and removed after: one for all of the
+ * spec's tests, or a fresh one (a fresh database) for each.
+ */
+export function serverForTests(scope: "all" | "each" = "all"): MiseServer {
+  const server = new MiseServer();
+  if (scope === "all") {
+    test.beforeAll(async () => server.start());
+    test.afterAll(async () => server.dispose());
+  } else {
+    test.beforeEach(async () => server.start());
+    test.afterEach(async () => server.dispose());
+  }
+  return server;
+}
+
 export class MiseServer {
   private process?: ChildProcess;
-  readonly dataDir = mkdtempSync(path.join(tmpdir(), "miseos-e2e-"));
+  private dir?: string;
   port = 0;
+
+  /** The data directory, made on first use and again after `dispose`. */
+  get dataDir(): string {
+    this.dir ??= mkdtempSync(path.join(tmpdir(), "miseos-e2e-"));
+    return this.dir;
+  }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -79,10 +102,11 @@ export class MiseServer {
     this.process = undefined;
   }
 
-  /** Stops the server and removes its data. */
+  /** Stops the server and removes its data; the next start begins afresh. */
   async dispose(): Promise<void> {
     await this.stop();
-    rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
   }
 
   /** Signs in through the REST API and returns the token. */
