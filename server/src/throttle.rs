@@ -87,7 +87,7 @@ pub struct InFlight {
 
 /// One sign-in in flight; leaves the count when dropped.
 pub struct InFlightSignIn {
-    counts: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>>,
+    in_flight: InFlight,
     address: IpAddr,
 }
 
@@ -103,13 +103,13 @@ impl InFlight {
         let count = counts.entry(address).or_insert(0);
         let others = *count;
         *count += 1;
-        (InFlightSignIn { counts: self.counts.clone(), address }, others)
+        (InFlightSignIn { in_flight: self.clone(), address }, others)
     }
 }
 
 impl Drop for InFlightSignIn {
     fn drop(&mut self) {
-        let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut counts = self.in_flight.counts();
         if let Some(count) = counts.get_mut(&self.address) {
             *count -= 1;
             if *count == 0 {
