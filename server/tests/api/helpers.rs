@@ -518,4 +518,29 @@ impl ServerProcess {
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
+
+    /// `POST /api/v1/auth/login` with these credentials, whatever the answer.
+    pub async fn login_attempt(&self, email: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&app::wire::LoginRequest { email: email.into(), password: password.into() })
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// Signs a demo user in through this process and returns the token.
+    pub async fn token(&self, email: &str) -> String {
+        expect_json::<LoginResponse>(self.login_attempt(email, PASSWORD).await, 200).await.token
+    }
+
+    /// A GET with a Bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("GET")
+    }
+
+    /// The current snapshot, read as an admin.
+    pub async fn snapshot(&self, token: &str) -> app::wire::Snapshot {
+        expect_json(self.get("/api/v1/notifications/snapshot", token).await, 200).await
+    }
 }

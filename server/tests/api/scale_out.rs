@@ -20,17 +20,6 @@ impl ServerProcess {
             .expect("approve")
     }
 
-    async fn snapshot(&self, token: &str) -> app::wire::Snapshot {
-        let response = self
-            .http
-            .get(self.url("/api/v1/notifications/snapshot"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("snapshot");
-        expect_json(response, 200).await
-    }
-
     async fn ready(&self) -> u16 {
         match self.http.get(self.url("/readyz")).send().await {
             Ok(response) => response.status().as_u16(),
@@ -46,20 +35,6 @@ async fn start_processes<const N: usize>(database: &FreshDatabase) -> [ServerPro
         processes.push(ServerProcess::start(&database.url).await);
     }
     processes.try_into().unwrap_or_else(|_| unreachable!("exactly N processes were started"))
-}
-
-impl ServerProcess {
-    /// Signs a demo user in through this process and returns the token.
-    async fn token(&self, email: &str) -> String {
-        let response = self
-            .http
-            .post(self.url("/api/v1/auth/login"))
-            .json(&app::wire::LoginRequest { email: email.into(), password: PASSWORD.into() })
-            .send()
-            .await
-            .expect("login");
-        expect_json::<app::wire::LoginResponse>(response, 200).await.token
-    }
 }
 
 /// Terminates every LISTEN connection to `database` (one per server process) from

@@ -11,15 +11,7 @@ crate::on_both_databases!(every_acknowledged_write_survives_a_kill_during_concur
 async fn every_acknowledged_write_survives_a_kill_during_concurrent_writes(db: Db) {
     let database = FreshDatabase::create(db).await;
     let mut server = ServerProcess::start(&database.url).await;
-    let login = |server: &ServerProcess, email: &str| {
-        let request = server
-            .http
-            .post(server.url("/api/v1/auth/login"))
-            .json(&app::wire::LoginRequest { email: email.into(), password: PASSWORD.into() })
-            .send();
-        async move { request.await.expect("login").json::<app::wire::LoginResponse>().await.expect("body").token }
-    };
-    let cook = login(&server, ALI).await;
+    let cook = server.token(ALI).await;
     let acknowledged = Arc::new(Mutex::new(Vec::<i64>::new()));
     let writers: Vec<_> = (0..4)
         .map(|writer| {
@@ -54,37 +46,14 @@ async fn every_acknowledged_write_survives_a_kill_during_concurrent_writes(db: D
     assert!(acknowledged.len() > 10, "the writers were writing ({} acknowledged)", acknowledged.len());
 
     let restarted = ServerProcess::start(&database.url).await;
-    let chef = login(&restarted, GORDON).await;
+    let chef = restarted.token(GORDON).await;
     for id in &acknowledged {
-        let response = restarted
-            .http
-            .get(restarted.url(&format!("/api/v1/ingredient-requests/{id}")))
-            .bearer_auth(&chef)
-            .send()
-            .await
-            .expect("read");
+        let response = restarted.get(&format!("/api/v1/ingredient-requests/{id}"), &chef).await;
         assert_eq!(response.status(), 200, "acknowledged item {id} was lost");
     }
-    let items: Vec<app::wire::IngredientRequest> = restarted
-        .http
-        .get(restarted.url("/api/v1/ingredient-requests?limit=1000"))
-        .bearer_auth(&chef)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("items");
-    let snapshot: app::wire::Snapshot = restarted
-        .http
-        .get(restarted.url("/api/v1/notifications/snapshot"))
-        .bearer_auth(&chef)
-        .send()
-        .await
-        .expect("snapshot")
-        .json()
-        .await
-        .expect("snapshot body");
+    let items: Vec<app::wire::IngredientRequest> =
+        expect_json(restarted.get("/api/v1/ingredient-requests?limit=1000", &chef).await, 200).await;
+    let snapshot = restarted.snapshot(&chef).await;
     // Only creates happened: every item is pending, each took one seq.
     assert_eq!(snapshot.pending_ingredient_requests, items.len() as i64, "counts equal the items");
     assert_eq!(snapshot.seq, items.len() as i64, "seq covers every change");

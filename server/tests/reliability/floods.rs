@@ -57,33 +57,19 @@ async fn a_login_flood_is_throttled_in_bounded_memory_and_others_are_served() {
     let database = FreshDatabase::create(Db::Sqlite).await;
     let server = ServerProcess::start(&database.url).await;
     let pid = server.child.id().expect("a running server");
-    let login = |email: String, password: &'static str| {
-        server
-            .http
-            .post(server.url("/api/v1/auth/login"))
-            .json(&app::wire::LoginRequest { email, password: password.into() })
-            .send()
-    };
-    let chef = login(GORDON.into(), PASSWORD)
-        .await
-        .expect("login")
-        .json::<app::wire::LoginResponse>()
-        .await
-        .expect("body")
-        .token;
+    let chef = server.token(GORDON).await;
     let before_kib = memory_kib(pid, "VmRSS");
+    let server = &server;
     let flood = futures::future::join_all((0..300).map(|index| async move {
-        login(format!("guess{index}@miseos.dk"), "wrong password").await.map(|r| r.status().as_u16())
+        server.login_attempt(&format!("guess{index}@miseos.dk"), "wrong password").await.status().as_u16()
     }));
     let bystander = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let started = Instant::now();
-        let response = server.http.get(server.url("/api/v1/notifications/snapshot")).bearer_auth(&chef).send().await;
-        assert_eq!(response.expect("snapshot").status(), 200);
+        assert_eq!(server.get("/api/v1/notifications/snapshot", &chef).await.status(), 200);
         started.elapsed()
     };
     let (statuses, bystander_took) = tokio::join!(flood, bystander);
-    let statuses: Vec<u16> = statuses.into_iter().map(|status| status.expect("an answer")).collect();
     let peak_growth_mib = memory_kib(pid, "VmHWM").saturating_sub(before_kib) / 1024;
     let count = |status: u16| statuses.iter().filter(|answer| **answer == status).count();
     let (checked, throttled, busy) = (count(401), count(429), count(503));
