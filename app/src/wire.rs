@@ -301,13 +301,17 @@ pub struct ReviewBody {
 }
 
 /// Answer of `GET /api/v1/notifications/snapshot`: the dashboard badges.
-#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default, Debug)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Default, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
     pub pending_dish_suggestions: i64,
     pub pending_ingredient_requests: i64,
     pub total_pending: i64,
     pub seq: i64,
+    /// The database's epoch (additive): when it changes (a restore from a backup), `seq`
+    /// starts over and a client must drop the `seq` it holds.
+    #[serde(default)]
+    pub epoch: String,
 }
 
 /// Every error answer of the REST API: a stable code and a sentence for people.
@@ -353,10 +357,23 @@ pub struct ReviewNotice {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(tag = "notificationType", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
 pub enum Notification {
-    Connected { message: String, session_type: SessionType, user_id: i64, timestamp: String },
+    Connected {
+        message: String,
+        session_type: SessionType,
+        user_id: i64,
+        timestamp: String,
+        /// The database's epoch (additive; see [`Snapshot::epoch`]).
+        #[serde(default)]
+        epoch: String,
+    },
     NewIngredientRequest(NewItemNotice),
     NewDishSuggestion(NewItemNotice),
-    PendingCountUpdated { category: Category, count: i64, seq: i64, timestamp: String },
+    PendingCountUpdated {
+        category: Category,
+        count: i64,
+        seq: i64,
+        timestamp: String,
+    },
     RequestApproved(ReviewNotice),
     RequestRejected(ReviewNotice),
     SuggestionApproved(ReviewNotice),
@@ -409,6 +426,8 @@ pub const WELCOME_MESSAGE: &str = "Connected to MiseOS notifications";
 
 /// WebSocket close codes of the contract.
 pub mod close_code {
+    /// The client closed the socket itself (recorded by the server, never sent by it).
+    pub const NORMAL_CLOSURE: u16 = 1000;
     /// Missing, invalid or expired token, or a cookie from a foreign Origin.
     pub const POLICY_VIOLATION: u16 = 1008;
     /// A client message larger than the 4 KiB limit.
@@ -465,10 +484,11 @@ mod tests {
             session_type: SessionType::Admin,
             user_id: 1,
             timestamp: "2026-03-27 10:15".into(),
+            epoch: "5f0c6a1e9b2d4e77".into(),
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),
-            r#"{"notificationType":"CONNECTED","message":"Connected to MiseOS notifications","sessionType":"ADMIN","userId":1,"timestamp":"2026-03-27 10:15"}"#
+            r#"{"notificationType":"CONNECTED","message":"Connected to MiseOS notifications","sessionType":"ADMIN","userId":1,"timestamp":"2026-03-27 10:15","epoch":"5f0c6a1e9b2d4e77"}"#
         );
     }
 

@@ -264,6 +264,11 @@ pub fn check_new_password(password: &str, email: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A new database epoch: 16 random hex digits.
+pub fn generate_epoch() -> String {
+    format!("{:016x}", OsRng.next_u64())
+}
+
 /// A fresh random secret of `MIN_SECRET_BYTES` bytes, hex-encoded.
 pub fn generate_secret() -> String {
     let mut bytes = [0u8; crate::config::MIN_SECRET_BYTES];

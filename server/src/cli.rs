@@ -1,7 +1,10 @@
 //! `server user add | list | disable | reset-password`: managing users from the command line,
-//! against the same `DATABASE_URL` as the running servers; and `server backup PATH`, a
-//! consistent copy of the SQLite database taken while the server runs. This is how the first head chef
+//! against the same `DATABASE_URL` as the running servers. This is how the first head chef
 //! of a production kitchen is made; afterwards the team page does the rest.
+//!
+//! `server backup PATH` writes a consistent copy of the SQLite database while the server
+//! runs; `server restore PATH` puts one back (server stopped) under a new epoch, and
+//! `server renew-epoch` gives a database restored by other means (`pg_restore`) its new one.
 //!
 //! Changes reach running servers like any other: on PostgreSQL through the bus (NOTIFY),
 //! on SQLite because every server reads the ended sessions every half second.
@@ -34,6 +37,15 @@ pub enum Command {
         /// Where the copy goes; it must not exist yet.
         path: std::path::PathBuf,
     },
+    /// Replace the SQLite database with the backup at PATH, under a new epoch (open
+    /// dashboards then start over). Stop the server first.
+    Restore {
+        /// A file written by `server backup`.
+        path: std::path::PathBuf,
+    },
+    /// Give the database a new epoch, after restoring it by other means (`pg_restore`), before
+    /// the servers start again.
+    RenewEpoch,
 }
 
 /// `server user …`.
@@ -99,6 +111,9 @@ impl From<StoreError> for CliError {
 
 /// Runs `command` against the configured database; what it prints goes to `out`.
 pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Write) -> Result<(), CliError> {
+    if let Command::Restore { path } = &command {
+        return restore(config, path, out).await;
+    }
     let store = Store::connect(&config.effective_database_url(), 2, KitchenClock::new(config.timezone)).await?;
     let bus = Bus::outside(&store);
     let result = match command {
@@ -114,9 +129,58 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
             Err(StoreError::Unsupported(reason)) => Err(CliError::Invalid(reason.into())),
             Err(error) => Err(error.into()),
         },
+        Command::RenewEpoch => match store.renew_epoch().await {
+            Ok(epoch) => {
+                print(out, &format!("the database's epoch is now {epoch}"));
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        },
+        Command::Restore { .. } => unreachable!("handled before the database is opened"),
     };
     store.close().await;
     result
+}
+
+/// `server restore PATH`: the backup is copied next to the database, migrated and given a new
+/// epoch there, and only then renamed over it (with the old write-ahead log removed), so a
+/// failure at any step leaves the current database as it was.
+async fn restore(config: &Config, backup: &std::path::Path, out: &mut impl std::io::Write) -> Result<(), CliError> {
+    let url = config.effective_database_url();
+    let database = crate::store::sqlite_path(&url).ok_or_else(|| {
+        CliError::Invalid("restore works on SQLite; for PostgreSQL use pg_restore, then `server renew-epoch`".into())
+    })?;
+    if !backup.is_file() {
+        return Err(CliError::Invalid(format!("{} is not a backup file", backup.display())));
+    }
+    let mut staged = database.clone().into_os_string();
+    staged.push(".restoring");
+    let staged = std::path::PathBuf::from(staged);
+    let io = |error: std::io::Error| CliError::Invalid(format!("cannot restore: {error}"));
+    std::fs::copy(backup, &staged).map_err(io)?;
+    let staged_url = format!("sqlite://{}", staged.display());
+    let epoch = async {
+        let store = Store::connect(&staged_url, 1, KitchenClock::new(config.timezone)).await?;
+        let epoch = store.renew_epoch().await;
+        store.close().await;
+        epoch
+    }
+    .await
+    .map_err(|error| {
+        let _ = std::fs::remove_file(&staged);
+        CliError::from(error)
+    })?;
+    for suffix in ["-wal", "-shm"] {
+        let mut stale = database.clone().into_os_string();
+        stale.push(suffix);
+        match std::fs::remove_file(&stale) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(io(error)),
+            _ => {}
+        }
+    }
+    std::fs::rename(&staged, &database).map_err(io)?;
+    print(out, &format!("restored {} from {}; its epoch is now {epoch}", database.display(), backup.display()));
+    Ok(())
 }
 
 async fn run_user_command(

@@ -23,10 +23,16 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// HS256 signing secret for session tokens, at least 32 bytes. When unset, one is
-    /// generated and kept in the data directory (development only).
-    #[arg(long, env = "MISEOS_JWT_SECRET", hide_env_values = true)]
+    /// HS256 signing secret for session tokens, at least 32 bytes. When unset (and no
+    /// secret file is given), one is generated and kept in the data directory (development
+    /// only).
+    #[arg(long, env = "MISEOS_JWT_SECRET", hide_env_values = true, conflicts_with = "jwt_secret_file")]
     pub jwt_secret: Option<String>,
+
+    /// A file holding the signing secret (surrounding whitespace ignored): keeps it out of
+    /// the environment, e.g. a systemd credential or a container secret.
+    #[arg(long, env = "MISEOS_JWT_SECRET_FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
 
     /// How long a session token is valid, in minutes (default: one 12-hour shift).
     #[arg(long, env = "MISEOS_TOKEN_TTL_MINUTES", default_value_t = 720)]
@@ -112,6 +118,16 @@ pub struct Config {
     /// Largest number of database connections.
     #[arg(long, env = "MISEOS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+
+    /// Networks (addresses or CIDR, comma-separated) that may read `/metrics`, besides
+    /// loopback. Everyone else gets 404.
+    #[arg(long, env = "MISEOS_METRICS_ALLOW", value_delimiter = ',', value_parser = crate::throttle::parse_proxy)]
+    pub metrics_allow: Vec<ipnet::IpNet>,
+
+    /// Serve `/metrics` on this port (same interface, same allow rule) instead of the main
+    /// one, like soketi: a scrape then never competes with users for the main port.
+    #[arg(long, env = "MISEOS_METRICS_PORT")]
+    pub metrics_port: Option<u16>,
 
     /// `text` (readable) or `json` (one JSON object per line, for log collectors).
     #[arg(long, env = "MISEOS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]

@@ -41,6 +41,31 @@ pub fn request_id() -> (SetRequestIdLayer<MakeRequestUuid>, PropagateRequestIdLa
     (SetRequestIdLayer::x_request_id(MakeRequestUuid), PropagateRequestIdLayer::x_request_id())
 }
 
+/// How long browsers keep the site's build output (`/pkg/…`) without asking again.
+#[derive(Clone, Debug)]
+pub struct AssetCaching {
+    /// `/pkg/`, or wherever the build puts its files.
+    pub pkg_prefix: String,
+    /// Whether the build named its files by their content (a release with hashed names).
+    pub content_hashed: bool,
+}
+
+/// A content-hashed file never changes under its name: browsers keep it a year without
+/// asking (`immutable`). Unhashed build output (development) is revalidated on every use.
+pub async fn asset_caching(
+    axum::extract::State(caching): axum::extract::State<std::sync::Arc<AssetCaching>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let is_build_output = request.uri().path().starts_with(&caching.pkg_prefix);
+    let mut response = next.run(request).await;
+    if is_build_output && response.status().is_success() {
+        let policy = if caching.content_hashed { "public, max-age=31536000, immutable" } else { "no-cache" };
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
 /// HSTS, sent when the session cookie is `Secure` (the server is reached over HTTPS).
 pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(

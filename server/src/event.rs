@@ -68,12 +68,13 @@ impl PendingCounts {
     }
 
     /// The snapshot body of the REST API.
-    pub fn snapshot(&self) -> app::wire::Snapshot {
+    pub fn snapshot(&self, epoch: &str) -> app::wire::Snapshot {
         app::wire::Snapshot {
             pending_dish_suggestions: self.dish_suggestions,
             pending_ingredient_requests: self.ingredient_requests,
             total_pending: self.dish_suggestions + self.ingredient_requests,
             seq: self.seq,
+            epoch: epoch.to_string(),
         }
     }
 }

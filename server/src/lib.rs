@@ -20,7 +20,9 @@
 //! ended sessions pushed to the hub's sockets), [`throttle`] slows password guessing, and
 //! [`cli`] manages users from the command line against the same database. At the door,
 //! [`serve`] holds the connection limits and timeouts, and [`edge`] the headers, the cookie
-//! rule, the request timeout and the panic guard.
+//! rule, the request timeout and the panic guard. For the operator: [`metrics`] (the
+//! Prometheus registry every part counts into) and [`telemetry`] (request spans, HTTP
+//! metrics, `/metrics`).
 //!
 //! [`Application::build`] wires them together and binds the port;
 //! [`Application::run_until_stopped`] serves until a shutdown signal, then closes every
@@ -36,15 +38,24 @@ pub mod demo;
 pub mod edge;
 pub mod event;
 pub mod hub;
+pub mod metrics;
 pub mod pages;
 pub mod serve;
 pub mod sessions;
 pub mod store;
+pub mod telemetry;
 pub mod throttle;
 pub mod validate;
 
 use crate::{
-    auth::TokenKeys, bus::Bus, clock::KitchenClock, config::Config, hub::Hub, sessions::Sessions, store::Store,
+    auth::TokenKeys,
+    bus::Bus,
+    clock::KitchenClock,
+    config::Config,
+    hub::Hub,
+    metrics::{BusMetrics, HubMetrics, Metrics, PoolMetrics},
+    sessions::Sessions,
+    store::Store,
     throttle::PasswordChecks,
 };
 use app::data::PageData;
@@ -78,6 +89,7 @@ pub struct AppContext {
     /// for unknown emails as for wrong passwords.
     pub decoy_password_hash: String,
     pub leptos_options: LeptosOptions,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Deref for AppState {
@@ -108,6 +120,8 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `MISEOS_METRICS_PORT`'s listener, when set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     stop_bus: watch::Sender<bool>,
 }
@@ -122,7 +136,13 @@ impl Application {
             new_items_per_minute: config.max_new_items_per_minute,
             pending_per_user: config.max_pending_per_user,
         };
-        let store = Store::connect(&database_url, config.db_max_connections, clock).await?.with_write_limits(limits);
+        let (hub_metrics, bus_metrics, pool_metrics) =
+            (HubMetrics::default(), BusMetrics::default(), PoolMetrics::default());
+        let metrics = Metrics::new(hub_metrics.clone(), bus_metrics.clone(), pool_metrics.clone());
+        let store = Store::connect(&database_url, config.db_max_connections, clock)
+            .await?
+            .with_write_limits(limits)
+            .with_pool_metrics(pool_metrics);
         if store.has_no_users().await? {
             if config.demo {
                 let users = tokio::task::spawn_blocking(demo::demo_users)
@@ -140,17 +160,28 @@ impl Application {
         let hub = Hub::new(
             clock,
             store.pending_counts().await?,
+            store.epoch(),
             config.ws_queue_capacity,
             usize::try_from(config.max_sockets_per_user).unwrap_or(usize::MAX),
+            hub_metrics,
         );
         let (stop_bus, bus_stopped) = watch::channel(false);
         let sessions_ended_elsewhere = Arc::new(tokio::sync::Notify::new());
-        let bus = Bus::start(&store, &database_url, hub.clone(), sessions_ended_elsewhere.clone(), bus_stopped.clone())
-            .await?;
+        let bus = Bus::start(
+            &store,
+            &database_url,
+            hub.clone(),
+            sessions_ended_elsewhere.clone(),
+            bus_stopped.clone(),
+            bus_metrics,
+        )
+        .await?;
         let sessions =
             Sessions::new(store.clone(), hub.clone(), bus.clone(), config.session_idle(), sessions_ended_elsewhere);
         sessions.spawn_watcher(bus_stopped);
         let listener = listen(SocketAddr::new(config.host, config.port))?;
+        let metrics_listener =
+            config.metrics_port.map(|port| listen(SocketAddr::new(config.host, port))).transpose()?;
         if let Some(path) = &config.port_file {
             write_port_file(path, listener.local_addr()?.port())?;
         }
@@ -165,9 +196,10 @@ impl Application {
             sign_ins_in_flight: throttle::InFlight::default(),
             decoy_password_hash,
             leptos_options,
+            metrics,
         }));
         let router = router(state.clone());
-        Ok(Application { listener, router, state, stop_bus })
+        Ok(Application { listener, router, metrics_listener, state, stop_bus })
     }
 
     /// The bound address (with the real port when the configured one was 0).
@@ -180,6 +212,11 @@ impl Application {
         self.address().port()
     }
 
+    /// The port `/metrics` is served on, when it has its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener.as_ref().and_then(|listener| listener.local_addr().ok()).map(|address| address.port())
+    }
+
     /// The shared state, for tests and tools that look inside (token keys, hub).
     pub fn state(&self) -> &AppState {
         &self.state
@@ -190,13 +227,26 @@ impl Application {
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let hub = self.state.hub.clone();
         let limits = self.state.config.connection_limits();
+        let (stop_metrics, metrics_stopped) = watch::channel(false);
+        let metrics_server = self.metrics_listener.map(|listener| {
+            let router = Router::new().route("/metrics", get(telemetry::metrics)).with_state(self.state.clone());
+            let mut stopped = metrics_stopped;
+            tokio::spawn(serve::serve(listener, router, limits, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }))
+        });
         let served = serve::serve(self.listener, self.router, limits, async move {
             stop.await;
+            let _ = stop_metrics.send(true);
             tracing::info!("shutting down: closing every session");
             hub.shut_down().await;
             tracing::info!("every session closed; finishing in-flight requests");
         })
         .await;
+        if let Some(metrics_server) = metrics_server {
+            // Its stop was signalled with the main server's; it only finishes its scrapes.
+            let _ = metrics_server.await;
+        }
         // The bus may already have stopped if no listener task was started.
         let _ = self.stop_bus.send(true);
         self.state.store.close().await;
@@ -255,7 +305,10 @@ fn router(state: AppState) -> Router {
     let router = Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
-        .route("/readyz", get(readiness))
+        .route("/readyz", get(readiness));
+    let router =
+        if state.config.metrics_port.is_none() { router.route("/metrics", get(telemetry::metrics)) } else { router };
+    let router = router
         .leptos_routes_with_context(
             &state,
             routes,
@@ -263,12 +316,27 @@ fn router(state: AppState) -> Router {
             move || app::shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(asset_caching(&state.leptos_options)),
+            edge::asset_caching,
+        ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(edge::catch_panic())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), telemetry::count_requests))
         .layer(edge::common_headers())
+        .layer(telemetry::request_spans())
         .layer(edge::request_id());
     let router = if state.config.cookie_is_secure() { router.layer(edge::hsts()) } else { router };
     router.with_state(state)
+}
+
+/// The cache rule of the build output, from where the build put it and whether it hashed
+/// its names.
+fn asset_caching(options: &LeptosOptions) -> edge::AssetCaching {
+    edge::AssetCaching {
+        pkg_prefix: format!("/{}/", options.site_pkg_dir.trim_matches('/')),
+        content_hashed: options.hash_files,
+    }
 }
 
 /// 200 when the database answers and events flow; 503 otherwise.
@@ -285,6 +353,12 @@ async fn readiness(State(state): State<AppState>) -> impl IntoResponse {
 fn resolve_secret(config: &Config) -> Result<Vec<u8>, StartError> {
     if let Some(secret) = &config.jwt_secret {
         return check_secret_length(secret.as_bytes().to_vec(), "MISEOS_JWT_SECRET");
+    }
+    if let Some(path) = &config.jwt_secret_file {
+        let secret = std::fs::read_to_string(path).map_err(|error| {
+            StartError::Secret(format!("cannot read MISEOS_JWT_SECRET_FILE {}: {error}", path.display()))
+        })?;
+        return check_secret_length(secret.trim().as_bytes().to_vec(), &path.display().to_string());
     }
     let path = config.data_dir.join("jwt-secret");
     if path.exists() {

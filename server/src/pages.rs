@@ -45,7 +45,7 @@ impl PageData for StorePageData {
                 tracing::error!(%error, "cannot load the dashboard");
                 "The dashboard cannot be loaded right now.".to_string()
             })?;
-            Ok(DashboardData { snapshot: counts.snapshot(), ingredient_requests, dish_suggestions })
+            Ok(DashboardData { snapshot: counts.snapshot(store.epoch()), ingredient_requests, dish_suggestions })
         })
     }
 

@@ -185,11 +185,21 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         gate.admit(category, data.snapshot.seq);
     }
     let gate = StoredValue::new(gate);
+    // The database this page's `seq` belongs to. After a restore from a backup `seq` starts
+    // over under a new epoch: the page forgets the `seq` it held (the welcome's counts and the
+    // refetched lists then replace what it shows), instead of ignoring every update.
+    let epoch = StoredValue::new(data.snapshot.epoch.clone());
 
     // Effects run only in the browser: this opens the socket once the page is hydrated.
     Effect::new(move |_| {
         let refetch_both = move || Category::ALL.into_iter().for_each(|category| board.refetch(category));
         live::connect(link, refetch_both, move |message| match message {
+            Notification::Connected { epoch: welcome_epoch, .. } => {
+                if epoch.with_value(|known| *known != welcome_epoch) {
+                    epoch.set_value(welcome_epoch);
+                    gate.set_value(SeqGate::default());
+                }
+            }
             Notification::PendingCountUpdated { category, count, seq, .. }
                 if gate.try_update_value(|gate| gate.admit(category, seq)).unwrap_or(false) =>
             {

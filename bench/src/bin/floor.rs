@@ -95,6 +95,8 @@ async fn serve_socket(stream: TcpStream, mut frames: broadcast::Receiver<Utf8Byt
         session_type: SessionType::Admin,
         user_id: 1,
         timestamp: TIMESTAMP.into(),
+        // As long as the server's.
+        epoch: "0123456789abcdef".into(),
     };
     if sink.send(Message::Text(encode(&welcome))).await.is_err() {
         return;

@@ -51,6 +51,7 @@ async fn login(
     state.store.record_failure(&[&keys.account], attempt_at).await?;
     if let Some(retry_after) = throttle::retry_after(&state.store, &keys, true, others_in_flight).await? {
         state.store.forget_failure(&keys.account, attempt_at).await?;
+        state.metrics.sign_in_refused("throttled");
         tracing::warn!(email, %address, retry_after, "sign-in throttled");
         return Err(ApiError::TooManyAttempts { retry_after });
     }
@@ -61,15 +62,18 @@ async fn login(
     let password = credentials.password;
     let Ok(matches) = state.password_checks.run(move || auth::verify_password(&password, &hash)).await else {
         state.store.forget_failure(&keys.account, attempt_at).await?;
+        state.metrics.sign_in_refused("busy");
         tracing::warn!(email, %address, "sign-in refused: too many password checks at once");
         return Err(ApiError::Busy);
     };
     let Some(signed_in) = stored.filter(|_| matches) else {
         state.store.record_failure(&[&keys.address], now_millis()).await?;
+        state.metrics.sign_in_refused("bad_credentials");
         tracing::warn!(email, %address, "failed sign-in");
         return Err(ApiError::BadCredentials);
     };
     if !signed_in.user.active {
+        state.metrics.sign_in_refused("account_disabled");
         tracing::warn!(email, %address, "sign-in to a disabled account");
         return Err(ApiError::AccountDisabled);
     }

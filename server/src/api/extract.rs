@@ -21,6 +21,7 @@ impl FromRequestParts<AppState> for AuthUser {
             request_token(&parts.method, &parts.headers, state)?.ok_or(ApiError::Unauthorized("missing token"))?;
         let user = state.tokens.verify(token).map_err(|error| ApiError::Unauthorized(error.reason()))?;
         let standing = state.sessions.check(&user).await?;
+        crate::telemetry::record_user(user.id);
         if standing.must_change_password && !allowed_before_password_change(parts.uri.path()) {
             return Err(ApiError::PasswordChangeRequired);
         }

@@ -10,5 +10,5 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn snapshot(State(state): State<AppState>, _admin: AdminUser) -> Result<Json<Snapshot>, ApiError> {
-    Ok(Json(state.store.pending_counts().await?.snapshot()))
+    Ok(Json(state.store.pending_counts().await?.snapshot(state.store.epoch())))
 }

@@ -21,6 +21,7 @@ use axum::{
 use futures::StreamExt;
 use std::time::Duration;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// Bytes tungstenite reads from the socket at a time. Clients send only pongs and the odd
 /// tiny frame, and tungstenite zero-fills this whole buffer on its first read: a small one
@@ -43,23 +44,32 @@ pub async fn notifications(
         Err(reason) => Err(reason),
     };
     let ping_interval = state.config.ws_ping_interval();
+    // The session's own span, not a child of the request's: that one ends with the upgrade,
+    // and a child would keep it alive for the life of the socket.
+    let span = match &caller {
+        Ok(user) => tracing::info_span!(parent: None, "socket", user_id = user.id, role = user.role.as_str()),
+        Err(_) => tracing::Span::none(),
+    };
     Ok(upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| async move {
-            // Boxed: the setup's state (the caller, a database call) would otherwise sit in
-            // every session's task for its whole life, since the session runs in this future.
-            match Box::pin(register(state, caller)).await {
-                Ok((registration, expires_at)) => {
-                    let settings = SessionSettings { ping_interval, expires_at };
-                    let (sink, stream) = socket.split();
-                    run_session(sink, stream, registration, settings).await;
+        .on_upgrade(move |socket| {
+            async move {
+                // Boxed: the setup's state (the caller, a database call) would otherwise sit in
+                // every session's task for its whole life, since the session runs in this future.
+                match Box::pin(register(state, caller)).await {
+                    Ok((registration, expires_at)) => {
+                        let settings = SessionSettings { ping_interval, expires_at };
+                        let (sink, stream) = socket.split();
+                        run_session(sink, stream, registration, settings).await;
+                    }
+                    Err(reason) => close_at_once(socket, reason).await,
                 }
-                Err(reason) => close_at_once(socket, reason).await,
             }
+            .instrument(span)
         }))
 }
 

@@ -20,6 +20,7 @@ mod postgres;
 use crate::{
     event::Event,
     hub::Hub,
+    metrics::BusMetrics,
     store::{Announcement, Backend, EventSink, Store, StoreError},
 };
 use sqlx::AnyConnection;
@@ -46,12 +47,14 @@ impl Bus {
         hub: Hub,
         sessions_ended: Arc<Notify>,
         shutdown: tokio::sync::watch::Receiver<bool>,
+        metrics: BusMetrics,
     ) -> Result<Bus, StoreError> {
         match store.backend() {
             Backend::Sqlite => Ok(Bus::InProcess { hub }),
             Backend::Postgres => {
                 let health =
-                    postgres::start_listener(store.clone(), database_url, hub, sessions_ended, shutdown).await?;
+                    postgres::start_listener(store.clone(), database_url, hub, sessions_ended, shutdown, metrics)
+                        .await?;
                 Ok(Bus::Postgres { health })
             }
         }

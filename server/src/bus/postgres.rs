@@ -16,6 +16,7 @@
 use crate::{
     event::Event,
     hub::Hub,
+    metrics::BusMetrics,
     store::{Announcement, Store, StoreError},
 };
 use sqlx::{postgres::PgListener, AnyConnection};
@@ -84,6 +85,7 @@ pub async fn start_listener(
     hub: Hub,
     sessions_ended: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
+    metrics: BusMetrics,
 ) -> Result<ListenerHealth, StoreError> {
     let health = ListenerHealth::default();
     let first = listen(&store, database_url, &hub, &health).await?;
@@ -98,9 +100,10 @@ pub async fn start_listener(
                     backoff = RECONNECT_BACKOFF.0;
                     tokio::select! {
                         _ = shutdown.wait_for(|stop| *stop) => return,
-                        () = relay(&mut connected, &store, &hub, &sessions_ended) => {}
+                        () = relay(&mut connected, &store, &hub, &sessions_ended, &metrics) => {}
                     }
                     task_health.set(false);
+                    metrics.reconnects.inc();
                     tracing::warn!("lost the PostgreSQL LISTEN connection; reconnecting");
                 }
                 None => {
@@ -153,13 +156,14 @@ async fn listen(
 /// Hands what every notification names to the hub (or, for ended sessions, wakes the
 /// session watcher) until the connection is lost. Events are read one at a time, so they
 /// reach the hub in commit order.
-async fn relay(listener: &mut PgListener, store: &Store, hub: &Hub, sessions_ended: &Notify) {
+async fn relay(listener: &mut PgListener, store: &Store, hub: &Hub, sessions_ended: &Notify, metrics: &BusMetrics) {
     let mut last_prune = tokio::time::Instant::now();
     loop {
         let notification = match listener.try_recv().await {
             Ok(Some(notification)) => notification,
             Ok(None) | Err(_) => return,
         };
+        metrics.notifications_received.inc();
         let Ok(id) = notification.payload().parse::<i64>() else {
             tracing::warn!(channel = notification.channel(), "ignoring a notification that names no id");
             continue;

@@ -27,6 +27,7 @@ use crate::{
     auth::{AuthUser, SessionId},
     clock::KitchenClock,
     event::{Change, Event, PendingCounts},
+    metrics::{CloseLabel, HubMetrics, SessionTypeLabel},
     store::EndReason,
 };
 use app::wire::{close_code, Category, NewItemNotice, Notification, ReviewNotice, SessionType, WELCOME_MESSAGE};
@@ -77,12 +78,16 @@ impl CloseReason {
         CloseReason { code: close_code::TOO_MANY_SESSIONS, reason: "too many sessions" };
     /// The client did not answer a ping within a period.
     pub const PING_TIMEOUT: CloseReason = CloseReason { code: close_code::PING_TIMEOUT, reason: "ping timeout" };
-    /// The client closed or vanished: nothing is sent.
+    /// The client vanished (or its socket failed): nothing is sent.
     pub const CONNECTION_LOST: CloseReason = CloseReason { code: CONNECTION_LOST_CODE, reason: "connection lost" };
+    /// The client sent a close frame; the socket library answers it, nothing more is sent.
+    /// Recorded as a normal closure.
+    pub const CLOSED_BY_CLIENT: CloseReason =
+        CloseReason { code: close_code::NORMAL_CLOSURE, reason: "closed by the client" };
 
-    /// The close frame to send, unless the client is already gone.
+    /// The close frame to send, unless the client is already gone or closed first.
     pub fn frame(self) -> Option<Message> {
-        (self.code != CONNECTION_LOST_CODE)
+        (self != CloseReason::CONNECTION_LOST && self != CloseReason::CLOSED_BY_CLIENT)
             .then(|| Message::Close(Some(CloseFrame { code: self.code, reason: Utf8Bytes::from_static(self.reason) })))
     }
 }
@@ -127,12 +132,15 @@ struct Shared {
     /// registration so a new session misses nothing and sees nothing twice.
     registry: Mutex<Registry>,
     clock: KitchenClock,
+    /// The database's epoch, sent in every welcome.
+    epoch: Arc<str>,
     queue_capacity: usize,
     /// Most sockets one user may hold in this process; 0 for no limit.
     max_sockets_per_user: usize,
     /// Session tasks still running, so shutdown can wait for their close frames.
     running: AtomicUsize,
     all_stopped: Notify,
+    metrics: HubMetrics,
 }
 
 /// A cheap, cloneable handle to the hub.
@@ -157,11 +165,32 @@ pub struct SessionGuard {
     id: u64,
     user_id: i64,
     session_type: SessionType,
+    started: std::time::Instant,
+}
+
+impl SessionGuard {
+    /// Records how the session ended: the one log line an operator gets per session, and the
+    /// close-code counter. Then unregisters it.
+    pub fn finish(self, reason: CloseReason, frames_sent: u64) {
+        let session_type = SessionTypeLabel::from(self.session_type).session_type;
+        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            user_id = self.user_id,
+            session_type,
+            duration_ms,
+            frames_sent,
+            close_code = reason.code,
+            close_reason = reason.reason,
+            "socket session ended"
+        );
+        self.hub.shared.metrics.sessions_closed.get_or_create(&CloseLabel { session_type, code: reason.code }).inc();
+    }
 }
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
         self.hub.unregister(self.id, self.user_id, self.session_type);
+        self.hub.shared.metrics.sessions_open.get_or_create(&self.session_type.into()).dec();
         if self.hub.shared.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.hub.shared.all_stopped.notify_waiters();
         }
@@ -175,16 +204,25 @@ pub struct HubClosed;
 
 impl Hub {
     /// A hub starting from `counts`, with per-session queues of `queue_capacity` messages and
-    /// at most `max_sockets_per_user` sockets per user (0: no limit).
-    pub fn new(clock: KitchenClock, counts: PendingCounts, queue_capacity: usize, max_sockets_per_user: usize) -> Hub {
+    /// at most `max_sockets_per_user` sockets per user (0: no limit), counting into `metrics`.
+    pub fn new(
+        clock: KitchenClock,
+        counts: PendingCounts,
+        epoch: &str,
+        queue_capacity: usize,
+        max_sockets_per_user: usize,
+        metrics: HubMetrics,
+    ) -> Hub {
         Hub {
             shared: Arc::new(Shared {
                 registry: Mutex::new(Registry { counts, ..Registry::default() }),
                 clock,
+                epoch: epoch.into(),
                 queue_capacity: queue_capacity.max(4),
                 max_sockets_per_user,
                 running: AtomicUsize::new(0),
                 all_stopped: Notify::new(),
+                metrics,
             }),
         }
     }
@@ -218,6 +256,7 @@ impl Hub {
             session_type,
             user_id: user.id,
             timestamp: timestamp.clone(),
+            epoch: self.shared.epoch.to_string(),
         })];
         match session_type {
             SessionType::Admin => {
@@ -252,10 +291,12 @@ impl Hub {
         }
         drop(registry);
         self.shared.running.fetch_add(1, Ordering::AcqRel);
+        self.shared.metrics.sessions_open.get_or_create(&session_type.into()).inc();
+        let started = std::time::Instant::now();
         Ok(Registration {
             greeting,
             outbox,
-            guard: SessionGuard { hub: self.clone(), id, user_id: user.id, session_type },
+            guard: SessionGuard { hub: self.clone(), id, user_id: user.id, session_type, started },
         })
     }
 
@@ -313,9 +354,14 @@ impl Hub {
         let count_is_news = registry.counts.apply(event);
         let delivery = deliveries(event, &timestamp, count_is_news);
         let frames: Vec<Utf8Bytes> = delivery.to_admins.iter().map(encode).collect();
-        broadcast(&mut registry, &frames, self.shared.queue_capacity);
+        let metrics = &self.shared.metrics;
+        if broadcast(&mut registry, &frames, self.shared.queue_capacity, metrics) {
+            metrics.broadcasts.inc();
+        }
         if let Some((user_id, message)) = &delivery.to_staff {
-            direct(&mut registry, *user_id, encode(message), self.shared.queue_capacity);
+            if direct(&mut registry, *user_id, encode(message), self.shared.queue_capacity, metrics) {
+                metrics.direct_messages.inc();
+            }
         }
     }
 
@@ -332,7 +378,7 @@ impl Hub {
         }
         registry.counts = counts;
         let updates = Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp)));
-        broadcast(&mut registry, &updates, self.shared.queue_capacity);
+        broadcast(&mut registry, &updates, self.shared.queue_capacity, &self.shared.metrics);
     }
 
     /// The counts the hub has published last.
@@ -444,10 +490,10 @@ fn encode(message: &Notification) -> Utf8Bytes {
 }
 
 /// Queues `frames` (in order) on every admin session; closes with 1013 the sessions whose
-/// queue is full.
-fn broadcast(registry: &mut Registry, frames: &[Utf8Bytes], capacity: usize) {
+/// queue is full. Counts the fan-out once; whether there was anything to send.
+fn broadcast(registry: &mut Registry, frames: &[Utf8Bytes], capacity: usize, metrics: &HubMetrics) -> bool {
     if frames.is_empty() {
-        return;
+        return false;
     }
     let mut overflowed = Vec::new();
     for (id, session) in &registry.admins {
@@ -455,21 +501,33 @@ fn broadcast(registry: &mut Registry, frames: &[Utf8Bytes], capacity: usize) {
             overflowed.push(*id);
         }
     }
+    let recipients = (registry.admins.len() - overflowed.len()) as u64;
+    let bytes: usize = frames.iter().map(|frame| frame.as_str().len()).sum();
+    metrics.frames.inc_by(recipients * frames.len() as u64);
+    metrics.bytes.inc_by(recipients * bytes as u64);
+    metrics.queue_overflows.inc_by(overflowed.len() as u64);
     for id in overflowed {
         if let Some(session) = registry.admins.remove(&id) {
             session.close(CloseReason::TOO_SLOW);
         }
     }
+    true
 }
 
-/// Queues `frame` on one user's STAFF session, if it is connected.
-fn direct(registry: &mut Registry, user_id: i64, frame: Utf8Bytes, capacity: usize) {
-    let Some(session) = registry.staff.get(&user_id) else { return };
-    if !session.outbox.push(&[frame], capacity) {
-        if let Some(session) = registry.staff.remove(&user_id) {
-            session.close(CloseReason::TOO_SLOW);
-        }
+/// Queues `frame` on one user's STAFF session, if it is connected; whether it was queued.
+fn direct(registry: &mut Registry, user_id: i64, frame: Utf8Bytes, capacity: usize, metrics: &HubMetrics) -> bool {
+    let Some(session) = registry.staff.get(&user_id) else { return false };
+    let bytes = frame.as_str().len() as u64;
+    if session.outbox.push(&[frame], capacity) {
+        metrics.frames.inc();
+        metrics.bytes.inc_by(bytes);
+        return true;
     }
+    metrics.queue_overflows.inc();
+    if let Some(session) = registry.staff.remove(&user_id) {
+        session.close(CloseReason::TOO_SLOW);
+    }
+    false
 }
 
 #[cfg(test)]
@@ -573,7 +631,7 @@ mod tests {
     #[test]
     fn an_admin_is_greeted_with_the_current_counts_and_a_cook_without() {
         let counts = PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 };
-        let hub = Hub::new(clock(), counts, 16, 0);
+        let hub = Hub::new(clock(), counts, "test", 16, 0, HubMetrics::default());
         let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let greeting: Vec<Notification> =
             admin.greeting.iter().map(|frame| serde_json::from_str(frame).unwrap()).collect();
@@ -592,7 +650,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_newer_staff_session_replaces_the_older_one() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
+        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
         let first = hub.register(&user(3, Role::LineCook), None).unwrap();
         let second = hub.register(&user(3, Role::LineCook), None).unwrap();
         assert_eq!(first.outbox.closed().await, CloseReason::REPLACED);
@@ -605,7 +663,7 @@ mod tests {
 
     #[tokio::test]
     async fn claims_from_other_processes_decide_which_session_is_newest() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
+        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
         let session = hub.register(&user(3, Role::LineCook), Some(10)).unwrap();
         hub.apply_claim(3, 9);
         hub.apply_claim(4, 99);
@@ -620,7 +678,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_session_whose_queue_is_full_is_closed_and_removed_while_others_keep_up() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 4, 0);
+        let hub = Hub::new(clock(), PendingCounts::default(), "test", 4, 0, HubMetrics::default());
         let slow = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let keeping_up = hub.register(&user(2, Role::SousChef), None).unwrap();
         for seq in 1..=3 {
@@ -635,7 +693,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_resync_sends_the_counts_and_an_older_read_changes_nothing() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
+        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
         let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
         hub.publish(&created(5, 1));
         drain(&admin.outbox);
@@ -654,7 +712,7 @@ mod tests {
 
     #[tokio::test]
     async fn shutting_down_closes_every_session_and_refuses_new_ones() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
+        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
         let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
         let stopping = tokio::spawn({
@@ -671,7 +729,7 @@ mod tests {
 
     #[tokio::test]
     async fn ending_a_session_closes_only_its_sockets_with_its_reason() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16, 0);
+        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
         let chef_tablet = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let chef_wall = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let sous = hub.register(&user(2, Role::SousChef), None).unwrap();
@@ -690,7 +748,7 @@ mod tests {
 
     #[tokio::test]
     async fn beyond_the_socket_cap_the_oldest_of_that_user_is_closed_with_4008() {
-        let hub = Hub::new(clock(), PendingCounts::default(), 16, 2);
+        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 2, HubMetrics::default());
         let first = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let second = hub.register(&user(1, Role::HeadChef), None).unwrap();
         let sous = hub.register(&user(2, Role::SousChef), None).unwrap();
@@ -704,6 +762,64 @@ mod tests {
         hub.publish(&created(1, 1));
         for alive in [&sous, &third, &fourth] {
             assert_eq!(drain(&alive.outbox).len(), 2, "the new item and its count");
+        }
+    }
+
+    /// docs/asyncapi.yaml names every message the hub sends and every close code and reason.
+    #[test]
+    fn the_asyncapi_document_names_every_message_and_close() {
+        let document = include_str!("../../../docs/asyncapi.yaml");
+        let mut messages: Vec<Notification> = Vec::new();
+        for decision in [Decision::Approve, Decision::Reject] {
+            for category in Category::ALL {
+                let mut event = created(1, 1);
+                event.category = category;
+                messages.extend(deliveries(&event, "t", true).to_admins);
+                let mut review = reviewed(2, 0, decision);
+                review.category = category;
+                messages.extend(deliveries(&review, "t", true).to_staff.map(|(_, message)| message));
+            }
+        }
+        let user = user(1, Role::HeadChef);
+        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
+        let greeting = hub.register(&user, None).expect("registered").greeting;
+        messages.extend(greeting.iter().map(|frame| serde_json::from_str::<Notification>(frame).expect("JSON")));
+        let mut types: Vec<String> = messages
+            .iter()
+            .map(|message| {
+                serde_json::to_value(message).expect("JSON")["notificationType"].as_str().expect("tag").into()
+            })
+            .collect();
+        types.sort();
+        types.dedup();
+        assert_eq!(types.len(), 8, "{types:?}");
+        for name in types {
+            assert!(document.contains(&format!("name: {name}")), "docs/asyncapi.yaml lacks the message {name}");
+        }
+        let sent = [
+            CloseReason::TOKEN_EXPIRED,
+            CloseReason::PASSWORD_CHANGE_REQUIRED,
+            CloseReason::REPLACED,
+            CloseReason::TOO_SLOW,
+            CloseReason::TRY_LATER,
+            CloseReason::SHUTDOWN,
+            CloseReason::MESSAGE_TOO_BIG,
+            CloseReason::TOO_MANY_SESSIONS,
+            CloseReason::PING_TIMEOUT,
+        ];
+        let ended = [EndReason::SignedOut, EndReason::AccountDisabled, EndReason::Revoked, EndReason::Expired]
+            .map(|reason| CloseReason::policy(reason.message()));
+        for reason in sent.into_iter().chain(ended) {
+            assert!(
+                document.contains(&format!("* {}", reason.code)) && document.contains(&format!("`{}`", reason.reason)),
+                "docs/asyncapi.yaml lacks {reason:?}"
+            );
+        }
+        for recorded_only in [CloseReason::CONNECTION_LOST, CloseReason::CLOSED_BY_CLIENT] {
+            assert!(
+                document.contains(&format!("* {}", recorded_only.code)),
+                "docs/asyncapi.yaml lacks {recorded_only:?}"
+            );
         }
     }
 }

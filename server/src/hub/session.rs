@@ -38,6 +38,7 @@ where
     In: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
     let Registration { greeting, outbox, guard } = registration;
+    let mut frames_sent: u64 = 0;
     let ending = async {
         // One write per greeting frame: tungstenite keeps its output buffer's capacity for the
         // life of the socket, and sized for one frame rather than three it costs every idle
@@ -46,6 +47,7 @@ where
             if sink.send(Message::Text(frame)).await.is_err() {
                 return CloseReason::CONNECTION_LOST;
             }
+            frames_sent += 1;
         }
         // One timer serves both the pings and the token's expiry: fewer timers per session
         // to keep in memory and to poll on every wake-up.
@@ -65,14 +67,16 @@ where
                     // Write the frame and whatever else is already waiting in one flush. The
                     // write's state lives on the heap only while it runs, which keeps every
                     // idle session's task small.
-                    if let Some(ending) = Box::pin(write_waiting(&mut sink, frame, &outbox)).await {
-                        return ending;
+                    match Box::pin(write_waiting(&mut sink, frame, &outbox)).await {
+                        Ok(written) => frames_sent += written,
+                        Err(ending) => return ending,
                     }
                 }
                 incoming = stream.next() => {
                     awaiting_pong = false;
                     match incoming {
-                        None | Some(Ok(Message::Close(_))) => return CloseReason::CONNECTION_LOST,
+                        None => return CloseReason::CONNECTION_LOST,
+                        Some(Ok(Message::Close(_))) => return CloseReason::CLOSED_BY_CLIENT,
                         Some(Ok(Message::Text(text))) if text.len() > MAX_CLIENT_MESSAGE_BYTES => {
                             return CloseReason::MESSAGE_TOO_BIG;
                         }
@@ -109,22 +113,23 @@ where
         // A peer that does not take the close frame in time is dropped all the same.
         let _ = tokio::time::timeout(CLOSE_DEADLINE, sink.send(frame)).await;
     }
-    drop(guard);
+    guard.finish(ending, frames_sent);
 }
 
 /// Writes `first` and what else is waiting (up to `MAX_BATCH` frames) with one flush. A
-/// stalled peer is cut off by the hub's close request, not waited for. Returns why the
-/// session ends, if it does.
-async fn write_waiting<Out>(sink: &mut Out, first: Utf8Bytes, outbox: &Outbox) -> Option<CloseReason>
+/// stalled peer is cut off by the hub's close request, not waited for. Returns how many
+/// frames were written, or why the session ends.
+async fn write_waiting<Out>(sink: &mut Out, first: Utf8Bytes, outbox: &Outbox) -> Result<u64, CloseReason>
 where
     Out: Sink<Message, Error = axum::Error> + Unpin,
 {
     let mut batch = vec![first];
     outbox.take_waiting(&mut batch, MAX_BATCH - 1);
+    let frames = batch.len() as u64;
     tokio::select! {
         biased;
-        reason = outbox.closed() => Some(reason),
-        written = write_batch(sink, &mut batch) => written.is_err().then_some(CloseReason::CONNECTION_LOST),
+        reason = outbox.closed() => Err(reason),
+        written = write_batch(sink, &mut batch) => written.map(|()| frames).map_err(|_| CloseReason::CONNECTION_LOST),
     }
 }
 
@@ -185,7 +190,8 @@ mod tests {
     }
 
     fn start(expires_in: Duration) -> Harness {
-        let hub = Hub::new(KitchenClock::new(chrono_tz::UTC), PendingCounts::default(), 16, 0);
+        let hub =
+            Hub::new(KitchenClock::new(chrono_tz::UTC), PendingCounts::default(), "test", 16, 0, Default::default());
         let user = AuthUser {
             id: 1,
             role: Role::HeadChef,

@@ -96,14 +96,14 @@ const USER_COLUMNS: &str = "id, first_name, last_name, email, role, active";
 impl Store {
     /// Whether no user exists yet.
     pub async fn has_no_users(&self) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?;
+        let row = sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&mut *self.connection().await?).await?;
         Ok(row.try_get::<i64, _>(0)? == 0)
     }
 
     /// Inserts users with the given ids (the demo users: the contract names them by id),
     /// leaving any whose id or email already exists alone (two processes may seed at once).
     pub async fn seed_users(&self, users: &[(i64, NewAccount)]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for (id, user) in users {
             sqlx::query(
                 "INSERT INTO users (id, email, first_name, last_name, role, password_hash, must_change_password) \
@@ -152,14 +152,17 @@ impl Store {
     /// The credentials of the user with this email (case-insensitive), if any.
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash, must_change_password FROM users WHERE email = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(normalize_email(email)).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(normalize_email(email))
+            .fetch_optional(&mut *self.connection().await?)
+            .await?;
         Ok(row.as_ref().map(credentials_from_row).transpose()?)
     }
 
     /// The credentials of the user with this id, if any.
     pub async fn credentials_of(&self, id: i64) -> Result<Option<Credentials>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash, must_change_password FROM users WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *self.connection().await?).await?;
         Ok(row.as_ref().map(credentials_from_row).transpose()?)
     }
 
@@ -167,7 +170,7 @@ impl Store {
     pub async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         Ok(row.map(|row| user_from_row(&row)).transpose()?)
     }
@@ -177,7 +180,7 @@ impl Store {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY active DESC, first_name, last_name, id"
         )))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.connection().await?)
         .await?;
         rows.iter().map(|row| Ok(user_from_row(row)?)).collect()
     }
@@ -290,7 +293,7 @@ impl Store {
         .bind(signed_in.user.id)
         .bind(signed_in.user.role.as_str())
         .bind(&signed_in.password_hash)
-        .execute(&self.pool)
+        .execute(&mut *self.connection().await?)
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
@@ -302,7 +305,7 @@ impl Store {
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         )
         .bind(session.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         row.map(|row| {
             let ended_at: Option<i64> = row.try_get(4)?;
@@ -383,7 +386,7 @@ impl Store {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
                 .bind(last_seen_at)
                 .bind(session.to_string())
-                .execute(&self.pool)
+                .execute(&mut *self.connection().await?)
                 .await?;
         }
         Ok(())
@@ -393,7 +396,7 @@ impl Store {
     pub async fn sessions_ended_since(&self, since: i64) -> Result<Vec<(SessionId, EndReason)>, StoreError> {
         let rows = sqlx::query("SELECT id, end_reason FROM sessions WHERE ended_at >= $1")
             .bind(since)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.connection().await?)
             .await?;
         Ok(rows.iter().filter_map(ended_from_row).collect())
     }
@@ -412,7 +415,7 @@ impl Store {
         .bind(key)
         .bind(window_start)
         .bind(i64::from(limit.saturating_sub(1)))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
@@ -423,32 +426,45 @@ impl Store {
             sqlx::query("INSERT INTO sign_in_failures (key, at) VALUES ($1, $2)")
                 .bind(*key)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&mut *self.connection().await?)
                 .await?;
         }
         Ok(())
     }
 
     /// Forgets one failure of `key` recorded `at` (an attempt recorded in advance that
-    /// turned out right, or was never checked).
+    /// turned out right, or was never checked). Only one row: guesses sent at once may share
+    /// the millisecond, and each must take back only its own.
     pub async fn forget_failure(&self, key: &str, at: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1 AND at = $2")
-            .bind(key)
-            .bind(at)
-            .execute(&self.pool)
-            .await?;
+        let one_row = match self.backend {
+            Backend::Sqlite => {
+                "DELETE FROM sign_in_failures WHERE rowid IN \
+                 (SELECT rowid FROM sign_in_failures WHERE key = $1 AND at = $2 LIMIT 1)"
+            }
+            Backend::Postgres => {
+                "DELETE FROM sign_in_failures WHERE ctid IN \
+                 (SELECT ctid FROM sign_in_failures WHERE key = $1 AND at = $2 LIMIT 1)"
+            }
+        };
+        sqlx::query(one_row).bind(key).bind(at).execute(&mut *self.connection().await?).await?;
         Ok(())
     }
 
     /// Forgets the failures of `key` (a successful sign-in of that account).
     pub async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1")
+            .bind(key)
+            .execute(&mut *self.connection().await?)
+            .await?;
         Ok(())
     }
 
     /// Forgets failures older than `before` (Unix ms): no window reaches back that far.
     pub async fn prune_failures(&self, before: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE at < $1").bind(before).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE at < $1")
+            .bind(before)
+            .execute(&mut *self.connection().await?)
+            .await?;
         Ok(())
     }
 

@@ -248,13 +248,13 @@ impl Store {
         if let Some(requester) = filter.requested_by {
             query = query.bind(requester);
         }
-        let rows = query.bind(filter.limit).fetch_all(&self.pool).await?;
+        let rows = query.bind(filter.limit).fetch_all(&mut *self.connection().await?).await?;
         rows.iter().map(|row| Ok(K::from_row(row, shared_fields(row, &self.clock)?)?)).collect()
     }
 
     /// One item of kind `K`.
     pub async fn get<K: ItemKind>(&self, id: i64) -> Result<Option<K::Item>, StoreError> {
-        fetch_item::<K, _>(&self.pool, &self.clock, id).await
+        fetch_item::<K, _>(&mut *self.connection().await?, &self.clock, id).await
     }
 
     /// Stores a new ingredient request and hands its event to `sink`.

@@ -25,9 +25,10 @@ pub use items::{DishSuggestions, IngredientRequests, ItemFilter, ItemKind};
 use crate::{
     clock::KitchenClock,
     event::{Event, PendingCounts, StaffClaim},
+    metrics::PoolMetrics,
 };
 use app::wire::Category;
-use sqlx::{any::AnyPoolOptions, AnyConnection, AnyPool, AssertSqlSafe, Executor, Row};
+use sqlx::{any::AnyPoolOptions, pool::PoolConnection, Any, AnyConnection, AnyPool, AssertSqlSafe, Executor, Row};
 use std::{future::Future, path::Path, str::FromStr, sync::Arc, time::Duration};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -145,6 +146,9 @@ pub struct Store {
     /// instead of on its busy timeout also keeps a write and its delivery together.
     write_turn: Option<Arc<Mutex<()>>>,
     write_limits: WriteLimits,
+    pool_metrics: PoolMetrics,
+    /// The database's epoch as read at start (a restore happens with the servers stopped).
+    epoch: Arc<str>,
 }
 
 impl Store {
@@ -175,12 +179,60 @@ impl Store {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
         let write_turn = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Store { pool, backend, clock, write_turn, write_limits: WriteLimits::default() })
+        let epoch: String = sqlx::query_scalar("SELECT epoch FROM database_epoch").fetch_one(&pool).await?;
+        Ok(Store {
+            pool,
+            backend,
+            clock,
+            write_turn,
+            write_limits: WriteLimits::default(),
+            pool_metrics: PoolMetrics::default(),
+            epoch: epoch.into(),
+        })
+    }
+
+    /// The database's epoch: changes when it is restored from a backup, and with it the
+    /// meaning of `seq`.
+    pub fn epoch(&self) -> &str {
+        &self.epoch
+    }
+
+    /// Gives the database a new epoch (after a restore); returns it. Servers read it when
+    /// they start.
+    pub async fn renew_epoch(&self) -> Result<String, StoreError> {
+        let epoch = crate::auth::generate_epoch();
+        sqlx::query("UPDATE database_epoch SET epoch = $1")
+            .bind(&epoch)
+            .execute(&mut *self.connection().await?)
+            .await?;
+        Ok(epoch)
     }
 
     /// The same store, enforcing `limits` on new items.
     pub fn with_write_limits(self, limits: WriteLimits) -> Store {
         Store { write_limits: limits, ..self }
+    }
+
+    /// The same store, counting its callers waiting for a connection into `metrics`.
+    pub fn with_pool_metrics(self, metrics: PoolMetrics) -> Store {
+        Store { pool_metrics: metrics, ..self }
+    }
+
+    /// The pool's connections: `(open, idle)`.
+    pub fn pool_status(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
+    /// A pooled connection; the caller counts as waiting until it has one.
+    async fn connection(&self) -> Result<PoolConnection<Any>, sqlx::Error> {
+        let _waiting = self.pool_metrics.wait();
+        self.pool.acquire().await
+    }
+
+    /// A transaction on a pooled connection; the caller counts as waiting until it has begun.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
+        let _waiting = self.pool_metrics.wait();
+        self.pool.begin().await
     }
 
     /// Starts a write: waits until this process may write (SQLite; at once on PostgreSQL,
@@ -191,7 +243,7 @@ impl Store {
             Some(turn) => Some(turn.clone().lock_owned().await),
             None => None,
         };
-        Ok(Write { tx: self.pool.begin().await?, turn })
+        Ok(Write { tx: self.begin().await?, turn })
     }
 
     /// Which database this is.
@@ -210,13 +262,17 @@ impl Store {
         if self.backend != Backend::Sqlite {
             return Err(StoreError::Unsupported("backups of PostgreSQL are made with pg_dump (see the README)"));
         }
-        sqlx::query("VACUUM INTO $1").bind(path.to_string_lossy().into_owned()).execute(&self.pool).await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&mut *self.connection().await?)
+            .await?;
         Ok(())
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        let Ok(mut connection) = self.connection().await else { return false };
+        sqlx::query("SELECT 1").execute(&mut *connection).await.is_ok()
     }
 
     /// Closes every connection.
@@ -235,7 +291,7 @@ impl Store {
         if self.backend != Backend::Postgres {
             return Ok(None);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let row = sqlx::query("SELECT nextval('staff_session_claims')").fetch_one(&mut *tx).await?;
         let claim = StaffClaim { user_id, claim: row.try_get(0)? };
         sqlx::query(
@@ -253,7 +309,9 @@ impl Store {
 
     /// The newest STAFF session claim of every user who ever had one (PostgreSQL only).
     pub async fn latest_staff_claims(&self) -> Result<Vec<StaffClaim>, StoreError> {
-        let rows = sqlx::query("SELECT user_id, claim FROM staff_session_latest").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT user_id, claim FROM staff_session_latest")
+            .fetch_all(&mut *self.connection().await?)
+            .await?;
         rows.iter().map(|row| Ok(StaffClaim { user_id: row.try_get(0)?, claim: row.try_get(1)? })).collect()
     }
 
@@ -261,7 +319,7 @@ impl Store {
     pub async fn latest_staff_claim(&self, user_id: i64) -> Result<Option<StaffClaim>, StoreError> {
         let row = sqlx::query("SELECT claim FROM staff_session_latest WHERE user_id = $1")
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         Ok(row.map(|row| row.try_get(0).map(|claim| StaffClaim { user_id, claim })).transpose()?)
     }
@@ -285,22 +343,27 @@ impl Store {
 
     /// The logged payload of the event with this `seq`, if there is one.
     pub async fn logged_event(&self, seq: i64) -> Result<Option<String>, StoreError> {
-        let row =
-            sqlx::query("SELECT payload FROM event_log WHERE seq = $1").bind(seq).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT payload FROM event_log WHERE seq = $1")
+            .bind(seq)
+            .fetch_optional(&mut *self.connection().await?)
+            .await?;
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
 
     /// Forgets logged events committed before `before` (Unix ms): every listener has read
     /// them or has resynchronised from the counts since.
     pub async fn prune_event_log(&self, before: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM event_log WHERE committed_at < $1").bind(before).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM event_log WHERE committed_at < $1")
+            .bind(before)
+            .execute(&mut *self.connection().await?)
+            .await?;
         Ok(())
     }
 
     /// The pending counts and their `seq`: one row, whatever the history.
     pub async fn pending_counts(&self) -> Result<PendingCounts, StoreError> {
         let row = sqlx::query("SELECT seq, ingredient_requests, dish_suggestions FROM pending_counters WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.connection().await?)
             .await?;
         Ok(PendingCounts {
             seq: row.try_get(0)?,
@@ -364,6 +427,15 @@ fn counter_column(category: Category) -> &'static str {
 }
 
 /// Makes sure the directory of a `sqlite://path` URL exists, so a first start just works.
+/// The file of a SQLite database URL; `None` for any other database.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    if Backend::of_url(url)? != Backend::Sqlite {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
+}
+
 fn create_sqlite_directory(url: &str) -> Result<(), StoreError> {
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
     if let Some(directory) = Path::new(options.get_filename()).parent() {

@@ -20,6 +20,7 @@ crate::on_both_databases!(
     the_users_api_enforces_its_rules,
     the_last_head_chef_stays,
     failed_sign_ins_are_throttled_per_account,
+    a_guess_taken_back_takes_back_only_itself,
     an_idle_session_expires_on_rest_and_socket,
 );
 
@@ -305,6 +306,17 @@ async fn failed_sign_ins_are_throttled_per_account(db: Db) {
     }
     // Other accounts from the same address are not affected.
     assert_eq!(app.login_attempt(ALI, PASSWORD).await.status(), 200);
+}
+
+/// Guesses sent at once may be recorded in the same millisecond; one that is throttled takes
+/// back its own record and leaves the others counting.
+async fn a_guess_taken_back_takes_back_only_itself(db: Db) {
+    let app = spawn_app(db).await;
+    let (key, at) = ("account:noah@miseos.dk", 1_000);
+    app.store.record_failure(&[key, key], at).await.unwrap();
+    app.store.forget_failure(key, at).await.unwrap();
+    assert_eq!(app.store.nth_recent_failure(key, 0, 1).await.unwrap(), Some(at));
+    assert_eq!(app.store.nth_recent_failure(key, 0, 2).await.unwrap(), None);
 }
 
 #[tokio::test]

@@ -51,3 +51,49 @@ async fn an_online_backup_restores_every_item() {
         let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
     }
 }
+
+/// `server restore PATH` on a stopped server: the database is the backup again, under a new
+/// epoch, so an open dashboard holding the later, higher `seq` knows to start over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_brings_the_backup_back_under_a_new_epoch() {
+    let mut app = spawn_app(Db::Sqlite).await;
+    let cook = app.token(ALI).await;
+    for index in 0..3 {
+        app.create_request(&cook, &format!("Før {index}")).await;
+    }
+    let copy = std::env::temp_dir().join(format!("miseos-restore-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&copy);
+    run_cli(app.database_url(), &["backup", copy.to_str().expect("a UTF-8 path")]).await;
+    app.create_request(&cook, "Efter").await;
+    let live_epoch = app.store.epoch().to_string();
+    app.shut_down().await;
+
+    let (succeeded, message) = run_cli_status(app.database_url(), &["restore", "/nonexistent/backup.db"]).await;
+    assert!(!succeeded && message.contains("is not a backup file"), "{message}");
+    let printed = run_cli(app.database_url(), &["restore", copy.to_str().expect("path")]).await;
+    let new_epoch = printed.trim().rsplit(' ').next().expect("the epoch is printed").to_string();
+    assert!(printed.contains("restored") && new_epoch.len() == 16, "{printed}");
+
+    let url = app.database_url().to_string();
+    let restored = spawn_app_with(Db::Sqlite, |config| config.database_url = Some(url)).await;
+    let chef = restored.token(GORDON).await;
+    let snapshot = restored.snapshot(&chef).await;
+    assert_eq!((snapshot.pending_ingredient_requests, snapshot.seq), (3, 3));
+    assert_eq!(snapshot.epoch, new_epoch);
+    assert_ne!(snapshot.epoch, live_epoch);
+    let _ = std::fs::remove_file(&copy);
+}
+
+/// `server renew-epoch` (after a `pg_restore`): the next server start sends the new epoch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renew_epoch_gives_a_postgres_database_a_new_epoch() {
+    let mut app = spawn_app(Db::Postgres).await;
+    let before = app.store.epoch().to_string();
+    app.shut_down().await;
+    let printed = run_cli(app.database_url(), &["renew-epoch"]).await;
+    let url = app.database_url().to_string();
+    let restarted = spawn_app_with(Db::Postgres, |config| config.database_url = Some(url)).await;
+    let epoch = restarted.store.epoch().to_string();
+    assert_ne!(epoch, before);
+    assert!(printed.contains(&epoch), "{printed}");
+}

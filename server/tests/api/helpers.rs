@@ -114,10 +114,12 @@ impl Drop for FreshDatabase {
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// The port of `/metrics`, when configured apart.
+    pub metrics_port: Option<u16>,
     pub http: reqwest::Client,
     pub tokens: TokenKeys,
     pub hub: server::hub::Hub,
-    store: server::store::Store,
+    pub store: server::store::Store,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     _database: FreshDatabase,
@@ -158,6 +160,7 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp
     adjust(&mut config);
     let application = Application::build(config, leptos_options()).await.expect("the server starts");
     let port = application.port();
+    let metrics_port = application.metrics_port();
     let tokens = application.state().tokens.clone();
     let hub = application.state().hub.clone();
     let store = application.state().store.clone();
@@ -168,6 +171,7 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         http: reqwest::Client::new(),
         tokens,
         hub,
@@ -475,6 +479,12 @@ impl ServerProcess {
     /// Starts the server binary on a free port and waits until it has written that port to
     /// its port file (`--port-file`), which it does once listening.
     pub async fn start(database_url: &str) -> ServerProcess {
+        ServerProcess::start_with(database_url, &[], false).await
+    }
+
+    /// [`ServerProcess::start`] with more environment (it wins over the defaults), and its
+    /// log piped to `child.stderr` when `capture_log`.
+    pub async fn start_with(database_url: &str, env: &[(&str, &str)], capture_log: bool) -> ServerProcess {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let data_dir = std::env::temp_dir().join(format!("miseos-scale-{}", std::process::id()));
         std::fs::create_dir_all(&data_dir).expect("data directory");
@@ -497,8 +507,9 @@ impl ServerProcess {
             // Warnings show in the test output, but not one per failed sign-in of a flood.
             .env("RUST_LOG", "warn,server::api::auth=error")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(if capture_log { Stdio::piped() } else { Stdio::inherit() })
             .kill_on_drop(true)
             .spawn()
             .expect("the server binary starts");
@@ -517,6 +528,15 @@ impl ServerProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Stops the process with SIGTERM, as an operator's service manager does, and waits.
+    pub async fn stop(&mut self) {
+        let pid = self.child.id().expect("the server still runs").to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill runs");
+        assert!(sent.success());
+        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+        assert!(status.expect("stops within 10 s").expect("exit status").success());
     }
 
     /// `POST /api/v1/auth/login` with these credentials, whatever the answer.

@@ -6,5 +6,6 @@ mod backup;
 mod edge;
 mod helpers;
 mod notifications;
+mod operability;
 mod rest;
 mod scale_out;

@@ -34,10 +34,11 @@ async fn an_admin_is_welcomed_with_the_current_counts(db: Db) {
     app.create_suggestion(&cook, "Smørrebrød").await;
     app.create_request(&cook, "Persille").await;
     let mut socket = app.socket(&app.token(GORDON).await).await;
-    let Notification::Connected { message, session_type, user_id, timestamp } = socket.next().await else {
+    let Notification::Connected { message, session_type, user_id, timestamp, epoch } = socket.next().await else {
         panic!("the welcome comes first");
     };
     assert_eq!((message.as_str(), session_type, user_id), ("Connected to MiseOS notifications", SessionType::Admin, 1));
+    assert_eq!((epoch.len(), epoch.as_str()), (16, app.store.epoch()));
     assert_eq!(timestamp.len(), "2026-03-27 10:15".len());
     let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
         panic!("counts follow")

@@ -252,12 +252,21 @@ async fn only_admins_review_and_the_snapshot_is_theirs(db: Db) {
     let snapshot = app.snapshot(&chef).await;
     assert_eq!(
         snapshot,
-        Snapshot { pending_dish_suggestions: 1, pending_ingredient_requests: 1, total_pending: 2, seq: 2 }
+        Snapshot {
+            pending_dish_suggestions: 1,
+            pending_ingredient_requests: 1,
+            total_pending: 2,
+            seq: 2,
+            epoch: app.store.epoch().into()
+        }
     );
     let raw: serde_json::Value = expect_json(app.get("/api/v1/notifications/snapshot", &chef).await, 200).await;
     assert_eq!(
         raw,
-        serde_json::json!({"pendingDishSuggestions": 1, "pendingIngredientRequests": 1, "totalPending": 2, "seq": 2})
+        serde_json::json!({
+            "pendingDishSuggestions": 1, "pendingIngredientRequests": 1, "totalPending": 2, "seq": 2,
+            "epoch": app.store.epoch()
+        })
     );
 }
 
@@ -431,7 +440,13 @@ async fn fifty_concurrent_creates_all_count(db: Db) {
     let snapshot = app.snapshot(&chef).await;
     assert_eq!(
         snapshot,
-        Snapshot { pending_dish_suggestions: 10, pending_ingredient_requests: 40, total_pending: 50, seq: 50 }
+        Snapshot {
+            pending_dish_suggestions: 10,
+            pending_ingredient_requests: 40,
+            total_pending: 50,
+            seq: 50,
+            epoch: app.store.epoch().into()
+        }
     );
 }
 

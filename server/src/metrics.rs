@@ -1,0 +1,203 @@
+//! What an operator scrapes: counters and gauges in Prometheus' text format, served at
+//! `/metrics` (see [`crate::api`]'s router and [`crate::config::Config::metrics_port`]).
+//!
+//! Each application owns its registry (no process-wide recorder), so tests that run many
+//! servers in one process read only their own numbers. The hot paths hold plain handles
+//! (an atomic each): the hub counts a fan-out once, adding its number of recipients, never
+//! once per frame; labelled families are touched only where something starts or ends (a
+//! session, a request).
+
+use app::wire::SessionType;
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+use prometheus_client::{
+    encoding::{prometheus_text, EncodeLabelSet},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{exponential_buckets, Histogram},
+    },
+    registry::Registry,
+};
+use std::sync::Arc;
+
+/// The `type` label of a notification session.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SessionTypeLabel {
+    pub session_type: &'static str,
+}
+
+impl From<SessionType> for SessionTypeLabel {
+    fn from(session_type: SessionType) -> SessionTypeLabel {
+        SessionTypeLabel {
+            session_type: match session_type {
+                SessionType::Admin => "admin",
+                SessionType::Staff => "staff",
+            },
+        }
+    }
+}
+
+/// How a notification session ended.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CloseLabel {
+    pub session_type: &'static str,
+    pub code: u16,
+}
+
+/// One kind of HTTP answer: the route as the router matched it (never the raw path, which
+/// would give every item id its own series) and the status.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+/// Why a sign-in was refused or slowed.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SignInLabel {
+    pub outcome: &'static str,
+}
+
+/// The hub's counters: what the fan-out did.
+#[derive(Clone, Default)]
+pub struct HubMetrics {
+    pub sessions_open: Family<SessionTypeLabel, Gauge>,
+    pub sessions_closed: Family<CloseLabel, Counter>,
+    /// Frames queued for delivery, summed over recipients.
+    pub frames: Counter,
+    /// Bytes of those frames, summed over recipients.
+    pub bytes: Counter,
+    /// Events sent to every admin session.
+    pub broadcasts: Counter,
+    /// Decisions sent to one cook's session.
+    pub direct_messages: Counter,
+    /// Sessions closed because their queue was full.
+    pub queue_overflows: Counter,
+}
+
+/// The PostgreSQL bus's counters.
+#[derive(Clone, Default)]
+pub struct BusMetrics {
+    pub notifications_received: Counter,
+    pub reconnects: Counter,
+}
+
+/// Store calls waiting for a pooled connection.
+#[derive(Clone, Default)]
+pub struct PoolMetrics {
+    pub waiting: Gauge,
+}
+
+impl PoolMetrics {
+    /// Counts one caller as waiting until the guard drops.
+    pub fn wait(&self) -> WaitingGuard {
+        self.waiting.inc();
+        WaitingGuard(self.waiting.clone())
+    }
+}
+
+/// One caller waiting for a connection; see [`PoolMetrics::wait`].
+pub struct WaitingGuard(Gauge);
+
+impl Drop for WaitingGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Every metric of one application.
+pub struct Metrics {
+    registry: Registry,
+    pub hub: HubMetrics,
+    pub bus: BusMetrics,
+    pub pool: PoolMetrics,
+    pool_in_use: Gauge,
+    pool_idle: Gauge,
+    pub http_requests: Family<RouteLabel, Counter>,
+    pub http_duration: Family<RouteLabel, Histogram>,
+    pub sign_ins: Family<SignInLabel, Counter>,
+}
+
+/// Latency buckets from 0.25 ms to about 4 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+impl Metrics {
+    /// Registers every metric, named `miseos_…`.
+    pub fn new(hub: HubMetrics, bus: BusMetrics, pool: PoolMetrics) -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("miseos");
+        registry.register("ws_sessions_open", "Notification sessions open, by type", hub.sessions_open.clone());
+        registry.register(
+            "ws_sessions_closed",
+            "Notification sessions ended, by type and close code (1006: the client vanished)",
+            hub.sessions_closed.clone(),
+        );
+        registry.register("ws_frames_sent", "Frames queued to sessions, summed over recipients", hub.frames.clone());
+        registry.register("ws_bytes_sent", "Bytes of those frames, summed over recipients", hub.bytes.clone());
+        registry.register("ws_broadcasts", "Events fanned out to every admin session", hub.broadcasts.clone());
+        registry.register("ws_direct_messages", "Decisions sent to one cook's session", hub.direct_messages.clone());
+        registry.register(
+            "ws_queue_overflows",
+            "Sessions closed with 1013 because their queue was full",
+            hub.queue_overflows.clone(),
+        );
+        registry.register(
+            "bus_notifications_received",
+            "PostgreSQL notifications received over LISTEN",
+            bus.notifications_received.clone(),
+        );
+        registry.register(
+            "bus_reconnects",
+            "Times the LISTEN connection was lost and made again",
+            bus.reconnects.clone(),
+        );
+        let pool_in_use = Gauge::default();
+        let pool_idle = Gauge::default();
+        registry.register("db_pool_in_use", "Database connections in use", pool_in_use.clone());
+        registry.register("db_pool_idle", "Database connections open and idle", pool_idle.clone());
+        registry.register(
+            "db_pool_waiting",
+            "Store calls waiting for a database connection (a transaction: until its BEGIN ran)",
+            pool.waiting.clone(),
+        );
+        let http_requests = Family::<RouteLabel, Counter>::default();
+        let http_duration =
+            Family::<RouteLabel, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by method, route and status",
+            http_duration.clone(),
+        );
+        let sign_ins = Family::<SignInLabel, Counter>::default();
+        registry.register(
+            "sign_in_refusals",
+            "Sign-ins refused: wrong credentials, disabled account, throttled (429) or busy (503)",
+            sign_ins.clone(),
+        );
+        Arc::new(Metrics { registry, hub, bus, pool, pool_in_use, pool_idle, http_requests, http_duration, sign_ins })
+    }
+
+    /// Counts a refused sign-in (`bad_credentials`, `account_disabled`, `throttled`, `busy`).
+    pub fn sign_in_refused(&self, outcome: &'static str) {
+        self.sign_ins.get_or_create(&SignInLabel { outcome }).inc();
+    }
+
+    /// The text exposition, with the pool's gauges read now.
+    pub fn render(&self, pool_size: u32, pool_idle: usize) -> String {
+        let idle = i64::try_from(pool_idle).unwrap_or(i64::MAX);
+        self.pool_idle.set(idle);
+        self.pool_in_use.set(i64::from(pool_size).saturating_sub(idle).max(0));
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        prometheus_text::encode(&mut text, &self.registry).expect("metrics encode into a String");
+        text
+    }
+}

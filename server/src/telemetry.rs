@@ -1,0 +1,157 @@
+//! What the server tells its operator about requests: a span per request (method, matched
+//! route, request id, and the user once authenticated), the HTTP metrics, and `GET /metrics`
+//! with the rule of who may read it.
+//!
+//! Only the matched route is recorded, never the raw URI or any header: `Authorization` and
+//! `Cookie` carry tokens, and item ids would make every path its own metric series.
+
+use crate::{api::ApiError, metrics::RouteLabel, AppState};
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, MatchedPath, Request, State},
+    http::{header, HeaderMap, HeaderValue},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use ipnet::IpNet;
+use std::{net::SocketAddr, time::Instant};
+use tower_http::{
+    classify::{ServerErrorsAsFailures, SharedClassifier},
+    trace::{DefaultOnBodyChunk, DefaultOnEos, DefaultOnFailure, DefaultOnResponse, MakeSpan, TraceLayer},
+    LatencyUnit,
+};
+use tracing::Level;
+
+/// The route label of requests no route matched (static files, 404s).
+const UNMATCHED_ROUTE: &str = "(unmatched)";
+
+/// The request's span, named `request`; see [`record_user`].
+#[derive(Clone, Copy, Debug)]
+pub struct RequestSpan;
+
+impl MakeSpan<Body> for RequestSpan {
+    fn make_span(&mut self, request: &Request) -> tracing::Span {
+        let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+        let request_id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("");
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route,
+            request_id,
+            user_id = tracing::field::Empty,
+        )
+    }
+}
+
+/// A span per request. Each answer is logged at DEBUG (`RUST_LOG=tower_http=debug`) with its
+/// status and latency; server errors at ERROR.
+pub fn request_spans() -> TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    RequestSpan,
+    (),
+    DefaultOnResponse,
+    DefaultOnBodyChunk,
+    DefaultOnEos,
+    DefaultOnFailure,
+> {
+    TraceLayer::new_for_http()
+        .make_span_with(RequestSpan)
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(Level::DEBUG).latency_unit(LatencyUnit::Micros))
+        .on_failure(DefaultOnFailure::new().level(Level::ERROR).latency_unit(LatencyUnit::Micros))
+}
+
+/// Names the authenticated user in the current request's span.
+pub fn record_user(user_id: i64) {
+    tracing::Span::current().record("user_id", user_id);
+}
+
+/// Counts every answer by method, matched route and status, with its latency (until the
+/// response's head is ready).
+pub async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str).to_owned();
+    let response = next.run(request).await;
+    let label = RouteLabel { method, route, status: response.status().as_u16() };
+    state.metrics.http_requests.get_or_create(&label).inc();
+    state.metrics.http_duration.get_or_create(&label).observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: the Prometheus text, for loopback and `MISEOS_METRICS_ALLOW`; a 404 for
+/// anyone else, as if there were no such route.
+pub async fn metrics(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    if !may_scrape(peer, &headers, &state.config.trusted_proxies, &state.config.metrics_allow) {
+        return ApiError::NotFound.into_response();
+    }
+    let (open, idle) = state.store.pool_status();
+    let text = state.metrics.render(open, idle);
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(crate::metrics::CONTENT_TYPE)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// Whether a request may read the metrics: it comes from loopback or an allowed network. A
+/// request that passed a proxy (it carries `X-Forwarded-For` or `Forwarded`) is judged by the
+/// client the proxy names, and only a trusted proxy may name one, so a reverse proxy on the
+/// same host does not make the metrics public.
+pub fn may_scrape(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpNet], allowed: &[IpNet]) -> bool {
+    if headers.contains_key(header::FORWARDED) {
+        // Not parsed here, so whoever it names cannot be checked.
+        return false;
+    }
+    let client = if headers.contains_key("x-forwarded-for") {
+        if !trusted_proxies.iter().any(|net| net.contains(&peer.ip().to_canonical())) {
+            return false;
+        }
+        crate::throttle::request_client(peer, headers, trusted_proxies)
+    } else {
+        peer.ip().to_canonical()
+    };
+    client.is_loopback() || allowed.iter().any(|net| net.contains(&client))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        pairs.iter().map(|(name, value)| (header::HeaderName::from_static(name), value.parse().unwrap())).collect()
+    }
+
+    fn net(text: &str) -> IpNet {
+        crate::throttle::parse_proxy(text).unwrap()
+    }
+
+    #[test]
+    fn loopback_and_allowed_networks_may_scrape_others_may_not() {
+        let loopback: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let outside: SocketAddr = "203.0.113.5:40000".parse().unwrap();
+        assert!(may_scrape(loopback, &HeaderMap::new(), &[], &[]));
+        assert!(may_scrape("[::1]:40000".parse().unwrap(), &HeaderMap::new(), &[], &[]));
+        assert!(!may_scrape(outside, &HeaderMap::new(), &[], &[]));
+        assert!(may_scrape(outside, &HeaderMap::new(), &[], &[net("203.0.113.0/24")]));
+    }
+
+    #[test]
+    fn a_proxy_on_loopback_does_not_make_the_metrics_public() {
+        let proxy: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let forwarded = headers(&[("x-forwarded-for", "198.51.100.7")]);
+        // An untrusted proxy cannot name the client, so nobody behind it may scrape.
+        assert!(!may_scrape(proxy, &forwarded, &[], &[]));
+        // A trusted one names it; the client is judged.
+        assert!(!may_scrape(proxy, &forwarded, &[net("127.0.0.1")], &[]));
+        assert!(may_scrape(proxy, &forwarded, &[net("127.0.0.1")], &[net("198.51.100.0/24")]));
+        assert!(!may_scrape(proxy, &headers(&[("forwarded", "for=127.0.0.1")]), &[net("127.0.0.1")], &[]));
+    }
+}

@@ -1,0 +1,170 @@
+//! What the operator sees: `/metrics` (what it counts, who may read it, its own port) and the
+//! logs (a line per ended socket session, request spans, no credentials).
+
+use crate::helpers::*;
+use app::wire::{Notification, ReviewBody};
+use futures::SinkExt;
+use std::{collections::HashMap, time::Duration};
+use tokio::io::AsyncBufReadExt;
+
+/// The samples of a Prometheus text exposition: `name{labels}` to value.
+fn samples(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+async fn scrape(address: &str) -> HashMap<String, f64> {
+    let response = reqwest::get(format!("{address}/metrics")).await.expect("GET /metrics");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    samples(&response.text().await.expect("the metrics"))
+}
+
+/// A sample's value, 0 when the series does not exist yet.
+fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_count_sessions_fan_out_requests_and_sign_ins() {
+    let app = spawn_app(Db::Sqlite).await;
+    expect_error(app.login_attempt(NOAH, "wrong password").await, 401, "bad_credentials").await;
+    let (chef, ali) = (app.token(GORDON).await, app.token(ALI).await);
+    app.settled().await;
+    let (mut admin, mut cook) = (app.socket(&chef).await, app.socket(&ali).await);
+    admin.skip_greeting().await;
+    cook.skip_greeting().await;
+    let before = scrape(&app.address).await;
+    assert_eq!(value(&before, r#"miseos_ws_sessions_open{session_type="admin"}"#), 1.0);
+    assert_eq!(value(&before, r#"miseos_ws_sessions_open{session_type="staff"}"#), 1.0);
+    assert_eq!(value(&before, r#"miseos_sign_in_refusals_total{outcome="bad_credentials"}"#), 1.0);
+
+    let item = app.create_request(&ali, "Frisk Dild").await;
+    assert!(matches!(admin.next().await, Notification::NewIngredientRequest(_)));
+    assert!(matches!(admin.next().await, Notification::PendingCountUpdated { .. }));
+    app.post(&format!("/api/v1/ingredient-requests/{item}/approve"), &chef, &ReviewBody::default()).await;
+    assert!(matches!(cook.next().await, Notification::RequestApproved(_)));
+    assert!(matches!(admin.next().await, Notification::PendingCountUpdated { .. }));
+    let after = scrape(&app.address).await;
+    let delta = |series: &str| value(&after, series) - value(&before, series);
+    // The creation: two frames to the one admin; the decision: the count to the admin and
+    // the notice to the cook.
+    assert_eq!(delta("miseos_ws_broadcasts_total"), 2.0);
+    assert_eq!(delta("miseos_ws_direct_messages_total"), 1.0);
+    assert_eq!(delta("miseos_ws_frames_sent_total"), 4.0);
+    assert!(delta("miseos_ws_bytes_sent_total") > 200.0);
+    assert_eq!(delta("miseos_ws_queue_overflows_total"), 0.0);
+    let created = r#"{method="POST",route="/api/v1/ingredient-requests",status="201"}"#;
+    assert_eq!(value(&after, &format!("miseos_http_requests_total{created}")), 1.0);
+    assert_eq!(value(&after, &format!("miseos_http_request_duration_seconds_count{created}")), 1.0);
+    let approved = r#"{method="POST",route="/api/v1/ingredient-requests/{id}/approve",status="200"}"#;
+    assert_eq!(value(&after, &format!("miseos_http_requests_total{approved}")), 1.0);
+    assert!(value(&after, "miseos_db_pool_idle") + value(&after, "miseos_db_pool_in_use") >= 1.0);
+    assert_eq!(value(&after, "miseos_db_pool_waiting"), 0.0);
+
+    admin.stream.close(None).await.expect("close");
+    drop(cook);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let now = scrape(&app.address).await;
+            if value(&now, r#"miseos_ws_sessions_open{session_type="staff"}"#) == 0.0
+                && value(&now, r#"miseos_ws_sessions_open{session_type="admin"}"#) == 0.0
+            {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("both sessions end within 5 s");
+    assert_eq!(value(&closed, r#"miseos_ws_sessions_closed_total{session_type="admin",code="1000"}"#), 1.0);
+    assert_eq!(value(&closed, r#"miseos_ws_sessions_closed_total{session_type="staff",code="1006"}"#), 1.0);
+}
+
+#[tokio::test]
+async fn the_metrics_are_not_served_through_an_untrusted_proxy() {
+    let app = spawn_app(Db::Sqlite).await;
+    let through_proxy =
+        app.http.get(format!("{}/metrics", app.address)).header("x-forwarded-for", "198.51.100.7").send().await;
+    expect_error(through_proxy.expect("GET"), 404, "not_found").await;
+    let forwarded = app.http.get(format!("{}/metrics", app.address)).header("forwarded", "for=127.0.0.1").send().await;
+    expect_error(forwarded.expect("GET"), 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn the_metrics_port_serves_the_metrics_instead_of_the_main_port() {
+    let app = spawn_app_with(Db::Sqlite, |config| config.metrics_port = Some(0)).await;
+    let metrics_port = app.metrics_port.expect("a metrics port");
+    assert_ne!(metrics_port, app.port);
+    let main = reqwest::get(format!("{}/metrics", app.address)).await.expect("GET");
+    assert_eq!(main.status(), 404);
+    let own = scrape(&format!("http://127.0.0.1:{metrics_port}")).await;
+    assert!(own.contains_key("miseos_ws_frames_sent_total"), "{own:?}");
+}
+
+/// One JSON log line, parsed.
+type LogLine = serde_json::Value;
+
+#[tokio::test]
+async fn logs_have_request_spans_and_a_line_per_ended_socket_session_and_no_credentials() {
+    let database = FreshDatabase::create(Db::Sqlite).await;
+    let mut server = ServerProcess::start_with(
+        &database.url,
+        &[("MISEOS_LOG_FORMAT", "json"), ("RUST_LOG", "info,tower_http=debug,sqlx=warn")],
+        true,
+    )
+    .await;
+    let log = server.child.stderr.take().expect("stderr");
+    let lines = tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(log).lines();
+        let mut all = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            all.push(line);
+        }
+        all
+    });
+    let login = server.login_attempt(GORDON, PASSWORD).await;
+    let cookie = login.headers()["set-cookie"].to_str().expect("cookie").to_string();
+    let token = expect_json::<app::wire::LoginResponse>(login, 200).await.token;
+    let me = server.http.get(server.url("/api/v1/auth/me")).bearer_auth(&token).header("x-request-id", "trace-me-42");
+    assert_eq!(me.send().await.expect("GET").status(), 200);
+    let mut socket = open_socket(server.port, &token).await;
+    socket.skip_greeting().await;
+    socket.stream.send(tokio_tungstenite::tungstenite::Message::Close(None)).await.expect("close");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.stop().await;
+    let lines = lines.await.expect("the log");
+    let parsed: Vec<LogLine> =
+        lines.iter().map(|line| serde_json::from_str(line).expect("one JSON object per line")).collect();
+
+    let ended = parsed
+        .iter()
+        .find(|line| line["fields"]["message"] == "socket session ended")
+        .unwrap_or_else(|| panic!("no session-end line in {lines:#?}"));
+    let fields = &ended["fields"];
+    assert_eq!((fields["user_id"].as_i64(), fields["session_type"].as_str()), (Some(1), Some("admin")));
+    assert_eq!((fields["close_code"].as_u64(), fields["frames_sent"].as_u64()), (Some(1000), Some(3)));
+    assert!(fields["duration_ms"].as_u64().is_some());
+    assert_eq!(ended["span"]["name"], "socket");
+    assert_eq!(ended["span"]["user_id"], 1);
+
+    let answered = parsed
+        .iter()
+        .find(|line| line["span"]["request_id"] == "trace-me-42")
+        .unwrap_or_else(|| panic!("no line of the request in {lines:#?}"));
+    assert_eq!(answered["span"]["route"], "/api/v1/auth/me");
+    assert_eq!(answered["span"]["user_id"], 1);
+
+    let session_cookie = cookie.split(';').next().expect("name=value");
+    for line in &lines {
+        assert!(!line.contains(&token), "a token was logged: {line}");
+        assert!(!line.contains(session_cookie), "the cookie was logged: {line}");
+        assert!(!line.contains(PASSWORD), "a password was logged: {line}");
+        assert!(!line.to_lowercase().contains("authorization"), "a header was logged: {line}");
+    }
+}
