@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of MiseOS Live: Rust unit and integration tests (the server on port 0,
 # against fresh SQLite and PostgreSQL databases), then the production build
-# (`cargo leptos build --release`) and the Playwright tests in Chromium against it.
+# (scripts/release.sh: `cargo leptos build --release --precompress` with hashed names, into
+# dist/miseos) and the Playwright tests in Chromium against that directory.
 # Installs whatever is missing first (scripts/setup.sh --test), so it works on a new machine.
 set -euo pipefail
 
@@ -10,19 +11,20 @@ cd "$root"
 "$root/scripts/setup.sh" --test
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 
-echo "== Gates: formatting, and lints as errors (server side, then the browser build)"
+echo "== Gates: formatting, lints as errors (server side, then the browser build), licences and sources"
 cargo fmt --all --check
 cargo clippy --locked -p app -p server -p bench --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+cargo deny --offline check licenses bans sources
 
 echo "== Rust: unit and integration tests (SQLite and PostgreSQL); the bench tools compile"
 cargo test --locked -p app -p server -p bench
 
-echo "== Build the release site (server + WebAssembly), exactly as production does"
-cargo leptos build --release
+echo "== Build the release (server + WebAssembly, hashed and precompressed), exactly as production does"
+"$root/scripts/release.sh" dist/miseos
 
-echo "== Browser: Playwright in Chromium, against the release build"
-export MISEOS_E2E_PROFILE=release
+echo "== Browser: Playwright in Chromium, against the release directory"
+export MISEOS_E2E_RELEASE_DIR=dist/miseos
 cd end2end
 status=0
 PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/results.json npx playwright test --reporter=list,json || status=$?

@@ -1,13 +1,17 @@
 // Starts and stops the real MiseOS server binary for the browser tests: a fresh data
 // directory (so a fresh SQLite database with the demo users) on a port of its own.
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "./guard";
 
 const root = path.resolve(__dirname, "..", "..");
-const binary = path.join(root, "target", process.env.MISEOS_E2E_PROFILE ?? "debug", "server");
+// A release directory made by scripts/release.sh (what production runs), or else the
+// development build in target/.
+const releaseDir = process.env.MISEOS_E2E_RELEASE_DIR ? path.resolve(root, process.env.MISEOS_E2E_RELEASE_DIR) : undefined;
+const binary = releaseDir ? path.join(releaseDir, "server") : path.join(root, "target", "debug", "server");
+export const isRelease = releaseDir !== undefined;
 
 export const PASSWORD = "mise-en-place";
 
@@ -42,30 +46,37 @@ export class MiseServer {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The server's environment: its data directory, a fixed secret, demo users. */
+  private environment(portFile: string, port: number): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      MISEOS_DATA_DIR: this.dataDir,
+      MISEOS_PORT_FILE: portFile,
+      MISEOS_JWT_SECRET: "end-to-end-secret-that-is-at-least-32-bytes-long",
+      MISEOS_DEMO: "true",
+      LEPTOS_OUTPUT_NAME: "miseos",
+      LEPTOS_SITE_ROOT: releaseDir ? path.join(releaseDir, "site") : "target/site",
+      LEPTOS_SITE_PKG_DIR: "pkg",
+      LEPTOS_HASH_FILES: String(isRelease),
+      LEPTOS_ENV: isRelease ? "PROD" : "DEV",
+      RUST_LOG: "warn,server=info",
+      NO_COLOR: "1",
+    };
+  }
+
+  /** Runs `server <args>` (a command-line subcommand) on this server's database; its output. */
+  cli(...args: string[]): string {
+    return execFileSync(binary, args, { cwd: root, env: this.environment(path.join(this.dataDir, "cli-port"), 0) }).toString();
+  }
+
   /** Starts the server (on `port`, or a free one) and resolves once it answers /healthz. */
   async start(port = 0): Promise<void> {
     // The server writes the port it bound to this file once it listens (`MISEOS_PORT_FILE`).
     const portFile = path.join(this.dataDir, "port");
     rmSync(portFile, { force: true });
-    const child = spawn(binary, [], {
-      cwd: root,
-      env: {
-        ...process.env,
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        MISEOS_DATA_DIR: this.dataDir,
-        MISEOS_PORT_FILE: portFile,
-        MISEOS_JWT_SECRET: "end-to-end-secret-that-is-at-least-32-bytes-long",
-        MISEOS_DEMO: "true",
-        LEPTOS_OUTPUT_NAME: "miseos",
-        LEPTOS_SITE_ROOT: "target/site",
-        LEPTOS_SITE_PKG_DIR: "pkg",
-        LEPTOS_ENV: process.env.MISEOS_E2E_PROFILE === "release" ? "PROD" : "DEV",
-        RUST_LOG: "warn,server=info",
-        NO_COLOR: "1",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(binary, [], { cwd: root, env: this.environment(portFile, port), stdio: ["ignore", "pipe", "pipe"] });
     this.process = child;
     // Read (and so drain) the log; it is shown if the server fails to start.
     let output = "";
