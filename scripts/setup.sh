@@ -4,7 +4,7 @@
 # cargo-leptos' own downloads from GitHub do not work on these machines.
 #
 #   scripts/setup.sh           build tools: wasm target, cargo-leptos, wasm-bindgen, wasm-opt
-#   scripts/setup.sh --test    also Chromium, the Playwright packages, and a running PostgreSQL
+#   scripts/setup.sh --test    also cargo-deny, Chromium, the Playwright packages, and a running PostgreSQL
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,6 +12,7 @@ cd "$root"
 
 cargo_leptos_version=0.3.10
 binaryen_version=132.0.0
+cargo_deny_version=0.20.2
 want_test_tools=false
 [ "${1:-}" = "--test" ] && want_test_tools=true
 
@@ -42,6 +43,11 @@ if [ ! -x .tools/node_modules/.bin/wasm-opt ] || [ "$(node -p "require('./.tools
 fi
 
 if $want_test_tools; then
+  # The licence, ban and source gate of scripts/test.sh.
+  if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$cargo_deny_version" ]; then
+    say "installing cargo-deny $cargo_deny_version"
+    cargo install cargo-deny --version "$cargo_deny_version" --locked
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's Chromium"
     apt-get update -qq
