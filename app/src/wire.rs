@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize, Serializer};
 
 /// A kitchen role. The first two are the admins who review; the others are kitchen staff.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
@@ -41,6 +42,7 @@ impl Role {
 }
 
 /// A user as `/auth/login` and `/auth/me` return it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
@@ -61,6 +63,7 @@ impl User {
 }
 
 /// Who asked or who reviewed: `{"id", "firstName", "lastName"}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
@@ -70,6 +73,7 @@ pub struct Person {
 }
 
 /// Body of `POST /api/v1/auth/login`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct LoginRequest {
     pub email: String,
@@ -77,6 +81,7 @@ pub struct LoginRequest {
 }
 
 /// Answer of `POST /api/v1/auth/login`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
@@ -89,6 +94,7 @@ pub struct LoginResponse {
 }
 
 /// Answer of `POST /api/v1/auth/refresh`: a new token for the same session.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct RefreshResponse {
     pub token: String,
@@ -96,6 +102,7 @@ pub struct RefreshResponse {
 }
 
 /// Body of `POST /api/v1/auth/password`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordChange {
@@ -104,6 +111,7 @@ pub struct PasswordChange {
 }
 
 /// Body of `POST /api/v1/users`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewUser {
@@ -114,6 +122,7 @@ pub struct NewUser {
 }
 
 /// Answer of `POST /api/v1/users`: the temporary password is shown this once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedUser {
@@ -122,6 +131,7 @@ pub struct CreatedUser {
 }
 
 /// Body of `PATCH /api/v1/users/{id}`: only the fields present change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserChanges {
@@ -136,6 +146,7 @@ pub struct UserChanges {
 }
 
 /// Answer of `POST /api/v1/users/{id}/reset-password`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct TemporaryPassword {
@@ -143,6 +154,7 @@ pub struct TemporaryPassword {
 }
 
 /// The life cycle shared by ingredient requests and dish suggestions.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReviewStatus {
@@ -170,6 +182,7 @@ impl ReviewStatus {
 }
 
 /// The two kinds of reviewable item; also the `category` of every notification.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Category {
@@ -218,6 +231,7 @@ impl Decision {
 
 /// An amount of an ingredient. Whole amounts serialize as JSON integers (`2`, not `2.0`), so
 /// the common case reads exactly as the contract's example; fractions (`0.5` kg) are kept.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Deserialize, Clone, Copy, PartialEq, Debug)]
 #[serde(transparent)]
 pub struct Quantity(pub f64);
@@ -242,6 +256,7 @@ impl std::fmt::Display for Quantity {
 }
 
 /// An ingredient request as the REST API returns it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct IngredientRequest {
@@ -259,6 +274,7 @@ pub struct IngredientRequest {
 }
 
 /// A dish suggestion as the REST API returns it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct DishSuggestion {
@@ -274,6 +290,7 @@ pub struct DishSuggestion {
 }
 
 /// Body of `POST /api/v1/ingredient-requests`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct NewIngredientRequest {
@@ -285,6 +302,7 @@ pub struct NewIngredientRequest {
 }
 
 /// Body of `POST /api/v1/dish-suggestions`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct NewDishSuggestion {
@@ -294,6 +312,7 @@ pub struct NewDishSuggestion {
 }
 
 /// Optional body of the approve and reject calls.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Default, Debug)]
 pub struct ReviewBody {
     #[serde(default)]
@@ -301,6 +320,7 @@ pub struct ReviewBody {
 }
 
 /// Answer of `GET /api/v1/notifications/snapshot`: the dashboard badges.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Default, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
@@ -315,6 +335,7 @@ pub struct Snapshot {
 }
 
 /// Every error answer of the REST API: a stable code and a sentence for people.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
 pub struct ErrorBody {
     pub error: String,

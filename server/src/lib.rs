@@ -305,7 +305,9 @@ fn router(state: AppState) -> Router {
     let router = Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
-        .route("/readyz", get(readiness));
+        .route("/readyz", get(readiness))
+        .route("/api/openapi.json", get(api::openapi_json))
+        .route("/api/docs", get(api::docs_page));
     let router =
         if state.config.metrics_port.is_none() { router.route("/metrics", get(telemetry::metrics)) } else { router };
     let router = router

@@ -42,6 +42,9 @@ pub enum ApiError {
     /// 404: no such item, or not one the caller may see.
     #[error("not found")]
     NotFound,
+    /// 404: no route has this path (the API's fallback).
+    #[error("no such route")]
+    NoSuchRoute,
     /// 405: the path exists, but not with this method.
     #[error("this path does not take that method")]
     MethodNotAllowed,
@@ -95,7 +98,7 @@ impl ApiError {
             ApiError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
             ApiError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
             ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotFound | ApiError::NoSuchRoute => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::AlreadyReviewed => (StatusCode::CONFLICT, "already_reviewed"),
             ApiError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),

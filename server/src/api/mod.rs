@@ -3,6 +3,7 @@
 //! (`socket`) the upgrade of the notification socket, which hands it to the hub.
 
 mod auth;
+mod docs;
 mod error;
 mod extract;
 mod items;
@@ -10,6 +11,7 @@ mod snapshot;
 mod socket;
 mod users;
 
+pub use docs::{docs_page, documented_operations, openapi, openapi_json};
 pub use error::ApiError;
 pub use extract::{AdminUser, ApiJson, HeadChef, OptionalJson};
 pub use items::DEFAULT_LIST_LIMIT;
@@ -25,6 +27,6 @@ pub fn router() -> Router<AppState> {
         .merge(snapshot::router())
         .merge(users::router())
         .route("/notifications", get(socket::notifications))
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(|| async { ApiError::NoSuchRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

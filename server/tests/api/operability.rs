@@ -168,3 +168,39 @@ async fn logs_have_request_spans_and_a_line_per_ended_socket_session_and_no_cred
         assert!(!line.to_lowercase().contains("authorization"), "a header was logged: {line}");
     }
 }
+
+#[tokio::test]
+async fn the_api_is_described_at_api_openapi_json_and_api_docs() {
+    let app = spawn_app(Db::Sqlite).await;
+    let response = reqwest::get(format!("{}/api/openapi.json", app.address)).await.expect("GET");
+    assert_eq!(response.status(), 200);
+    let document: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+    let login = &document["paths"]["/api/v1/auth/login"]["post"];
+    assert_eq!(
+        login["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/LoginRequest"
+    );
+    assert!(login["responses"]["429"]["description"].as_str().expect("429").contains("too_many_attempts"));
+    // Every documented operation is answered by the live server (not its "no such route" 404
+    // or a 405): the document and the router agree over HTTP too.
+    let paths = document["paths"].as_object().expect("paths");
+    for (path, item) in paths.iter().filter(|(path, _)| path.starts_with("/api/v1")) {
+        for method in item.as_object().expect("operations").keys() {
+            let url = format!("{}{}", app.address, path.replace("{id}", "1"));
+            let request = app.http.request(method.to_uppercase().parse().expect("a method"), url);
+            let response = request.send().await.expect("a request");
+            assert_ne!(response.status(), 405, "{method} {path}");
+            if response.status() == 404 {
+                let body: app::wire::ErrorBody = response.json().await.expect("an error body");
+                assert_ne!(body.message, "no such route", "{method} {path}");
+            }
+        }
+    }
+    let page = reqwest::get(format!("{}/api/docs", app.address)).await.expect("GET");
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().expect("CSP").to_string();
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    let html = page.text().await.expect("HTML");
+    assert!(html.contains("<code>/api/v1/ingredient-requests/{id}/approve</code>") && !html.contains("<script"));
+}

@@ -1,0 +1,618 @@
+//! The REST API described for machines and people: `GET /api/openapi.json` (OpenAPI 3.1) and
+//! `GET /api/docs` (the same document as one HTML page, rendered here, so it works offline and
+//! under the strictest Content Security Policy).
+//!
+//! The bodies' schemas are derived from the wire types themselves (`utoipa::ToSchema` on
+//! `app::wire`); the operations are listed once in [`endpoints`], next to nothing else, and a
+//! test holds that list equal to the routes the router really serves.
+
+use app::wire::{
+    CreatedUser, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse, NewDishSuggestion,
+    NewIngredientRequest, NewUser, PasswordChange, RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User,
+    UserChanges,
+};
+use axum::{
+    http::{header, HeaderValue, Method},
+    response::{Html, IntoResponse, Response},
+    Json,
+};
+use std::sync::OnceLock;
+use utoipa::{
+    openapi::{
+        path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder},
+        request_body::RequestBodyBuilder,
+        response::ResponseBuilder,
+        schema::{Array, ComponentsBuilder, Object, Ref, Schema, Type},
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+        Content, InfoBuilder, OpenApi, OpenApiBuilder, RefOr, Required,
+    },
+    ToSchema,
+};
+
+/// Who may call an operation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Access {
+    Anyone,
+    SignedIn,
+    /// Head and sous chefs.
+    Admins,
+    HeadChefs,
+}
+
+/// What an operation answers when it succeeds.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub description: &'static str,
+    /// The body's schema name; `many` for a JSON array of it.
+    pub body: Option<&'static str>,
+    pub many: bool,
+}
+
+/// One operation of the REST API.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub method: Method,
+    /// As the router writes it, with `{id}` for the path parameter.
+    pub path: String,
+    pub tag: &'static str,
+    pub summary: String,
+    pub access: Access,
+    pub body: Option<&'static str>,
+    /// Query parameters: name and meaning.
+    pub query: &'static [(&'static str, &'static str)],
+    pub answer: Answer,
+    /// Error statuses besides those every operation of its access level may answer, each with
+    /// the `error` codes it carries.
+    pub errors: Vec<(u16, &'static str)>,
+}
+
+fn answer(status: u16, description: &'static str, body: Option<&'static str>) -> Answer {
+    Answer { status, description, body, many: false }
+}
+
+fn list_of(body: &'static str) -> Answer {
+    Answer { status: 200, description: "The list, newest first", body: Some(body), many: true }
+}
+
+/// Every operation under `/api/v1`, in the order the document lists them.
+pub fn endpoints() -> Vec<Endpoint> {
+    let op = |method, path: &str, tag, summary: &str, access, body| Endpoint {
+        method,
+        path: path.to_string(),
+        tag,
+        summary: summary.to_string(),
+        access,
+        body,
+        query: &[],
+        answer: answer(200, "Done", None),
+        errors: Vec::new(),
+    };
+    let mut all = vec![
+        Endpoint {
+            answer: answer(200, "Signed in; the token is also set as the `miseos_token` cookie", Some("LoginResponse")),
+            errors: vec![
+                (401, "bad_credentials"),
+                (403, "account_disabled"),
+                (429, "too_many_attempts (with Retry-After)"),
+                (503, "unavailable: too many password checks at once (with Retry-After: 1)"),
+            ],
+            ..op(Method::POST, "/auth/login", "auth", "Sign in", Access::Anyone, Some("LoginRequest"))
+        },
+        Endpoint {
+            answer: answer(200, "A new token for the same session (the cookie is set again)", Some("RefreshResponse")),
+            ..op(Method::POST, "/auth/refresh", "auth", "Renew the token", Access::SignedIn, None)
+        },
+        Endpoint {
+            answer: answer(204, "The session has ended (an expired token still names it)", None),
+            ..op(Method::POST, "/auth/logout", "auth", "Sign out", Access::Anyone, None)
+        },
+        Endpoint {
+            answer: answer(200, "The caller", Some("User")),
+            ..op(Method::GET, "/auth/me", "auth", "Who am I", Access::SignedIn, None)
+        },
+        Endpoint {
+            answer: answer(204, "Changed; the caller's other sessions have ended", None),
+            errors: vec![
+                (400, "invalid_field (currentPassword wrong, or newPassword too weak)"),
+                (429, "too_many_attempts"),
+            ],
+            ..op(
+                Method::POST,
+                "/auth/password",
+                "auth",
+                "Change one's own password",
+                Access::SignedIn,
+                Some("PasswordChange"),
+            )
+        },
+        Endpoint {
+            answer: answer(200, "The pending counts and the current seq and epoch", Some("Snapshot")),
+            ..op(Method::GET, "/notifications/snapshot", "notifications", "The dashboard badges", Access::Admins, None)
+        },
+        Endpoint {
+            answer: answer(
+                101,
+                "Switching to the notification WebSocket: see docs/asyncapi.yaml (a refused caller is \
+                 closed at once with 1008)",
+                None,
+            ),
+            errors: vec![(426, "upgrade_required: not a WebSocket upgrade request")],
+            ..op(Method::GET, "/notifications", "notifications", "Open the notification socket", Access::Anyone, None)
+        },
+        Endpoint {
+            answer: list_of("User"),
+            ..op(Method::GET, "/users", "users", "The brigade", Access::HeadChefs, None)
+        },
+        Endpoint {
+            answer: answer(201, "Added; the temporary password is shown this once", Some("CreatedUser")),
+            errors: vec![(409, "email_taken")],
+            ..op(Method::POST, "/users", "users", "Add a person", Access::HeadChefs, Some("NewUser"))
+        },
+        Endpoint {
+            answer: answer(200, "Changed; a new role or disabling ends the person's sessions", Some("User")),
+            errors: vec![(404, "not_found"), (409, "email_taken, last_head_chef")],
+            ..op(Method::PATCH, "/users/{id}", "users", "Change a person", Access::HeadChefs, Some("UserChanges"))
+        },
+        Endpoint {
+            answer: answer(
+                200,
+                "A new temporary password, shown this once; the person's sessions ended",
+                Some("TemporaryPassword"),
+            ),
+            errors: vec![(404, "not_found")],
+            ..op(Method::POST, "/users/{id}/reset-password", "users", "Reset a password", Access::HeadChefs, None)
+        },
+    ];
+    all.extend(item_endpoints(
+        "/ingredient-requests",
+        "ingredient request",
+        "NewIngredientRequest",
+        "IngredientRequest",
+    ));
+    all.extend(item_endpoints("/dish-suggestions", "dish suggestion", "NewDishSuggestion", "DishSuggestion"));
+    all
+}
+
+/// The five operations of one item kind.
+fn item_endpoints(base: &str, noun: &'static str, new: &'static str, item: &'static str) -> Vec<Endpoint> {
+    let tag = "items";
+    let one = |method, path: String, summary: String, access, body, answer, errors| Endpoint {
+        method,
+        path,
+        tag,
+        summary,
+        access,
+        body,
+        query: &[],
+        answer,
+        errors,
+    };
+    let reviewed = |decision: &str| {
+        one(
+            Method::POST,
+            format!("{base}/{{id}}/{decision}"),
+            format!("{} a pending {noun}", capitalized(decision)),
+            Access::Admins,
+            Some("ReviewBody"),
+            answer(200, "Reviewed; the requester is told over the socket", Some(item)),
+            vec![(404, "not_found"), (409, "already_reviewed")],
+        )
+    };
+    vec![
+        one(
+            Method::POST,
+            base.to_string(),
+            format!("Create a {noun}"),
+            Access::SignedIn,
+            Some(new),
+            answer(201, "Created, PENDING; every admin is told over the socket", Some(item)),
+            vec![(429, "too_many_requests: over the per-user limits (with Retry-After)")],
+        ),
+        Endpoint {
+            query: &[
+                ("status", "PENDING, APPROVED or REJECTED"),
+                ("limit", "at most this many (default 500); cooks always see only their own"),
+            ],
+            ..one(
+                Method::GET,
+                base.to_string(),
+                format!("List {noun}s (admins: all; cooks: their own)"),
+                Access::SignedIn,
+                None,
+                list_of(item),
+                Vec::new(),
+            )
+        },
+        one(
+            Method::GET,
+            format!("{base}/{{id}}"),
+            format!("Read one {noun} (cooks: their own only)"),
+            Access::SignedIn,
+            None,
+            answer(200, "The item", Some(item)),
+            vec![(404, "not_found")],
+        ),
+        reviewed("approve"),
+        reviewed("reject"),
+    ]
+}
+
+fn capitalized(word: &str) -> String {
+    let mut letters = word.chars();
+    letters.next().map(|first| first.to_uppercase().chain(letters).collect()).unwrap_or_default()
+}
+
+/// The errors an operation of `access` (with or without a body) may answer besides its own.
+fn common_errors(access: Access, has_body: bool) -> Vec<(u16, &'static str)> {
+    let mut errors = Vec::new();
+    if has_body {
+        errors.push((400, "malformed_json, invalid_field"));
+        errors.push((413, "payload_too_large"));
+        errors.push((415, "unsupported_media_type: not application/json"));
+    }
+    if access != Access::Anyone {
+        errors.push((401, "unauthorized: a missing, invalid or expired token, or an ended session"));
+        errors.push((
+            403,
+            match access {
+                Access::Admins | Access::HeadChefs => {
+                    "forbidden (the role may not), password_change_required, forbidden_origin (the cookie from a foreign page)"
+                }
+                _ => "password_change_required, forbidden_origin (the cookie from a foreign page)",
+            },
+        ));
+    }
+    errors.push((500, "internal"));
+    errors.push((503, "unavailable: the database does not answer, or the request took too long"));
+    errors
+}
+
+/// The document, built once.
+pub fn openapi() -> &'static OpenApi {
+    static DOCUMENT: OnceLock<OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+fn schema_ref(name: &str, many: bool) -> RefOr<Schema> {
+    let one = RefOr::Ref(Ref::from_schema_name(name));
+    if many {
+        RefOr::T(Schema::Array(Array::new(one)))
+    } else {
+        one
+    }
+}
+
+fn json(schema: RefOr<Schema>) -> Content {
+    Content::new(Some(schema))
+}
+
+fn http_method(method: &Method) -> HttpMethod {
+    [(Method::POST, HttpMethod::Post), (Method::PATCH, HttpMethod::Patch), (Method::PUT, HttpMethod::Put)]
+        .into_iter()
+        .find(|(known, _)| known == method)
+        .map_or(HttpMethod::Get, |(_, documented)| documented)
+}
+
+/// An error answer whose description names its `error` codes.
+fn error_response(codes: &str) -> ResponseBuilder {
+    ResponseBuilder::new()
+        .description(format!("`error`: {codes}"))
+        .content("application/json", json(schema_ref("ErrorBody", false)))
+}
+
+/// The errors of one endpoint, one entry per status.
+fn merged_errors(endpoint: &Endpoint) -> Vec<(u16, String)> {
+    let mut errors = common_errors(endpoint.access, endpoint.body.is_some());
+    errors.extend(endpoint.errors.iter().copied());
+    errors.sort_by_key(|(status, _)| *status);
+    let mut merged: Vec<(u16, String)> = Vec::new();
+    for (status, codes) in errors {
+        match merged.last_mut() {
+            Some((last, text)) if *last == status => {
+                text.push_str("; ");
+                text.push_str(codes);
+            }
+            _ => merged.push((status, codes.to_string())),
+        }
+    }
+    merged
+}
+
+fn operation(endpoint: &Endpoint) -> OperationBuilder {
+    let mut operation = OperationBuilder::new()
+        .tag(endpoint.tag)
+        .summary(Some(endpoint.summary.clone()))
+        .operation_id(Some(operation_id(endpoint)));
+    if endpoint.path.contains("{id}") {
+        operation = operation.parameter(
+            ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(Object::with_type(Type::Integer))),
+        );
+    }
+    for (name, meaning) in endpoint.query {
+        operation = operation.parameter(
+            ParameterBuilder::new()
+                .name(*name)
+                .parameter_in(ParameterIn::Query)
+                .description(Some(*meaning))
+                .schema(Some(Object::with_type(Type::String))),
+        );
+    }
+    if let Some(body) = endpoint.body {
+        // A review's note is optional, and so is its body.
+        let required = if body == "ReviewBody" { Required::False } else { Required::True };
+        operation = operation.request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(required))
+                .content("application/json", json(schema_ref(body, false)))
+                .build(),
+        ));
+    }
+    let mut success = ResponseBuilder::new().description(endpoint.answer.description);
+    if let Some(body) = endpoint.answer.body {
+        success = success.content("application/json", json(schema_ref(body, endpoint.answer.many)));
+    }
+    operation = operation.response(endpoint.answer.status.to_string(), success);
+    for (status, codes) in merged_errors(endpoint) {
+        operation = operation.response(status.to_string(), error_response(&codes));
+    }
+    if endpoint.access != Access::Anyone {
+        operation = operation
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .security(SecurityRequirement::new("cookie", Vec::<String>::new()));
+    }
+    operation
+}
+
+/// The routes outside `/api/v1`: the operator's and this document's.
+fn outside_routes() -> [(&'static str, &'static str, &'static str); 5] {
+    [
+        ("/healthz", "Liveness", "200 `{\"status\":\"ok\"}` while the process runs"),
+        ("/readyz", "Readiness", "200 while the database answers (and, on PostgreSQL, LISTEN is up); else 503"),
+        (
+            "/metrics",
+            "Metrics in Prometheus' text format",
+            "For loopback and MISEOS_METRICS_ALLOW; 404 for anyone else (served on MISEOS_METRICS_PORT instead when set)",
+        ),
+        ("/api/openapi.json", "This document (OpenAPI 3.1)", "The document"),
+        ("/api/docs", "This document as a page", "HTML, no script, works offline"),
+    ]
+}
+
+type AddSchema = fn(ComponentsBuilder) -> ComponentsBuilder;
+
+/// Adds `T`'s schema and those of the types inside it.
+fn with_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    components.schema_from::<T>().schemas_from_iter(nested)
+}
+
+fn build() -> OpenApi {
+    let mut paths: std::collections::BTreeMap<String, PathItem> = std::collections::BTreeMap::new();
+    for endpoint in endpoints() {
+        let item = PathItem::new(http_method(&endpoint.method), operation(&endpoint));
+        match paths.entry(format!("/api/v1{}", endpoint.path)) {
+            std::collections::btree_map::Entry::Occupied(mut existing) => existing.get_mut().merge_operations(item),
+            std::collections::btree_map::Entry::Vacant(place) => {
+                place.insert(item);
+            }
+        }
+    }
+    for (path, summary, description) in outside_routes() {
+        let operation = OperationBuilder::new()
+            .tag("operations")
+            .summary(Some(summary))
+            .response("200", ResponseBuilder::new().description(description));
+        paths.insert(path.to_string(), PathItem::new(HttpMethod::Get, operation));
+    }
+    let paths = paths.into_iter().fold(PathsBuilder::new(), |built, (path, item)| built.path(path, item));
+    let components = [
+        with_schema::<LoginRequest> as AddSchema,
+        with_schema::<LoginResponse> as AddSchema,
+        with_schema::<RefreshResponse> as AddSchema,
+        with_schema::<User> as AddSchema,
+        with_schema::<PasswordChange> as AddSchema,
+        with_schema::<NewUser> as AddSchema,
+        with_schema::<CreatedUser> as AddSchema,
+        with_schema::<UserChanges> as AddSchema,
+        with_schema::<TemporaryPassword> as AddSchema,
+        with_schema::<NewIngredientRequest> as AddSchema,
+        with_schema::<IngredientRequest> as AddSchema,
+        with_schema::<NewDishSuggestion> as AddSchema,
+        with_schema::<DishSuggestion> as AddSchema,
+        with_schema::<ReviewBody> as AddSchema,
+        with_schema::<Snapshot> as AddSchema,
+        with_schema::<ErrorBody> as AddSchema,
+    ]
+    .into_iter()
+    .fold(ComponentsBuilder::new(), |components, add| add(components))
+    .security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+    )
+    .security_scheme("cookie", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("miseos_token"))))
+    .build();
+    let info = InfoBuilder::new().title("MiseOS Live").version(env!("CARGO_PKG_VERSION")).description(Some(
+        "The REST API of MiseOS Live. Every error answer is an ErrorBody with a stable `error` code. \
+         A POST or PATCH authenticated by the cookie must come from an allowed Origin as JSON. The \
+         notification socket is described in docs/asyncapi.yaml.",
+    ));
+    OpenApiBuilder::new().info(info).paths(paths).components(Some(components)).build()
+}
+
+/// `createIngredientRequest`-style ids: method and path, camel-cased.
+fn operation_id(endpoint: &Endpoint) -> String {
+    let verb = endpoint.method.as_str().to_lowercase();
+    let words = endpoint.path.split(['/', '-']).filter(|word| !word.is_empty() && !word.starts_with('{'));
+    std::iter::once(verb).chain(words.map(capitalized)).collect()
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi_json() -> Json<&'static OpenApi> {
+    Json(openapi())
+}
+
+/// `GET /api/docs`: the document as a page. No script, no outside resource.
+pub async fn docs_page() -> Response {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    let page = PAGE.get_or_init(render_page);
+    (
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+        )],
+        Html(page.as_str()),
+    )
+        .into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn render_page() -> String {
+    let document = serde_json::to_value(openapi()).unwrap_or_default();
+    let mut html = String::from(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width, initial-scale=1\"><title>MiseOS Live API</title><style>\
+         body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2a24}\
+         h2{border-bottom:2px solid #1f2a24;margin-top:2.5rem}code,pre{background:#eef2ef;padding:0 .25rem}\
+         pre{padding:.75rem;overflow-x:auto}.method{font-weight:700;display:inline-block;min-width:4.5rem}\
+         section{border:1px solid #c8d2cb;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}\
+         </style></head><body><h1>MiseOS Live API</h1>",
+    );
+    let description = document["info"]["description"].as_str().unwrap_or_default();
+    html.push_str(&format!(
+        "<p>{}</p><p>Machine-readable: <a href=\"/api/openapi.json\">/api/openapi.json</a> (OpenAPI {}).</p>",
+        escape(description),
+        escape(document["openapi"].as_str().unwrap_or_default())
+    ));
+    html.push_str("<h2>Operations</h2>");
+    if let Some(paths) = document["paths"].as_object() {
+        for (path, item) in paths {
+            let Some(operations) = item.as_object() else { continue };
+            for (method, operation) in operations {
+                html.push_str(&format!(
+                    "<section id=\"{}\"><h3><span class=\"method\">{}</span> <code>{}</code></h3><p>{}</p>",
+                    escape(operation["operationId"].as_str().unwrap_or(path)),
+                    escape(&method.to_uppercase()),
+                    escape(path),
+                    escape(operation["summary"].as_str().unwrap_or_default())
+                ));
+                if operation.get("security").is_some() {
+                    html.push_str("<p>Authenticated: <code>Authorization: Bearer</code> or the session cookie.</p>");
+                }
+                if let Some(body) = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str() {
+                    let name = body.rsplit('/').next().unwrap_or(body);
+                    html.push_str(&format!("<p>Body: <a href=\"#schema-{0}\">{0}</a></p>", escape(name)));
+                }
+                html.push_str("<ul>");
+                if let Some(responses) = operation["responses"].as_object() {
+                    for (status, response) in responses {
+                        html.push_str(&format!(
+                            "<li><strong>{}</strong> {}</li>",
+                            escape(status),
+                            escape(response["description"].as_str().unwrap_or_default())
+                        ));
+                    }
+                }
+                html.push_str("</ul></section>");
+            }
+        }
+    }
+    html.push_str("<h2>Schemas</h2>");
+    if let Some(schemas) = document["components"]["schemas"].as_object() {
+        for (name, schema) in schemas {
+            let pretty = serde_json::to_string_pretty(schema).unwrap_or_default();
+            html.push_str(&format!(
+                "<section id=\"schema-{0}\"><h3>{0}</h3><pre>{1}</pre></section>",
+                escape(name),
+                escape(&pretty)
+            ));
+        }
+    }
+    html.push_str("</body></html>");
+    html
+}
+
+/// The document's operations as `(METHOD, /path)` pairs, for tests.
+pub fn documented_operations() -> Vec<(String, String)> {
+    endpoints().iter().map(|endpoint| (endpoint.method.as_str().to_string(), endpoint.path.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The routes `router` serves, as `(METHOD, path)`: read from the router's own description
+    /// of itself (its `Debug` form lists each route's path and the methods it allows), so the
+    /// check below does not trust the list it checks.
+    fn served(router: &axum::Router<crate::AppState>) -> BTreeSet<(String, String)> {
+        let text = format!("{router:?}");
+        let paths_at = text.find("paths: {").expect("the router lists its paths");
+        // `RouteId(3): "/users/{id}", …` up to the map's closing brace (paths hold braces of
+        // their own, so entries are read one quoted path at a time).
+        let mut paths = std::collections::HashMap::new();
+        let mut rest = &text[paths_at + "paths: {".len()..];
+        while let Some(entry) = rest.strip_prefix("RouteId(").or_else(|| rest.strip_prefix(", RouteId(")) {
+            let (number, after) = entry.split_once("): \"").expect("an id, then its path");
+            let (path, after) = after.split_once('"').expect("the end of the path");
+            paths.insert(format!("RouteId({number})"), path.to_string());
+            rest = after;
+        }
+        assert!(rest.starts_with('}'), "the router's paths were not all read: {rest:.80}");
+        let mut served = BTreeSet::new();
+        for (id, path) in &paths {
+            let route_at = text.find(&format!("{id}: MethodRouter(")).expect("each path has its method router");
+            let allow_at = route_at + text[route_at..].find("allow_header: ").expect("its allowed methods");
+            let allowed = &text[allow_at..];
+            let allowed = &allowed[..allowed.find(')').expect("end of the allowed methods")];
+            let methods = allowed.rsplit('"').nth(1).unwrap_or_default();
+            for method in methods.split(',').filter(|method| !method.is_empty() && *method != "HEAD") {
+                served.insert((method.to_string(), path.clone()));
+            }
+        }
+        served
+    }
+
+    #[test]
+    fn the_document_lists_every_route_the_router_serves_and_no_other() {
+        let router = super::super::router();
+        let served = served(&router);
+        assert!(
+            served.contains(&("POST".into(), "/auth/login".into())),
+            "the router's description changed: {served:?}"
+        );
+        let documented: BTreeSet<(String, String)> = documented_operations().into_iter().collect();
+        let undocumented: Vec<_> = served.difference(&documented).collect();
+        let not_served: Vec<_> = documented.difference(&served).collect();
+        assert!(undocumented.is_empty(), "served but not in /api/openapi.json: {undocumented:?}");
+        assert!(not_served.is_empty(), "in /api/openapi.json but not served: {not_served:?}");
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_with_a_schema_for_every_body() {
+        let document = serde_json::to_value(openapi()).expect("JSON");
+        assert_eq!(document["openapi"], "3.1.0");
+        let schemas = document["components"]["schemas"].as_object().expect("schemas");
+        for endpoint in endpoints() {
+            for name in endpoint.body.iter().chain(endpoint.answer.body.iter()) {
+                assert!(schemas.contains_key(*name), "no schema {name}");
+            }
+        }
+        // Every reference resolves: the types inside the bodies are described too.
+        let text = document.to_string();
+        for reference in text.split("\"$ref\":\"").skip(1) {
+            let name = reference.split('"').next().unwrap_or_default().trim_start_matches("#/components/schemas/");
+            assert!(schemas.contains_key(name), "a reference to {name}, which is not described");
+        }
+        assert!(schemas.contains_key("Person") && schemas.contains_key("Role"), "{:?}", schemas.keys());
+        assert!(render_page().contains("<code>/api/v1/auth/login</code>"));
+    }
+}
