@@ -61,6 +61,7 @@ use crate::{
 use app::data::PageData;
 use axum::{
     extract::{DefaultBodyLimit, FromRef, State},
+    handler::Handler,
     http::StatusCode,
     response::IntoResponse,
     routing::get,
@@ -317,14 +318,13 @@ fn router(state: AppState) -> Router {
             move || leptos::prelude::provide_context(page_data.clone()),
             move || app::shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(asset_caching(&state.leptos_options)),
-            edge::asset_caching,
+        // Only the files (and 404s) go through the fallback, so only they pay for the cache rule.
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell).layer(
+            axum::middleware::from_fn_with_state(Arc::new(asset_caching(&state.leptos_options)), edge::asset_caching),
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(edge::catch_panic())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), telemetry::count_requests))
+        .layer(telemetry::CountRequests { metrics: state.metrics.clone() })
         .layer(edge::common_headers())
         .layer(telemetry::request_spans())
         .layer(edge::request_id());

@@ -49,7 +49,7 @@ pub struct CloseLabel {
 /// would give every item id its own series) and the status.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabel {
-    pub method: String,
+    pub method: &'static str,
     pub route: String,
     pub status: u16,
 }
@@ -115,8 +115,8 @@ pub struct Metrics {
     pub pool: PoolMetrics,
     pool_in_use: Gauge,
     pool_idle: Gauge,
-    pub http_requests: Family<RouteLabel, Counter>,
-    pub http_duration: Family<RouteLabel, Histogram>,
+    /// Requests by route and status with their latency (`_count`: how many).
+    pub http_requests: Family<RouteLabel, Histogram>,
     pub sign_ins: Family<SignInLabel, Counter>,
 }
 
@@ -163,18 +163,13 @@ impl Metrics {
             "Store calls waiting for a database connection (a transaction: until its BEGIN ran)",
             pool.waiting.clone(),
         );
-        let http_requests = Family::<RouteLabel, Counter>::default();
-        let http_duration =
+        // Its `_count` is the number of requests: one lookup per request, not two.
+        let http_requests =
             Family::<RouteLabel, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         registry.register(
-            "http_requests",
-            "HTTP requests answered, by method, route and status",
-            http_requests.clone(),
-        );
-        registry.register(
             "http_request_duration_seconds",
-            "Time to answer an HTTP request, by method, route and status",
-            http_duration.clone(),
+            "HTTP requests answered, by method, route and status, and the time to answer them",
+            http_requests.clone(),
         );
         let sign_ins = Family::<SignInLabel, Counter>::default();
         registry.register(
@@ -182,7 +177,7 @@ impl Metrics {
             "Sign-ins refused: wrong credentials, disabled account, throttled (429) or busy (503)",
             sign_ins.clone(),
         );
-        Arc::new(Metrics { registry, hub, bus, pool, pool_in_use, pool_idle, http_requests, http_duration, sign_ins })
+        Arc::new(Metrics { registry, hub, bus, pool, pool_in_use, pool_idle, http_requests, sign_ins })
     }
 
     /// Counts a refused sign-in (`bad_credentials`, `account_disabled`, `throttled`, `busy`).

@@ -5,16 +5,27 @@
 //! Only the matched route is recorded, never the raw URI or any header: `Authorization` and
 //! `Cookie` carry tokens, and item ids would make every path its own metric series.
 
-use crate::{api::ApiError, metrics::RouteLabel, AppState};
+use crate::{
+    api::ApiError,
+    metrics::{Metrics, RouteLabel},
+    AppState,
+};
 use axum::{
     body::Body,
     extract::{ConnectInfo, MatchedPath, Request, State},
-    http::{header, HeaderMap, HeaderValue},
-    middleware::Next,
+    http::{header, HeaderMap, HeaderValue, Method},
     response::{IntoResponse, Response},
 };
 use ipnet::IpNet;
-use std::{net::SocketAddr, time::Instant};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
+};
+use tower::{Layer, Service};
 use tower_http::{
     classify::{ServerErrorsAsFailures, SharedClassifier},
     trace::{DefaultOnBodyChunk, DefaultOnEos, DefaultOnFailure, DefaultOnResponse, MakeSpan, TraceLayer},
@@ -67,16 +78,83 @@ pub fn record_user(user_id: i64) {
 }
 
 /// Counts every answer by method, matched route and status, with its latency (until the
-/// response's head is ready).
-pub async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str).to_owned();
-    let response = next.run(request).await;
-    let label = RouteLabel { method, route, status: response.status().as_u16() };
-    state.metrics.http_requests.get_or_create(&label).inc();
-    state.metrics.http_duration.get_or_create(&label).observe(started.elapsed().as_secs_f64());
-    response
+/// response's head is ready). A tower layer rather than `middleware::from_fn`: it sits on every
+/// request, and this way nothing is boxed for it.
+#[derive(Clone)]
+pub struct CountRequests {
+    pub metrics: Arc<Metrics>,
+}
+
+impl<S> Layer<S> for CountRequests {
+    type Service = CountRequestsService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        CountRequestsService { inner, metrics: self.metrics.clone() }
+    }
+}
+
+/// See [`CountRequests`].
+#[derive(Clone)]
+pub struct CountRequestsService<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> Service<Request> for CountRequestsService<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Counted<S::Future>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let method = method_label(request.method());
+        let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str).to_owned();
+        Counted {
+            answer: self.inner.call(request),
+            started: Instant::now(),
+            label: Some((method, route)),
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request being answered; counted when its response is ready.
+    pub struct Counted<F> {
+        #[pin]
+        answer: F,
+        started: Instant,
+        label: Option<(&'static str, String)>,
+        metrics: Arc<Metrics>,
+    }
+}
+
+impl<F, E> Future for Counted<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = std::task::ready!(this.answer.poll(context));
+        if let (Ok(response), Some((method, route))) = (&answer, this.label.take()) {
+            let label = RouteLabel { method, route, status: response.status().as_u16() };
+            this.metrics.http_requests.get_or_create(&label).observe(this.started.elapsed().as_secs_f64());
+        }
+        Poll::Ready(answer)
+    }
+}
+
+/// The method as a label without an allocation; anything unusual is `other`.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"];
+    KNOWN.into_iter().find(|known| *known == method.as_str()).unwrap_or("other")
 }
 
 /// `GET /metrics`: the Prometheus text, for loopback and `MISEOS_METRICS_ALLOW`; a 404 for

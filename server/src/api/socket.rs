@@ -44,8 +44,10 @@ pub async fn notifications(
         Err(reason) => Err(reason),
     };
     let ping_interval = state.config.ws_ping_interval();
-    // The session's own span, not a child of the request's: that one ends with the upgrade,
-    // and a child would keep it alive for the life of the socket.
+    // The session's own span, not a child of the request's (that one ends with the upgrade).
+    // It covers the setup; the end of the session is logged in a span of its own (see
+    // `SessionGuard::finish`). One held open for the socket's whole life would cost every
+    // idle session about 2 KiB in the log subscriber's registry (docs/PERFORMANCE.md).
     let span = match &caller {
         Ok(user) => tracing::info_span!(parent: None, "socket", user_id = user.id, role = user.role.as_str()),
         Err(_) => tracing::Span::none(),
@@ -56,20 +58,17 @@ pub async fn notifications(
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| {
-            async move {
-                // Boxed: the setup's state (the caller, a database call) would otherwise sit in
-                // every session's task for its whole life, since the session runs in this future.
-                match Box::pin(register(state, caller)).await {
-                    Ok((registration, expires_at)) => {
-                        let settings = SessionSettings { ping_interval, expires_at };
-                        let (sink, stream) = socket.split();
-                        run_session(sink, stream, registration, settings).await;
-                    }
-                    Err(reason) => close_at_once(socket, reason).await,
+        .on_upgrade(move |socket| async move {
+            // Boxed: the setup's state (the caller, a database call) would otherwise sit in
+            // every session's task for its whole life, since the session runs in this future.
+            match Box::pin(register(state, caller).instrument(span)).await {
+                Ok((registration, expires_at)) => {
+                    let settings = SessionSettings { ping_interval, expires_at };
+                    let (sink, stream) = socket.split();
+                    run_session(sink, stream, registration, settings).await;
                 }
+                Err(reason) => close_at_once(socket, reason).await,
             }
-            .instrument(span)
         }))
 }
 

@@ -174,6 +174,7 @@ impl SessionGuard {
     pub fn finish(self, reason: CloseReason, frames_sent: u64) {
         let session_type = SessionTypeLabel::from(self.session_type).session_type;
         let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let _span = tracing::info_span!(parent: None, "socket", user_id = self.user_id, session_type).entered();
         tracing::info!(
             user_id = self.user_id,
             session_type,
