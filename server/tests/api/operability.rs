@@ -60,10 +60,12 @@ async fn metrics_count_sessions_fan_out_requests_and_sign_ins() {
     assert!(delta("miseos_ws_bytes_sent_total") > 200.0);
     assert_eq!(delta("miseos_ws_queue_overflows_total"), 0.0);
     let created = r#"{method="POST",route="/api/v1/ingredient-requests",status="201"}"#;
-    assert_eq!(value(&after, &format!("miseos_http_requests_total{created}")), 1.0);
     assert_eq!(value(&after, &format!("miseos_http_request_duration_seconds_count{created}")), 1.0);
     let approved = r#"{method="POST",route="/api/v1/ingredient-requests/{id}/approve",status="200"}"#;
-    assert_eq!(value(&after, &format!("miseos_http_requests_total{approved}")), 1.0);
+    assert_eq!(value(&after, &format!("miseos_http_request_duration_seconds_count{approved}")), 1.0);
+    let labels = approved.trim_start_matches('{').trim_end_matches('}');
+    let bucket = format!(r#"miseos_http_request_duration_seconds_bucket{{{labels},le="+Inf"}}"#);
+    assert_eq!(value(&after, &bucket), 1.0, "{bucket}");
     assert!(value(&after, "miseos_db_pool_idle") + value(&after, "miseos_db_pool_in_use") >= 1.0);
     assert_eq!(value(&after, "miseos_db_pool_waiting"), 0.0);
 
@@ -203,4 +205,30 @@ async fn the_api_is_described_at_api_openapi_json_and_api_docs() {
     assert!(policy.starts_with("default-src 'none'"), "{policy}");
     let html = page.text().await.expect("HTML");
     assert!(html.contains("<code>/api/v1/ingredient-requests/{id}/approve</code>") && !html.contains("<script"));
+}
+
+/// `MISEOS_JWT_SECRET_FILE`: the secret is read from the file (whitespace around it ignored),
+/// and a file holding too short a secret stops the server from starting, naming the file.
+#[tokio::test]
+async fn the_signing_secret_can_come_from_a_file() {
+    let path = std::env::temp_dir().join(format!("miseos-secret-{}", std::process::id()));
+    std::fs::write(&path, format!("  {TEST_SECRET}\n")).expect("the secret file");
+    let from_file = path.clone();
+    let app = spawn_app_with(Db::Sqlite, move |config| {
+        config.jwt_secret = None;
+        config.jwt_secret_file = Some(from_file);
+    })
+    .await;
+    let token = app.token(GORDON).await;
+    let keys = server::auth::TokenKeys::new(TEST_SECRET.as_bytes(), Duration::from_secs(60));
+    keys.verify(&token).expect("signed with the secret from the file");
+
+    std::fs::write(&path, "too short").expect("the secret file");
+    let database = FreshDatabase::create(Db::Sqlite).await;
+    let mut config = test_config(&database.url);
+    config.jwt_secret = None;
+    config.jwt_secret_file = Some(path.clone());
+    let refused = server::Application::build(config, leptos_options()).await.err().expect("refused");
+    assert!(refused.to_string().contains(&path.display().to_string()), "{refused}");
+    let _ = std::fs::remove_file(&path);
 }
