@@ -4,8 +4,10 @@
 # load generator over loopback. Prints every figure; stops what it started.
 #
 #   scripts/bench.sh            all scenarios
-#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot scale-out
-# (scale-out needs the local PostgreSQL, as the tests do)
+#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot scale-out site
+# (scale-out needs the local PostgreSQL, as the tests do; site needs Chromium and end2end's packages)
+# The server logs at `warn` (MISEOS_BENCH_LOG=info measures the production default, with its
+# request and socket spans).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,7 +33,7 @@ server_pid=""
 floor_pid=""
 
 start_server() {
-  MISEOS_DATA_DIR="$data" PORT=$server_port RUST_LOG=warn LEPTOS_OUTPUT_NAME=miseos LEPTOS_SITE_ROOT=target/site \
+  MISEOS_DATA_DIR="$data" PORT=$server_port RUST_LOG="${MISEOS_BENCH_LOG:-warn}" LEPTOS_OUTPUT_NAME=miseos LEPTOS_SITE_ROOT=target/site \
     LEPTOS_SITE_PKG_DIR=pkg target/release/server >>"$data/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$server_port/healthz" >/dev/null && return; sleep 0.05; done
@@ -118,6 +120,20 @@ PY
       target/release/loadgen --scenario broadcast --server 127.0.0.1:5201 --admins 19000 --rate 2 --events 20 --posters 1 --server-pid "${pids[0]}"
       kill "${pids[0]}"; wait "${pids[0]}" || true
       psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $database WITH (FORCE)" ;;
+    site)
+      echo "== the release site: sizes, and time to a live dashboard in Chromium (CPU 4x slower), plain and precompressed"
+      [ -x dist/miseos/server ] || scripts/release.sh dist/miseos >/dev/null
+      for file in dist/miseos/site/pkg/*.wasm dist/miseos/site/pkg/*.js dist/miseos/site/pkg/*.css; do
+        printf '%-48s raw %8d  gzip %8d  brotli %8d bytes\n' "${file##*/}" \
+          "$(stat -c %s "$file")" "$(stat -c %s "$file.gz")" "$(stat -c %s "$file.br")"
+      done
+      plain="$data/plain"
+      cp -r dist/miseos "$plain"
+      find "$plain/site" \( -name '*.br' -o -name '*.gz' \) -delete
+      for variant in "plain:$plain" "precompressed:$root/dist/miseos"; do
+        (cd end2end && MISEOS_E2E_RELEASE_DIR="${variant#*:}" MISEOS_MEASURE_LABEL="${variant%%:*}" \
+          npx playwright test -c measure.config.ts --reporter=line 2>&1 | grep time-to-live)
+      done ;;
     *) echo "unknown scenario $1" >&2; exit 2 ;;
   esac
 }
@@ -125,5 +141,5 @@ PY
 if [ $# -gt 0 ]; then
   run "$1"
 else
-  for scenario in idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot scale-out; do run "$scenario"; done
+  for scenario in idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot scale-out site; do run "$scenario"; done
 fi
