@@ -19,6 +19,7 @@ use crate::{
 };
 use app::wire::{Role, User, UserChanges};
 use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
 
 /// Logged at start when the database has no user and demo users are off.
 pub const FIRST_HEAD_CHEF_HINT: &str = "there are no users yet: create the first head chef with \
@@ -35,13 +36,13 @@ pub enum Command {
     /// runs. For PostgreSQL use `pg_dump`.
     Backup {
         /// Where the copy goes; it must not exist yet.
-        path: std::path::PathBuf,
+        path: PathBuf,
     },
     /// Replace the SQLite database with the backup at PATH, under a new epoch (open
     /// dashboards then start over). Stop the server first.
     Restore {
         /// A file written by `server backup`.
-        path: std::path::PathBuf,
+        path: PathBuf,
     },
     /// Give the database a new epoch, after restoring it by other means (`pg_restore`), before
     /// the servers start again.
@@ -142,10 +143,14 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
     result
 }
 
-/// `server restore PATH`: the backup is copied next to the database, migrated and given a new
-/// epoch there, and only then renamed over it (with the old write-ahead log removed), so a
-/// failure at any step leaves the current database as it was.
-async fn restore(config: &Config, backup: &std::path::Path, out: &mut impl std::io::Write) -> Result<(), CliError> {
+/// `server restore PATH`. Refused while a server runs on the database (every server holds a
+/// shared lock on `<database>.lock`; this takes it exclusively). The backup is copied next to
+/// the database, migrated, given a new epoch and checkpointed there; then the current database
+/// (with its write-ahead log, which may hold commits after an unclean stop) is renamed aside to
+/// `<database>.before-restore-<unix seconds>`, and the copy renamed into its place with the
+/// owner and mode the database had. A failure before the last step leaves the database as it
+/// was; nothing is deleted.
+async fn restore(config: &Config, backup: &Path, out: &mut impl std::io::Write) -> Result<(), CliError> {
     let url = config.effective_database_url();
     let database = crate::store::sqlite_path(&url).ok_or_else(|| {
         CliError::Invalid("restore works on SQLite; for PostgreSQL use pg_restore, then `server renew-epoch`".into())
@@ -153,34 +158,64 @@ async fn restore(config: &Config, backup: &std::path::Path, out: &mut impl std::
     if !backup.is_file() {
         return Err(CliError::Invalid(format!("{} is not a backup file", backup.display())));
     }
-    let mut staged = database.clone().into_os_string();
-    staged.push(".restoring");
-    let staged = std::path::PathBuf::from(staged);
     let io = |error: std::io::Error| CliError::Invalid(format!("cannot restore: {error}"));
+    let lock = crate::store::database_lock_file(&database).map_err(io)?;
+    if lock.try_lock().is_err() {
+        return Err(CliError::Invalid(format!(
+            "a server is running on {}; stop it before restoring",
+            database.display()
+        )));
+    }
+    let staged = with_suffix(&database, ".restoring");
     std::fs::copy(backup, &staged).map_err(io)?;
     let staged_url = format!("sqlite://{}", staged.display());
     let epoch = async {
         let store = Store::connect(&staged_url, 1, KitchenClock::new(config.timezone)).await?;
         let epoch = store.renew_epoch().await;
+        // Everything into the file itself: only the file is renamed into place.
+        let checkpointed = store.checkpoint().await;
         store.close().await;
-        epoch
+        checkpointed.and(epoch)
     }
     .await
     .map_err(|error| {
         let _ = std::fs::remove_file(&staged);
         CliError::from(error)
     })?;
-    for suffix in ["-wal", "-shm"] {
-        let mut stale = database.clone().into_os_string();
-        stale.push(suffix);
-        match std::fs::remove_file(&stale) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(io(error)),
-            _ => {}
+    std::fs::File::open(&staged).and_then(|file| file.sync_all()).map_err(io)?;
+    let aside = with_suffix(&database, &format!(".before-restore-{}", chrono::Utc::now().timestamp()));
+    if let Ok(current) = std::fs::metadata(&database) {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        std::os::unix::fs::chown(&staged, Some(current.uid()), Some(current.gid())).map_err(io)?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(current.mode())).map_err(io)?;
+        for suffix in ["-wal", "-shm", ""] {
+            match std::fs::rename(with_suffix(&database, suffix), with_suffix(&aside, suffix)) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(io(error)),
+                _ => {}
+            }
         }
     }
     std::fs::rename(&staged, &database).map_err(io)?;
-    print(out, &format!("restored {} from {}; its epoch is now {epoch}", database.display(), backup.display()));
+    if let Some(directory) = database.parent().filter(|directory| !directory.as_os_str().is_empty()) {
+        std::fs::File::open(directory).and_then(|directory| directory.sync_all()).map_err(io)?;
+    }
+    print(
+        out,
+        &format!(
+            "restored {} from {}; its epoch is now {epoch}\nthe database it replaced is kept as {}",
+            database.display(),
+            backup.display(),
+            aside.display()
+        ),
+    );
     Ok(())
+}
+
+/// `path` with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 async fn run_user_command(

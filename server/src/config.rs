@@ -124,10 +124,16 @@ pub struct Config {
     #[arg(long, env = "MISEOS_METRICS_ALLOW", value_delimiter = ',', value_parser = crate::throttle::parse_proxy)]
     pub metrics_allow: Vec<ipnet::IpNet>,
 
-    /// Serve `/metrics` on this port (same interface, same allow rule) instead of the main
-    /// one, like soketi: a scrape then never competes with users for the main port.
+    /// Serve `/metrics` on this port (same allow rule) instead of the main one, like soketi:
+    /// a scrape then never competes with users for the main port, and no proxy in front of
+    /// the main port can reach it.
     #[arg(long, env = "MISEOS_METRICS_PORT")]
     pub metrics_port: Option<u16>,
+
+    /// The interface of `MISEOS_METRICS_PORT` (default: `HOST`), e.g. a private address a
+    /// Prometheus on another host can reach while `HOST` stays on loopback behind the proxy.
+    #[arg(long, env = "MISEOS_METRICS_HOST")]
+    pub metrics_host: Option<IpAddr>,
 
     /// `text` (readable) or `json` (one JSON object per line, for log collectors).
     #[arg(long, env = "MISEOS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]

@@ -115,6 +115,8 @@ pub enum StartError {
     Secret(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// A built application with its port bound, ready to serve.
@@ -123,6 +125,8 @@ pub struct Application {
     router: Router,
     /// `MISEOS_METRICS_PORT`'s listener, when set.
     metrics_listener: Option<TcpListener>,
+    /// SQLite: the shared lock on `<database>.lock`, released when the application is dropped.
+    _database_lock: Option<std::fs::File>,
     state: AppState,
     stop_bus: watch::Sender<bool>,
 }
@@ -136,6 +140,17 @@ impl Application {
         let limits = store::WriteLimits {
             new_items_per_minute: config.max_new_items_per_minute,
             pending_per_user: config.max_pending_per_user,
+        };
+        // Held for the life of the process: `server restore` refuses to swap the file under it.
+        let database_lock = match store::sqlite_path(&database_url) {
+            Some(database) => {
+                let lock = store::database_lock_file(&database)?;
+                lock.try_lock_shared().map_err(|_| {
+                    StartError::Busy(format!("{} is being restored; start again when that is done", database.display()))
+                })?;
+                Some(lock)
+            }
+            None => None,
         };
         let (hub_metrics, bus_metrics, pool_metrics) =
             (HubMetrics::default(), BusMetrics::default(), PoolMetrics::default());
@@ -181,8 +196,9 @@ impl Application {
             Sessions::new(store.clone(), hub.clone(), bus.clone(), config.session_idle(), sessions_ended_elsewhere);
         sessions.spawn_watcher(bus_stopped);
         let listener = listen(SocketAddr::new(config.host, config.port))?;
+        let metrics_host = config.metrics_host.unwrap_or(config.host);
         let metrics_listener =
-            config.metrics_port.map(|port| listen(SocketAddr::new(config.host, port))).transpose()?;
+            config.metrics_port.map(|port| listen(SocketAddr::new(metrics_host, port))).transpose()?;
         if let Some(path) = &config.port_file {
             write_port_file(path, listener.local_addr()?.port())?;
         }
@@ -200,7 +216,7 @@ impl Application {
             metrics,
         }));
         let router = router(state.clone());
-        Ok(Application { listener, router, metrics_listener, state, stop_bus })
+        Ok(Application { listener, router, metrics_listener, state, stop_bus, _database_lock: database_lock })
     }
 
     /// The bound address (with the real port when the configured one was 0).

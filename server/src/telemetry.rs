@@ -19,7 +19,7 @@ use axum::{
 use ipnet::IpNet;
 use std::{
     future::Future,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -179,24 +179,47 @@ pub async fn metrics(
         .into_response()
 }
 
-/// Whether a request may read the metrics: it comes from loopback or an allowed network. A
-/// request that passed a proxy (it carries `X-Forwarded-For` or `Forwarded`) is judged by the
-/// client the proxy names, and only a trusted proxy may name one, so a reverse proxy on the
-/// same host does not make the metrics public.
+/// Headers that say a request passed a proxy. A proxy on the same host connects from
+/// loopback, so its requests must never be taken for a local scrape.
+const PROXY_HEADERS: [&str; 6] =
+    ["forwarded", "x-forwarded-for", "x-real-ip", "via", "x-forwarded-proto", "x-forwarded-host"];
+
+/// Whether a request may read the metrics: it comes from loopback or an allowed network.
+///
+/// A request that passed a proxy (it comes from a trusted proxy, or carries any proxy header)
+/// is judged by the client the proxy names in `X-Forwarded-For`, strictly: only a trusted
+/// proxy may name one, every entry must be a plain address, and a chain that names nothing but
+/// proxies names no client. Anything else is refused, so a reverse proxy on the same host does
+/// not make the metrics public whatever headers it sends. (Production should still use
+/// `MISEOS_METRICS_PORT` or block `/metrics` at the proxy; see the README.)
 pub fn may_scrape(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpNet], allowed: &[IpNet]) -> bool {
-    if headers.contains_key(header::FORWARDED) {
-        // Not parsed here, so whoever it names cannot be checked.
-        return false;
-    }
-    let client = if headers.contains_key("x-forwarded-for") {
-        if !trusted_proxies.iter().any(|net| net.contains(&peer.ip().to_canonical())) {
+    let is_trusted = |address: &IpAddr| trusted_proxies.iter().any(|net| net.contains(address));
+    let peer = peer.ip().to_canonical();
+    let through_proxy = is_trusted(&peer) || PROXY_HEADERS.iter().any(|name| headers.contains_key(*name));
+    let client = if through_proxy {
+        if !is_trusted(&peer) || headers.contains_key(header::FORWARDED) {
             return false;
         }
-        crate::throttle::request_client(peer, headers, trusted_proxies)
+        match strict_forwarded_client(headers, &is_trusted) {
+            Some(client) => client,
+            None => return false,
+        }
     } else {
-        peer.ip().to_canonical()
+        peer
     };
     client.is_loopback() || allowed.iter().any(|net| net.contains(&client))
+}
+
+/// The nearest entry of `X-Forwarded-For` (every line, in order) that is not a trusted proxy;
+/// `None` when a line is not ASCII, an entry is not a plain address, or every entry is a proxy.
+fn strict_forwarded_client(headers: &HeaderMap, is_trusted: &impl Fn(&IpAddr) -> bool) -> Option<IpAddr> {
+    let mut entries = Vec::new();
+    for line in headers.get_all("x-forwarded-for") {
+        for entry in line.to_str().ok()?.split(',') {
+            entries.push(entry.trim().parse::<IpAddr>().ok()?.to_canonical());
+        }
+    }
+    entries.into_iter().rev().find(|address| !is_trusted(address))
 }
 
 #[cfg(test)]
@@ -231,5 +254,27 @@ mod tests {
         assert!(!may_scrape(proxy, &forwarded, &[net("127.0.0.1")], &[]));
         assert!(may_scrape(proxy, &forwarded, &[net("127.0.0.1")], &[net("198.51.100.0/24")]));
         assert!(!may_scrape(proxy, &headers(&[("forwarded", "for=127.0.0.1")]), &[net("127.0.0.1")], &[]));
+    }
+
+    #[test]
+    fn a_proxy_that_names_no_client_or_an_unreadable_one_is_refused() {
+        let proxy: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        let trusted = [net("127.0.0.1")];
+        // A trusted proxy that sends no X-Forwarded-For at all.
+        assert!(!may_scrape(proxy, &HeaderMap::new(), &trusted, &[]));
+        // An untrusted one on loopback that says only that it is a proxy.
+        assert!(!may_scrape(proxy, &headers(&[("x-real-ip", "198.51.100.7")]), &[], &[]));
+        assert!(!may_scrape(proxy, &headers(&[("via", "1.1 nginx")]), &[], &[]));
+        // A line that is not an address, or not ASCII, hides the client: refused.
+        assert!(!may_scrape(proxy, &headers(&[("x-forwarded-for", "garbage, 198.51.100.7")]), &trusted, &[]));
+        let mut not_ascii = HeaderMap::new();
+        not_ascii.append("x-forwarded-for", HeaderValue::from_bytes(b"\x80").unwrap());
+        not_ascii.append("x-forwarded-for", HeaderValue::from_static("127.0.0.1"));
+        assert!(!may_scrape(proxy, &not_ascii, &trusted, &[]));
+        // A chain of trusted proxies only names no client.
+        assert!(!may_scrape(proxy, &headers(&[("x-forwarded-for", "127.0.0.1")]), &trusted, &[]));
+        // A well-formed chain naming an allowed client is served.
+        let named = headers(&[("x-forwarded-for", "10.0.0.5")]);
+        assert!(may_scrape(proxy, &named, &trusted, &[net("10.0.0.0/24")]));
     }
 }

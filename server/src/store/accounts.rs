@@ -441,9 +441,11 @@ impl Store {
                 "DELETE FROM sign_in_failures WHERE rowid IN \
                  (SELECT rowid FROM sign_in_failures WHERE key = $1 AND at = $2 LIMIT 1)"
             }
+            // Two guesses taking back twins at once must not pick the same row: the second
+            // skips the row the first has locked and takes the other.
             Backend::Postgres => {
-                "DELETE FROM sign_in_failures WHERE ctid IN \
-                 (SELECT ctid FROM sign_in_failures WHERE key = $1 AND at = $2 LIMIT 1)"
+                "DELETE FROM sign_in_failures WHERE ctid = \
+                 (SELECT ctid FROM sign_in_failures WHERE key = $1 AND at = $2 LIMIT 1 FOR UPDATE SKIP LOCKED)"
             }
         };
         sqlx::query(one_row).bind(key).bind(at).execute(&mut *self.connection().await?).await?;

@@ -197,6 +197,15 @@ impl Store {
         &self.epoch
     }
 
+    /// Moves everything in SQLite's write-ahead log into the database file (a no-op on
+    /// PostgreSQL).
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *self.connection().await?).await?;
+        }
+        Ok(())
+    }
+
     /// Gives the database a new epoch (after a restore); returns it. Servers read it when
     /// they start.
     pub async fn renew_epoch(&self) -> Result<String, StoreError> {
@@ -427,6 +436,14 @@ fn counter_column(category: Category) -> &'static str {
 }
 
 /// Makes sure the directory of a `sqlite://path` URL exists, so a first start just works.
+/// The lock file beside a SQLite database, `<database>.lock`: every server holds it shared
+/// for as long as it runs, and `server restore` needs it exclusively.
+pub fn database_lock_file(database: &Path) -> std::io::Result<std::fs::File> {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".lock");
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(std::path::PathBuf::from(name))
+}
+
 /// The file of a SQLite database URL; `None` for any other database.
 pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     if Backend::of_url(url)? != Backend::Sqlite {

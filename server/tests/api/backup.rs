@@ -66,13 +66,24 @@ async fn a_restore_brings_the_backup_back_under_a_new_epoch() {
     run_cli(app.database_url(), &["backup", copy.to_str().expect("a UTF-8 path")]).await;
     app.create_request(&cook, "Efter").await;
     let live_epoch = app.store.epoch().to_string();
+    // Never under a running server: it would go on writing to the file being replaced.
+    let (succeeded, message) = run_cli_status(app.database_url(), &["restore", copy.to_str().expect("path")]).await;
+    assert!(!succeeded && message.contains("stop it before restoring"), "{message}");
     app.shut_down().await;
 
     let (succeeded, message) = run_cli_status(app.database_url(), &["restore", "/nonexistent/backup.db"]).await;
     assert!(!succeeded && message.contains("is not a backup file"), "{message}");
     let printed = run_cli(app.database_url(), &["restore", copy.to_str().expect("path")]).await;
-    let new_epoch = printed.trim().rsplit(' ').next().expect("the epoch is printed").to_string();
-    assert!(printed.contains("restored") && new_epoch.len() == 16, "{printed}");
+    let new_epoch = printed.split("its epoch is now ").nth(1).and_then(|rest| rest.get(..16)).expect("the epoch");
+    let kept = printed.rsplit("is kept as ").next().expect("where the old database went").trim().to_string();
+    assert!(printed.contains("restored"), "{printed}");
+    // The database it replaced is kept, whole: all four items, the one after the backup too.
+    let kept_url = format!("sqlite://{kept}");
+    let old = spawn_app_with(Db::Sqlite, move |config| config.database_url = Some(kept_url)).await;
+    let old_chef = old.token(GORDON).await;
+    assert_eq!(old.snapshot(&old_chef).await.pending_ingredient_requests, 4);
+    drop(old);
+    let new_epoch = new_epoch.to_string();
 
     let url = app.database_url().to_string();
     let restored = spawn_app_with(Db::Sqlite, |config| config.database_url = Some(url)).await;
@@ -82,6 +93,9 @@ async fn a_restore_brings_the_backup_back_under_a_new_epoch() {
     assert_eq!(snapshot.epoch, new_epoch);
     assert_ne!(snapshot.epoch, live_epoch);
     let _ = std::fs::remove_file(&copy);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{kept}{suffix}"));
+    }
 }
 
 /// `server renew-epoch` (after a `pg_restore`): the next server start sends the new epoch.
