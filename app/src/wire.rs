@@ -268,6 +268,10 @@ pub struct IngredientRequest {
     pub status: ReviewStatus,
     pub requested_by: Person,
     pub created_at: String,
+    /// When it was created, in Unix milliseconds (additive): exact ages, where `createdAt`
+    /// names only the minute.
+    #[serde(default)]
+    pub created_at_millis: i64,
     pub reviewed_by: Option<Person>,
     pub reviewed_at: Option<String>,
     pub review_note: Option<String>,
@@ -284,6 +288,10 @@ pub struct DishSuggestion {
     pub status: ReviewStatus,
     pub requested_by: Person,
     pub created_at: String,
+    /// When it was created, in Unix milliseconds (additive): exact ages, where `createdAt`
+    /// names only the minute.
+    #[serde(default)]
+    pub created_at_millis: i64,
     pub reviewed_by: Option<Person>,
     pub reviewed_at: Option<String>,
     pub review_note: Option<String>,
@@ -359,6 +367,10 @@ pub struct NewItemNotice {
     pub item_name: String,
     pub requested_by: Person,
     pub timestamp: String,
+    /// When the item was created, in Unix milliseconds (additive; `timestamp` keeps the
+    /// contract's minute format).
+    #[serde(default)]
+    pub created_at_millis: i64,
 }
 
 /// A review decision, sent to the requester's staff session.

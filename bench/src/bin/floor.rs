@@ -66,6 +66,8 @@ async fn relay_triggers(stream: TcpStream, frames: broadcast::Sender<Utf8Bytes>)
             item_name: name,
             requested_by: Person { id: 3, first_name: "Ali".into(), last_name: "Hassan".into() },
             timestamp: TIMESTAMP.into(),
+            // As the server sends it: a 13-digit Unix millisecond.
+            created_at_millis: 1_774_606_500_000,
         });
         let count = Notification::PendingCountUpdated {
             category: Category::IngredientRequest,

@@ -454,6 +454,8 @@ pub fn deliveries(event: &Event, timestamp: &str, count_is_news: bool) -> Delive
                 item_name: item_name.clone(),
                 requested_by: requested_by.clone(),
                 timestamp: timestamp.to_string(),
+                // A creation's event is stamped with the item's creation instant.
+                created_at_millis: event.at_millis,
             });
             Delivery { to_admins: std::iter::once(announcement).chain(count).collect(), to_staff: None }
         }

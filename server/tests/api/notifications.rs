@@ -79,6 +79,7 @@ async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
             item_name,
             requested_by,
             timestamp,
+            created_at_millis,
         }) = socket.next().await
         else {
             panic!("NEW_INGREDIENT_REQUEST first");
@@ -87,6 +88,11 @@ async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
             (category, request_id, item_name.as_str(), requested_by),
             (Category::IngredientRequest, id, "Frisk Dild", ali())
         );
+        let item: app::wire::IngredientRequest =
+            expect_json(app.get(&format!("/api/v1/ingredient-requests/{id}"), &cook).await, 200).await;
+        assert_eq!(created_at_millis, item.created_at_millis, "the notice and the item name the same instant");
+        let now = chrono::Utc::now().timestamp_millis();
+        assert!((now - 60_000..=now).contains(&created_at_millis), "{created_at_millis} is not a recent Unix ms");
         assert_eq!(timestamp.len(), 16);
         let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
             panic!("then the count")
