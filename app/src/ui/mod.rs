@@ -36,6 +36,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // Installable: a tablet at the pass adds the dashboard to its home screen and
+                // opens it full-screen.
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="icon" href="/icon.svg" type="image/svg+xml"/>
+                <link rel="apple-touch-icon" href="/apple-touch-icon.png"/>
                 <AutoReload options=options.clone()/>
                 // The stylesheet by its content-hashed name in a release (see scripts/release.sh).
                 <HashedStylesheet options=options.clone() id="leptos"/>
