@@ -145,3 +145,32 @@ test("a cook over the write limit is told so in words, next to the form", async 
     "you can send at most 30 new requests and suggestions a minute",
   );
 });
+
+test("a pending item shows how long it has waited, amber after 10 minutes and red after 20, and the title counts", async ({ browser }) => {
+  const context = await signedIn(browser, "gordon@miseos.dk");
+  const chef = await context.newPage();
+  // The browser's clock, under the test's control from the first script on.
+  await chef.clock.install({ time: Date.now() });
+  await chef.goto(`${server.url}/`);
+  await expect(chef.getByTestId("link-state")).toHaveText("Live");
+  await expect(chef).toHaveTitle("MiseOS Live");
+
+  const cook = await server.token("ali@miseos.dk");
+  await server.api("POST", "/api/v1/ingredient-requests", cook, { itemName: "Kørvel", quantity: 1, unit: "bundt" });
+  const card = chef.getByTestId("pending-card").filter({ hasText: "Kørvel" });
+  const waiting = card.getByTestId("waiting");
+  await expect(waiting).toHaveText("waiting under a minute");
+  await expect(chef).toHaveTitle("(1) MiseOS Live");
+
+  await chef.clock.fastForward("10:30");
+  await expect(waiting).toHaveText("waiting 10 min");
+  await expect(waiting).toHaveClass(/amber/);
+  await chef.clock.fastForward("10:00");
+  await expect(waiting).toHaveText("waiting 20 min");
+  await expect(waiting).toHaveClass(/red/);
+
+  await card.getByRole("button", { name: "Approve" }).click();
+  await expect(card).toHaveCount(0);
+  await expect(chef).toHaveTitle("MiseOS Live");
+  await context.close();
+});

@@ -11,6 +11,7 @@ use crate::{
     wire::{Category, Decision, DishSuggestion, IngredientRequest, Notification, User},
 };
 use leptos::prelude::*;
+use leptos_meta::Title;
 use std::collections::HashSet;
 
 /// How long a newly announced item stays highlighted.
@@ -37,6 +38,7 @@ struct PendingCard {
     note: Option<String>,
     requested_by: String,
     created_at: String,
+    created_at_millis: i64,
 }
 
 impl From<&IngredientRequest> for PendingCard {
@@ -49,6 +51,7 @@ impl From<&IngredientRequest> for PendingCard {
             note: item.note.clone().filter(|note| !note.trim().is_empty()),
             requested_by: full_name(&item.requested_by),
             created_at: item.created_at.clone(),
+            created_at_millis: item.created_at_millis,
         }
     }
 }
@@ -63,8 +66,33 @@ impl From<&DishSuggestion> for PendingCard {
             note: Some(item.description.clone()).filter(|text| !text.trim().is_empty()),
             requested_by: full_name(&item.requested_by),
             created_at: item.created_at.clone(),
+            created_at_millis: item.created_at_millis,
         }
     }
+}
+
+/// A pending item waiting this long turns amber on the board, and this long red (Toast KDS
+/// colours tickets by age the same way).
+const WAITING_AMBER_MINUTES: i64 = 10;
+const WAITING_RED_MINUTES: i64 = 20;
+/// How often the waiting times move on.
+const WAITING_TICK_MS: u32 = 15_000;
+
+/// How long an item created at `created_at_millis` has waited at `now_millis`, as the card
+/// says it and the colour it gets: `None` when the time is not known yet (the server's render,
+/// before the browser's clock takes over) or the item is older than the server says.
+fn waiting(created_at_millis: i64, now_millis: i64) -> Option<(String, &'static str)> {
+    if created_at_millis <= 0 || now_millis <= 0 {
+        return None;
+    }
+    let minutes = (now_millis - created_at_millis).max(0) / 60_000;
+    let label = if minutes < 1 { "waiting under a minute".to_string() } else { format!("waiting {minutes} min") };
+    let level = match minutes {
+        minutes if minutes >= WAITING_RED_MINUTES => "waiting red",
+        minutes if minutes >= WAITING_AMBER_MINUTES => "waiting amber",
+        _ => "waiting",
+    };
+    Some((label, level))
 }
 
 /// One column of the dashboard: a category's pending count and its cards.
@@ -90,6 +118,9 @@ struct Board {
     dish_suggestions: Column,
     fresh: RwSignal<HashSet<(Category, i64)>>,
     notice: RwSignal<Option<String>>,
+    /// The browser's clock in Unix ms, moved on every few seconds; 0 until the page is
+    /// hydrated, so the server's render and the browser's first one agree.
+    now_millis: RwSignal<i64>,
 }
 
 impl Board {
@@ -179,6 +210,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         dish_suggestions: Column::new(data.snapshot.pending_dish_suggestions, &data.dish_suggestions),
         fresh: RwSignal::new(HashSet::new()),
         notice: RwSignal::new(None),
+        now_millis: RwSignal::new(0),
     };
     let mut gate = SeqGate::default();
     for category in Category::ALL {
@@ -190,14 +222,28 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
     // refetched lists then replace what it shows), instead of ignoring every update.
     let epoch = StoredValue::new(data.snapshot.epoch.clone());
 
+    // Effects run only in the browser: the waiting times follow its clock.
+    Effect::new(move |_| {
+        let tick = move || board.now_millis.set(js_sys::Date::now() as i64);
+        tick();
+        leptos::task::spawn_local(async move {
+            loop {
+                gloo_timers::future::TimeoutFuture::new(WAITING_TICK_MS).await;
+                tick();
+            }
+        });
+    });
+
     // Effects run only in the browser: this opens the socket once the page is hydrated.
     Effect::new(move |_| {
         let refetch_both = move || Category::ALL.into_iter().for_each(|category| board.refetch(category));
         live::connect(link, refetch_both, move |message| match message {
+            // An empty epoch is an older server's, which names none.
             Notification::Connected { epoch: welcome_epoch, .. } => {
-                if epoch.with_value(|known| *known != welcome_epoch) {
+                if !welcome_epoch.is_empty() && epoch.with_value(|known| *known != welcome_epoch) {
                     epoch.set_value(welcome_epoch);
                     gate.set_value(SeqGate::default());
+                    refetch_both();
                 }
             }
             Notification::PendingCountUpdated { category, count, seq, .. }
@@ -215,7 +261,13 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
     });
 
     let total = move || board.ingredient_requests.count.get() + board.dish_suggestions.count.get();
+    // The tab or home-screen title says how much is waiting: "(3) MiseOS Live".
+    let title = move || match total() {
+        0 => "MiseOS Live".to_string(),
+        pending => format!("({pending}) MiseOS Live"),
+    };
     view! {
+        <Title text=title/>
         <section class="badges" aria-label="Pending items">
             <div class="badge" data-testid="badge-ingredients">
                 <span class="count" aria-live="polite">{move || board.ingredient_requests.count.get()}</span>
@@ -297,7 +349,13 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
                 {card.detail.clone().map(|detail| view! { <span class="amount">{detail}</span> })}
             </div>
             {card.note.clone().map(|note| view! { <p class="note">{note}</p> })}
-            <p class="meta">{card.requested_by.clone()} " · " <time>{card.created_at.clone()}</time></p>
+            <p class="meta">
+                {card.requested_by.clone()} " · " <time>{card.created_at.clone()}</time>
+                {move || {
+                    waiting(card.created_at_millis, board.now_millis.get())
+                        .map(|(label, level)| view! { " · " <span class=level data-testid="waiting">{label}</span> })
+                }}
+            </p>
             <fieldset class="controls" disabled=move || !interactive.get()>
                 <label class="visually-hidden" for=note_id.clone()>{format!("Note for {label}")}</label>
                 <input id=note_id type="text" class="review-note" placeholder="Note (optional)" maxlength="500" bind:value=note/>
@@ -311,5 +369,24 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
             </fieldset>
             <p class="form-error" role="alert">{move || error.get()}</p>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::waiting;
+
+    const MINUTE: i64 = 60_000;
+
+    #[test]
+    fn the_waiting_time_turns_amber_at_ten_minutes_and_red_at_twenty() {
+        let created = 1_774_606_500_000;
+        assert_eq!(waiting(created, 0), None, "no clock yet: nothing shown");
+        assert_eq!(waiting(created, created + 59_999), Some(("waiting under a minute".into(), "waiting")));
+        assert_eq!(waiting(created, created + 9 * MINUTE + 59_999), Some(("waiting 9 min".into(), "waiting")));
+        assert_eq!(waiting(created, created + 10 * MINUTE), Some(("waiting 10 min".into(), "waiting amber")));
+        assert_eq!(waiting(created, created + 20 * MINUTE), Some(("waiting 20 min".into(), "waiting red")));
+        // A browser clock behind the server's says "under a minute", never a negative time.
+        assert_eq!(waiting(created, created - 5 * MINUTE), Some(("waiting under a minute".into(), "waiting")));
     }
 }
