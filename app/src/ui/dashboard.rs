@@ -4,7 +4,7 @@
 //! messages newer (by `seq`) than what was applied. New items are fetched and highlighted as
 //! they are announced; after a reconnect everything is fetched again.
 
-use super::{data, full_name, signed_in_page};
+use super::{data, full_name, signed_in_page, wall::WallScreen};
 use crate::{
     client,
     live::{self, LinkState, SeqGate},
@@ -221,9 +221,11 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
     // over under a new epoch: the page forgets the `seq` it held (the welcome's counts and the
     // refetched lists then replace what it shows), instead of ignoring every update.
     let epoch = StoredValue::new(data.snapshot.epoch.clone());
+    let wall = WallScreen::new();
 
     // Effects run only in the browser: the waiting times follow its clock.
     Effect::new(move |_| {
+        wall.restore();
         let tick = move || board.now_millis.set(js_sys::Date::now() as i64);
         tick();
         leptos::task::spawn_local(async move {
@@ -255,6 +257,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
             other => {
                 if let Some(notice) = other.as_new_item() {
                     board.add_announced(notice.category, notice.request_id);
+                    wall.announce();
                 }
             }
         });
@@ -266,8 +269,20 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         0 => "MiseOS Live".to_string(),
         pending => format!("({pending}) MiseOS Live"),
     };
+    let controls = view! {
+        <div class="wall-controls">
+            <button type="button" class="wall-toggle" aria-pressed=move || wall.on.get().to_string()
+                on:click=move |_| wall.on.update(|on| *on = !*on)>"Wall screen"</button>
+            {move || (wall.on.get() && !wall.sound.get()).then(|| view! {
+                <button type="button" class="enable-sound" on:click=move |_| wall.enable_sound()>"Enable sound"</button>
+            })}
+        </div>
+    }
+    .into_any();
     view! {
         <Title text=title/>
+        <div class="board" class:wall=move || wall.on.get() data-testid="board">
+        {controls}
         <section class="badges" aria-label="Pending items">
             <div class="badge" data-testid="badge-ingredients">
                 <span class="count" aria-live="polite">{move || board.ingredient_requests.count.get()}</span>
@@ -292,6 +307,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
                 <h2 id="suggestions-heading">"Dish suggestions"</h2>
                 <PendingList board cards=board.dish_suggestions.cards/>
             </section>
+        </div>
         </div>
     }
 }

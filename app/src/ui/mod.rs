@@ -23,6 +23,7 @@ mod login;
 mod password;
 mod team;
 mod toasts;
+mod wall;
 
 /// The HTML document around the app, rendered by the server, with its Content Security
 /// Policy: scripts only from this origin or carrying this response's nonce (Leptos puts it on
