@@ -138,7 +138,16 @@ async fn logs_have_request_spans_and_a_line_per_ended_socket_session_and_no_cred
     let mut socket = open_socket(server.port, &token).await;
     socket.skip_greeting().await;
     socket.stream.send(tokio_tungstenite::tungstenite::Message::Close(None)).await.expect("close");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stopped only once the session has ended by the client's close (a stop before would end
+    // it with 1001).
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let ended = r#"miseos_ws_sessions_closed_total{session_type="admin",code="1000"}"#;
+        while value(&scrape(&server.url("")).await, ended) < 1.0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the session ends within 10 s");
     server.stop().await;
     let lines = lines.await.expect("the log");
     let parsed: Vec<LogLine> =
