@@ -6,7 +6,8 @@
 //! reconnects; any other 1008 (the session ended: signed out, disabled, revoked, expired)
 //! goes to the sign-in page, which says why; 4001 (opened in another tab or device) and 4008
 //! (too many screens open for the account) stop for good; anything else, including 1001 (server restarting) and 1013 (too slow),
-//! reconnects.
+//! reconnects, after a backoff cut short when the browser comes back online or the page
+//! becomes visible again.
 //!
 //! [`keep_session_fresh`] renews the token well before it expires and keeps the session in
 //! use, so a dashboard left open on a wall screen stays signed in as long as its session
@@ -99,6 +100,7 @@ pub fn connect(
     leptos::task::spawn_local(async move {
         let mut failures: u32 = 0;
         let mut welcomed_before = false;
+        let mut chances = chances_to_reconnect();
         loop {
             let mut welcomed = false;
             let mut ended_with = None;
@@ -155,9 +157,40 @@ pub fn connect(
             }
             state.set(if failures >= OFFLINE_AFTER_ATTEMPTS { LinkState::Offline } else { LinkState::Reconnecting });
             let delay = backoff_delay_ms(failures, js_sys::Math::random());
-            gloo_timers::future::TimeoutFuture::new(delay).await;
+            // A chance that came while connected is old news.
+            while chances.try_recv().is_ok() {}
+            let backoff = gloo_timers::future::TimeoutFuture::new(delay);
+            futures::future::select(backoff, chances.next()).await;
         }
     });
+}
+
+/// Wakes when reconnecting now is likely to work: the browser is back online, or the page is
+/// visible again (a phone taken out of a pocket), so the socket need not wait out its backoff.
+fn chances_to_reconnect() -> futures::channel::mpsc::UnboundedReceiver<()> {
+    let (chance, chances) = futures::channel::mpsc::unbounded();
+    let Some(window) = web_sys::window() else { return chances };
+    let online = chance.clone();
+    let back_online = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        let _ = online.unbounded_send(());
+    });
+    let visible_again = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+        let visible = web_sys::window()
+            .and_then(|window| window.document())
+            .is_some_and(|document| document.visibility_state() == web_sys::VisibilityState::Visible);
+        if visible {
+            let _ = chance.unbounded_send(());
+        }
+    });
+    use wasm_bindgen::JsCast;
+    let _ = window.add_event_listener_with_callback("online", back_online.as_ref().unchecked_ref());
+    if let Some(document) = window.document() {
+        let _ = document.add_event_listener_with_callback("visibilitychange", visible_again.as_ref().unchecked_ref());
+    }
+    // They live as long as the page.
+    back_online.forget();
+    visible_again.forget();
+    chances
 }
 
 /// How often an open page renews its token. Each renewal also counts as a use of the session,

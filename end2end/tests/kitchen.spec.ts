@@ -174,3 +174,58 @@ test("a pending item shows how long it has waited, amber after 10 minutes and re
   await expect(chef).toHaveTitle("MiseOS Live");
   await context.close();
 });
+
+test("a toast waits while the cook's pointer or focus is on it, then goes", async ({ browser }) => {
+  const cookContext = await signedIn(browser, "ali@miseos.dk");
+  const cook = await cookContext.newPage();
+  await cook.clock.install({ time: Date.now() });
+  await cook.goto(`${server.url}/`);
+  await expect(cook.getByTestId("link-state")).toHaveText("Live");
+  const [asker, chef] = [await server.token("ali@miseos.dk"), await server.token("gordon@miseos.dk")];
+  const decide = async (itemName: string) => {
+    const item = await server.api("POST", "/api/v1/ingredient-requests", asker, { itemName, quantity: 1, unit: "kg" });
+    await server.api("POST", `/api/v1/ingredient-requests/${item.id}/approve`, chef, {});
+  };
+
+  await decide("Dild");
+  const toast = cook.getByTestId("toast").filter({ hasText: "Dild" });
+  await expect(toast).toBeVisible();
+  await toast.hover();
+  await cook.clock.runFor(30_000);
+  await expect(toast).toBeVisible();
+  await cook.mouse.move(0, 0);
+  await cook.clock.runFor(16_000);
+  await expect(toast).toHaveCount(0);
+
+  await decide("Persille");
+  const second = cook.getByTestId("toast").filter({ hasText: "Persille" });
+  await second.getByRole("button", { name: "Dismiss" }).focus();
+  await cook.clock.runFor(30_000);
+  await expect(second).toBeVisible();
+  await second.getByRole("button", { name: "Dismiss" }).blur();
+  await cook.clock.runFor(16_000);
+  await expect(second).toHaveCount(0);
+  await cookContext.close();
+});
+
+test("a dropped dashboard reconnects as soon as the browser is back online or the page is visible again", async ({ browser }) => {
+  const context = await signedIn(browser, "gordon@miseos.dk");
+  const chef = await context.newPage();
+  await chef.clock.install();
+  await chef.goto(`${server.url}/`);
+  const link = chef.getByTestId("link-state");
+  await expect(link).toHaveText("Live");
+  for (const chance of ["online", "visibilitychange"]) {
+    const port = server.port;
+    await server.stop();
+    await expect(link).not.toHaveText("Live");
+    // From here the page's time stands still: its backoff cannot run out, so only the event
+    // can bring the socket back.
+    await chef.clock.pauseAt(Date.now() + 2_000);
+    await server.start(port);
+    await chef.evaluate((name) => (name === "online" ? window : document).dispatchEvent(new Event(name)), chance);
+    await expect(link).toHaveText("Live");
+    await chef.clock.resume();
+  }
+  await context.close();
+});
