@@ -21,6 +21,15 @@ async function openHome(context: BrowserContext): Promise<Page> {
   return page;
 }
 
+/** `email`'s home page, live, with the browser's clock under the test's control from the first script on. */
+async function openHomeOnTestClock(browser: Browser, email: string): Promise<Page> {
+  const page = await (await signedIn(browser, email)).newPage();
+  await page.clock.install({ time: Date.now() });
+  await page.goto(`${server.url}/`);
+  await expect(page.getByTestId("link-state")).toHaveText("Live");
+  return page;
+}
+
 const badge = (page: Page, name: "ingredients" | "dishes" | "total") => page.getByTestId(`badge-${name}`).locator(".count");
 
 test("the chef's badge rises when a cook asks, and the cook is told when the chef approves", async ({ browser }) => {
@@ -147,12 +156,7 @@ test("a cook over the write limit is told so in words, next to the form", async 
 });
 
 test("a pending item shows how long it has waited, amber after 10 minutes and red after 20, and the title counts", async ({ browser }) => {
-  const context = await signedIn(browser, "gordon@miseos.dk");
-  const chef = await context.newPage();
-  // The browser's clock, under the test's control from the first script on.
-  await chef.clock.install({ time: Date.now() });
-  await chef.goto(`${server.url}/`);
-  await expect(chef.getByTestId("link-state")).toHaveText("Live");
+  const chef = await openHomeOnTestClock(browser, "gordon@miseos.dk");
   await expect(chef).toHaveTitle("MiseOS Live");
 
   const cook = await server.token("ali@miseos.dk");
@@ -172,15 +176,11 @@ test("a pending item shows how long it has waited, amber after 10 minutes and re
   await card.getByRole("button", { name: "Approve" }).click();
   await expect(card).toHaveCount(0);
   await expect(chef).toHaveTitle("MiseOS Live");
-  await context.close();
+  await chef.context().close();
 });
 
 test("a toast waits while the cook's pointer or focus is on it, then goes", async ({ browser }) => {
-  const cookContext = await signedIn(browser, "ali@miseos.dk");
-  const cook = await cookContext.newPage();
-  await cook.clock.install({ time: Date.now() });
-  await cook.goto(`${server.url}/`);
-  await expect(cook.getByTestId("link-state")).toHaveText("Live");
+  const cook = await openHomeOnTestClock(browser, "ali@miseos.dk");
   const [asker, chef] = [await server.token("ali@miseos.dk"), await server.token("gordon@miseos.dk")];
   const decide = async (itemName: string) => {
     const item = await server.api("POST", "/api/v1/ingredient-requests", asker, { itemName, quantity: 1, unit: "kg" });
@@ -205,16 +205,12 @@ test("a toast waits while the cook's pointer or focus is on it, then goes", asyn
   await second.getByRole("button", { name: "Dismiss" }).blur();
   await cook.clock.runFor(16_000);
   await expect(second).toHaveCount(0);
-  await cookContext.close();
+  await cook.context().close();
 });
 
 test("a dropped dashboard reconnects as soon as the browser is back online or the page is visible again", async ({ browser }) => {
-  const context = await signedIn(browser, "gordon@miseos.dk");
-  const chef = await context.newPage();
-  await chef.clock.install();
-  await chef.goto(`${server.url}/`);
+  const chef = await openHomeOnTestClock(browser, "gordon@miseos.dk");
   const link = chef.getByTestId("link-state");
-  await expect(link).toHaveText("Live");
   for (const chance of ["online", "visibilitychange"]) {
     const port = server.port;
     await server.stop();
@@ -227,5 +223,5 @@ test("a dropped dashboard reconnects as soon as the browser is back online or th
     await expect(link).toHaveText("Live");
     await chef.clock.resume();
   }
-  await context.close();
+  await chef.context().close();
 });
