@@ -46,6 +46,9 @@ test("the chef's badge rises when a cook asks, and the cook is told when the che
 
   await expect(badge(chef, "ingredients")).toHaveText("1");
   await expect(badge(chef, "total")).toHaveText("1");
+  // Said once, in one sentence, rather than by each of the three badges.
+  await expect(chef.locator(".badges [aria-live]")).toHaveCount(0);
+  await expect(chef.getByTestId("pending-announcement")).toHaveText("1 pending: 1 ingredient request, 0 dish suggestions");
   const card = chef.getByTestId("pending-card").filter({ hasText: "Frisk Dild" });
   await expect(card).toContainText("2 bunch");
   await expect(card).toContainText("Ali Hassan");

@@ -95,6 +95,18 @@ fn waiting(created_at_millis: i64, now_millis: i64) -> Option<(String, &'static 
     Some((label, level))
 }
 
+/// What a screen reader says when the counts change: "3 pending: 2 ingredient requests, 1 dish
+/// suggestion".
+fn pending_announcement(ingredient_requests: i64, dish_suggestions: i64) -> String {
+    let plural = |count: i64, one: &str| if count == 1 { format!("1 {one}") } else { format!("{count} {one}s") };
+    format!(
+        "{} pending: {}, {}",
+        ingredient_requests + dish_suggestions,
+        plural(ingredient_requests, "ingredient request"),
+        plural(dish_suggestions, "dish suggestion")
+    )
+}
+
 /// One column of the dashboard: a category's pending count and its cards.
 #[derive(Clone, Copy)]
 struct Column {
@@ -285,18 +297,23 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         {controls}
         <section class="badges" aria-label="Pending items">
             <div class="badge" data-testid="badge-ingredients">
-                <span class="count" aria-live="polite">{move || board.ingredient_requests.count.get()}</span>
+                <span class="count">{move || board.ingredient_requests.count.get()}</span>
                 <span class="label">"Ingredient requests"</span>
             </div>
             <div class="badge" data-testid="badge-dishes">
-                <span class="count" aria-live="polite">{move || board.dish_suggestions.count.get()}</span>
+                <span class="count">{move || board.dish_suggestions.count.get()}</span>
                 <span class="label">"Dish suggestions"</span>
             </div>
             <div class="badge total" data-testid="badge-total">
-                <span class="count" aria-live="polite">{total}</span>
+                <span class="count">{total}</span>
                 <span class="label">"Total pending"</span>
             </div>
         </section>
+        // One announcement per change of the counts, not one per badge (the badges themselves
+        // are not live regions).
+        <p class="visually-hidden" role="status" aria-live="polite" data-testid="pending-announcement">
+            {move || pending_announcement(board.ingredient_requests.count.get(), board.dish_suggestions.count.get())}
+        </p>
         <p class="notice" role="status" aria-live="polite">{move || board.notice.get()}</p>
         <div class="columns">
             <section class="queue" aria-labelledby="requests-heading">
@@ -390,7 +407,13 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::waiting;
+    use super::{pending_announcement, waiting};
+
+    #[test]
+    fn the_counts_are_announced_in_one_sentence() {
+        assert_eq!(pending_announcement(2, 1), "3 pending: 2 ingredient requests, 1 dish suggestion");
+        assert_eq!(pending_announcement(0, 0), "0 pending: 0 ingredient requests, 0 dish suggestions");
+    }
 
     const MINUTE: i64 = 60_000;
 
