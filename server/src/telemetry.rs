@@ -8,6 +8,7 @@
 use crate::{
     api::ApiError,
     metrics::{Metrics, RouteLabel},
+    throttle::{read_forwarded_chain, ForwardedChain},
     AppState,
 };
 use axum::{
@@ -36,13 +37,18 @@ use tracing::Level;
 /// The route label of requests no route matched (static files, 404s).
 const UNMATCHED_ROUTE: &str = "(unmatched)";
 
+/// The route the router matched, for spans and metric labels.
+fn matched_route(request: &Request) -> &str {
+    request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+}
+
 /// The request's span, named `request`; see [`record_user`].
 #[derive(Clone, Copy, Debug)]
 pub struct RequestSpan;
 
 impl MakeSpan<Body> for RequestSpan {
     fn make_span(&mut self, request: &Request) -> tracing::Span {
-        let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+        let route = matched_route(request);
         let request_id = request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or("");
         tracing::info_span!(
             "request",
@@ -113,7 +119,7 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let method = method_label(request.method());
-        let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str).to_owned();
+        let route = matched_route(&request).to_owned();
         Counted {
             answer: self.inner.call(request),
             started: Instant::now(),
@@ -200,9 +206,9 @@ pub fn may_scrape(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpNe
         if !is_trusted(&peer) || headers.contains_key(header::FORWARDED) {
             return false;
         }
-        match strict_forwarded_client(headers, &is_trusted) {
-            Some(client) => client,
-            None => return false,
+        match strict_forwarded_for(headers).map(|chain| read_forwarded_chain(peer, &chain, is_trusted)) {
+            Some(ForwardedChain::Client(client)) => client,
+            _ => return false,
         }
     } else {
         peer
@@ -210,16 +216,13 @@ pub fn may_scrape(peer: SocketAddr, headers: &HeaderMap, trusted_proxies: &[IpNe
     client.is_loopback() || allowed.iter().any(|net| net.contains(&client))
 }
 
-/// The nearest entry of `X-Forwarded-For` (every line, in order) that is not a trusted proxy;
-/// `None` when a line is not ASCII, an entry is not a plain address, or every entry is a proxy.
-fn strict_forwarded_client(headers: &HeaderMap, is_trusted: &impl Fn(&IpAddr) -> bool) -> Option<IpAddr> {
-    let mut entries = Vec::new();
-    for line in headers.get_all("x-forwarded-for") {
-        for entry in line.to_str().ok()?.split(',') {
-            entries.push(entry.trim().parse::<IpAddr>().ok()?.to_canonical());
-        }
-    }
-    entries.into_iter().rev().find(|address| !is_trusted(address))
+/// Every `X-Forwarded-For` line, in order, as one chain; `None` when there is none, a line is
+/// not ASCII, or an entry anywhere in it is not a plain address.
+fn strict_forwarded_for(headers: &HeaderMap) -> Option<String> {
+    let lines = headers.get_all("x-forwarded-for").iter().map(|line| line.to_str().ok()).collect::<Option<Vec<_>>>()?;
+    let chain = lines.join(",");
+    let readable = !lines.is_empty() && chain.split(',').all(|entry| entry.trim().parse::<IpAddr>().is_ok());
+    readable.then_some(chain)
 }
 
 #[cfg(test)]

@@ -171,24 +171,50 @@ pub fn request_client(peer: SocketAddr, headers: &http::HeaderMap, trusted: &[Ip
 pub fn client_address(peer: SocketAddr, forwarded_for: Option<&str>, trusted: &[IpNet]) -> IpAddr {
     let peer = peer.ip().to_canonical();
     let is_trusted = |address: &IpAddr| trusted.iter().any(|net| net.contains(address));
-    if !is_trusted(&peer) {
-        return peer;
+    match forwarded_for {
+        Some(forwarded_for) if is_trusted(&peer) => read_forwarded_chain(peer, forwarded_for, is_trusted).address(),
+        _ => peer,
     }
-    let Some(forwarded_for) = forwarded_for else { return peer };
+}
+
+/// Where reading a trusted peer's `X-Forwarded-For` chain from the right ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardedChain {
+    /// The nearest entry that is not a trusted proxy: the client.
+    Client(IpAddr),
+    /// An entry could not be read; this is the nearest address read before it.
+    Unreadable(IpAddr),
+    /// Every entry is a trusted proxy; this is the leftmost of them.
+    OnlyProxies(IpAddr),
+}
+
+impl ForwardedChain {
+    /// The best guess at the client: the named client, or the nearest address that was read.
+    pub fn address(self) -> IpAddr {
+        match self {
+            ForwardedChain::Client(address)
+            | ForwardedChain::Unreadable(address)
+            | ForwardedChain::OnlyProxies(address) => address,
+        }
+    }
+}
+
+/// Reads `forwarded_for` (comma-separated entries) from the right, starting at `peer`, a
+/// trusted proxy. An entry that cannot be read ends the chain that can be trusted.
+pub fn read_forwarded_chain(peer: IpAddr, forwarded_for: &str, is_trusted: impl Fn(&IpAddr) -> bool) -> ForwardedChain {
     let mut nearest = peer;
     for entry in forwarded_for.rsplit(',') {
         match entry.trim().parse::<IpAddr>() {
             Ok(address) => {
                 nearest = address.to_canonical();
                 if !is_trusted(&nearest) {
-                    return nearest;
+                    return ForwardedChain::Client(nearest);
                 }
             }
-            // An entry we cannot read ends the chain we can trust.
-            Err(_) => return nearest,
+            Err(_) => return ForwardedChain::Unreadable(nearest),
         }
     }
-    nearest
+    ForwardedChain::OnlyProxies(nearest)
 }
 
 /// Parses a `MISEOS_TRUSTED_PROXIES` entry: an address or a network (`10.0.0.0/8`).
