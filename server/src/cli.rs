@@ -9,6 +9,7 @@
 //! Changes reach running servers like any other: on PostgreSQL through the bus (NOTIFY),
 //! on SQLite because every server reads the ended sessions every half second.
 
+use crate::with_suffix;
 use crate::{
     auth,
     bus::Bus,
@@ -209,13 +210,6 @@ async fn restore(config: &Config, backup: &Path, out: &mut impl std::io::Write) 
         ),
     );
     Ok(())
-}
-
-/// `path` with `suffix` appended to its file name.
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
 }
 
 async fn run_user_command(

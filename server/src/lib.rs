@@ -406,10 +406,16 @@ fn check_secret_length(secret: Vec<u8>, source: &str) -> Result<Vec<u8>, StartEr
 /// Writes `port` to `path` whole: into `<path>.partial` first, then renamed, so a reader
 /// never sees half of it.
 fn write_port_file(path: &Path, port: u16) -> std::io::Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
+    let partial = with_suffix(path, ".partial");
     std::fs::write(&partial, format!("{port}\n"))?;
     std::fs::rename(&partial, path)
+}
+
+/// `path` with `suffix` appended to its file name (`miseos.db` → `miseos.db-wal`).
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
 }
 
 /// Writes a file only its owner can read.

@@ -439,9 +439,7 @@ fn counter_column(category: Category) -> &'static str {
 /// The lock file beside a SQLite database, `<database>.lock`: every server holds it shared
 /// for as long as it runs, and `server restore` needs it exclusively.
 pub fn database_lock_file(database: &Path) -> std::io::Result<std::fs::File> {
-    let mut name = database.as_os_str().to_owned();
-    name.push(".lock");
-    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(std::path::PathBuf::from(name))
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(crate::with_suffix(database, ".lock"))
 }
 
 /// The file of a SQLite database URL; `None` for any other database.
