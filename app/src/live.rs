@@ -174,23 +174,31 @@ fn chances_to_reconnect() -> futures::channel::mpsc::UnboundedReceiver<()> {
     let back_online = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
         let _ = online.unbounded_send(());
     });
-    let visible_again = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+    use wasm_bindgen::JsCast;
+    let _ = window.add_event_listener_with_callback("online", back_online.as_ref().unchecked_ref());
+    // It lives as long as the page.
+    back_online.forget();
+    when_visible_again(move || {
+        let _ = chance.unbounded_send(());
+    });
+    chances
+}
+
+/// Calls `react` every time the page becomes visible again (a tab brought back, a phone taken
+/// out of a pocket), for as long as the page lives.
+pub fn when_visible_again(react: impl Fn() + 'static) {
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else { return };
+    let listener = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
         let visible = web_sys::window()
             .and_then(|window| window.document())
             .is_some_and(|document| document.visibility_state() == web_sys::VisibilityState::Visible);
         if visible {
-            let _ = chance.unbounded_send(());
+            react();
         }
     });
     use wasm_bindgen::JsCast;
-    let _ = window.add_event_listener_with_callback("online", back_online.as_ref().unchecked_ref());
-    if let Some(document) = window.document() {
-        let _ = document.add_event_listener_with_callback("visibilitychange", visible_again.as_ref().unchecked_ref());
-    }
-    // They live as long as the page.
-    back_online.forget();
-    visible_again.forget();
-    chances
+    let _ = document.add_event_listener_with_callback("visibilitychange", listener.as_ref().unchecked_ref());
+    listener.forget();
 }
 
 /// How often an open page renews its token. Each renewal also counts as a use of the session,

@@ -50,20 +50,11 @@ impl WallScreen {
             keep_awake(on);
         });
         let on = self.on;
-        let visible_again = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
-            let visible = web_sys::window()
-                .and_then(|window| window.document())
-                .is_some_and(|document| document.visibility_state() == web_sys::VisibilityState::Visible);
-            if visible && on.get_untracked() {
+        crate::live::when_visible_again(move || {
+            if on.get_untracked() {
                 keep_awake(true);
             }
         });
-        if let Some(document) = web_sys::window().and_then(|window| window.document()) {
-            let _ =
-                document.add_event_listener_with_callback("visibilitychange", visible_again.as_ref().unchecked_ref());
-        }
-        // Lives as long as the page.
-        visible_again.forget();
     }
 
     /// The tap that allows sound: makes (or wakes) the audio context.
