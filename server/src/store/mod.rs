@@ -435,10 +435,11 @@ fn counter_column(category: Category) -> &'static str {
     }
 }
 
-/// Makes sure the directory of a `sqlite://path` URL exists, so a first start just works.
 /// The lock file beside a SQLite database, `<database>.lock`: every server holds it shared
-/// for as long as it runs, and `server restore` needs it exclusively.
+/// for as long as it runs, and `server restore` needs it exclusively. Its directory is made
+/// if need be, as the database's is: it is taken before the database is opened.
 pub fn database_lock_file(database: &Path) -> std::io::Result<std::fs::File> {
+    create_parent_directory(database)?;
     std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(crate::with_suffix(database, ".lock"))
 }
 
@@ -451,12 +452,16 @@ pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     Some(options.get_filename().to_path_buf())
 }
 
+/// Makes sure the directory of a `sqlite://path` URL exists, so a first start just works.
 fn create_sqlite_directory(url: &str) -> Result<(), StoreError> {
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
-    if let Some(directory) = Path::new(options.get_filename()).parent() {
-        if !directory.as_os_str().is_empty() {
-            std::fs::create_dir_all(directory)?;
-        }
-    }
+    create_parent_directory(Path::new(options.get_filename()))?;
     Ok(())
+}
+
+fn create_parent_directory(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(directory) if !directory.as_os_str().is_empty() => std::fs::create_dir_all(directory),
+        _ => Ok(()),
+    }
 }

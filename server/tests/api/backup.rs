@@ -111,3 +111,22 @@ async fn renew_epoch_gives_a_postgres_database_a_new_epoch() {
     assert_ne!(epoch, before);
     assert!(printed.contains(&epoch), "{printed}");
 }
+
+/// A first start with the default SQLite file in a data directory that does not exist yet:
+/// the directory is made (the lock beside the database is taken before the database opens).
+#[tokio::test]
+async fn a_first_start_makes_the_data_directory() {
+    let data_dir = std::env::temp_dir().join(format!("miseos-first-start-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let new_dir = data_dir.clone();
+    let app = spawn_app_with(Db::Sqlite, move |config| {
+        config.database_url = None;
+        config.data_dir = new_dir;
+    })
+    .await;
+    let chef = app.token(GORDON).await;
+    assert_eq!(app.snapshot(&chef).await.seq, 0);
+    assert!(data_dir.join("miseos.db").is_file() && data_dir.join("miseos.db.lock").is_file());
+    drop(app);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
