@@ -75,19 +75,31 @@ fn list_of(body: &'static str) -> Answer {
     Answer { status: 200, description: "The list, newest first", body: Some(body), many: true }
 }
 
-/// Every operation under `/api/v1`, in the order the document lists them.
-pub fn endpoints() -> Vec<Endpoint> {
-    let op = |method, path: &str, tag, summary: &str, access, body| Endpoint {
+/// An operation answering 200 with no body and no errors of its own; the callers set what
+/// differs.
+fn endpoint(
+    method: Method,
+    path: impl Into<String>,
+    tag: &'static str,
+    summary: impl Into<String>,
+    access: Access,
+    body: Option<&'static str>,
+) -> Endpoint {
+    Endpoint {
         method,
-        path: path.to_string(),
+        path: path.into(),
         tag,
-        summary: summary.to_string(),
+        summary: summary.into(),
         access,
         body,
         query: &[],
         answer: answer(200, "Done", None),
         errors: Vec::new(),
-    };
+    }
+}
+
+/// Every operation under `/api/v1`, in the order the document lists them.
+pub fn endpoints() -> Vec<Endpoint> {
     let mut all = vec![
         Endpoint {
             answer: answer(200, "Signed in; the token is also set as the `miseos_token` cookie", Some("LoginResponse")),
@@ -97,19 +109,19 @@ pub fn endpoints() -> Vec<Endpoint> {
                 (429, "too_many_attempts (with Retry-After)"),
                 (503, "unavailable: too many password checks at once (with Retry-After: 1)"),
             ],
-            ..op(Method::POST, "/auth/login", "auth", "Sign in", Access::Anyone, Some("LoginRequest"))
+            ..endpoint(Method::POST, "/auth/login", "auth", "Sign in", Access::Anyone, Some("LoginRequest"))
         },
         Endpoint {
             answer: answer(200, "A new token for the same session (the cookie is set again)", Some("RefreshResponse")),
-            ..op(Method::POST, "/auth/refresh", "auth", "Renew the token", Access::SignedIn, None)
+            ..endpoint(Method::POST, "/auth/refresh", "auth", "Renew the token", Access::SignedIn, None)
         },
         Endpoint {
             answer: answer(204, "The session has ended (an expired token still names it)", None),
-            ..op(Method::POST, "/auth/logout", "auth", "Sign out", Access::Anyone, None)
+            ..endpoint(Method::POST, "/auth/logout", "auth", "Sign out", Access::Anyone, None)
         },
         Endpoint {
             answer: answer(200, "The caller", Some("User")),
-            ..op(Method::GET, "/auth/me", "auth", "Who am I", Access::SignedIn, None)
+            ..endpoint(Method::GET, "/auth/me", "auth", "Who am I", Access::SignedIn, None)
         },
         Endpoint {
             answer: answer(204, "Changed; the caller's other sessions have ended", None),
@@ -117,7 +129,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                 (400, "invalid_field (currentPassword wrong, or newPassword too weak)"),
                 (429, "too_many_attempts"),
             ],
-            ..op(
+            ..endpoint(
                 Method::POST,
                 "/auth/password",
                 "auth",
@@ -128,7 +140,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         },
         Endpoint {
             answer: answer(200, "The pending counts and the current seq and epoch", Some("Snapshot")),
-            ..op(Method::GET, "/notifications/snapshot", "notifications", "The dashboard badges", Access::Admins, None)
+            ..endpoint(
+                Method::GET,
+                "/notifications/snapshot",
+                "notifications",
+                "The dashboard badges",
+                Access::Admins,
+                None,
+            )
         },
         Endpoint {
             answer: answer(
@@ -138,21 +157,28 @@ pub fn endpoints() -> Vec<Endpoint> {
                 None,
             ),
             errors: vec![(426, "upgrade_required: not a WebSocket upgrade request")],
-            ..op(Method::GET, "/notifications", "notifications", "Open the notification socket", Access::Anyone, None)
+            ..endpoint(
+                Method::GET,
+                "/notifications",
+                "notifications",
+                "Open the notification socket",
+                Access::Anyone,
+                None,
+            )
         },
         Endpoint {
             answer: list_of("User"),
-            ..op(Method::GET, "/users", "users", "The brigade", Access::HeadChefs, None)
+            ..endpoint(Method::GET, "/users", "users", "The brigade", Access::HeadChefs, None)
         },
         Endpoint {
             answer: answer(201, "Added; the temporary password is shown this once", Some("CreatedUser")),
             errors: vec![(409, "email_taken")],
-            ..op(Method::POST, "/users", "users", "Add a person", Access::HeadChefs, Some("NewUser"))
+            ..endpoint(Method::POST, "/users", "users", "Add a person", Access::HeadChefs, Some("NewUser"))
         },
         Endpoint {
             answer: answer(200, "Changed; a new role or disabling ends the person's sessions", Some("User")),
             errors: vec![(404, "not_found"), (409, "email_taken, last_head_chef")],
-            ..op(Method::PATCH, "/users/{id}", "users", "Change a person", Access::HeadChefs, Some("UserChanges"))
+            ..endpoint(Method::PATCH, "/users/{id}", "users", "Change a person", Access::HeadChefs, Some("UserChanges"))
         },
         Endpoint {
             answer: answer(
@@ -161,7 +187,7 @@ pub fn endpoints() -> Vec<Endpoint> {
                 Some("TemporaryPassword"),
             ),
             errors: vec![(404, "not_found")],
-            ..op(Method::POST, "/users/{id}/reset-password", "users", "Reset a password", Access::HeadChefs, None)
+            ..endpoint(Method::POST, "/users/{id}/reset-password", "users", "Reset a password", Access::HeadChefs, None)
         },
     ];
     all.extend(item_endpoints(
@@ -177,62 +203,52 @@ pub fn endpoints() -> Vec<Endpoint> {
 /// The five operations of one item kind.
 fn item_endpoints(base: &str, noun: &'static str, new: &'static str, item: &'static str) -> Vec<Endpoint> {
     let tag = "items";
-    let one = |method, path: String, summary: String, access, body, answer, errors| Endpoint {
-        method,
-        path,
-        tag,
-        summary,
-        access,
-        body,
-        query: &[],
-        answer,
-        errors,
-    };
-    let reviewed = |decision: &str| {
-        one(
+    let one = format!("{base}/{{id}}");
+    let reviewed = |decision: &str| Endpoint {
+        answer: answer(200, "Reviewed; the requester is told over the socket", Some(item)),
+        errors: vec![(404, "not_found"), (409, "already_reviewed")],
+        ..endpoint(
             Method::POST,
-            format!("{base}/{{id}}/{decision}"),
+            format!("{one}/{decision}"),
+            tag,
             format!("{} a pending {noun}", capitalized(decision)),
             Access::Admins,
             Some("ReviewBody"),
-            answer(200, "Reviewed; the requester is told over the socket", Some(item)),
-            vec![(404, "not_found"), (409, "already_reviewed")],
         )
     };
     vec![
-        one(
-            Method::POST,
-            base.to_string(),
-            format!("Create a {noun}"),
-            Access::SignedIn,
-            Some(new),
-            answer(201, "Created, PENDING; every admin is told over the socket", Some(item)),
-            vec![(429, "too_many_requests: over the per-user limits (with Retry-After)")],
-        ),
+        Endpoint {
+            answer: answer(201, "Created, PENDING; every admin is told over the socket", Some(item)),
+            errors: vec![(429, "too_many_requests: over the per-user limits (with Retry-After)")],
+            ..endpoint(Method::POST, base, tag, format!("Create a {noun}"), Access::SignedIn, Some(new))
+        },
         Endpoint {
             query: &[
                 ("status", "PENDING, APPROVED or REJECTED"),
                 ("limit", "at most this many (default 500); cooks always see only their own"),
             ],
-            ..one(
+            answer: list_of(item),
+            ..endpoint(
                 Method::GET,
-                base.to_string(),
+                base,
+                tag,
                 format!("List {noun}s (admins: all; cooks: their own)"),
                 Access::SignedIn,
                 None,
-                list_of(item),
-                Vec::new(),
             )
         },
-        one(
-            Method::GET,
-            format!("{base}/{{id}}"),
-            format!("Read one {noun} (cooks: their own only)"),
-            Access::SignedIn,
-            None,
-            answer(200, "The item", Some(item)),
-            vec![(404, "not_found")],
-        ),
+        Endpoint {
+            answer: answer(200, "The item", Some(item)),
+            errors: vec![(404, "not_found")],
+            ..endpoint(
+                Method::GET,
+                one.clone(),
+                tag,
+                format!("Read one {noun} (cooks: their own only)"),
+                Access::SignedIn,
+                None,
+            )
+        },
         reviewed("approve"),
         reviewed("reject"),
     ]
