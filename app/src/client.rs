@@ -2,7 +2,7 @@
 //! hydration; the session cookie authenticates them.
 
 use crate::{
-    ui::data::{CookData, DashboardData},
+    ui::data::{CookData, DashboardData, COOK_PAGE_ITEMS},
     wire::{
         Category, CreatedUser, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse,
         NewDishSuggestion, NewIngredientRequest, NewUser, PasswordChange, RefreshResponse, ReviewBody, Snapshot,
@@ -12,12 +12,34 @@ use crate::{
 use gloo_net::http::{Request, Response};
 use serde::{de::DeserializeOwned, Serialize};
 
-/// A failed call: the HTTP status (0 when the server could not be reached) and a sentence
-/// for the user.
-#[derive(Clone, Debug, PartialEq)]
+/// A failed call: the HTTP status (0 when the server could not be reached), the contract's
+/// error code and field (what the interface tells the user, in their language: see
+/// `Locale::error`), and the server's own message (English, for logs and developers).
+#[derive(Clone, Debug, PartialEq, Default)]
 pub struct CallError {
     pub status: u16,
+    pub code: String,
+    pub field: Option<String>,
     pub message: String,
+    /// Seconds to wait before trying again (a 429's or 503's `Retry-After`).
+    pub retry_after: Option<u64>,
+}
+
+impl CallError {
+    fn local(message: String) -> CallError {
+        CallError { message, ..CallError::default() }
+    }
+
+    /// A field the page itself found wrong before sending, told like the server's own.
+    pub fn invalid(field: &str) -> CallError {
+        CallError {
+            status: 400,
+            code: "invalid_field".into(),
+            field: Some(field.into()),
+            message: format!("{field} is not valid"),
+            retry_after: None,
+        }
+    }
 }
 
 impl From<CallError> for String {
@@ -27,8 +49,8 @@ impl From<CallError> for String {
 }
 
 /// Signs in; on success the server has set the session cookie.
-pub async fn login(credentials: &LoginRequest) -> Result<LoginResponse, String> {
-    Ok(post("/api/v1/auth/login", credentials).await?)
+pub async fn login(credentials: &LoginRequest) -> Result<LoginResponse, CallError> {
+    post("/api/v1/auth/login", credentials).await
 }
 
 /// Renews the session's token (and cookie); fails with 401 once the session has ended.
@@ -56,7 +78,7 @@ pub async fn create_user(new: &NewUser) -> Result<CreatedUser, CallError> {
 pub async fn update_user(id: i64, changes: &UserChanges) -> Result<User, CallError> {
     let request = Request::patch(&format!("/api/v1/users/{id}"))
         .json(changes)
-        .map_err(|error| CallError { status: 0, message: error.to_string() })?;
+        .map_err(|error| CallError::local(error.to_string()))?;
     read_json(request.send().await.map_err(unreachable)?).await
 }
 
@@ -90,6 +112,9 @@ pub async fn dashboard() -> Result<DashboardData, String> {
         snapshot: snapshot?,
         ingredient_requests: ingredient_requests?,
         dish_suggestions: dish_suggestions?,
+        // The server renders every page first with the kitchen's thresholds; a page built in
+        // the browser alone (which the app never does) has no API to read them from.
+        waiting: Default::default(),
     })
 }
 
@@ -100,8 +125,9 @@ pub async fn pending<T: DeserializeOwned>(category: Category) -> Result<Vec<T>, 
 
 /// A cook's own items, fetched anew (after a reconnect).
 pub async fn cook_items() -> Result<CookData, String> {
-    let (ingredient_requests, dish_suggestions) =
-        futures::join!(get("/api/v1/ingredient-requests"), get("/api/v1/dish-suggestions"));
+    let requests = format!("/api/v1/ingredient-requests?limit={COOK_PAGE_ITEMS}");
+    let suggestions = format!("/api/v1/dish-suggestions?limit={COOK_PAGE_ITEMS}");
+    let (ingredient_requests, dish_suggestions) = futures::join!(get(&requests), get(&suggestions));
     Ok(CookData { ingredient_requests: ingredient_requests?, dish_suggestions: dish_suggestions? })
 }
 
@@ -120,6 +146,18 @@ pub async fn create_dish_suggestion(new: &NewDishSuggestion) -> Result<DishSugge
     post("/api/v1/dish-suggestions", new).await
 }
 
+/// One page of `category`'s items for the history, newest first: `query` holds the filters
+/// (`status`, `reviewedSince`, `person`), `before` the last id of the page before.
+pub async fn history_page<T: DeserializeOwned>(
+    category: Category,
+    query: &str,
+    before: Option<i64>,
+    limit: usize,
+) -> Result<Vec<T>, CallError> {
+    let cursor = before.map(|id| format!("&before={id}")).unwrap_or_default();
+    get(&format!("/api/v1/{}?limit={limit}{query}{cursor}", category.resource())).await
+}
+
 /// Approves or rejects an item.
 pub async fn review(category: Category, id: i64, decision: Decision, note: Option<String>) -> Result<(), CallError> {
     let path = format!("/api/v1/{}/{id}/{}", category.resource(), decision.action());
@@ -131,14 +169,12 @@ async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {
 }
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, CallError> {
-    let request =
-        Request::post(path).json(body).map_err(|error| CallError { status: 0, message: error.to_string() })?;
+    let request = Request::post(path).json(body).map_err(|error| CallError::local(error.to_string()))?;
     read_json(request.send().await.map_err(unreachable)?).await
 }
 
 async fn post_expecting_nothing<B: Serialize>(path: &str, body: &B) -> Result<(), CallError> {
-    let request =
-        Request::post(path).json(body).map_err(|error| CallError { status: 0, message: error.to_string() })?;
+    let request = Request::post(path).json(body).map_err(|error| CallError::local(error.to_string()))?;
     let response = request.send().await.map_err(unreachable)?;
     if response.ok() {
         return Ok(());
@@ -146,21 +182,21 @@ async fn post_expecting_nothing<B: Serialize>(path: &str, body: &B) -> Result<()
     read_json::<serde_json::Value>(response).await.map(|_| ())
 }
 
-fn unreachable(_: gloo_net::Error) -> CallError {
-    CallError { status: 0, message: "The server cannot be reached. Check the connection and try again.".into() }
+fn unreachable(error: gloo_net::Error) -> CallError {
+    CallError::local(error.to_string())
 }
 
 /// Parses a success body, or turns an error body into its human message.
 async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, CallError> {
     let status = response.status();
     if response.ok() {
-        return response.json::<T>().await.map_err(|error| CallError { status, message: error.to_string() });
+        return response.json::<T>().await.map_err(|error| CallError { status, ..CallError::local(error.to_string()) });
     }
-    let message = match response.json::<ErrorBody>().await {
-        Ok(body) => body.message,
-        Err(_) => format!("The server answered {status}."),
-    };
-    Err(CallError { status, message })
+    let retry_after = response.headers().get("retry-after").and_then(|seconds| seconds.trim().parse().ok());
+    Err(match response.json::<ErrorBody>().await {
+        Ok(body) => CallError { status, code: body.error, field: body.field, message: body.message, retry_after },
+        Err(_) => CallError { status, ..CallError::local(format!("The server answered {status}.")) },
+    })
 }
 
 /// Full page navigation, so the next page is rendered by the server with the new cookie.

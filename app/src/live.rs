@@ -244,7 +244,7 @@ pub enum SignInNotice {
 }
 
 impl SignInNotice {
-    const ALL: [SignInNotice; 4] = [
+    pub const ALL: [SignInNotice; 4] = [
         SignInNotice::SignedOut,
         SignInNotice::AccountDisabled,
         SignInNotice::SessionRevoked,

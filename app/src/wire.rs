@@ -274,6 +274,9 @@ pub struct IngredientRequest {
     pub created_at_millis: i64,
     pub reviewed_by: Option<Person>,
     pub reviewed_at: Option<String>,
+    /// When it was reviewed, in Unix milliseconds (additive; `null` while pending).
+    #[serde(default)]
+    pub reviewed_at_millis: Option<i64>,
     pub review_note: Option<String>,
 }
 
@@ -294,6 +297,9 @@ pub struct DishSuggestion {
     pub created_at_millis: i64,
     pub reviewed_by: Option<Person>,
     pub reviewed_at: Option<String>,
+    /// When it was reviewed, in Unix milliseconds (additive; `null` while pending).
+    #[serde(default)]
+    pub reviewed_at_millis: Option<i64>,
     pub review_note: Option<String>,
 }
 
@@ -348,6 +354,10 @@ pub struct Snapshot {
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
+    /// For `invalid_field`, the field at fault (additive), so a client can say what is wrong
+    /// in its user's language instead of showing `message`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// Which flow a WebSocket session was registered for.
@@ -384,6 +394,10 @@ pub struct ReviewNotice {
     pub timestamp: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// When the decision was made, in Unix milliseconds (additive; the item's
+    /// `reviewedAtMillis`).
+    #[serde(default)]
+    pub reviewed_at_millis: i64,
 }
 
 /// Every message the server sends on `/api/v1/notifications`, tagged by `notificationType`.
@@ -534,6 +548,7 @@ mod tests {
             reviewed_by: Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() },
             timestamp: "2026-03-27 10:20".into(),
             note: None,
+            reviewed_at_millis: 1_774_606_800_000,
         };
         let names = [
             (Category::IngredientRequest, Decision::Approve, "REQUEST_APPROVED"),
@@ -558,13 +573,14 @@ mod tests {
             reviewed_by: Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() },
             timestamp: "2026-03-27 10:20".into(),
             note: None,
+            reviewed_at_millis: 1_774_606_800_000,
         };
         let json = serde_json::to_string(&Notification::RequestApproved(notice.clone())).unwrap();
         assert_eq!(
             json,
-            r#"{"notificationType":"REQUEST_APPROVED","category":"INGREDIENT_REQUEST","requestId":5,"itemName":"Frisk Dild","reviewedBy":{"id":1,"firstName":"Gordon","lastName":"Ramsay"},"timestamp":"2026-03-27 10:20"}"#
+            r#"{"notificationType":"REQUEST_APPROVED","category":"INGREDIENT_REQUEST","requestId":5,"itemName":"Frisk Dild","reviewedBy":{"id":1,"firstName":"Gordon","lastName":"Ramsay"},"timestamp":"2026-03-27 10:20","reviewedAtMillis":1774606800000}"#
         );
         let with_note = Notification::RequestRejected(ReviewNotice { note: Some("ikke i dag".into()), ..notice });
-        assert!(serde_json::to_string(&with_note).unwrap().ends_with(r#","note":"ikke i dag"}"#));
+        assert!(serde_json::to_string(&with_note).unwrap().contains(r#","note":"ikke i dag","#));
     }
 }

@@ -57,7 +57,7 @@ test("a head chef adds a cook, who must change the temporary password, asks for 
   await expect(cook).toHaveURL(`${server.url}/login?ended=account-disabled`, { timeout: 5_000 });
   await expect(cook.getByTestId("sign-in-notice")).toHaveText("Your account has been disabled. Ask your head chef.");
   await signIn(cook, "freja@kitchen.dk", "frejas own passphrase");
-  await expect(cook.getByRole("alert")).toHaveText("this account has been disabled; ask your head chef");
+  await expect(cook.getByRole("alert")).toHaveText("Your account has been disabled. Ask your head chef.");
 
   await chefContext.close();
   await cookContext.close();
@@ -69,10 +69,10 @@ test("the sign-in page says how long to wait after too many attempts", async ({ 
   for (let attempt = 0; attempt < 5; attempt++) {
     await page.getByLabel("Password", { exact: true }).fill(`wrong password ${attempt}`);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await expect(page.getByRole("alert")).toHaveText("wrong email or password");
+    await expect(page.getByRole("alert")).toHaveText("Wrong email or password.");
     await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
   }
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toHaveText(/^too many attempts, try again in \d+ s$/);
+  await expect(page.getByRole("alert")).toHaveText(/^Too many attempts\. Try again in \d+ s\.$/);
 });

@@ -42,6 +42,15 @@ pub struct Config {
     #[arg(long, env = "MISEOS_TIMEZONE", default_value = "UTC")]
     pub timezone: chrono_tz::Tz,
 
+    /// Minutes a pending item waits before the dashboard shows its waiting time in amber.
+    #[arg(long, env = "MISEOS_WAITING_AMBER_MINUTES", default_value_t = 10)]
+    pub waiting_amber_minutes: u32,
+
+    /// Minutes a pending item waits before the dashboard shows its waiting time in red
+    /// (at least the amber threshold).
+    #[arg(long, env = "MISEOS_WAITING_RED_MINUTES", default_value_t = 20)]
+    pub waiting_red_minutes: u32,
+
     /// Origins whose pages may open the notification socket with the session cookie,
     /// comma-separated (e.g. `https://kitchen.example`). When unset, only an Origin equal to
     /// the request's own Host is accepted.
@@ -149,6 +158,16 @@ pub struct Config {
 pub const MIN_SECRET_BYTES: usize = 32;
 
 impl Config {
+    /// The dashboard's waiting-time colours; a red threshold below the amber one is read as
+    /// the amber one (straight to red).
+    pub fn waiting_thresholds(&self) -> app::data::WaitingThresholds {
+        let amber_minutes = i64::from(self.waiting_amber_minutes);
+        app::data::WaitingThresholds {
+            amber_minutes,
+            red_minutes: i64::from(self.waiting_red_minutes).max(amber_minutes),
+        }
+    }
+
     /// The connection limits, `None` where lifted.
     pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
         crate::serve::ConnectionLimits {

@@ -14,8 +14,9 @@ use app::{
 };
 use futures::future::BoxFuture;
 
-/// [`PageData`] over the application's store. Its lists are as long as the list API's default,
-/// so the browser's later re-fetches show the same items.
+/// [`PageData`] over the application's store. Its lists are as long as the browser's
+/// re-fetches of them (the list API's default for the dashboard, [`COOK_PAGE_ITEMS`] for a cook),
+/// so both show the same items.
 pub struct StorePageData {
     pub state: AppState,
 }
@@ -34,8 +35,7 @@ impl PageData for StorePageData {
     fn dashboard(&self) -> BoxFuture<'_, Result<DashboardData, String>> {
         Box::pin(async move {
             let store = &self.state.store;
-            let pending =
-                ItemFilter { status: Some(ReviewStatus::Pending), requested_by: None, limit: DEFAULT_LIST_LIMIT };
+            let pending = ItemFilter { status: Some(ReviewStatus::Pending), ..ItemFilter::newest(DEFAULT_LIST_LIMIT) };
             let (counts, ingredient_requests, dish_suggestions) = futures::try_join!(
                 store.pending_counts(),
                 store.list::<IngredientRequests>(pending),
@@ -45,14 +45,19 @@ impl PageData for StorePageData {
                 tracing::error!(%error, "cannot load the dashboard");
                 "The dashboard cannot be loaded right now.".to_string()
             })?;
-            Ok(DashboardData { snapshot: counts.snapshot(store.epoch()), ingredient_requests, dish_suggestions })
+            Ok(DashboardData {
+                snapshot: counts.snapshot(store.epoch()),
+                ingredient_requests,
+                dish_suggestions,
+                waiting: self.state.config.waiting_thresholds(),
+            })
         })
     }
 
     fn cook_items(&self, user_id: i64) -> BoxFuture<'_, Result<CookData, String>> {
         Box::pin(async move {
             let store = &self.state.store;
-            let own = ItemFilter { status: None, requested_by: Some(user_id), limit: DEFAULT_LIST_LIMIT };
+            let own = ItemFilter { requested_by: Some(user_id), ..ItemFilter::newest(app::data::COOK_PAGE_ITEMS) };
             let (ingredient_requests, dish_suggestions) =
                 futures::try_join!(store.list::<IngredientRequests>(own), store.list::<DishSuggestions>(own)).map_err(
                     |error| {

@@ -1,16 +1,22 @@
 //! The cook's view: ask for an ingredient, suggest a dish, follow one's own items live, and
-//! get a toast the moment a chef approves or rejects one.
+//! get a toast (and a buzz, where the phone can) the moment a chef approves or rejects one.
+//! Decisions made while no page of theirs was connected are shown once, together, as "while
+//! you were away" (see [`away`]).
 
 use super::{
-    data, full_name, signed_in_page,
+    away::{self, AwayPanel},
+    badge::CountBadge,
+    data, full_name,
+    preferences::{tr, use_preferences},
+    signed_in_page,
     toasts::{ToastRegion, Toasts, Tone},
 };
 use crate::{
     client,
     live::{self, LinkState},
     wire::{
-        Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, ReviewNotice,
-        ReviewStatus, User,
+        Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Quantity,
+        ReviewNotice, ReviewStatus, User,
     },
 };
 use leptos::prelude::*;
@@ -21,7 +27,7 @@ pub fn CookView(user: User) -> impl IntoView {
     let link = RwSignal::new(LinkState::Connecting);
     let user_id = user.id;
     let initial = Resource::new(|| (), move |()| data::cook_items(user_id));
-    signed_in_page(user, link, "page cook", initial, move |data| view! { <LiveCook data link/> }.into_any())
+    signed_in_page(user, link, "page cook", initial, move |data| view! { <LiveCook data link user_id/> }.into_any())
 }
 
 /// The cook's own items, kept live.
@@ -42,17 +48,19 @@ impl MyItems {
         }
         .unwrap_or(false);
         if !found {
-            self.refetch();
+            self.refetch(|| {});
         }
     }
 
-    /// Fetches both lists again (after a reconnect, or when a decision names an unknown item).
-    fn refetch(self) {
+    /// Fetches both lists again (after a reconnect, or when a decision names an unknown item);
+    /// `done` runs once they are in place (or the fetch failed).
+    fn refetch(self, done: impl FnOnce() + 'static) {
         leptos::task::spawn_local(async move {
             if let Ok(fresh) = client::cook_items().await {
                 self.requests.set(fresh.ingredient_requests);
                 self.suggestions.set(fresh.dish_suggestions);
             }
+            done();
         });
     }
 }
@@ -92,62 +100,85 @@ fn record_review<T: OwnItem>(items: &mut [T], notice: &ReviewNotice, status: Rev
     }
 }
 
-/// The toast text for a decision: who decided what, and their note.
-fn decision_text(decision: Decision, notice: &ReviewNotice) -> String {
-    let verb = match decision {
-        Decision::Approve => "approved",
-        Decision::Reject => "rejected",
-    };
-    let mut text = format!("{} {verb} “{}”.", full_name(&notice.reviewed_by), notice.item_name);
-    if let Some(note) = &notice.note {
-        text.push_str(&format!(" Note: {note}"));
-    }
-    text
-}
+/// How long a phone buzzes for a decision, in milliseconds.
+const VIBRATE_MS: u32 = 200;
 
 #[component]
-fn LiveCook(data: data::CookData, link: RwSignal<LinkState>) -> impl IntoView {
+fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: i64) -> impl IntoView {
     let mine = MyItems {
         requests: RwSignal::new(data.ingredient_requests),
         suggestions: RwSignal::new(data.dish_suggestions),
     };
     let toasts = Toasts::new();
+    let preferences = use_preferences();
+    let catch_up = away::CatchUp::new(user_id);
+
+    // After the first render and after every re-fetch: what was decided while away.
+    Effect::new(move |_| {
+        let decided = mine.requests.with(|items| items.iter().filter_map(away::Decided::of).collect::<Vec<_>>());
+        let more = mine.suggestions.with(|items| items.iter().filter_map(away::Decided::of).collect::<Vec<_>>());
+        catch_up.review(decided.into_iter().chain(more).collect());
+    });
 
     Effect::new(move |_| {
         live::connect(
             link,
-            move || mine.refetch(),
+            move || {
+                catch_up.refetch_started();
+                mine.refetch(move || catch_up.refetch_done());
+            },
             move |message| {
                 let Some((decision, notice)) = message.as_review() else { return };
+                catch_up.heard_live(notice);
                 mine.apply(decision, notice);
                 let tone = match decision {
                     Decision::Approve => Tone::Good,
                     Decision::Reject => Tone::Bad,
                 };
-                toasts.show(tone, decision_text(decision, notice));
+                let locale = preferences.locale;
+                toasts.show(
+                    tone,
+                    locale.decision(
+                        decision,
+                        &full_name(&notice.reviewed_by),
+                        &notice.item_name,
+                        notice.note.as_deref(),
+                    ),
+                );
+                vibrate();
             },
         );
     });
 
+    // The tab's title and icon count what the cook has not seen yet.
+    let unseen =
+        Signal::derive(move || i64::try_from(toasts.count() + catch_up.decisions.with(Vec::len)).unwrap_or(i64::MAX));
+    let list_is_full = move || {
+        let full = |count: usize| i64::try_from(count).unwrap_or(i64::MAX) >= data::COOK_PAGE_ITEMS;
+        mine.requests.with(|items| full(items.len())) || mine.suggestions.with(|items| full(items.len()))
+    };
     view! {
+        <CountBadge count=unseen/>
         <ToastRegion toasts/>
+        <AwayPanel catch_up/>
         <div class="columns">
             <IngredientForm mine/>
             <DishForm mine/>
         </div>
         <section class="mine" aria-labelledby="mine-heading">
-            <h2 id="mine-heading">"My requests and suggestions"</h2>
+            <h2 id="mine-heading">{tr("My requests and suggestions")}</h2>
             <Show
                 when=move || mine.requests.with(|items| !items.is_empty()) || mine.suggestions.with(|items| !items.is_empty())
-                fallback=|| view! { <p class="empty">"Nothing asked for yet."</p> }
+                fallback=move || view! { <p class="empty">{tr("Nothing asked for yet.")}</p> }
             >
                 <ul class="cards">
                     <For each=move || mine.requests.get() key=|item| (item.id, item.status) let:item>
                         <MyItem
                             title=item.item_name.clone()
-                            detail=Some(format!("{} {}", item.quantity, item.unit))
+                            amount=Some((item.quantity, item.unit.clone()))
                             status=item.status
                             reviewer=item.reviewed_by.as_ref().map(full_name)
+                            reviewed_at=item.reviewed_at.clone()
                             review_note=item.review_note.clone()
                             created_at=item.created_at.clone()
                         />
@@ -155,55 +186,75 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>) -> impl IntoView {
                     <For each=move || mine.suggestions.get() key=|item| (item.id, item.status) let:item>
                         <MyItem
                             title=item.name.clone()
-                            detail=None
+                            amount=None
                             status=item.status
                             reviewer=item.reviewed_by.as_ref().map(full_name)
+                            reviewed_at=item.reviewed_at.clone()
                             review_note=item.review_note.clone()
                             created_at=item.created_at.clone()
                         />
                     </For>
                 </ul>
             </Show>
+            <Show when=list_is_full>
+                <p class="meta"><a href="/history">{tr("The newest of your items. All of them are in the history.")}</a></p>
+            </Show>
         </section>
+    }
+}
+
+/// A short buzz, on phones that can (`navigator.vibrate`); elsewhere nothing.
+fn vibrate() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().vibrate_with_duration(VIBRATE_MS);
+    }
+}
+
+/// A status as its badge says it, and the badge's CSS class.
+pub fn status_badge(status: ReviewStatus) -> (&'static str, &'static str) {
+    match status {
+        ReviewStatus::Pending => ("Pending", "status pending"),
+        ReviewStatus::Approved => ("Approved", "status approved"),
+        ReviewStatus::Rejected => ("Rejected", "status rejected"),
     }
 }
 
 /// One of the cook's items with its status.
 #[component]
-fn MyItem(
+pub fn MyItem(
     title: String,
-    detail: Option<String>,
+    amount: Option<(Quantity, String)>,
     status: ReviewStatus,
     reviewer: Option<String>,
+    reviewed_at: Option<String>,
     review_note: Option<String>,
     created_at: String,
 ) -> impl IntoView {
-    let (status_text, status_class) = match status {
-        ReviewStatus::Pending => ("Pending", "status pending"),
-        ReviewStatus::Approved => ("Approved", "status approved"),
-        ReviewStatus::Rejected => ("Rejected", "status rejected"),
-    };
+    let preferences = use_preferences();
+    let (status_text, status_class) = status_badge(status);
     view! {
         <li class="card" data-testid="my-item">
             <div class="card-head">
                 <h3 class="title">{title}</h3>
-                {detail.map(|detail| view! { <span class="amount">{detail}</span> })}
-                <span class=status_class>{status_text}</span>
+                {amount.map(|(quantity, unit)| view! {
+                    <span class="amount">{format!("{} {unit}", preferences.locale().quantity(quantity.0))}</span>
+                })}
+                <span class=status_class>{tr(status_text)}</span>
             </div>
             <p class="meta">
-                <time>{created_at}</time>
-                {reviewer.map(|name| format!(" · reviewed by {name}"))}
+                <time>{preferences.locale().minute(&created_at)}</time>
+                {reviewer.as_ref().map(|name| format!(" · {}", preferences.locale().reviewed_by(name, reviewed_at.as_deref())))}
             </p>
             {review_note.map(|note| view! { <p class="note">{note}</p> })}
         </li>
     }
 }
 
-/// A form's request in flight: busy while it is out, and the server's message if it failed.
+/// A form's request in flight: busy while it is out, and what failed if it did.
 #[derive(Clone, Copy)]
 struct Sending {
     busy: RwSignal<bool>,
-    error: RwSignal<Option<String>>,
+    error: RwSignal<Option<client::CallError>>,
 }
 
 impl Sending {
@@ -211,7 +262,7 @@ impl Sending {
         Sending { busy: RwSignal::new(false), error: RwSignal::new(None) }
     }
 
-    /// Sends `request`; hands its result to `done`, or shows the server's message.
+    /// Sends `request`; hands its result to `done`, or shows what failed.
     fn send<T: 'static>(
         self,
         request: impl std::future::Future<Output = Result<T, client::CallError>> + 'static,
@@ -222,7 +273,7 @@ impl Sending {
         leptos::task::spawn_local(async move {
             match request.await {
                 Ok(result) => done(result),
-                Err(failure) => self.error.set(Some(failure.message)),
+                Err(failure) => self.error.set(Some(failure)),
             }
             self.busy.set(false);
         });
@@ -244,13 +295,14 @@ fn CookForm(
     children: Children,
 ) -> impl IntoView {
     let interactive = super::interactive();
+    let preferences = use_preferences();
     view! {
         <form class="panel" on:submit=on_submit novalidate aria-labelledby=heading_id>
-            <h2 id=heading_id>{heading}</h2>
+            <h2 id=heading_id>{tr(heading)}</h2>
             <fieldset class="controls" disabled=move || !interactive.get()>
                 {children()}
-                <p class="form-error" role="alert">{move || sending.error.get()}</p>
-                <button type="submit" disabled=move || sending.busy.get()>{submit_label}</button>
+                <p class="form-error" role="alert">{move || sending.error.get().map(|failure| preferences.locale().error(&failure))}</p>
+                <button type="submit" disabled=move || sending.busy.get()>{tr(submit_label)}</button>
             </fieldset>
         </form>
     }
@@ -266,8 +318,9 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
     let sending = Sending::new();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
+        // "3,5" and "3.5" alike: Danish writes the decimal comma.
         let Ok(amount) = quantity.get_untracked().trim().replace(',', ".").parse::<f64>() else {
-            sending.error.set(Some("quantity must be a number greater than 0".into()));
+            sending.error.set(Some(client::CallError::invalid("quantity")));
             return;
         };
         let written_note = note.get_untracked();
@@ -287,19 +340,19 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
     };
     view! {
         <CookForm heading_id="ingredient-heading" heading="Request an ingredient" submit_label="Send request" sending on_submit>
-            <label for="ingredient-name">"Ingredient"</label>
+            <label for="ingredient-name">{tr("Ingredient")}</label>
             <input id="ingredient-name" type="text" autocomplete="off" bind:value=item_name/>
             <div class="row">
                 <div>
-                    <label for="ingredient-quantity">"Quantity"</label>
+                    <label for="ingredient-quantity">{tr("Quantity")}</label>
                     <input id="ingredient-quantity" type="text" inputmode="decimal" bind:value=quantity/>
                 </div>
                 <div>
-                    <label for="ingredient-unit">"Unit"</label>
-                    <input id="ingredient-unit" type="text" placeholder="kg, bunch, crate" bind:value=unit/>
+                    <label for="ingredient-unit">{tr("Unit")}</label>
+                    <input id="ingredient-unit" type="text" placeholder=tr("kg, bunch, crate") bind:value=unit/>
                 </div>
             </div>
-            <label for="ingredient-note">"Note"</label>
+            <label for="ingredient-note">{tr("Note")}</label>
             <textarea id="ingredient-note" rows="2" bind:value=note></textarea>
         </CookForm>
     }
@@ -322,9 +375,9 @@ fn DishForm(mine: MyItems) -> impl IntoView {
     };
     view! {
         <CookForm heading_id="dish-heading" heading="Suggest a dish" submit_label="Send suggestion" sending on_submit>
-            <label for="dish-name">"Dish"</label>
+            <label for="dish-name">{tr("Dish")}</label>
             <input id="dish-name" type="text" autocomplete="off" bind:value=name/>
-            <label for="dish-description">"Description"</label>
+            <label for="dish-description">{tr("Description")}</label>
             <textarea id="dish-description" rows="3" bind:value=description></textarea>
         </CookForm>
     }

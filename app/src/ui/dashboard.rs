@@ -4,14 +4,20 @@
 //! messages newer (by `seq`) than what was applied. New items are fetched and highlighted as
 //! they are announced; after a reconnect everything is fetched again.
 
-use super::{data, full_name, signed_in_page, wall::WallScreen};
+use super::{
+    badge::CountBadge,
+    data, full_name,
+    i18n::Locale,
+    preferences::{tr, use_preferences},
+    signed_in_page,
+    wall::WallScreen,
+};
 use crate::{
     client,
     live::{self, LinkState, SeqGate},
-    wire::{Category, Decision, DishSuggestion, IngredientRequest, Notification, User},
+    wire::{Category, Decision, DishSuggestion, IngredientRequest, Notification, Quantity, User},
 };
 use leptos::prelude::*;
-use leptos_meta::Title;
 use std::collections::HashSet;
 
 /// How long a newly announced item stays highlighted.
@@ -34,7 +40,7 @@ struct PendingCard {
     category: Category,
     id: i64,
     title: String,
-    detail: Option<String>,
+    amount: Option<(Quantity, String)>,
     note: Option<String>,
     requested_by: String,
     created_at: String,
@@ -47,7 +53,7 @@ impl From<&IngredientRequest> for PendingCard {
             category: Category::IngredientRequest,
             id: item.id,
             title: item.item_name.clone(),
-            detail: Some(format!("{} {}", item.quantity, item.unit)),
+            amount: Some((item.quantity, item.unit.clone())),
             note: item.note.clone().filter(|note| !note.trim().is_empty()),
             requested_by: full_name(&item.requested_by),
             created_at: item.created_at.clone(),
@@ -62,7 +68,7 @@ impl From<&DishSuggestion> for PendingCard {
             category: Category::DishSuggestion,
             id: item.id,
             title: item.name.clone(),
-            detail: None,
+            amount: None,
             note: Some(item.description.clone()).filter(|text| !text.trim().is_empty()),
             requested_by: full_name(&item.requested_by),
             created_at: item.created_at.clone(),
@@ -71,40 +77,30 @@ impl From<&DishSuggestion> for PendingCard {
     }
 }
 
-/// A pending item waiting this long turns amber on the board, and this long red (Toast KDS
-/// colours tickets by age the same way).
-const WAITING_AMBER_MINUTES: i64 = 10;
-const WAITING_RED_MINUTES: i64 = 20;
 /// How often the waiting times move on.
 const WAITING_TICK_MS: u32 = 15_000;
 
 /// How long an item created at `created_at_millis` has waited at `now_millis`, as the card
-/// says it and the colour it gets: `None` when the time is not known yet (the server's render,
-/// before the browser's clock takes over) or the item is older than the server says.
-fn waiting(created_at_millis: i64, now_millis: i64) -> Option<(String, &'static str)> {
+/// says it and the colour it gets (amber and red from the kitchen's thresholds, as Toast KDS
+/// colours tickets by age): `None` when the time is not known yet (the server's render,
+/// before the browser's clock takes over).
+fn waiting(
+    locale: Locale,
+    thresholds: data::WaitingThresholds,
+    created_at_millis: i64,
+    now_millis: i64,
+) -> Option<(String, &'static str)> {
     if created_at_millis <= 0 || now_millis <= 0 {
         return None;
     }
+    // A browser clock behind the server's says "under a minute", never a negative time.
     let minutes = (now_millis - created_at_millis).max(0) / 60_000;
-    let label = if minutes < 1 { "waiting under a minute".to_string() } else { format!("waiting {minutes} min") };
     let level = match minutes {
-        minutes if minutes >= WAITING_RED_MINUTES => "waiting red",
-        minutes if minutes >= WAITING_AMBER_MINUTES => "waiting amber",
+        minutes if minutes >= thresholds.red_minutes => "waiting red",
+        minutes if minutes >= thresholds.amber_minutes => "waiting amber",
         _ => "waiting",
     };
-    Some((label, level))
-}
-
-/// What a screen reader says when the counts change: "3 pending: 2 ingredient requests, 1 dish
-/// suggestion".
-fn pending_announcement(ingredient_requests: i64, dish_suggestions: i64) -> String {
-    let plural = |count: i64, one: &str| if count == 1 { format!("1 {one}") } else { format!("{count} {one}s") };
-    format!(
-        "{} pending: {}, {}",
-        ingredient_requests + dish_suggestions,
-        plural(ingredient_requests, "ingredient request"),
-        plural(dish_suggestions, "dish suggestion")
-    )
+    Some((locale.waiting(minutes), level))
 }
 
 /// One column of the dashboard: a category's pending count and its cards.
@@ -133,6 +129,8 @@ struct Board {
     /// The browser's clock in Unix ms, moved on every few seconds; 0 until the page is
     /// hydrated, so the server's render and the browser's first one agree.
     now_millis: RwSignal<i64>,
+    /// When a card's waiting time turns amber and red (the kitchen's settings).
+    thresholds: data::WaitingThresholds,
 }
 
 impl Board {
@@ -223,7 +221,9 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         fresh: RwSignal::new(HashSet::new()),
         notice: RwSignal::new(None),
         now_millis: RwSignal::new(0),
+        thresholds: data.waiting,
     };
+    let preferences = use_preferences();
     let mut gate = SeqGate::default();
     for category in Category::ALL {
         gate.admit(category, data.snapshot.seq);
@@ -276,52 +276,53 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
     });
 
     let total = move || board.ingredient_requests.count.get() + board.dish_suggestions.count.get();
-    // The tab or home-screen title says how much is waiting: "(3) MiseOS Live".
-    let title = move || match total() {
-        0 => "MiseOS Live".to_string(),
-        pending => format!("({pending}) MiseOS Live"),
-    };
+    // The tab or home-screen title and the favicon say how much is waiting: "(3) MiseOS Live".
+    let count_badge = view! { <CountBadge count=Signal::derive(total)/> };
     let controls = view! {
         <div class="wall-controls">
             <button type="button" class="wall-toggle" aria-pressed=move || wall.on.get().to_string()
-                on:click=move |_| wall.on.update(|on| *on = !*on)>"Wall screen"</button>
+                on:click=move |_| wall.on.update(|on| *on = !*on)>{tr("Wall screen")}</button>
             {move || (wall.on.get() && !wall.sound.get()).then(|| view! {
-                <button type="button" class="enable-sound" on:click=move |_| wall.enable_sound()>"Enable sound"</button>
+                <button type="button" class="enable-sound" on:click=move |_| wall.enable_sound()>{tr("Enable sound")}</button>
             })}
         </div>
     }
     .into_any();
-    view! {
-        <Title text=title/>
-        <div class="board" class:wall=move || wall.on.get() data-testid="board">
-        {controls}
-        <section class="badges" aria-label="Pending items">
+    let badges = view! {
+        <section class="badges" aria-label=tr("Pending items")>
             <div class="badge" data-testid="badge-ingredients">
                 <span class="count">{move || board.ingredient_requests.count.get()}</span>
-                <span class="label">"Ingredient requests"</span>
+                <span class="label">{tr("Ingredient requests")}</span>
             </div>
             <div class="badge" data-testid="badge-dishes">
                 <span class="count">{move || board.dish_suggestions.count.get()}</span>
-                <span class="label">"Dish suggestions"</span>
+                <span class="label">{tr("Dish suggestions")}</span>
             </div>
             <div class="badge total" data-testid="badge-total">
                 <span class="count">{total}</span>
-                <span class="label">"Total pending"</span>
+                <span class="label">{tr("Total pending")}</span>
             </div>
         </section>
+    }
+    .into_any();
+    view! {
+        {count_badge}
+        <div class="board" class:wall=move || wall.on.get() data-testid="board">
+        {controls}
+        {badges}
         // One announcement per change of the counts, not one per badge (the badges themselves
         // are not live regions).
         <p class="visually-hidden" role="status" aria-live="polite" data-testid="pending-announcement">
-            {move || pending_announcement(board.ingredient_requests.count.get(), board.dish_suggestions.count.get())}
+            {move || preferences.locale().pending_announcement(board.ingredient_requests.count.get(), board.dish_suggestions.count.get())}
         </p>
         <p class="notice" role="status" aria-live="polite">{move || board.notice.get()}</p>
         <div class="columns">
             <section class="queue" aria-labelledby="requests-heading">
-                <h2 id="requests-heading">"Ingredient requests"</h2>
+                <h2 id="requests-heading">{tr("Ingredient requests")}</h2>
                 <PendingList board cards=board.ingredient_requests.cards/>
             </section>
             <section class="queue" aria-labelledby="suggestions-heading">
-                <h2 id="suggestions-heading">"Dish suggestions"</h2>
+                <h2 id="suggestions-heading">{tr("Dish suggestions")}</h2>
                 <PendingList board cards=board.dish_suggestions.cards/>
             </section>
         </div>
@@ -333,7 +334,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
 #[component]
 fn PendingList(board: Board, cards: RwSignal<Vec<PendingCard>>) -> impl IntoView {
     view! {
-        <Show when=move || cards.with(|cards| !cards.is_empty()) fallback=|| view! { <p class="empty">"Nothing waiting."</p> }>
+        <Show when=move || cards.with(|cards| !cards.is_empty()) fallback=move || view! { <p class="empty">{tr("Nothing waiting.")}</p> }>
             <ul class="cards">
                 <For each=move || cards.get() key=|card| (card.category, card.id) let:card>
                     <PendingItem board card/>
@@ -349,7 +350,8 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
     let note = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let interactive = super::interactive();
-    let error = RwSignal::new(None::<String>);
+    let preferences = use_preferences();
+    let error = RwSignal::new(None::<client::CallError>);
     let (category, id) = (card.category, card.id);
     let title = card.title.clone();
     let review = move |decision: Decision| {
@@ -363,10 +365,10 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
                 Ok(()) => board.remove(category, id),
                 Err(failure) if failure.status == 409 => {
                     board.remove(category, id);
-                    board.notice.set(Some(format!("“{title}” was already reviewed by someone else.")));
+                    board.notice.set(Some(preferences.locale.already_reviewed(&title)));
                 }
                 Err(failure) => {
-                    error.set(Some(failure.message));
+                    error.set(Some(failure));
                     busy.set(false);
                 }
             }
@@ -379,53 +381,63 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
         <li class="card" class:fresh=is_fresh data-testid="pending-card">
             <div class="card-head">
                 <h3 class="title">{card.title.clone()}</h3>
-                {card.detail.clone().map(|detail| view! { <span class="amount">{detail}</span> })}
+                {card.amount.clone().map(|(quantity, unit)| view! {
+                    <span class="amount">{format!("{} {unit}", preferences.locale().quantity(quantity.0))}</span>
+                })}
             </div>
             {card.note.clone().map(|note| view! { <p class="note">{note}</p> })}
             <p class="meta">
-                {card.requested_by.clone()} " · " <time>{card.created_at.clone()}</time>
+                {card.requested_by.clone()} " · " <time>{
+                    preferences.locale().minute(&card.created_at)
+                }</time>
                 {move || {
-                    waiting(card.created_at_millis, board.now_millis.get())
+                    waiting(preferences.locale(), board.thresholds, card.created_at_millis, board.now_millis.get())
                         .map(|(label, level)| view! { " · " <span class=level data-testid="waiting">{label}</span> })
                 }}
             </p>
             <fieldset class="controls" disabled=move || !interactive.get()>
-                <label class="visually-hidden" for=note_id.clone()>{format!("Note for {label}")}</label>
-                <input id=note_id type="text" class="review-note" placeholder="Note (optional)" maxlength="500" bind:value=note/>
+                <label class="visually-hidden" for=note_id.clone()>{preferences.locale().note_for(&label)}</label>
+                <input id=note_id type="text" class="review-note" placeholder=tr("Note (optional)") maxlength="500" bind:value=note/>
                 <div class="actions">
                     <button type="button" class="approve" disabled=move || busy.get() on:click={
                         let review = review.clone();
                         move |_| review(Decision::Approve)
-                    }>"Approve"</button>
-                    <button type="button" class="reject" disabled=move || busy.get() on:click=move |_| review(Decision::Reject)>"Reject"</button>
+                    }>{tr("Approve")}</button>
+                    <button type="button" class="reject" disabled=move || busy.get() on:click=move |_| review(Decision::Reject)>{tr("Reject")}</button>
                 </div>
             </fieldset>
-            <p class="form-error" role="alert">{move || error.get()}</p>
+            <p class="form-error" role="alert">{move || error.get().map(|failure| preferences.locale().error(&failure))}</p>
         </li>
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{pending_announcement, waiting};
-
-    #[test]
-    fn the_counts_are_announced_in_one_sentence() {
-        assert_eq!(pending_announcement(2, 1), "3 pending: 2 ingredient requests, 1 dish suggestion");
-        assert_eq!(pending_announcement(0, 0), "0 pending: 0 ingredient requests, 0 dish suggestions");
-    }
+    use super::{data::WaitingThresholds, waiting, Locale};
 
     const MINUTE: i64 = 60_000;
 
     #[test]
-    fn the_waiting_time_turns_amber_at_ten_minutes_and_red_at_twenty() {
+    fn the_waiting_time_turns_amber_and_red_at_the_kitchens_thresholds() {
         let created = 1_774_606_500_000;
-        assert_eq!(waiting(created, 0), None, "no clock yet: nothing shown");
-        assert_eq!(waiting(created, created + 59_999), Some(("waiting under a minute".into(), "waiting")));
-        assert_eq!(waiting(created, created + 9 * MINUTE + 59_999), Some(("waiting 9 min".into(), "waiting")));
-        assert_eq!(waiting(created, created + 10 * MINUTE), Some(("waiting 10 min".into(), "waiting amber")));
-        assert_eq!(waiting(created, created + 20 * MINUTE), Some(("waiting 20 min".into(), "waiting red")));
+        let kitchen = WaitingThresholds { amber_minutes: 10, red_minutes: 20 };
+        let at = |millis| waiting(Locale::En, kitchen, created, millis);
+        assert_eq!(at(0), None, "no clock yet: nothing shown");
+        assert_eq!(at(created + 59_999), Some(("waiting under a minute".into(), "waiting")));
+        assert_eq!(at(created + 9 * MINUTE + 59_999), Some(("waiting 9 min".into(), "waiting")));
+        assert_eq!(at(created + 10 * MINUTE), Some(("waiting 10 min".into(), "waiting amber")));
+        assert_eq!(at(created + 20 * MINUTE), Some(("waiting 20 min".into(), "waiting red")));
         // A browser clock behind the server's says "under a minute", never a negative time.
-        assert_eq!(waiting(created, created - 5 * MINUTE), Some(("waiting under a minute".into(), "waiting")));
+        assert_eq!(at(created - 5 * MINUTE), Some(("waiting under a minute".into(), "waiting")));
+        // Another kitchen's thresholds, and Danish.
+        let quick = WaitingThresholds { amber_minutes: 3, red_minutes: 5 };
+        assert_eq!(
+            waiting(Locale::Da, quick, created, created + 4 * MINUTE),
+            Some(("venter 4 min.".into(), "waiting amber"))
+        );
+        assert_eq!(
+            waiting(Locale::Da, quick, created, created + 5 * MINUTE),
+            Some(("venter 5 min.".into(), "waiting red"))
+        );
     }
 }

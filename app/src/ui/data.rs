@@ -15,13 +15,33 @@ pub struct Viewer {
     pub must_change_password: bool,
 }
 
+/// When a pending item's waiting time turns amber and red on the dashboard: the kitchen's
+/// settings (`MISEOS_WAITING_AMBER_MINUTES`, `MISEOS_WAITING_RED_MINUTES`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitingThresholds {
+    pub amber_minutes: i64,
+    pub red_minutes: i64,
+}
+
+impl Default for WaitingThresholds {
+    /// Toast KDS's usual ticket colours: amber after 10 minutes, red after 20.
+    fn default() -> Self {
+        WaitingThresholds { amber_minutes: 10, red_minutes: 20 }
+    }
+}
+
 /// What the head chef's dashboard starts from.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct DashboardData {
     pub snapshot: Snapshot,
     pub ingredient_requests: Vec<IngredientRequest>,
     pub dish_suggestions: Vec<DishSuggestion>,
+    pub waiting: WaitingThresholds,
 }
+
+/// How many of their newest items of each kind the cook's page shows (the server renders as
+/// many as the browser re-fetches); the history pages through all of them.
+pub const COOK_PAGE_ITEMS: i64 = 50;
 
 /// A cook's own requests and suggestions, newest first.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]

@@ -15,12 +15,18 @@ use leptos_router::{
     components::{Redirect, Route, Router, Routes},
     SsrMode, StaticSegment,
 };
+use preferences::{tr, PreferenceControls};
 
+mod away;
+mod badge;
 mod cook;
 mod dashboard;
 pub mod data;
+mod history;
+mod i18n;
 mod login;
 mod password;
+mod preferences;
 mod team;
 mod toasts;
 mod wall;
@@ -31,9 +37,11 @@ mod wall;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     content_security_policy(&options);
+    // The page's language and theme from the first byte (see preferences.rs).
+    let (locale, theme) = preferences::of_this_page();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=locale.code() data-theme=theme.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -80,17 +88,19 @@ fn content_security_policy(options: &LeptosOptions) {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    preferences::provide();
     view! {
         <Title text="MiseOS Live"/>
         <Meta name="theme-color" content="#1f2a24"/>
         <Router>
-            <Routes fallback=|| view! { <main class="page"><p class="empty">"Page not found."</p></main> }>
+            <Routes fallback=move || view! { <main class="page"><p class="empty">{tr("Page not found.")}</p></main> }>
                 <Route path=StaticSegment("login") view=login::LoginPage/>
                 // Async: the whole page (or the redirect to sign-in) is decided before the
                 // first byte, so a signed-out visitor gets a plain 302.
                 <Route path=StaticSegment("") view=Home ssr=SsrMode::Async/>
                 <Route path=StaticSegment("password") view=Password ssr=SsrMode::Async/>
                 <Route path=StaticSegment("team") view=Team ssr=SsrMode::Async/>
+                <Route path=StaticSegment("history") view=History ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -106,6 +116,12 @@ fn Home() -> impl IntoView {
             view! { <cook::CookView user=viewer.user/> }.into_any()
         }
     })
+}
+
+/// `/history`: decided items for chefs, one's own items for cooks.
+#[component]
+fn History() -> impl IntoView {
+    signed_in(|viewer| view! { <history::HistoryPage user=viewer.user/> }.into_any())
 }
 
 /// `/password`: change one's own password (the one page a temporary password may open).
@@ -144,7 +160,7 @@ fn signed_in(page: impl Fn(Viewer) -> AnyView + Send + Sync + 'static) -> impl I
 fn with_viewer(decide: impl Fn(Option<Viewer>) -> AnyView + Send + Sync + 'static) -> impl IntoView {
     let viewer = Resource::new(|| (), |()| data::current_user());
     view! {
-        <Suspense fallback=|| view! { <main class="page"><p class="empty">"Loading…"</p></main> }>
+        <Suspense fallback=move || view! { <main class="page"><p class="empty">{tr("Loading…")}</p></main> }>
             {move || viewer.get().map(&decide)}
         </Suspense>
     }
@@ -169,8 +185,10 @@ fn interactive() -> ReadSignal<bool> {
 #[component]
 fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: bool) -> impl IntoView {
     let interactive = interactive();
+    let preferences = preferences::use_preferences();
     Effect::new(move |_| crate::live::keep_session_fresh());
     let is_head_chef = user.role == Role::HeadChef;
+    let role = user.role;
     let on_sign_out = move |_| {
         leptos::task::spawn_local(async {
             crate::client::logout().await;
@@ -183,27 +201,29 @@ fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: b
             <a class="brand" href="/">"MiseOS Live"</a>
             {live.then(|| view! {
                 <span class=move || link.get().css_class() role="status" aria-live="polite" data-testid="link-state">
-                    {move || link.get().label()}
+                    {move || preferences.t(link.get().label())}
                 </span>
             })}
-            <nav class="pages" aria-label="Pages">
-                {is_head_chef.then(|| view! { <a href="/team">"Team"</a> })}
-                <a href="/password">"Password"</a>
+            <nav class="pages" aria-label=tr("Pages")>
+                <a href="/history">{tr("History")}</a>
+                {is_head_chef.then(|| view! { <a href="/team">{tr("Team")}</a> })}
+                <a href="/password">{tr("Password")}</a>
             </nav>
             <span class="who">
                 <span class="name">{format!("{} {}", user.first_name, user.last_name)}</span>
-                <span class="role">{role_name(user.role)}</span>
+                <span class="role">{preferences.locale().role(role)}</span>
             </span>
-            <button type="button" class="secondary" disabled=move || !interactive.get() on:click=on_sign_out>"Sign out"</button>
+            <PreferenceControls/>
+            <button type="button" class="secondary" disabled=move || !interactive.get() on:click=on_sign_out>{tr("Sign out")}</button>
         </header>
         <Show when=move || link.get() == LinkState::Replaced>
             <p class="banner" role="alert">
-                "MiseOS was opened in another tab or device. This page no longer updates; reload it to use it here."
+                {tr("MiseOS was opened in another tab or device. This page no longer updates; reload it to use it here.")}
             </p>
         </Show>
         <Show when=move || link.get() == LinkState::TooManySessions>
             <p class="banner" role="alert">
-                "This account has too many MiseOS screens open, and this was the oldest. This page no longer updates; close some and reload it."
+                {tr("This account has too many MiseOS screens open, and this was the oldest. This page no longer updates; close some and reload it.")}
             </p>
         </Show>
     }
@@ -223,7 +243,7 @@ where
     view! {
         <TopBar user link/>
         <main class=class>
-            <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p class="empty">{tr("Loading…")}</p> }>
                 {move || {
                     data.get()
                         .map(|loaded| match loaded {
@@ -233,16 +253,6 @@ where
                 }}
             </Suspense>
         </main>
-    }
-}
-
-/// A role as people say it.
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::HeadChef => "Head chef",
-        Role::SousChef => "Sous chef",
-        Role::LineCook => "Line cook",
-        Role::PrepCook => "Prep cook",
     }
 }
 

@@ -2,7 +2,10 @@
 //! person (their temporary password is shown once, with a copy button); change a role;
 //! disable or re-enable after a confirmation; reset a password.
 
-use super::{role_name, TopBar};
+use super::{
+    preferences::{tr, use_preferences},
+    TopBar,
+};
 use crate::{
     client,
     live::LinkState,
@@ -19,7 +22,7 @@ pub fn TeamPage(user: User) -> impl IntoView {
     view! {
         <TopBar user link live=false/>
         <main class="page team">
-            <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            <Suspense fallback=move || view! { <p class="empty">{tr("Loading…")}</p> }>
                 {move || {
                     team.get()
                         .map(|loaded| match loaded {
@@ -53,18 +56,18 @@ fn Brigade(users: Vec<User>) -> impl IntoView {
     };
     view! {
         <section class="panel" aria-labelledby="team-heading">
-            <h1 id="team-heading">"Team"</h1>
+            <h1 id="team-heading">{tr("Team")}</h1>
             <p class="form-error" role="alert">{move || error.get()}</p>
             <TemporaryPasswordPanel revealed/>
             <div class="table-scroll">
                 <table class="team-table">
                     <thead>
                         <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Email"</th>
-                            <th scope="col">"Role"</th>
-                            <th scope="col">"Active"</th>
-                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            <th scope="col">{tr("Name")}</th>
+                            <th scope="col">{tr("Email")}</th>
+                            <th scope="col">{tr("Role")}</th>
+                            <th scope="col">{tr("Active")}</th>
+                            <th scope="col"><span class="visually-hidden">{tr("Actions")}</span></th>
                         </tr>
                     </thead>
                     <tbody>
@@ -88,6 +91,8 @@ fn MemberRow(
     on_change: impl Fn(User) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let interactive = super::interactive();
+    let preferences = use_preferences();
+    let locale = move || preferences.locale;
     let id = member.id;
     let name = format!("{} {}", member.first_name, member.last_name);
     let active = member.active;
@@ -96,24 +101,21 @@ fn MemberRow(
         leptos::task::spawn_local(async move {
             match client::update_user(id, &changes).await {
                 Ok(changed) => on_change(changed),
-                Err(failure) => error.set(Some(failure.message)),
+                Err(failure) => error.set(Some(locale().error(&failure))),
             }
         });
     };
     let toggle_name = name.clone();
     let on_toggle = move |_| {
-        let question = if active {
-            format!("Disable {toggle_name}? They are signed out at once and cannot sign in until re-enabled.")
-        } else {
-            format!("Enable {toggle_name} again?")
-        };
+        let question =
+            if active { locale().confirm_disable(&toggle_name) } else { locale().confirm_enable(&toggle_name) };
         if confirm(&question) {
             change(UserChanges { active: Some(!active), ..UserChanges::default() });
         }
     };
     let reset_name = name.clone();
     let on_reset = move |_| {
-        if !confirm(&format!("Give {reset_name} a new temporary password? They are signed out at once.")) {
+        if !confirm(&locale().confirm_reset(&reset_name)) {
             return;
         }
         error.set(None);
@@ -121,7 +123,7 @@ fn MemberRow(
         leptos::task::spawn_local(async move {
             match client::reset_password(id).await {
                 Ok(answer) => revealed.set(Some(Revealed { who, password: answer.temporary_password })),
-                Err(failure) => error.set(Some(failure.message)),
+                Err(failure) => error.set(Some(locale().error(&failure))),
             }
         });
     };
@@ -130,7 +132,8 @@ fn MemberRow(
             change(UserChanges { role: Some(role), ..UserChanges::default() });
         }
     };
-    let role_label = format!("Role of {name}");
+    let role_name = name.clone();
+    let role_label = preferences.locale().role_of(&role_name);
     view! {
         <tr class:inactive=!active data-testid="team-member">
             <td>{name.clone()}</td>
@@ -139,18 +142,18 @@ fn MemberRow(
                 <select aria-label=role_label on:change=on_role disabled=move || !interactive.get()>
                     {Role::ALL
                         .map(|role| view! {
-                            <option value=role.as_str() selected=role == member.role>{role_name(role)}</option>
+                            <option value=role.as_str() selected=role == member.role>{preferences.locale().role(role)}</option>
                         })
                         .collect_view()}
                 </select>
             </td>
-            <td>{if active { "Yes" } else { "No" }}</td>
+            <td>{if active { tr("Yes") } else { tr("No") }}</td>
             <td class="actions">
                 <button type="button" class="secondary" disabled=move || !interactive.get() on:click=on_toggle>
-                    {if active { "Disable" } else { "Enable" }}
+                    {if active { tr("Disable") } else { tr("Enable") }}
                 </button>
                 <button type="button" class="secondary" disabled=move || !interactive.get() on:click=on_reset>
-                    "Reset password"
+                    {tr("Reset password")}
                 </button>
             </td>
         </tr>
@@ -161,11 +164,12 @@ fn MemberRow(
 #[component]
 fn TemporaryPasswordPanel(revealed: RwSignal<Option<Revealed>>) -> impl IntoView {
     let copied = RwSignal::new(false);
+    let preferences = use_preferences();
     view! {
         <Show when=move || revealed.with(Option::is_some)>
             <div class="revealed" role="status">
                 <p>
-                    {move || revealed.get().map(|shown| format!("Temporary password for {}, shown only this once:", shown.who))}
+                    {move || revealed.get().map(|shown| preferences.locale().temporary_password_for(&shown.who))}
                 </p>
                 <p><code data-testid="temporary-password">{move || revealed.get().map(|shown| shown.password)}</code></p>
                 <button type="button" on:click=move |_| {
@@ -173,12 +177,12 @@ fn TemporaryPasswordPanel(revealed: RwSignal<Option<Revealed>>) -> impl IntoView
                         copy_to_clipboard(&shown.password);
                         copied.set(true);
                     }
-                }>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+                }>{move || if copied.get() { preferences.t("Copied") } else { preferences.t("Copy") }}</button>
                 " "
                 <button type="button" class="secondary" on:click=move |_| {
                     copied.set(false);
                     revealed.set(None);
-                }>"Done"</button>
+                }>{tr("Done")}</button>
             </div>
         </Show>
     }
@@ -194,6 +198,7 @@ fn AddPerson(users: RwSignal<Vec<User>>, revealed: RwSignal<Option<Revealed>>) -
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let interactive = super::interactive();
+    let preferences = use_preferences();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let Some(chosen_role) = Role::parse(&role.get_untracked()) else { return };
@@ -215,35 +220,35 @@ fn AddPerson(users: RwSignal<Vec<User>>, revealed: RwSignal<Option<Revealed>>) -
                     last_name.set(String::new());
                     email.set(String::new());
                 }
-                Err(failure) => error.set(Some(failure.message)),
+                Err(failure) => error.set(Some(preferences.locale.error(&failure))),
             }
             busy.set(false);
         });
     };
     view! {
         <form class="panel" on:submit=on_submit novalidate aria-labelledby="add-heading">
-            <h2 id="add-heading">"Add a person"</h2>
+            <h2 id="add-heading">{tr("Add a person")}</h2>
             <fieldset class="controls" disabled=move || !interactive.get()>
                 <div class="row">
                     <div>
-                        <label for="new-first-name">"First name"</label>
+                        <label for="new-first-name">{tr("First name")}</label>
                         <input id="new-first-name" type="text" autocomplete="off" bind:value=first_name/>
                     </div>
                     <div>
-                        <label for="new-last-name">"Last name"</label>
+                        <label for="new-last-name">{tr("Last name")}</label>
                         <input id="new-last-name" type="text" autocomplete="off" bind:value=last_name/>
                     </div>
                 </div>
-                <label for="new-email">"Email"</label>
+                <label for="new-email">{tr("Email")}</label>
                 <input id="new-email" type="email" autocomplete="off" bind:value=email/>
-                <label for="new-role">"Role"</label>
+                <label for="new-role">{tr("Role")}</label>
                 <select id="new-role" bind:value=role>
                     {Role::ALL
-                        .map(|role| view! { <option value=role.as_str()>{role_name(role)}</option> })
+                        .map(|role| view! { <option value=role.as_str()>{preferences.locale().role(role)}</option> })
                         .collect_view()}
                 </select>
                 <p class="form-error" role="alert">{move || error.get()}</p>
-                <button type="submit" disabled=move || busy.get()>"Add"</button>
+                <button type="submit" disabled=move || busy.get()>{tr("Add")}</button>
             </fieldset>
         </form>
     }

@@ -1,10 +1,12 @@
 //! Toasts: short messages that announce themselves to screen readers, stay long enough to
 //! read, wait while the pointer or the keyboard focus is on them, and can be dismissed.
 
+use super::preferences::tr;
 use leptos::prelude::*;
 use std::collections::HashSet;
 
-/// How long a toast stays unless dismissed (time while it is held does not count).
+/// How long a toast stays unless dismissed (time while it is held, or while the page is
+/// hidden, does not count: a phone in a pocket keeps its toasts for when it comes out).
 const TOAST_MS: u32 = 15_000;
 /// How often a toast's time is counted down.
 const TICK_MS: u32 = 250;
@@ -65,8 +67,16 @@ impl Toasts {
         });
     }
 
+    /// How many are on screen (tracked).
+    pub fn count(self) -> usize {
+        self.shown.with(Vec::len)
+    }
+
     fn is_held(self, id: u64) -> bool {
-        self.hovered.with_value(|held| held.contains(&id)) || self.focused.with_value(|held| held.contains(&id))
+        let hidden = web_sys::window().and_then(|window| window.document()).is_some_and(|document| document.hidden());
+        hidden
+            || self.hovered.with_value(|held| held.contains(&id))
+            || self.focused.with_value(|held| held.contains(&id))
     }
 
     fn hold(held: StoredValue<HashSet<u64>>, id: u64, on: bool) {
@@ -90,7 +100,7 @@ impl Toasts {
 #[component]
 pub fn ToastRegion(toasts: Toasts) -> impl IntoView {
     view! {
-        <div class="toasts" role="status" aria-live="polite" aria-label="Notifications">
+        <div class="toasts" role="status" aria-live="polite" aria-label=tr("Notifications")>
             <For each=move || toasts.shown.get() key=|toast| toast.id let:toast>
                 <div
                     class=if toast.tone == Tone::Good { "toast good" } else { "toast bad" }
@@ -101,7 +111,7 @@ pub fn ToastRegion(toasts: Toasts) -> impl IntoView {
                     on:focusout=move |_| Toasts::hold(toasts.focused, toast.id, false)
                 >
                     <p>{toast.text.clone()}</p>
-                    <button type="button" class="dismiss" aria-label="Dismiss" on:click=move |_| toasts.dismiss(toast.id)>
+                    <button type="button" class="dismiss" aria-label=tr("Dismiss") on:click=move |_| toasts.dismiss(toast.id)>
                         "×"
                     </button>
                 </div>

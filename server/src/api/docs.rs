@@ -225,7 +225,10 @@ fn item_endpoints(base: &str, noun: &'static str, new: &'static str, item: &'sta
         Endpoint {
             query: &[
                 ("status", "PENDING, APPROVED or REJECTED"),
-                ("limit", "at most this many (default 500); cooks always see only their own"),
+                ("limit", "at most this many, 1 to 1000 (default 500); cooks always see only their own"),
+                ("before", "only items with a smaller id: the next page starts before the last id of this one"),
+                ("reviewedSince", "only items reviewed at or after this instant (Unix milliseconds)"),
+                ("person", "only items this user (id) asked for or reviewed"),
             ],
             answer: list_of(item),
             ..endpoint(

@@ -128,13 +128,27 @@ impl IntoResponse for ApiError {
             ApiError::Busy => Some(1),
             _ => None,
         };
-        let body = ErrorBody { error: code.to_string(), message: self.to_string() };
+        let field = match &self {
+            ApiError::InvalidField(message) => field_at_fault(message),
+            _ => None,
+        };
+        let body = ErrorBody { error: code.to_string(), message: self.to_string(), field };
         let mut response = (status, Json(body)).into_response();
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
+}
+
+/// The field an `invalid_field` message is about: the field rules word theirs as the field's
+/// wire name and then "must" or "is" ("itemName must not be empty", "currentPassword is not
+/// …"). Other messages (a body that does not parse as the type) name none.
+fn field_at_fault(message: &str) -> Option<String> {
+    let mut words = message.split_whitespace();
+    let (first, verb) = (words.next()?, words.next()?);
+    let is_field = first.chars().all(|c| c.is_ascii_alphanumeric()) && matches!(verb, "must" | "is");
+    is_field.then(|| first.to_string())
 }
 
 impl From<StoreError> for ApiError {
@@ -189,5 +203,19 @@ impl From<crate::sessions::Refusal> for ApiError {
 impl From<crate::throttle::Busy> for ApiError {
     fn from(_: crate::throttle::Busy) -> Self {
         ApiError::Busy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_at_fault;
+
+    #[test]
+    fn only_a_field_rule_names_a_field() {
+        assert_eq!(field_at_fault("itemName must not be empty").as_deref(), Some("itemName"));
+        assert_eq!(field_at_fault("currentPassword is not your current password").as_deref(), Some("currentPassword"));
+        assert_eq!(field_at_fault("Failed to deserialize query string: invalid digit"), None);
+        assert_eq!(field_at_fault("missing field `quantity` at line 1 column 20"), None);
+        assert_eq!(field_at_fault("invalid type: string, expected f64"), None);
     }
 }

@@ -92,9 +92,24 @@ const MAX_LIST_LIMIT: i64 = 1000;
 
 /// The query string of a list call.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ListQuery {
     status: Option<String>,
     limit: Option<String>,
+    before: Option<String>,
+    reviewed_since: Option<String>,
+    person: Option<String>,
+}
+
+/// A whole-number query parameter, if given: `name` names it in the error.
+fn whole_number(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match text {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::InvalidField(format!("{name} must be a whole number, not {text:?}"))),
+    }
 }
 
 async fn create<K: Creatable>(
@@ -133,9 +148,16 @@ where
             })?
         }
     };
-    // Admins see every item; staff see their own.
-    let requested_by = (!caller.role.is_admin()).then_some(caller.id);
-    let items = state.store.list::<K>(ItemFilter { status, requested_by, limit }).await?;
+    let filter = ItemFilter {
+        status,
+        // Admins see every item; staff see their own, whatever else they ask for.
+        requested_by: (!caller.role.is_admin()).then_some(caller.id),
+        reviewed_since: whole_number("reviewedSince", query.reviewed_since.as_deref())?,
+        person: whole_number("person", query.person.as_deref())?,
+        before: whole_number("before", query.before.as_deref())?,
+        limit,
+    };
+    let items = state.store.list::<K>(filter).await?;
     Ok(Json(items))
 }
 

@@ -467,6 +467,8 @@ pub fn deliveries(event: &Event, timestamp: &str, count_is_news: bool) -> Delive
                 reviewed_by: reviewed_by.clone(),
                 timestamp: timestamp.to_string(),
                 note: note.clone(),
+                // A review's event is stamped with the review's instant.
+                reviewed_at_millis: event.at_millis,
             };
             Delivery {
                 to_admins: count.into_iter().collect(),

@@ -46,6 +46,7 @@ pub struct SharedFields {
     pub created_at_millis: i64,
     pub reviewed_by: Option<Person>,
     pub reviewed_at: Option<String>,
+    pub reviewed_at_millis: Option<i64>,
     pub review_note: Option<String>,
 }
 
@@ -76,6 +77,7 @@ impl ItemKind for IngredientRequests {
             created_at_millis: shared.created_at_millis,
             reviewed_by: shared.reviewed_by,
             reviewed_at: shared.reviewed_at,
+            reviewed_at_millis: shared.reviewed_at_millis,
             review_note: shared.review_note,
         })
     }
@@ -106,6 +108,7 @@ impl ItemKind for DishSuggestions {
             created_at_millis: shared.created_at_millis,
             reviewed_by: shared.reviewed_by,
             reviewed_at: shared.reviewed_at,
+            reviewed_at_millis: shared.reviewed_at_millis,
             review_note: shared.review_note,
         })
     }
@@ -126,8 +129,21 @@ pub struct ItemFilter {
     pub status: Option<ReviewStatus>,
     /// Only items this user asked for.
     pub requested_by: Option<i64>,
+    /// Only items reviewed at or after this instant (Unix ms).
+    pub reviewed_since: Option<i64>,
+    /// Only items this user asked for or reviewed.
+    pub person: Option<i64>,
+    /// Only items older than this one (the page after the one ending there).
+    pub before: Option<i64>,
     /// At most this many, newest first.
     pub limit: i64,
+}
+
+impl ItemFilter {
+    /// The first `limit` items, with no other condition.
+    pub fn newest(limit: i64) -> ItemFilter {
+        ItemFilter { status: None, requested_by: None, reviewed_since: None, person: None, before: None, limit }
+    }
 }
 
 fn shared_fields(row: &AnyRow, clock: &KitchenClock) -> Result<SharedFields, sqlx::Error> {
@@ -144,6 +160,7 @@ fn shared_fields(row: &AnyRow, clock: &KitchenClock) -> Result<SharedFields, sql
         created_at: clock.format(row.try_get(2)?),
         created_at_millis: row.try_get(2)?,
         reviewed_at: row.try_get::<Option<i64>, _>(3)?.map(|at| clock.format(at)),
+        reviewed_at_millis: row.try_get(3)?,
         review_note: row.try_get(4)?,
         requested_by: Person { id: row.try_get(5)?, first_name: row.try_get(6)?, last_name: row.try_get(7)? },
         reviewed_by,
@@ -234,23 +251,46 @@ impl Store {
     pub async fn list<K: ItemKind>(&self, filter: ItemFilter) -> Result<Vec<K::Item>, StoreError> {
         let mut sql = select_sql::<K>();
         let mut conditions = Vec::new();
+        let mut placeholders = 0;
+        let mut next = || {
+            placeholders += 1;
+            format!("${placeholders}")
+        };
         if filter.status.is_some() {
-            conditions.push(format!("t.status = ${}", conditions.len() + 1));
+            conditions.push(format!("t.status = {}", next()));
         }
         if filter.requested_by.is_some() {
-            conditions.push(format!("t.requested_by = ${}", conditions.len() + 1));
+            conditions.push(format!("t.requested_by = {}", next()));
+        }
+        if filter.reviewed_since.is_some() {
+            conditions.push(format!("t.reviewed_at >= {}", next()));
+        }
+        if filter.person.is_some() {
+            conditions.push(format!("(t.requested_by = {} OR t.reviewed_by = {})", next(), next()));
+        }
+        if filter.before.is_some() {
+            conditions.push(format!("t.id < {}", next()));
         }
         if !conditions.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conditions.join(" AND "));
         }
-        sql.push_str(&format!(" ORDER BY t.id DESC LIMIT ${}", conditions.len() + 1));
+        sql.push_str(&format!(" ORDER BY t.id DESC LIMIT {}", next()));
         let mut query = sqlx::query(AssertSqlSafe(sql));
         if let Some(status) = filter.status {
             query = query.bind(status.as_str());
         }
         if let Some(requester) = filter.requested_by {
             query = query.bind(requester);
+        }
+        if let Some(since) = filter.reviewed_since {
+            query = query.bind(since);
+        }
+        if let Some(person) = filter.person {
+            query = query.bind(person).bind(person);
+        }
+        if let Some(before) = filter.before {
+            query = query.bind(before);
         }
         let rows = query.bind(filter.limit).fetch_all(&mut *self.connection().await?).await?;
         rows.iter().map(|row| Ok(K::from_row(row, shared_fields(row, &self.clock)?)?)).collect()

@@ -126,8 +126,15 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
         &ReviewBody { note: Some("Tak, Ali 🌿".into()) },
     )
     .await;
-    let Notification::RequestApproved(ReviewNotice { category, request_id, item_name, reviewed_by, note, timestamp }) =
-        ali_socket.next().await
+    let Notification::RequestApproved(ReviewNotice {
+        category,
+        request_id,
+        item_name,
+        reviewed_by,
+        note,
+        timestamp,
+        reviewed_at_millis,
+    }) = ali_socket.next().await
     else {
         panic!("REQUEST_APPROVED");
     };
@@ -137,6 +144,9 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
     );
     assert_eq!(note.as_deref(), Some("Tak, Ali 🌿"));
     assert_eq!(timestamp.len(), 16);
+    let item: app::wire::IngredientRequest =
+        expect_json(app.get(&format!("/api/v1/ingredient-requests/{request}"), &ali_token).await, 200).await;
+    assert_eq!(Some(reviewed_at_millis), item.reviewed_at_millis, "the notice and the item name the same instant");
     let Notification::PendingCountUpdated { category, count, seq, .. } = admin.next().await else { panic!("count") };
     assert_eq!((category, count, seq), (Category::IngredientRequest, 0, 3));
 

@@ -16,6 +16,8 @@ crate::on_both_databases!(
     a_dish_suggestion_round_trips_and_is_reviewed,
     staff_see_only_their_own_items_and_admins_see_all_newest_first,
     status_filter_and_limit_apply,
+    lists_page_with_before_and_filter_by_review_time_and_person,
+    an_invalid_field_names_the_field,
     only_admins_review_and_the_snapshot_is_theirs,
     reviewing_twice_is_409_and_unknown_ids_are_404,
     bad_bodies_get_400_or_413_and_change_nothing,
@@ -233,6 +235,88 @@ async fn status_filter_and_limit_apply(db: Db) {
     assert_eq!(limited.len(), 1);
     expect_error(app.get("/api/v1/ingredient-requests?status=DONE", &chef).await, 400, "invalid_field").await;
     expect_error(app.get("/api/v1/ingredient-requests?limit=0", &chef).await, 400, "invalid_field").await;
+}
+
+async fn lists_page_with_before_and_filter_by_review_time_and_person(db: Db) {
+    let app = spawn_app(db).await;
+    let (ali, sara, gordon, monica) =
+        (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await, app.token(MONICA).await);
+    let mut ids = Vec::new();
+    for name in ["A", "B", "C", "D", "E"] {
+        ids.push(app.create_request(&ali, name).await);
+    }
+    let saras = app.create_request(&sara, "F").await;
+    let ids_of = |items: &[IngredientRequest]| items.iter().map(|item| item.id).collect::<Vec<_>>();
+
+    // Pages of two, each starting before the last id of the one before, until a short page.
+    let mut walked = Vec::new();
+    let mut before = None::<i64>;
+    loop {
+        let cursor = before.map(|id| format!("&before={id}")).unwrap_or_default();
+        let page: Vec<IngredientRequest> =
+            expect_json(app.get(&format!("/api/v1/ingredient-requests?limit=2{cursor}"), &ali).await, 200).await;
+        walked.extend(ids_of(&page));
+        if page.len() < 2 {
+            break;
+        }
+        before = page.last().map(|item| item.id);
+    }
+    assert_eq!(walked, ids.iter().rev().copied().collect::<Vec<_>>(), "every one of Ali's, once, newest first");
+
+    // Decisions: Gordon approves A and B, Monica rejects C; then only later ones count.
+    let approve = |id: i64| format!("/api/v1/ingredient-requests/{id}/approve");
+    let approved: IngredientRequest =
+        expect_json(app.post(&approve(ids[0]), &gordon, &ReviewBody::default()).await, 200).await;
+    let first_decision = approved.reviewed_at_millis.expect("a review instant");
+    assert!(approved.reviewed_at.is_some());
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second: IngredientRequest =
+        expect_json(app.post(&approve(ids[1]), &gordon, &ReviewBody::default()).await, 200).await;
+    let since = second.reviewed_at_millis.expect("a review instant");
+    assert!(since > first_decision);
+    app.post(&format!("/api/v1/ingredient-requests/{}/reject", ids[2]), &monica, &ReviewBody::default()).await;
+
+    let decided_since: Vec<IngredientRequest> =
+        expect_json(app.get(&format!("/api/v1/ingredient-requests?reviewedSince={since}"), &gordon).await, 200).await;
+    assert_eq!(ids_of(&decided_since), vec![ids[2], ids[1]], "reviewed at or after the instant, pending left out");
+    let monicas: Vec<IngredientRequest> = expect_json(
+        app.get(&format!("/api/v1/ingredient-requests?person={}", app::demo::DEMO_ACCOUNTS[1].id), &gordon).await,
+        200,
+    )
+    .await;
+    assert_eq!(ids_of(&monicas), vec![ids[2]], "Monica (id 2) reviewed only C");
+    let saras_by_person: Vec<IngredientRequest> =
+        expect_json(app.get("/api/v1/ingredient-requests?person=4", &gordon).await, 200).await;
+    assert_eq!(ids_of(&saras_by_person), vec![saras], "Sara (id 4) asked for F");
+    // A cook asking for someone else's items still gets only their own.
+    let ali_asks_for_sara: Vec<IngredientRequest> =
+        expect_json(app.get("/api/v1/ingredient-requests?person=4", &ali).await, 200).await;
+    assert!(ali_asks_for_sara.is_empty());
+    for bad in ["before=x", "reviewedSince=yesterday", "person=1.5"] {
+        let field = bad.split('=').next().unwrap();
+        let response = app.get(&format!("/api/v1/ingredient-requests?{bad}"), &gordon).await;
+        let body: app::wire::ErrorBody = expect_json(response, 400).await;
+        assert_eq!((body.error.as_str(), body.field.as_deref()), ("invalid_field", Some(field)));
+    }
+}
+
+async fn an_invalid_field_names_the_field(db: Db) {
+    let app = spawn_app(db).await;
+    let cook = app.token(ALI).await;
+    let cases = [
+        (serde_json::json!({"itemName": " ", "quantity": 1, "unit": "kg"}), "itemName"),
+        (serde_json::json!({"itemName": "Dild", "quantity": 0, "unit": "kg"}), "quantity"),
+        (serde_json::json!({"itemName": "Dild", "quantity": 1, "unit": ""}), "unit"),
+        (serde_json::json!({"itemName": "Dild", "quantity": 1, "unit": "kg", "note": "x".repeat(501)}), "note"),
+    ];
+    for (body, field) in cases {
+        let response = app.post("/api/v1/ingredient-requests", &cook, &body).await;
+        let error: app::wire::ErrorBody = expect_json(response, 400).await;
+        assert_eq!((error.error.as_str(), error.field.as_deref()), ("invalid_field", Some(field)), "{body}");
+    }
+    // Other errors name no field.
+    let error: app::wire::ErrorBody = expect_json(app.get("/api/v1/ingredient-requests/999", &cook).await, 404).await;
+    assert_eq!(error.field, None);
 }
 
 async fn only_admins_review_and_the_snapshot_is_theirs(db: Db) {
