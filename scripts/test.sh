@@ -8,22 +8,33 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+
+# Each phase says how long the one before it took, so a slow run shows where its time went.
+phase_name="" phase_started=$SECONDS
+phase() {
+  [ -n "$phase_name" ] && echo "   ($phase_name: $((SECONDS - phase_started)) s; $((SECONDS / 60)) min in all)"
+  phase_name=$1 phase_started=$SECONDS
+  [ -n "$phase_name" ] && echo "== $phase_name"
+  return 0
+}
+
+phase "Setup: the tools, if any is missing"
 "$root/scripts/setup.sh" --test
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 
-echo "== Gates: formatting, lints as errors (server side, then the browser build), licences and sources"
+phase "Gates: formatting, lints as errors (server side, then the browser build), licences and sources"
 cargo fmt --all --check
 cargo clippy --locked -p app -p server -p bench --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 cargo deny --offline check licenses bans sources
 
-echo "== Rust: unit and integration tests (SQLite and PostgreSQL); the bench tools compile"
+phase "Rust: unit and integration tests (SQLite and PostgreSQL); the bench tools compile"
 cargo test --locked -p app -p server -p bench
 
-echo "== Build the release (server + WebAssembly, hashed and precompressed), exactly as production does"
+phase "Build the release (server + WebAssembly, hashed and precompressed), exactly as production does"
 "$root/scripts/release.sh" dist/miseos
 
-echo "== Browser: Playwright in Chromium, against the release directory"
+phase "Browser: Playwright in Chromium, against the release directory"
 export MISEOS_E2E_RELEASE_DIR=dist/miseos
 cd end2end
 status=0
@@ -33,4 +44,5 @@ node -e '
   const stats = require("./test-results/results.json").stats;
   console.log(`end-to-end: ${stats.expected} passed, ${stats.unexpected + stats.flaky} failed`);
 ' || true
+phase ""
 exit "$status"
