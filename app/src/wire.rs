@@ -53,6 +53,8 @@ pub struct User {
     pub role: Role,
     /// False once a head chef has disabled the account; its items and reviews stay.
     pub active: bool,
+    /// The kitchen the user belongs to (API.md section 9).
+    pub kitchen_id: i64,
 }
 
 impl User {
@@ -408,6 +410,8 @@ pub enum Notification {
         message: String,
         session_type: SessionType,
         user_id: i64,
+        /// The user's kitchen: every count and message on this socket is of this kitchen.
+        kitchen_id: i64,
         timestamp: String,
         /// The database's epoch (additive; see [`Snapshot::epoch`]).
         #[serde(default)]
@@ -530,12 +534,13 @@ mod tests {
             message: WELCOME_MESSAGE.into(),
             session_type: SessionType::Admin,
             user_id: 1,
+            kitchen_id: 1,
             timestamp: "2026-03-27 10:15".into(),
             epoch: "5f0c6a1e9b2d4e77".into(),
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),
-            r#"{"notificationType":"CONNECTED","message":"Connected to MiseOS notifications","sessionType":"ADMIN","userId":1,"timestamp":"2026-03-27 10:15","epoch":"5f0c6a1e9b2d4e77"}"#
+            r#"{"notificationType":"CONNECTED","message":"Connected to MiseOS notifications","sessionType":"ADMIN","userId":1,"kitchenId":1,"timestamp":"2026-03-27 10:15","epoch":"5f0c6a1e9b2d4e77"}"#
         );
     }
 

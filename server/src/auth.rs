@@ -33,6 +33,14 @@ pub struct Claims {
     /// The server-side session the token belongs to (32 hex digits).
     #[serde(default)]
     pub sid: String,
+    /// The user's kitchen. Tokens issued before there were kitchens lack it; their users
+    /// were all moved into kitchen 1 by the migration that made kitchens.
+    #[serde(default = "kitchen_of_earlier_tokens")]
+    pub kitchen: i64,
+}
+
+fn kitchen_of_earlier_tokens() -> i64 {
+    1
 }
 
 /// A server-side session's id: 128 random bits, written as 32 hex digits in tokens and in
@@ -79,6 +87,8 @@ pub struct AuthUser {
     pub expires_at: i64,
     /// The session the token belongs to.
     pub session: SessionId,
+    /// The kitchen the user belongs to: everything they see and change is of this kitchen.
+    pub kitchen_id: i64,
 }
 
 impl AuthUser {
@@ -145,6 +155,7 @@ impl TokenKeys {
             exp: now.saturating_add(ttl_seconds),
             iss: ISSUER.to_string(),
             sid: session.to_string(),
+            kitchen: user.kitchen_id,
         };
         self.sign(&claims)
     }
@@ -185,6 +196,7 @@ impl TokenKeys {
             last_name: claims.last_name,
             expires_at: claims.exp,
             session,
+            kitchen_id: claims.kitchen,
         })
     }
 }
@@ -288,6 +300,7 @@ mod tests {
             email: "gordon@miseos.dk".into(),
             role: Role::HeadChef,
             active: true,
+            kitchen_id: 7,
         }
     }
 
@@ -296,7 +309,7 @@ mod tests {
         let keys = TokenKeys::new(&[7; 32], Duration::from_secs(60));
         let session = SessionId::generate();
         let user = keys.verify(&keys.issue(&chef(), session)).unwrap();
-        assert_eq!((user.id, user.role, user.first_name.as_str()), (1, Role::HeadChef, "Gordon"));
+        assert_eq!((user.id, user.role, user.first_name.as_str(), user.kitchen_id), (1, Role::HeadChef, "Gordon", 7));
         assert_eq!(user.session, session);
     }
 
@@ -315,6 +328,7 @@ mod tests {
             exp: now + 60,
             iss: "someone-else".into(),
             sid: SessionId::generate().to_string(),
+            kitchen: 1,
         };
         assert_eq!(keys.verify(&keys.sign(&foreign)), Err(TokenError::Invalid));
         assert_eq!(

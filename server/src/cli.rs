@@ -1,6 +1,7 @@
-//! `server user add | list | disable | reset-password`: managing users from the command line,
-//! against the same `DATABASE_URL` as the running servers. This is how the first head chef
-//! of a production kitchen is made; afterwards the team page does the rest.
+//! `server kitchen add | list` and `server user add | list | disable | reset-password`:
+//! managing kitchens and users from the command line, against the same `DATABASE_URL` as the
+//! running servers. This is how a kitchen and its first head chef are made; afterwards the
+//! team page does the rest.
 //!
 //! `server backup PATH` writes a consistent copy of the SQLite database while the server
 //! runs; `server restore PATH` puts one back (server stopped) under a new epoch, and
@@ -15,21 +16,29 @@ use crate::{
     bus::Bus,
     clock::KitchenClock,
     config::Config,
-    store::{EndReason, NewAccount, SessionsToEnd, Store, StoreError},
+    store::{EndReason, Kitchen, NewAccount, SessionsToEnd, Store, StoreError},
     validate,
 };
 use app::wire::{Role, User, UserChanges};
+use chrono_tz::Tz;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 
 /// Logged at start when the database has no user and demo users are off.
 pub const FIRST_HEAD_CHEF_HINT: &str = "there are no users yet: create the first head chef with \
      `server user add --email EMAIL --first-name NAME --last-name NAME --role HEAD_CHEF` \
-     (same DATABASE_URL; it prints a temporary password to change at the first sign-in)";
+     (same DATABASE_URL; it prints a temporary password to change at the first sign-in, and \
+     makes the first kitchen unless `server kitchen add --name NAME --timezone ZONE` did)";
+
+/// The name of the kitchen `server user add` makes when there is none yet.
+pub const FIRST_KITCHEN_NAME: &str = "Kitchen";
 
 /// What the command line can do besides serving.
 #[derive(Subcommand, Clone, Debug)]
 pub enum Command {
+    /// Manage kitchens.
+    #[command(subcommand)]
+    Kitchen(KitchenCommand),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -49,6 +58,29 @@ pub enum Command {
     /// the servers start again.
     RenewEpoch,
 }
+
+/// `server kitchen …`.
+#[derive(Subcommand, Clone, Debug)]
+pub enum KitchenCommand {
+    /// Add a kitchen and print its id.
+    Add {
+        /// The kitchen's name, as its people know it.
+        #[arg(long)]
+        name: String,
+        /// Its IANA time zone (such as Europe/Copenhagen); MISEOS_TIMEZONE when left out.
+        #[arg(long, value_parser = parse_time_zone)]
+        timezone: Option<Tz>,
+    },
+    /// List every kitchen: id, time zone, name.
+    List,
+}
+
+fn parse_time_zone(name: &str) -> Result<Tz, String> {
+    name.trim().parse().map_err(|_| format!("{name:?} is not an IANA time zone name (such as Europe/Copenhagen)"))
+}
+
+/// Longest kitchen name, in characters.
+const MAX_KITCHEN_NAME_CHARS: usize = 100;
 
 /// `server user …`.
 #[derive(Subcommand, Clone, Debug)]
@@ -72,6 +104,10 @@ pub enum UserCommand {
 /// `server user add`.
 #[derive(Args, Clone, Debug)]
 pub struct AddUser {
+    /// The user's kitchen (`server kitchen list`). May be left out while there is at most
+    /// one kitchen; with none, one is made.
+    #[arg(long)]
+    pub kitchen: Option<i64>,
     #[arg(long)]
     pub email: String,
     #[arg(long)]
@@ -97,6 +133,8 @@ pub enum CliError {
     Invalid(String),
     #[error("no user has the email {0}")]
     NoSuchUser(String),
+    #[error("there is no kitchen {0} (see `server kitchen list`)")]
+    NoSuchKitchen(i64),
     #[error("another user already has the email {0}")]
     EmailTaken(String),
     #[error("{0} is the last active head chef; make someone else head chef first")]
@@ -119,6 +157,7 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
     let store = Store::connect(&config.effective_database_url(), 2, KitchenClock::new(config.timezone)).await?;
     let bus = Bus::outside(&store);
     let result = match command {
+        Command::Kitchen(command) => run_kitchen_command(&store, config, command, out).await,
         Command::User(command) => run_user_command(&store, &bus, command, out).await,
         Command::Backup { path } if path.exists() => {
             Err(CliError::Invalid(format!("{} already exists; back up to a new file", path.display())))
@@ -212,6 +251,63 @@ async fn restore(config: &Config, backup: &Path, out: &mut impl std::io::Write) 
     Ok(())
 }
 
+async fn run_kitchen_command(
+    store: &Store,
+    config: &Config,
+    command: KitchenCommand,
+    out: &mut impl std::io::Write,
+) -> Result<(), CliError> {
+    match command {
+        KitchenCommand::Add { name, timezone } => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > MAX_KITCHEN_NAME_CHARS {
+                return Err(CliError::Invalid(format!(
+                    "a kitchen's name must be 1 to {MAX_KITCHEN_NAME_CHARS} characters long"
+                )));
+            }
+            let kitchen = store.create_kitchen(name, timezone).await?;
+            print(out, &kitchen.id.to_string());
+        }
+        KitchenCommand::List => {
+            for kitchen in store.kitchens().await? {
+                print(out, &describe_kitchen(&kitchen, config));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One line per kitchen: `2  Europe/Copenhagen  Noma` (the deployment's zone marked as such).
+fn describe_kitchen(kitchen: &Kitchen, config: &Config) -> String {
+    let zone = match kitchen.time_zone {
+        Some(zone) => zone.name().to_string(),
+        None => format!("{} (MISEOS_TIMEZONE)", config.timezone.name()),
+    };
+    format!("{}  {zone}  {}", kitchen.id, kitchen.name)
+}
+
+/// The kitchen a new user goes to: the one named, else the only one, else a new one.
+async fn kitchen_for_new_user(
+    store: &Store,
+    named: Option<i64>,
+    out: &mut impl std::io::Write,
+) -> Result<i64, CliError> {
+    let kitchens = store.kitchens().await?;
+    match (named, &kitchens[..]) {
+        (Some(id), _) if kitchens.iter().any(|kitchen| kitchen.id == id) => Ok(id),
+        (Some(id), _) => Err(CliError::NoSuchKitchen(id)),
+        (None, [only]) => Ok(only.id),
+        (None, []) => {
+            let kitchen = store.create_kitchen(FIRST_KITCHEN_NAME, None).await?;
+            print(out, &format!("made kitchen {} ({FIRST_KITCHEN_NAME}), the first", kitchen.id));
+            Ok(kitchen.id)
+        }
+        (None, _) => Err(CliError::Invalid(
+            "there are several kitchens: name the user's with --kitchen ID (see `server kitchen list`)".into(),
+        )),
+    }
+}
+
 async fn run_user_command(
     store: &Store,
     bus: &Bus,
@@ -227,8 +323,10 @@ async fn run_user_command(
                 role: add.role,
             };
             validate::new_user(&new).map_err(CliError::Invalid)?;
+            let kitchen_id = kitchen_for_new_user(store, add.kitchen, out).await?;
             let password = auth::temporary_password();
             let account = NewAccount {
+                kitchen_id,
                 password_hash: hash(&password).await?,
                 email: new.email.clone(),
                 first_name: new.first_name,
@@ -243,8 +341,10 @@ async fn run_user_command(
             print(out, &format!("added {}\ntemporary password (shown once): {password}", describe(&user)));
         }
         UserCommand::List => {
-            for user in store.users().await? {
-                print(out, &describe(&user));
+            for kitchen in store.kitchens().await? {
+                for user in store.users(kitchen.id).await? {
+                    print(out, &describe(&user));
+                }
             }
         }
         UserCommand::Disable { email } => {
@@ -287,10 +387,18 @@ async fn hash(password: &str) -> Result<String, CliError> {
         .map_err(|error| CliError::Invalid(error.to_string()))
 }
 
-/// One line per user: `3  ali@miseos.dk  LINE_COOK  active  Ali Hassan`.
+/// One line per user: `3  kitchen 1  ali@miseos.dk  LINE_COOK  active  Ali Hassan`.
 fn describe(user: &User) -> String {
     let active = if user.active { "active" } else { "disabled" };
-    format!("{}  {}  {}  {active}  {} {}", user.id, user.email, user.role.as_str(), user.first_name, user.last_name)
+    format!(
+        "{}  kitchen {}  {}  {}  {active}  {} {}",
+        user.id,
+        user.kitchen_id,
+        user.email,
+        user.role.as_str(),
+        user.first_name,
+        user.last_name
+    )
 }
 
 fn print(out: &mut impl std::io::Write, text: &str) {

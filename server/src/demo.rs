@@ -1,15 +1,20 @@
 //! The demo users (`app::demo`) seeded into an empty database in development mode
 //! (`MISEOS_DEMO=true`) so a developer can sign in at once. Their shared password is for development only (see the README).
 
-use crate::{auth, store::NewAccount};
+use crate::{
+    auth,
+    store::{NewAccount, DEMO_KITCHEN_ID},
+};
 use app::demo::{DEMO_ACCOUNTS, DEMO_PASSWORD};
 
-/// The demo users, by id, with fresh Argon2id hashes. CPU-heavy: call from a blocking thread.
+/// The demo users, by id, in the demo kitchen, with fresh Argon2id hashes. CPU-heavy: call
+/// from a blocking thread.
 pub fn demo_users() -> Vec<(i64, NewAccount)> {
     DEMO_ACCOUNTS
         .iter()
         .map(|account| {
             let user = NewAccount {
+                kitchen_id: DEMO_KITCHEN_ID,
                 email: account.email.to_string(),
                 first_name: account.first_name.to_string(),
                 last_name: account.last_name.to_string(),

@@ -1,24 +1,39 @@
 //! A committed change, as the store reports it and the bus carries it to every hub.
 //!
-//! Every change moves exactly one pending count by one, so every event carries the new
-//! count of its category and the global `seq` at which that count became true.
+//! Every change moves exactly one pending count of one kitchen by one. An event carries its
+//! kitchen, both of that kitchen's counts after the change and the kitchen's `seq` at which
+//! they became true, so a hub can take a kitchen's counts from any one event.
 
 use app::wire::{Category, Decision, Person};
 use serde::{Deserialize, Serialize};
 
-/// One committed change to the kitchen's items.
+/// One committed change to a kitchen's items.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 pub struct Event {
-    /// The global sequence number this change took.
-    pub seq: i64,
+    /// The kitchen whose items changed.
+    pub kitchen_id: i64,
+    /// The kitchen's pending counts after the change, with the `seq` this change took.
+    pub counts: PendingCounts,
     /// Which kind of item changed.
     pub category: Category,
-    /// The category's pending count after the change.
-    pub pending: i64,
     /// When the change was committed, in Unix milliseconds.
     pub at_millis: i64,
+    /// `at_millis` in the contract's format, in the kitchen's time zone.
+    pub timestamp: String,
     /// What happened.
     pub change: Change,
+}
+
+impl Event {
+    /// The kitchen's sequence number this change took.
+    pub fn seq(&self) -> i64 {
+        self.counts.seq
+    }
+
+    /// The changed category's pending count after the change.
+    pub fn pending(&self) -> i64 {
+        self.counts.of(self.category)
+    }
 }
 
 /// What an [`Event`] announces.
@@ -37,7 +52,7 @@ pub enum Change {
     },
 }
 
-/// The pending counts and the `seq` of the newest change they include.
+/// One kitchen's pending counts and the `seq` of the newest change they include.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default, Debug)]
 pub struct PendingCounts {
     pub ingredient_requests: i64,
@@ -54,16 +69,12 @@ impl PendingCounts {
         }
     }
 
-    /// Takes in `event`'s count if it is newer than these counts; whether it was.
-    pub fn apply(&mut self, event: &Event) -> bool {
-        if event.seq <= self.seq {
+    /// Takes `newer` if it is newer than these counts; whether it was.
+    pub fn advance_to(&mut self, newer: PendingCounts) -> bool {
+        if newer.seq <= self.seq {
             return false;
         }
-        match event.category {
-            Category::IngredientRequest => self.ingredient_requests = event.pending,
-            Category::DishSuggestion => self.dish_suggestions = event.pending,
-        }
-        self.seq = event.seq;
+        *self = newer;
         true
     }
 
@@ -100,10 +111,11 @@ mod tests {
         let widest_name = "🦞".repeat(MAX_NAME_CHARS);
         let person = Person { id: i64::MAX, first_name: widest_name.clone(), last_name: widest_name.clone() };
         let event = Event {
-            seq: i64::MAX,
+            kitchen_id: i64::MAX,
+            counts: PendingCounts { ingredient_requests: i64::MAX, dish_suggestions: i64::MAX, seq: i64::MAX },
             category: Category::DishSuggestion,
-            pending: i64::MAX,
             at_millis: i64::MAX,
+            timestamp: "+262143-12-31 23:59".into(),
             change: Change::Reviewed {
                 item_id: i64::MAX,
                 item_name: widest_name.clone(),

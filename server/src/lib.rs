@@ -9,16 +9,16 @@
 //!   calls the store, giving it the bus. Its `socket` module upgrades the notification
 //!   socket and hands it to the hub.
 //! - [`store`]: SQL on SQLite or PostgreSQL. Each write is one transaction that also bumps
-//!   the pending counters and the global `seq`, and hands its [`event::Event`] to the sink it
+//!   its kitchen's pending counters and `seq`, and hands its [`event::Event`] to the sink it
 //!   is given: staged inside the transaction, then again once committed.
 //! - [`bus`]: that sink. It carries committed events to the hub in `seq` order, in-process
 //!   (SQLite) or through PostgreSQL LISTEN/NOTIFY (several processes).
-//! - [`hub`]: the sessions, who receives what, fan-out of shared bytes through bounded
-//!   queues, and the socket task with its close codes.
+//! - [`hub`]: the sessions of each kitchen, who receives what, fan-out of shared bytes
+//!   through bounded queues, and the socket task with its close codes.
 //!
 //! Beside that path: [`sessions`] knows which sign-ins are live (checked on every request,
 //! ended sessions pushed to the hub's sockets), [`throttle`] slows password guessing, and
-//! [`cli`] manages users from the command line against the same database. At the door,
+//! [`cli`] manages kitchens and users from the command line against the same database. At the door,
 //! [`serve`] holds the connection limits and timeouts, and [`edge`] the headers, the cookie
 //! rule, the request timeout and the panic guard. For the operator: [`metrics`] (the
 //! Prometheus registry every part counts into) and [`telemetry`] (request spans, HTTP
@@ -164,6 +164,7 @@ impl Application {
                 let users = tokio::task::spawn_blocking(demo::demo_users)
                     .await
                     .map_err(|error| StartError::Secret(error.to_string()))?;
+                store.ensure_demo_kitchen().await?;
                 store.seed_users(&users).await?;
                 tracing::info!("seeded the demo users (password in the README; development only)");
             } else {
@@ -174,8 +175,6 @@ impl Application {
             .await
             .map_err(|error| StartError::Secret(error.to_string()))?;
         let hub = Hub::new(
-            clock,
-            store.pending_counts().await?,
             store.epoch(),
             config.ws_queue_capacity,
             usize::try_from(config.max_sockets_per_user).unwrap_or(usize::MAX),

@@ -1,9 +1,10 @@
 //! What the Leptos pages read while the server renders them: the signed-in user (from the
-//! session cookie) and their starting data, straight from the store.
+//! session cookie) and their starting data, straight from the store, always of the kitchen
+//! the session cookie names.
 
 use crate::{
     api::DEFAULT_LIST_LIMIT,
-    auth::cookie_token,
+    auth::{cookie_token, AuthUser},
     store::{DishSuggestions, IngredientRequests, ItemFilter},
     AppState,
 };
@@ -21,25 +22,46 @@ pub struct StorePageData {
     pub state: AppState,
 }
 
+impl StorePageData {
+    /// The caller of a page request: a live session's cookie, with its standing.
+    async fn caller(&self, headers: &http::HeaderMap) -> Option<(AuthUser, crate::sessions::Standing)> {
+        let token = cookie_token(headers)?;
+        let caller = self.state.tokens.verify(token).ok()?;
+        let standing = self.state.sessions.check(&caller).await.ok()?;
+        Some((caller, standing))
+    }
+
+    /// The caller, if they may see what only `allowed` roles see.
+    async fn caller_allowed(
+        &self,
+        headers: &http::HeaderMap,
+        allowed: impl Fn(app::wire::Role) -> bool,
+    ) -> Result<AuthUser, String> {
+        match self.caller(headers).await {
+            Some((caller, standing)) if !standing.must_change_password && allowed(caller.role) => Ok(caller),
+            _ => Err("This page is not yours to see.".to_string()),
+        }
+    }
+}
+
 impl PageData for StorePageData {
     fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<Viewer>> {
         Box::pin(async move {
-            let token = cookie_token(headers)?;
-            let caller = self.state.tokens.verify(token).ok()?;
-            let standing = self.state.sessions.check(&caller).await.ok()?;
+            let (caller, standing) = self.caller(headers).await?;
             let user = self.state.store.user(caller.id).await.ok().flatten()?;
             Some(Viewer { user, must_change_password: standing.must_change_password })
         })
     }
 
-    fn dashboard(&self) -> BoxFuture<'_, Result<DashboardData, String>> {
+    fn dashboard<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<DashboardData, String>> {
         Box::pin(async move {
+            let kitchen = self.caller_allowed(headers, |role| role.is_admin()).await?.kitchen_id;
             let store = &self.state.store;
             let pending = ItemFilter { status: Some(ReviewStatus::Pending), ..ItemFilter::newest(DEFAULT_LIST_LIMIT) };
             let (counts, ingredient_requests, dish_suggestions) = futures::try_join!(
-                store.pending_counts(),
-                store.list::<IngredientRequests>(pending),
-                store.list::<DishSuggestions>(pending)
+                store.pending_counts(kitchen),
+                store.list::<IngredientRequests>(kitchen, pending),
+                store.list::<DishSuggestions>(kitchen, pending)
             )
             .map_err(|error| {
                 tracing::error!(%error, "cannot load the dashboard");
@@ -54,24 +76,28 @@ impl PageData for StorePageData {
         })
     }
 
-    fn cook_items(&self, user_id: i64) -> BoxFuture<'_, Result<CookData, String>> {
+    fn cook_items<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<CookData, String>> {
         Box::pin(async move {
+            let cook = self.caller_allowed(headers, |_| true).await?;
             let store = &self.state.store;
-            let own = ItemFilter { requested_by: Some(user_id), ..ItemFilter::newest(app::data::COOK_PAGE_ITEMS) };
-            let (ingredient_requests, dish_suggestions) =
-                futures::try_join!(store.list::<IngredientRequests>(own), store.list::<DishSuggestions>(own)).map_err(
-                    |error| {
-                        tracing::error!(%error, "cannot load a cook's items");
-                        "Your items cannot be loaded right now.".to_string()
-                    },
-                )?;
+            let own = ItemFilter { requested_by: Some(cook.id), ..ItemFilter::newest(app::data::COOK_PAGE_ITEMS) };
+            let kitchen = cook.kitchen_id;
+            let (ingredient_requests, dish_suggestions) = futures::try_join!(
+                store.list::<IngredientRequests>(kitchen, own),
+                store.list::<DishSuggestions>(kitchen, own)
+            )
+            .map_err(|error| {
+                tracing::error!(%error, "cannot load a cook's items");
+                "Your items cannot be loaded right now.".to_string()
+            })?;
             Ok(CookData { ingredient_requests, dish_suggestions })
         })
     }
 
-    fn team(&self) -> BoxFuture<'_, Result<Vec<User>, String>> {
+    fn team<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<Vec<User>, String>> {
         Box::pin(async move {
-            self.state.store.users().await.map_err(|error| {
+            let chef = self.caller_allowed(headers, |role| role == app::wire::Role::HeadChef).await?;
+            self.state.store.users(chef.kitchen_id).await.map_err(|error| {
                 tracing::error!(%error, "cannot load the team");
                 "The team cannot be loaded right now.".to_string()
             })

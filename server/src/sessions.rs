@@ -66,6 +66,8 @@ pub struct Standing {
 #[derive(Clone, Copy, Debug)]
 struct Cached {
     user_id: i64,
+    /// The user's kitchen: a token naming another is not one this server issued.
+    kitchen_id: i64,
     ended: Option<EndReason>,
     /// Unix ms: last use seen by this process.
     last_used: i64,
@@ -116,7 +118,9 @@ impl Sessions {
             let mut cache = self.cache();
             match cache.get_mut(&user.session) {
                 Some(Cached { ended: Some(reason), .. }) => return Err(Refusal::Ended(*reason)),
-                Some(cached) if cached.user_id != user.id => return Err(Refusal::Unknown),
+                Some(cached) if cached.user_id != user.id || cached.kitchen_id != user.kitchen_id => {
+                    return Err(Refusal::Unknown)
+                }
                 Some(cached) if !cached.must_change_password && now - cached.last_used <= self.0.idle_ms => {
                     cached.last_used = now;
                     return Ok(Standing { must_change_password: false });
@@ -126,7 +130,8 @@ impl Sessions {
             }
         };
         let stored = self.0.store.session(user.session).await?.ok_or(Refusal::Unknown)?;
-        if stored.user_id != user.id {
+        // The kitchen of a token is its user's; a token that says otherwise was not ours.
+        if stored.user_id != user.id || stored.kitchen_id != user.kitchen_id {
             return Err(Refusal::Unknown);
         }
         if let Some(reason) = stored.ended {
@@ -148,6 +153,7 @@ impl Sessions {
         let mut cache = self.cache();
         let cached = cache.entry(user.session).or_insert(Cached {
             user_id: user.id,
+            kitchen_id: user.kitchen_id,
             ended: None,
             last_used: now,
             flushed: stored.last_seen_at,
@@ -164,11 +170,19 @@ impl Sessions {
     }
 
     /// Caches a session just started by a sign-in on this process.
-    pub fn started(&self, session: SessionId, user_id: i64, must_change_password: bool) {
+    pub fn started(&self, session: SessionId, user: &app::wire::User, must_change_password: bool) {
         let now = now_millis();
         self.cache().insert(
             session,
-            Cached { user_id, ended: None, last_used: now, flushed: now, ended_seen: 0, must_change_password },
+            Cached {
+                user_id: user.id,
+                kitchen_id: user.kitchen_id,
+                ended: None,
+                last_used: now,
+                flushed: now,
+                ended_seen: 0,
+                must_change_password,
+            },
         );
     }
 
@@ -209,6 +223,7 @@ impl Sessions {
                             session,
                             Cached {
                                 user_id: 0,
+                                kitchen_id: 0,
                                 ended: Some(reason),
                                 last_used: now,
                                 flushed: now,

@@ -26,7 +26,7 @@ use leptos::prelude::*;
 pub fn CookView(user: User) -> impl IntoView {
     let link = RwSignal::new(LinkState::Connecting);
     let user_id = user.id;
-    let initial = Resource::new(|| (), move |()| data::cook_items(user_id));
+    let initial = Resource::new(|| (), |()| data::cook_items());
     signed_in_page(user, link, "page cook", initial, move |data| view! { <LiveCook data link user_id/> }.into_any())
 }
 

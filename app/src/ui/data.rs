@@ -65,12 +65,12 @@ mod server_side {
         /// The signed-in user of a request (from its session cookie, while the session is
         /// live), if any.
         fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<Viewer>>;
-        /// The snapshot and the pending items.
-        fn dashboard(&self) -> BoxFuture<'_, Result<DashboardData, String>>;
-        /// One cook's items.
-        fn cook_items(&self, user_id: i64) -> BoxFuture<'_, Result<CookData, String>>;
-        /// Every user, for the team page.
-        fn team(&self) -> BoxFuture<'_, Result<Vec<crate::wire::User>, String>>;
+        /// The snapshot and the pending items of the kitchen of the request's admin.
+        fn dashboard<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<DashboardData, String>>;
+        /// The request's cook's own items.
+        fn cook_items<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<CookData, String>>;
+        /// Every user of the kitchen of the request's head chef, for the team page.
+        fn team<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<Vec<crate::wire::User>, String>>;
         /// Whether the sign-in page lists the demo accounts (the server seeds them).
         fn lists_demo_accounts(&self) -> bool;
     }
@@ -102,7 +102,11 @@ pub fn dashboard() -> impl Future<Output = Result<DashboardData, String>> + Send
     #[cfg(feature = "ssr")]
     {
         let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
-        async move { data.ok_or("page data unavailable")?.dashboard().await }
+        let parts = leptos::prelude::use_context::<http::request::Parts>();
+        async move {
+            let (data, parts) = data.zip(parts).ok_or("page data unavailable")?;
+            data.dashboard(&parts.headers).await
+        }
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -110,16 +114,19 @@ pub fn dashboard() -> impl Future<Output = Result<DashboardData, String>> + Send
     }
 }
 
-/// A cook's starting data.
-pub fn cook_items(user_id: i64) -> impl Future<Output = Result<CookData, String>> + Send {
+/// The signed-in cook's starting data.
+pub fn cook_items() -> impl Future<Output = Result<CookData, String>> + Send {
     #[cfg(feature = "ssr")]
     {
         let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
-        async move { data.ok_or("page data unavailable")?.cook_items(user_id).await }
+        let parts = leptos::prelude::use_context::<http::request::Parts>();
+        async move {
+            let (data, parts) = data.zip(parts).ok_or("page data unavailable")?;
+            data.cook_items(&parts.headers).await
+        }
     }
     #[cfg(not(feature = "ssr"))]
     {
-        let _ = user_id;
         send_wrapper::SendWrapper::new(crate::client::cook_items())
     }
 }
@@ -129,7 +136,11 @@ pub fn team() -> impl Future<Output = Result<Vec<User>, String>> + Send {
     #[cfg(feature = "ssr")]
     {
         let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
-        async move { data.ok_or("page data unavailable")?.team().await }
+        let parts = leptos::prelude::use_context::<http::request::Parts>();
+        async move {
+            let (data, parts) = data.zip(parts).ok_or("page data unavailable")?;
+            data.team(&parts.headers).await
+        }
     }
     #[cfg(not(feature = "ssr"))]
     {

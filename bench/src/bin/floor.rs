@@ -96,6 +96,7 @@ async fn serve_socket(stream: TcpStream, mut frames: broadcast::Receiver<Utf8Byt
         message: WELCOME_MESSAGE.into(),
         session_type: SessionType::Admin,
         user_id: 1,
+        kitchen_id: 1,
         timestamp: TIMESTAMP.into(),
         // As long as the server's.
         epoch: "0123456789abcdef".into(),

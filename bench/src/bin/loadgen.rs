@@ -355,6 +355,8 @@ fn user(id: i64, role: Role) -> User {
         email: format!("bench{id}@miseos.dk"),
         role,
         active: true,
+        // The benchmarks run against the demo kitchen.
+        kitchen_id: server::store::DEMO_KITCHEN_ID,
     }
 }
 
@@ -739,6 +741,7 @@ async fn direct(args: &Args) {
         .map(|offset| {
             let user = user(first_id + offset, Role::LineCook);
             let account = NewAccount {
+                kitchen_id: user.kitchen_id,
                 email: user.email,
                 first_name: user.first_name,
                 last_name: user.last_name,

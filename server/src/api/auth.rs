@@ -93,7 +93,7 @@ async fn start_session(state: &AppState, signed_in: &Credentials) -> Result<Sess
     if !state.store.start_session(session, signed_in, now_millis()).await? {
         return Err(ApiError::Unauthorized("the account changed while signing in; sign in again"));
     }
-    state.sessions.started(session, signed_in.user.id, signed_in.must_change_password);
+    state.sessions.started(session, &signed_in.user, signed_in.must_change_password);
     Ok(session)
 }
 

@@ -43,9 +43,11 @@ pub trait Creatable: ItemKind {
     type New: DeserializeOwned + Send + 'static;
     /// Checks every field; the message says which one is wrong and why.
     fn validate(new: &Self::New) -> Result<(), String>;
-    /// Stores the item in one transaction and hands its event to the bus.
+    /// Stores the item in the requester's kitchen in one transaction and hands its event to
+    /// the bus.
     fn insert(
         store: &Store,
+        kitchen_id: i64,
         requester: &Person,
         new: &Self::New,
         bus: &Bus,
@@ -61,11 +63,12 @@ impl Creatable for IngredientRequests {
 
     async fn insert(
         store: &Store,
+        kitchen_id: i64,
         requester: &Person,
         new: &NewIngredientRequest,
         bus: &Bus,
     ) -> Result<Self::Item, StoreError> {
-        store.create_ingredient_request(requester, new, bus).await
+        store.create_ingredient_request(kitchen_id, requester, new, bus).await
     }
 }
 
@@ -78,11 +81,12 @@ impl Creatable for DishSuggestions {
 
     async fn insert(
         store: &Store,
+        kitchen_id: i64,
         requester: &Person,
         new: &NewDishSuggestion,
         bus: &Bus,
     ) -> Result<Self::Item, StoreError> {
-        store.create_dish_suggestion(requester, new, bus).await
+        store.create_dish_suggestion(kitchen_id, requester, new, bus).await
     }
 }
 
@@ -121,7 +125,7 @@ where
     K::Item: Serialize,
 {
     K::validate(&new).map_err(ApiError::InvalidField)?;
-    let item = K::insert(&state.store, &caller.person(), &new, &state.bus).await?;
+    let item = K::insert(&state.store, caller.kitchen_id, &caller.person(), &new, &state.bus).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -150,14 +154,14 @@ where
     };
     let filter = ItemFilter {
         status,
-        // Admins see every item; staff see their own, whatever else they ask for.
+        // Admins see every item of their kitchen; staff see their own, whatever else they ask for.
         requested_by: (!caller.role.is_admin()).then_some(caller.id),
         reviewed_since: whole_number("reviewedSince", query.reviewed_since.as_deref())?,
         person: whole_number("person", query.person.as_deref())?,
         before: whole_number("before", query.before.as_deref())?,
         limit,
     };
-    let items = state.store.list::<K>(filter).await?;
+    let items = state.store.list::<K>(caller.kitchen_id, filter).await?;
     Ok(Json(items))
 }
 
@@ -170,8 +174,8 @@ where
     K::Item: Serialize,
 {
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
-    let item = state.store.get::<K>(id).await?.ok_or(ApiError::NotFound)?;
-    // Someone else's item is answered exactly like a missing one.
+    // Another kitchen's item is not found, and neither is another cook's.
+    let item = state.store.get::<K>(caller.kitchen_id, id).await?.ok_or(ApiError::NotFound)?;
     if !caller.role.is_admin() && K::requester(&item).id != caller.id {
         return Err(ApiError::NotFound);
     }
@@ -211,7 +215,8 @@ async fn review<K: Creatable>(
 ) -> Result<Json<K::Item>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     let note = validate::review_note(body.note).map_err(ApiError::InvalidField)?;
+    let kitchen_id = reviewer.kitchen_id;
     let reviewer = reviewer.person();
-    let item = state.store.review::<K>(id, &reviewer, decision, note.as_deref(), &state.bus).await?;
+    let item = state.store.review::<K>(kitchen_id, id, &reviewer, decision, note.as_deref(), &state.bus).await?;
     Ok(Json(item))
 }

@@ -1,4 +1,4 @@
-//! `GET /notifications/snapshot`: the dashboard badges, read from the one counter row.
+//! `GET /notifications/snapshot`: the dashboard badges, read from the kitchen's counter row.
 
 use super::{AdminUser, ApiError};
 use crate::AppState;
@@ -9,6 +9,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/notifications/snapshot", get(snapshot))
 }
 
-async fn snapshot(State(state): State<AppState>, _admin: AdminUser) -> Result<Json<Snapshot>, ApiError> {
-    Ok(Json(state.store.pending_counts().await?.snapshot(state.store.epoch())))
+async fn snapshot(State(state): State<AppState>, AdminUser(admin): AdminUser) -> Result<Json<Snapshot>, ApiError> {
+    Ok(Json(state.store.pending_counts(admin.kitchen_id).await?.snapshot(state.store.epoch())))
 }

@@ -1,5 +1,6 @@
-//! `/users`: the head chef's brigade. List, add (with a temporary password shown once),
-//! edit names, role and active flag, and reset a password. Every change that must end a
+//! `/users`: the head chef's brigade, of their own kitchen only. List, add (with a temporary
+//! password shown once), edit names, role and active flag, and reset a password. Another
+//! kitchen's user is not found. Every change that must end a
 //! user's sessions ends them here at once, and everywhere else through the bus.
 
 use super::{ApiError, ApiJson, HeadChef};
@@ -23,8 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/reset-password", post(reset_password))
 }
 
-async fn list(State(state): State<AppState>, _: HeadChef) -> Result<Json<Vec<User>>, ApiError> {
-    Ok(Json(state.store.users().await?))
+async fn list(State(state): State<AppState>, HeadChef(chef): HeadChef) -> Result<Json<Vec<User>>, ApiError> {
+    Ok(Json(state.store.users(chef.kitchen_id).await?))
 }
 
 async fn create(
@@ -35,6 +36,7 @@ async fn create(
     validate::new_user(&new).map_err(ApiError::InvalidField)?;
     let (temporary_password, password_hash) = temporary_password(&state).await?;
     let account = NewAccount {
+        kitchen_id: chef.kitchen_id,
         email: new.email,
         first_name: new.first_name,
         last_name: new.last_name,
@@ -55,6 +57,7 @@ async fn update(
 ) -> Result<Json<User>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     validate::user_changes(&changes).map_err(ApiError::InvalidField)?;
+    user_of_kitchen(&state, id, chef.kitchen_id).await?;
     let changed = state.store.update_user(id, &changes, &state.bus).await?;
     state.sessions.ended_here(&changed.ended);
     tracing::info!(by = chef.id, user = id, ?changes, sessions_ended = changed.ended.len(), "user changed");
@@ -67,12 +70,19 @@ async fn reset_password(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<TemporaryPassword>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
+    user_of_kitchen(&state, id, chef.kitchen_id).await?;
     let (temporary_password, password_hash) = temporary_password(&state).await?;
     let everywhere = SessionsToEnd::All(EndReason::Revoked);
     let ended = state.store.set_password(id, &password_hash, true, None, everywhere, &state.bus).await?;
     state.sessions.ended_here(&ended);
     tracing::info!(by = chef.id, user = id, sessions_ended = ended.len(), "password reset");
     Ok(Json(TemporaryPassword { temporary_password }))
+}
+
+/// The user with this id, if they belong to this kitchen (users never change kitchens, so
+/// the answer holds for the change that follows); else not found.
+async fn user_of_kitchen(state: &AppState, id: i64, kitchen_id: i64) -> Result<User, ApiError> {
+    state.store.user(id).await?.filter(|user| user.kitchen_id == kitchen_id).ok_or(ApiError::NotFound)
 }
 
 /// A fresh temporary password and its hash (hashed under the password-check cap).

@@ -1,15 +1,15 @@
 //! The PostgreSQL side of the bus: one LISTEN connection per process, for committed events,
 //! STAFF session claims and ended sessions.
 //!
-//! A notification carries only an id: an event's `seq` (the event itself is written to the
-//! `event_log` table in the same transaction), or a user id (whose newest claim is in
-//! `staff_session_latest`). The listener reads what happened from those tables. Any database
+//! A notification carries only ids: an event's kitchen and `seq` as `kitchen:seq` (the event
+//! itself is written to the `event_log` table in the same transaction), or a user id (whose
+//! newest claim is in `staff_session_latest`). The listener reads what happened from those tables. Any database
 //! role may NOTIFY on any channel, but only the server's role writes the tables, so a forged
 //! notification can at most make a process read again; it cannot invent an event, freeze the
 //! counts with a huge `seq`, or close sessions with a huge claim.
 //!
-//! After every (re)connection the listener first LISTENs, then reads the counts and the latest
-//! STAFF claims and hands them to the hub, so a change committed while it was cut off still
+//! After every (re)connection the listener first LISTENs, then reads every kitchen's counts and
+//! the latest STAFF claims and hands them to the hub, so a change committed while it was cut off still
 //! reaches the dashboards as a count, a session replaced meanwhile is still closed, and
 //! nothing committed after the read can be missed.
 
@@ -39,17 +39,23 @@ const SESSIONS_ENDED_CHANNEL: &str = "miseos_sessions_ended";
 /// Queues `announcement` on its channel inside the caller's transaction (logging an event
 /// first): PostgreSQL sends it to every listener when, and only if, that transaction commits.
 pub(super) async fn notify(connection: &mut AnyConnection, announcement: Announcement<'_>) -> Result<(), sqlx::Error> {
-    let (channel, id) = match announcement {
+    let (channel, ids) = match announcement {
         Announcement::Event(event) => {
             let payload = serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(error.into()))?;
-            Store::log_event(connection, event.seq, &payload, event.at_millis).await?;
-            (EVENT_CHANNEL, event.seq)
+            Store::log_event(connection, event, &payload).await?;
+            (EVENT_CHANNEL, format!("{}:{}", event.kitchen_id, event.seq()))
         }
-        Announcement::Claim(claim) => (SESSION_CHANNEL, claim.user_id),
-        Announcement::SessionsEnded { user_id } => (SESSIONS_ENDED_CHANNEL, user_id),
+        Announcement::Claim(claim) => (SESSION_CHANNEL, claim.user_id.to_string()),
+        Announcement::SessionsEnded { user_id } => (SESSIONS_ENDED_CHANNEL, user_id.to_string()),
     };
-    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(id.to_string()).execute(connection).await?;
+    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(ids).execute(connection).await?;
     Ok(())
+}
+
+/// The kitchen and `seq` an event notification names (`kitchen:seq`).
+fn event_ids(payload: &str) -> Option<(i64, i64)> {
+    let (kitchen, seq) = payload.split_once(':')?;
+    Some((kitchen.parse().ok()?, seq.parse().ok()?))
 }
 
 /// How long logged events are kept: far longer than a listener takes to read one.
@@ -143,10 +149,12 @@ async fn listen(
 ) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
     listener.listen_all([EVENT_CHANNEL, SESSION_CHANNEL, SESSIONS_ENDED_CHANNEL]).await?;
-    let counts = store.pending_counts().await?;
+    let counts = store.all_pending_counts().await?;
     let claims = store.latest_staff_claims().await?;
     health.set(true);
-    hub.resync(counts);
+    for (kitchen_id, counts) in counts {
+        hub.resync(kitchen_id, counts);
+    }
     for claim in claims {
         hub.apply_claim(claim.user_id, claim.claim);
     }
@@ -164,26 +172,37 @@ async fn relay(listener: &mut PgListener, store: &Store, hub: &Hub, sessions_end
             Ok(None) | Err(_) => return,
         };
         metrics.notifications_received.inc();
-        let Ok(id) = notification.payload().parse::<i64>() else {
-            tracing::warn!(channel = notification.channel(), "ignoring a notification that names no id");
-            continue;
-        };
-        let handled = match notification.channel() {
-            SESSIONS_ENDED_CHANNEL => {
+        let payload = notification.payload();
+        let handled = match (notification.channel(), payload.parse::<i64>()) {
+            (SESSIONS_ENDED_CHANNEL, _) => {
                 sessions_ended.notify_one();
                 Ok(())
             }
-            SESSION_CHANNEL => store.latest_staff_claim(id).await.map(|claim| match claim {
+            (SESSION_CHANNEL, Ok(user_id)) => store.latest_staff_claim(user_id).await.map(|claim| match claim {
                 Some(claim) => hub.apply_claim(claim.user_id, claim.claim),
-                None => tracing::warn!(user = id, "ignoring a session claim the database does not have"),
+                None => tracing::warn!(user = user_id, "ignoring a session claim the database does not have"),
             }),
-            _ => store.logged_event(id).await.map(|payload| {
-                match payload.map(|text| serde_json::from_str::<Event>(&text)) {
-                    Some(Ok(event)) => hub.publish(&event),
-                    Some(Err(error)) => tracing::error!(%error, "ignoring an event this version cannot read"),
-                    None => tracing::warn!(seq = id, "ignoring a notification of an event the database does not have"),
+            (EVENT_CHANNEL, _) => match event_ids(payload) {
+                Some((kitchen_id, seq)) => store.logged_event(kitchen_id, seq).await.map(|logged| {
+                    match logged.map(|text| serde_json::from_str::<Event>(&text)) {
+                        Some(Ok(event)) => hub.publish(&event),
+                        Some(Err(error)) => tracing::error!(%error, "ignoring an event this version cannot read"),
+                        None => tracing::warn!(
+                            kitchen = kitchen_id,
+                            seq,
+                            "ignoring a notification of an event the database does not have"
+                        ),
+                    }
+                }),
+                None => {
+                    tracing::warn!(payload, "ignoring an event notification that names no event");
+                    Ok(())
                 }
-            }),
+            },
+            (channel, _) => {
+                tracing::warn!(channel, payload, "ignoring a notification that names no id");
+                Ok(())
+            }
         };
         if let Err(error) = handled {
             // Reconnecting resynchronises the counts and claims from the database.

@@ -1,7 +1,10 @@
 //! The notification hub: who is connected, and who gets which committed [`Event`].
 //!
-//! - ADMIN sessions (head and sous chefs): any number per user; every event is broadcast to
-//!   all of them.
+//! Sessions are registered per kitchen: an event of a kitchen reaches that kitchen's sessions
+//! and no other's.
+//!
+//! - ADMIN sessions (head and sous chefs): any number per user; every event of their kitchen
+//!   is broadcast to all of them.
 //! - STAFF sessions (everyone else): at most one per user; a newer one replaces the older,
 //!   which is closed with 4001. Review decisions go to the requester's STAFF session only.
 //!   "Newer" is decided by a claim number, so that it means the same in every process: from
@@ -13,9 +16,10 @@
 //! whose queue is full is closed with 1013 and removed, so one slow reader cannot delay
 //! anyone else.
 //!
-//! The hub knows nothing of SQL: it is fed events by the bus and keeps the latest pending
-//! counts it has seen, so a new session's initial counts and the live events after them are
-//! consistent without a database round trip.
+//! The hub knows nothing of SQL: it is fed events by the bus and keeps, per kitchen, the
+//! latest pending counts it has seen (every event carries both of its kitchen's counts). A
+//! new admin session starts from the newer of those and the counts its caller read from the
+//! database just before, so its first counts and the live events after them are consistent.
 
 mod outbox;
 mod session;
@@ -109,12 +113,23 @@ impl SessionHandle {
     }
 }
 
+/// One kitchen, as this hub knows it.
+#[derive(Default)]
+struct KitchenRoom {
+    /// The newest counts heard for the kitchen; its new admin sessions start from these.
+    counts: PendingCounts,
+    /// The kitchen's clock, from the first of its sessions to register here (a resync stamps
+    /// its counts with it).
+    clock: Option<KitchenClock>,
+    /// The kitchen's ADMIN sessions, by session id.
+    admins: HashMap<u64, SessionHandle>,
+}
+
 /// Everything behind the hub's one lock.
 #[derive(Default)]
 struct Registry {
-    /// The newest counts the hub has published; new sessions start from these.
-    counts: PendingCounts,
-    admins: HashMap<u64, SessionHandle>,
+    /// Every kitchen with a session here or an event heard, by kitchen id.
+    kitchens: HashMap<i64, KitchenRoom>,
     /// ADMIN session ids per user, oldest first; kept only while sockets per user are capped.
     admins_by_user: HashMap<i64, VecDeque<u64>>,
     /// STAFF sessions by user id: at most one each.
@@ -131,7 +146,6 @@ struct Shared {
     /// across an `.await`, and publishing (one task at a time) must be atomic with respect to
     /// registration so a new session misses nothing and sees nothing twice.
     registry: Mutex<Registry>,
-    clock: KitchenClock,
     /// The database's epoch, sent in every welcome.
     epoch: Arc<str>,
     queue_capacity: usize,
@@ -164,6 +178,7 @@ pub struct SessionGuard {
     hub: Hub,
     id: u64,
     user_id: i64,
+    kitchen_id: i64,
     session_type: SessionType,
     started: std::time::Instant,
 }
@@ -190,7 +205,7 @@ impl SessionGuard {
 
 impl Drop for SessionGuard {
     fn drop(&mut self) {
-        self.hub.unregister(self.id, self.user_id, self.session_type);
+        self.hub.unregister(self.id, self.user_id, self.kitchen_id, self.session_type);
         self.hub.shared.metrics.sessions_open.get_or_create(&self.session_type.into()).dec();
         if self.hub.shared.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.hub.shared.all_stopped.notify_waiters();
@@ -204,20 +219,12 @@ impl Drop for SessionGuard {
 pub struct HubClosed;
 
 impl Hub {
-    /// A hub starting from `counts`, with per-session queues of `queue_capacity` messages and
-    /// at most `max_sockets_per_user` sockets per user (0: no limit), counting into `metrics`.
-    pub fn new(
-        clock: KitchenClock,
-        counts: PendingCounts,
-        epoch: &str,
-        queue_capacity: usize,
-        max_sockets_per_user: usize,
-        metrics: HubMetrics,
-    ) -> Hub {
+    /// A hub with per-session queues of `queue_capacity` messages and at most
+    /// `max_sockets_per_user` sockets per user (0: no limit), counting into `metrics`.
+    pub fn new(epoch: &str, queue_capacity: usize, max_sockets_per_user: usize, metrics: HubMetrics) -> Hub {
         Hub {
             shared: Arc::new(Shared {
-                registry: Mutex::new(Registry { counts, ..Registry::default() }),
-                clock,
+                registry: Mutex::new(Registry::default()),
                 epoch: epoch.into(),
                 queue_capacity: queue_capacity.max(4),
                 max_sockets_per_user,
@@ -234,13 +241,21 @@ impl Hub {
         self.shared.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a session for `user` and prepares its greeting. A STAFF session needs a
-    /// `claim` when several processes share the database (see [`Hub::apply_claim`]); with
-    /// `None` the hub numbers it itself.
-    pub fn register(&self, user: &AuthUser, claim: Option<i64>) -> Result<Registration, HubClosed> {
+    /// Registers a session for `user` in their kitchen and prepares its greeting, stamped on
+    /// the kitchen's `clock`. An ADMIN session starts from the newer of the counts the hub has
+    /// and `counts`, the kitchen's as read from the database just before (a STAFF session may
+    /// pass the default). A STAFF session needs a `claim` when several processes share the
+    /// database (see [`Hub::apply_claim`]); with `None` the hub numbers it itself.
+    pub fn register(
+        &self,
+        user: &AuthUser,
+        claim: Option<i64>,
+        clock: KitchenClock,
+        counts: PendingCounts,
+    ) -> Result<Registration, HubClosed> {
         let outbox = Arc::new(Outbox::default());
         let session_type = if user.role.is_admin() { SessionType::Admin } else { SessionType::Staff };
-        let timestamp = self.shared.clock.now_formatted();
+        let timestamp = clock.now_formatted();
         let mut registry = self.registry();
         if registry.closed {
             return Err(HubClosed);
@@ -256,22 +271,27 @@ impl Hub {
             message: WELCOME_MESSAGE.to_string(),
             session_type,
             user_id: user.id,
+            kitchen_id: user.kitchen_id,
             timestamp: timestamp.clone(),
             epoch: self.shared.epoch.to_string(),
         })];
+        let Registry { kitchens, admins_by_user, .. } = &mut *registry;
+        let kitchen = kitchens.entry(user.kitchen_id).or_default();
+        kitchen.clock = Some(clock);
         match session_type {
             SessionType::Admin => {
-                let counts = registry.counts;
+                kitchen.counts.advance_to(counts);
+                let counts = kitchen.counts;
                 greeting.extend(Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp))));
-                registry.admins.insert(id, handle);
+                kitchen.admins.insert(id, handle);
                 let cap = self.shared.max_sockets_per_user;
                 if cap > 0 {
-                    let own = registry.admins_by_user.entry(user.id).or_default();
+                    // A user's sessions are all of their one kitchen.
+                    let own = admins_by_user.entry(user.id).or_default();
                     own.push_back(id);
                     let excess = own.len().saturating_sub(cap);
-                    let oldest: Vec<u64> = own.drain(..excess).collect();
-                    for oldest in oldest {
-                        if let Some(session) = registry.admins.remove(&oldest) {
+                    for oldest in own.drain(..excess) {
+                        if let Some(session) = kitchen.admins.remove(&oldest) {
                             session.close(CloseReason::TOO_MANY_SESSIONS);
                         }
                     }
@@ -297,7 +317,14 @@ impl Hub {
         Ok(Registration {
             greeting,
             outbox,
-            guard: SessionGuard { hub: self.clone(), id, user_id: user.id, session_type, started },
+            guard: SessionGuard {
+                hub: self.clone(),
+                id,
+                user_id: user.id,
+                kitchen_id: user.kitchen_id,
+                session_type,
+                started,
+            },
         })
     }
 
@@ -322,16 +349,20 @@ impl Hub {
             ended.iter().find(|(ended, _)| *ended == session).map(|(_, reason)| CloseReason::policy(reason.message()))
         };
         let mut registry = self.registry();
-        registry.admins.retain(|_, handle| close_if_ended(handle, reason_of(handle.session)));
+        for kitchen in registry.kitchens.values_mut() {
+            kitchen.admins.retain(|_, handle| close_if_ended(handle, reason_of(handle.session)));
+        }
         registry.staff.retain(|_, handle| close_if_ended(handle, reason_of(handle.session)));
     }
 
     /// Removes a session, unless a newer one already took its place.
-    fn unregister(&self, id: u64, user_id: i64, session_type: SessionType) {
+    fn unregister(&self, id: u64, user_id: i64, kitchen_id: i64, session_type: SessionType) {
         let mut registry = self.registry();
         match session_type {
             SessionType::Admin => {
-                registry.admins.remove(&id);
+                if let Some(kitchen) = registry.kitchens.get_mut(&kitchen_id) {
+                    kitchen.admins.remove(&id);
+                }
                 if let Some(own) = registry.admins_by_user.get_mut(&user_id) {
                     own.retain(|session| *session != id);
                     if own.is_empty() {
@@ -347,50 +378,54 @@ impl Hub {
         }
     }
 
-    /// Delivers one committed event to the sessions that should see it. Called by the bus,
-    /// one event at a time, in `seq` order.
+    /// Delivers one committed event to the sessions of its kitchen that should see it.
+    /// Called by the bus, one event at a time, each kitchen's in `seq` order.
     pub fn publish(&self, event: &Event) {
-        let timestamp = self.shared.clock.format(event.at_millis);
         let mut registry = self.registry();
-        let count_is_news = registry.counts.apply(event);
-        let delivery = deliveries(event, &timestamp, count_is_news);
+        let Registry { kitchens, staff, .. } = &mut *registry;
+        let kitchen = kitchens.entry(event.kitchen_id).or_default();
+        let count_is_news = kitchen.counts.advance_to(event.counts);
+        let delivery = deliveries(event, count_is_news);
         let frames: Vec<Utf8Bytes> = delivery.to_admins.iter().map(encode).collect();
         let metrics = &self.shared.metrics;
-        if broadcast(&mut registry, &frames, self.shared.queue_capacity, metrics) {
+        if broadcast(&mut kitchen.admins, &frames, self.shared.queue_capacity, metrics) {
             metrics.broadcasts.inc();
         }
         if let Some((user_id, message)) = &delivery.to_staff {
-            if direct(&mut registry, *user_id, encode(message), self.shared.queue_capacity, metrics) {
+            if direct(staff, *user_id, encode(message), self.shared.queue_capacity, metrics) {
                 metrics.direct_messages.inc();
             }
         }
     }
 
-    /// Takes `counts` read from the database after the bus reconnected (events may have been
-    /// missed meanwhile) and sends them to every admin, as the contract asks. They carry the
-    /// current `seq`, which equals the last one sent when nothing was missed; clients ignore
-    /// such a repeat by the `seq` rule. A read older than what was already published changes
-    /// nothing.
-    pub fn resync(&self, counts: PendingCounts) {
-        let timestamp = self.shared.clock.now_formatted();
+    /// Takes a kitchen's `counts` read from the database after the bus reconnected (events
+    /// may have been missed meanwhile) and sends them to the kitchen's admins, as the contract
+    /// asks. They carry the current `seq`, which equals the last one sent when nothing was
+    /// missed; clients ignore such a repeat by the `seq` rule. A read older than what was
+    /// already published changes nothing.
+    pub fn resync(&self, kitchen_id: i64, counts: PendingCounts) {
         let mut registry = self.registry();
-        if counts.seq < registry.counts.seq {
+        let kitchen = registry.kitchens.entry(kitchen_id).or_default();
+        if counts.seq < kitchen.counts.seq {
             return;
         }
-        registry.counts = counts;
-        let updates = Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp)));
-        broadcast(&mut registry, &updates, self.shared.queue_capacity, &self.shared.metrics);
+        kitchen.counts = counts;
+        if let Some(clock) = kitchen.clock {
+            let timestamp = clock.now_formatted();
+            let updates = Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp)));
+            broadcast(&mut kitchen.admins, &updates, self.shared.queue_capacity, &self.shared.metrics);
+        }
     }
 
-    /// The counts the hub has published last.
-    pub fn counts(&self) -> PendingCounts {
-        self.registry().counts
+    /// The counts of a kitchen the hub has published last.
+    pub fn counts(&self, kitchen_id: i64) -> PendingCounts {
+        self.registry().kitchens.get(&kitchen_id).map(|kitchen| kitchen.counts).unwrap_or_default()
     }
 
-    /// How many sessions are registered: `(admin, staff)`.
+    /// How many sessions are registered, in every kitchen: `(admin, staff)`.
     pub fn session_counts(&self) -> (usize, usize) {
         let registry = self.registry();
-        (registry.admins.len(), registry.staff.len())
+        (registry.kitchens.values().map(|kitchen| kitchen.admins.len()).sum(), registry.staff.len())
     }
 
     /// Closes every session with 1001, refuses new ones, and waits until every session
@@ -399,8 +434,10 @@ impl Hub {
         {
             let mut registry = self.registry();
             registry.closed = true;
-            for (_, session) in registry.admins.drain() {
-                session.close(CloseReason::SHUTDOWN);
+            for kitchen in registry.kitchens.values_mut() {
+                for (_, session) in kitchen.admins.drain() {
+                    session.close(CloseReason::SHUTDOWN);
+                }
             }
             for (_, session) in registry.staff.drain() {
                 session.close(CloseReason::SHUTDOWN);
@@ -435,15 +472,16 @@ pub struct Delivery {
     pub to_staff: Option<(i64, Notification)>,
 }
 
-/// The messages `event` turns into, stamped with `timestamp`: a new item is announced to
+/// The messages `event` turns into, stamped with its timestamp: a new item is announced to
 /// the admins and followed by its count; a review sends the admins only the count and tells
 /// the requester. The count is left out when it is no news (`count_is_news` false: an event
 /// the counts already include, heard again after a resync).
-pub fn deliveries(event: &Event, timestamp: &str, count_is_news: bool) -> Delivery {
+pub fn deliveries(event: &Event, count_is_news: bool) -> Delivery {
+    let timestamp = &event.timestamp;
     let count = count_is_news.then(|| Notification::PendingCountUpdated {
         category: event.category,
-        count: event.pending,
-        seq: event.seq,
+        count: event.pending(),
+        seq: event.seq(),
         timestamp: timestamp.to_string(),
     });
     match &event.change {
@@ -494,25 +532,30 @@ fn encode(message: &Notification) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(message).expect("notifications always serialize"))
 }
 
-/// Queues `frames` (in order) on every admin session; closes with 1013 the sessions whose
-/// queue is full. Counts the fan-out once; whether there was anything to send.
-fn broadcast(registry: &mut Registry, frames: &[Utf8Bytes], capacity: usize, metrics: &HubMetrics) -> bool {
+/// Queues `frames` (in order) on every one of a kitchen's `admins`; closes with 1013 the
+/// sessions whose queue is full. Counts the fan-out once; whether there was anything to send.
+fn broadcast(
+    admins: &mut HashMap<u64, SessionHandle>,
+    frames: &[Utf8Bytes],
+    capacity: usize,
+    metrics: &HubMetrics,
+) -> bool {
     if frames.is_empty() {
         return false;
     }
     let mut overflowed = Vec::new();
-    for (id, session) in &registry.admins {
+    for (id, session) in admins.iter() {
         if !session.outbox.push(frames, capacity) {
             overflowed.push(*id);
         }
     }
-    let recipients = (registry.admins.len() - overflowed.len()) as u64;
+    let recipients = (admins.len() - overflowed.len()) as u64;
     let bytes: usize = frames.iter().map(|frame| frame.as_str().len()).sum();
     metrics.frames.inc_by(recipients * frames.len() as u64);
     metrics.bytes.inc_by(recipients * bytes as u64);
     metrics.queue_overflows.inc_by(overflowed.len() as u64);
     for id in overflowed {
-        if let Some(session) = registry.admins.remove(&id) {
+        if let Some(session) = admins.remove(&id) {
             session.close(CloseReason::TOO_SLOW);
         }
     }
@@ -520,8 +563,14 @@ fn broadcast(registry: &mut Registry, frames: &[Utf8Bytes], capacity: usize, met
 }
 
 /// Queues `frame` on one user's STAFF session, if it is connected; whether it was queued.
-fn direct(registry: &mut Registry, user_id: i64, frame: Utf8Bytes, capacity: usize, metrics: &HubMetrics) -> bool {
-    let Some(session) = registry.staff.get(&user_id) else { return false };
+fn direct(
+    staff: &mut HashMap<i64, SessionHandle>,
+    user_id: i64,
+    frame: Utf8Bytes,
+    capacity: usize,
+    metrics: &HubMetrics,
+) -> bool {
+    let Some(session) = staff.get(&user_id) else { return false };
     let bytes = frame.as_str().len() as u64;
     if session.outbox.push(&[frame], capacity) {
         metrics.frames.inc();
@@ -529,7 +578,7 @@ fn direct(registry: &mut Registry, user_id: i64, frame: Utf8Bytes, capacity: usi
         return true;
     }
     metrics.queue_overflows.inc();
-    if let Some(session) = registry.staff.remove(&user_id) {
+    if let Some(session) = staff.remove(&user_id) {
         session.close(CloseReason::TOO_SLOW);
     }
     false
@@ -552,7 +601,20 @@ mod tests {
             last_name: "Test".into(),
             expires_at: i64::MAX,
             session: SessionId::from_u128(u128::try_from(id).expect("test ids are positive")),
+            kitchen_id: KITCHEN,
         }
+    }
+
+    /// The kitchen of the tests' users and events.
+    const KITCHEN: i64 = 1;
+
+    fn new_hub(queue_capacity: usize, max_sockets_per_user: usize) -> Hub {
+        Hub::new("test", queue_capacity, max_sockets_per_user, HubMetrics::default())
+    }
+
+    /// Registers `user` as the socket handler does, with the kitchen's counts at zero.
+    fn join(hub: &Hub, user: &AuthUser) -> Registration {
+        hub.register(user, None, clock(), PendingCounts::default()).expect("registered")
     }
 
     fn ali() -> Person {
@@ -561,20 +623,22 @@ mod tests {
 
     fn created(seq: i64, pending: i64) -> Event {
         Event {
-            seq,
+            kitchen_id: KITCHEN,
+            counts: PendingCounts { ingredient_requests: pending, dish_suggestions: 0, seq },
             category: Category::IngredientRequest,
-            pending,
             at_millis: 0,
+            timestamp: "2026-03-27 10:15".into(),
             change: Change::Created { item_id: seq, item_name: "Dild".into(), requested_by: ali() },
         }
     }
 
     fn reviewed(seq: i64, pending: i64, decision: Decision) -> Event {
         Event {
-            seq,
+            kitchen_id: KITCHEN,
+            counts: PendingCounts { ingredient_requests: 0, dish_suggestions: pending, seq },
             category: Category::DishSuggestion,
-            pending,
             at_millis: 0,
+            timestamp: "2026-03-27 10:20".into(),
             change: Change::Reviewed {
                 item_id: 9,
                 item_name: "Rødgrød".into(),
@@ -595,7 +659,7 @@ mod tests {
 
     #[test]
     fn a_new_item_is_announced_to_the_admins_then_counted() {
-        let delivery = deliveries(&created(7, 2), "2026-03-27 10:15", true);
+        let delivery = deliveries(&created(7, 2), true);
         assert!(matches!(
             &delivery.to_admins[..],
             [
@@ -608,7 +672,7 @@ mod tests {
 
     #[test]
     fn a_review_counts_for_the_admins_and_tells_the_requester_alone() {
-        let delivery = deliveries(&reviewed(8, 0, Decision::Reject), "2026-03-27 10:20", true);
+        let delivery = deliveries(&reviewed(8, 0, Decision::Reject), true);
         assert!(matches!(
             &delivery.to_admins[..],
             [Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 0, seq: 8, .. }]
@@ -621,43 +685,43 @@ mod tests {
 
     #[test]
     fn a_count_that_is_no_news_is_left_out() {
-        assert_eq!(deliveries(&created(7, 2), "t", false).to_admins.len(), 1);
-        assert!(deliveries(&reviewed(8, 0, Decision::Approve), "t", false).to_admins.is_empty());
+        assert_eq!(deliveries(&created(7, 2), false).to_admins.len(), 1);
+        assert!(deliveries(&reviewed(8, 0, Decision::Approve), false).to_admins.is_empty());
     }
 
     #[test]
-    fn counts_take_only_newer_events() {
+    fn counts_take_only_newer_ones() {
         let mut counts = PendingCounts { ingredient_requests: 4, dish_suggestions: 1, seq: 10 };
-        assert!(!counts.apply(&created(10, 9)));
-        assert!(counts.apply(&created(11, 5)));
+        assert!(!counts.advance_to(created(10, 9).counts));
+        assert!(counts.advance_to(PendingCounts { ingredient_requests: 5, dish_suggestions: 1, seq: 11 }));
         assert_eq!(counts, PendingCounts { ingredient_requests: 5, dish_suggestions: 1, seq: 11 });
     }
 
     #[test]
     fn an_admin_is_greeted_with_the_current_counts_and_a_cook_without() {
         let counts = PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 };
-        let hub = Hub::new(clock(), counts, "test", 16, 0, HubMetrics::default());
-        let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let hub = new_hub(16, 0);
+        let admin = hub.register(&user(1, Role::HeadChef), None, clock(), counts).unwrap();
         let greeting: Vec<Notification> =
             admin.greeting.iter().map(|frame| serde_json::from_str(frame).unwrap()).collect();
         assert!(matches!(
             &greeting[..],
             [
-                Notification::Connected { session_type: SessionType::Admin, user_id: 1, .. },
+                Notification::Connected { session_type: SessionType::Admin, user_id: 1, kitchen_id: KITCHEN, .. },
                 Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 5, .. },
                 Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 1, seq: 5, .. },
             ]
         ));
-        let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
+        let cook = join(&hub, &user(3, Role::LineCook));
         assert_eq!(cook.greeting.len(), 1);
         assert_eq!(hub.session_counts(), (1, 1));
     }
 
     #[tokio::test]
     async fn a_newer_staff_session_replaces_the_older_one() {
-        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
-        let first = hub.register(&user(3, Role::LineCook), None).unwrap();
-        let second = hub.register(&user(3, Role::LineCook), None).unwrap();
+        let hub = new_hub(16, 0);
+        let first = join(&hub, &user(3, Role::LineCook));
+        let second = join(&hub, &user(3, Role::LineCook));
         assert_eq!(first.outbox.closed().await, CloseReason::REPLACED);
         // The replaced session's end does not unregister its successor.
         drop(first);
@@ -668,24 +732,24 @@ mod tests {
 
     #[tokio::test]
     async fn claims_from_other_processes_decide_which_session_is_newest() {
-        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
-        let session = hub.register(&user(3, Role::LineCook), Some(10)).unwrap();
+        let hub = new_hub(16, 0);
+        let session = hub.register(&user(3, Role::LineCook), Some(10), clock(), PendingCounts::default()).unwrap();
         hub.apply_claim(3, 9);
         hub.apply_claim(4, 99);
         assert_eq!(hub.session_counts(), (0, 1), "an older claim, or another user's, changes nothing");
         hub.apply_claim(3, 11);
         assert_eq!(session.outbox.closed().await, CloseReason::REPLACED);
         // A session whose claim is already outdated when it registers is closed at once.
-        let late = hub.register(&user(3, Role::LineCook), Some(10)).unwrap();
+        let late = hub.register(&user(3, Role::LineCook), Some(10), clock(), PendingCounts::default()).unwrap();
         assert_eq!(late.outbox.closed().await, CloseReason::REPLACED);
         assert_eq!(hub.session_counts(), (0, 0));
     }
 
     #[tokio::test]
     async fn a_session_whose_queue_is_full_is_closed_and_removed_while_others_keep_up() {
-        let hub = Hub::new(clock(), PendingCounts::default(), "test", 4, 0, HubMetrics::default());
-        let slow = hub.register(&user(1, Role::HeadChef), None).unwrap();
-        let keeping_up = hub.register(&user(2, Role::SousChef), None).unwrap();
+        let hub = new_hub(4, 0);
+        let slow = join(&hub, &user(1, Role::HeadChef));
+        let keeping_up = join(&hub, &user(2, Role::SousChef));
         for seq in 1..=3 {
             hub.publish(&created(seq, seq));
             assert_eq!(drain(&keeping_up.outbox).len(), 2);
@@ -698,13 +762,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_resync_sends_the_counts_and_an_older_read_changes_nothing() {
-        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
-        let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let hub = new_hub(16, 0);
+        let admin = join(&hub, &user(1, Role::HeadChef));
         hub.publish(&created(5, 1));
         drain(&admin.outbox);
-        hub.resync(PendingCounts { ingredient_requests: 0, dish_suggestions: 0, seq: 4 });
+        hub.resync(KITCHEN, PendingCounts { ingredient_requests: 0, dish_suggestions: 0, seq: 4 });
         assert!(drain(&admin.outbox).is_empty());
-        hub.resync(PendingCounts { ingredient_requests: 3, dish_suggestions: 2, seq: 9 });
+        hub.resync(KITCHEN, PendingCounts { ingredient_requests: 3, dish_suggestions: 2, seq: 9 });
         assert!(matches!(
             &drain(&admin.outbox)[..],
             [
@@ -712,21 +776,21 @@ mod tests {
                 Notification::PendingCountUpdated { count: 2, seq: 9, .. },
             ]
         ));
-        assert_eq!(hub.counts().seq, 9);
+        assert_eq!(hub.counts(KITCHEN).seq, 9);
     }
 
     #[tokio::test]
     async fn shutting_down_closes_every_session_and_refuses_new_ones() {
-        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
-        let admin = hub.register(&user(1, Role::HeadChef), None).unwrap();
-        let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
+        let hub = new_hub(16, 0);
+        let admin = join(&hub, &user(1, Role::HeadChef));
+        let cook = join(&hub, &user(3, Role::LineCook));
         let stopping = tokio::spawn({
             let hub = hub.clone();
             async move { hub.shut_down().await }
         });
         assert_eq!(admin.outbox.closed().await, CloseReason::SHUTDOWN);
         assert_eq!(cook.outbox.closed().await, CloseReason::SHUTDOWN);
-        assert!(hub.register(&user(2, Role::SousChef), None).is_err());
+        assert!(hub.register(&user(2, Role::SousChef), None, clock(), PendingCounts::default()).is_err());
         // Shutdown waits until every session task has ended (dropped its guard).
         drop((admin, cook));
         stopping.await.unwrap();
@@ -734,11 +798,11 @@ mod tests {
 
     #[tokio::test]
     async fn ending_a_session_closes_only_its_sockets_with_its_reason() {
-        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
-        let chef_tablet = hub.register(&user(1, Role::HeadChef), None).unwrap();
-        let chef_wall = hub.register(&user(1, Role::HeadChef), None).unwrap();
-        let sous = hub.register(&user(2, Role::SousChef), None).unwrap();
-        let cook = hub.register(&user(3, Role::LineCook), None).unwrap();
+        let hub = new_hub(16, 0);
+        let chef_tablet = join(&hub, &user(1, Role::HeadChef));
+        let chef_wall = join(&hub, &user(1, Role::HeadChef));
+        let sous = join(&hub, &user(2, Role::SousChef));
+        let cook = join(&hub, &user(3, Role::LineCook));
         hub.end_sessions(&[
             (SessionId::from_u128(1), EndReason::SignedOut),
             (SessionId::from_u128(3), EndReason::AccountDisabled),
@@ -753,21 +817,55 @@ mod tests {
 
     #[tokio::test]
     async fn beyond_the_socket_cap_the_oldest_of_that_user_is_closed_with_4008() {
-        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 2, HubMetrics::default());
-        let first = hub.register(&user(1, Role::HeadChef), None).unwrap();
-        let second = hub.register(&user(1, Role::HeadChef), None).unwrap();
-        let sous = hub.register(&user(2, Role::SousChef), None).unwrap();
-        let third = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let hub = new_hub(16, 2);
+        let first = join(&hub, &user(1, Role::HeadChef));
+        let second = join(&hub, &user(1, Role::HeadChef));
+        let sous = join(&hub, &user(2, Role::SousChef));
+        let third = join(&hub, &user(1, Role::HeadChef));
         assert_eq!(first.outbox.closed().await, CloseReason::TOO_MANY_SESSIONS);
         assert_eq!(hub.session_counts(), (3, 0));
         // A socket that leaves makes room: the next one closes nobody.
         drop(second);
-        let fourth = hub.register(&user(1, Role::HeadChef), None).unwrap();
+        let fourth = join(&hub, &user(1, Role::HeadChef));
         assert_eq!(hub.session_counts(), (3, 0));
         hub.publish(&created(1, 1));
         for alive in [&sous, &third, &fourth] {
             assert_eq!(drain(&alive.outbox).len(), 2, "the new item and its count");
         }
+    }
+
+    #[tokio::test]
+    async fn an_event_reaches_only_the_sessions_of_its_kitchen() {
+        let hub = new_hub(16, 0);
+        let our_chef = join(&hub, &user(1, Role::HeadChef));
+        let their_chef = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
+        let their_cook = join(&hub, &AuthUser { kitchen_id: 2, ..user(8, Role::LineCook) });
+        hub.publish(&created(1, 1));
+        assert_eq!(drain(&our_chef.outbox).len(), 2);
+        assert!(drain(&their_chef.outbox).is_empty());
+        let mut theirs = reviewed(5, 0, Decision::Approve);
+        theirs.kitchen_id = 2;
+        if let Change::Reviewed { requester_id, .. } = &mut theirs.change {
+            *requester_id = 8;
+        }
+        hub.publish(&theirs);
+        assert!(drain(&our_chef.outbox).is_empty());
+        assert!(matches!(&drain(&their_chef.outbox)[..], [Notification::PendingCountUpdated { seq: 5, .. }]));
+        assert!(matches!(&drain(&their_cook.outbox)[..], [Notification::SuggestionApproved(_)]));
+        assert_eq!((hub.counts(KITCHEN).seq, hub.counts(2).seq), (1, 5));
+    }
+
+    #[test]
+    fn a_new_admin_starts_from_the_newer_of_its_read_and_what_the_hub_heard() {
+        let hub = new_hub(16, 0);
+        // Heard while the kitchen had no session here, after the new session's read (seq 5).
+        hub.publish(&created(6, 4));
+        let read = PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 };
+        let first = hub.register(&user(1, Role::HeadChef), None, clock(), read).unwrap();
+        assert!(first.greeting[1].contains(r#""count":4,"seq":6"#), "{}", first.greeting[1]);
+        let read = PendingCounts { ingredient_requests: 2, dish_suggestions: 0, seq: 9 };
+        let second = hub.register(&user(2, Role::SousChef), None, clock(), read).unwrap();
+        assert!(second.greeting[1].contains(r#""count":2,"seq":9"#), "{}", second.greeting[1]);
     }
 
     /// docs/asyncapi.yaml names every message the hub sends and every close code and reason.
@@ -779,15 +877,15 @@ mod tests {
             for category in Category::ALL {
                 let mut event = created(1, 1);
                 event.category = category;
-                messages.extend(deliveries(&event, "t", true).to_admins);
+                messages.extend(deliveries(&event, true).to_admins);
                 let mut review = reviewed(2, 0, decision);
                 review.category = category;
-                messages.extend(deliveries(&review, "t", true).to_staff.map(|(_, message)| message));
+                messages.extend(deliveries(&review, true).to_staff.map(|(_, message)| message));
             }
         }
         let user = user(1, Role::HeadChef);
-        let hub = Hub::new(clock(), PendingCounts::default(), "test", 16, 0, HubMetrics::default());
-        let greeting = hub.register(&user, None).expect("registered").greeting;
+        let hub = new_hub(16, 0);
+        let greeting = join(&hub, &user).greeting;
         messages.extend(greeting.iter().map(|frame| serde_json::from_str::<Notification>(frame).expect("JSON")));
         let mut types: Vec<String> = messages
             .iter()

@@ -190,8 +190,7 @@ mod tests {
     }
 
     fn start(expires_in: Duration) -> Harness {
-        let hub =
-            Hub::new(KitchenClock::new(chrono_tz::UTC), PendingCounts::default(), "test", 16, 0, Default::default());
+        let hub = Hub::new("test", 16, 0, Default::default());
         let user = AuthUser {
             id: 1,
             role: Role::HeadChef,
@@ -199,8 +198,10 @@ mod tests {
             last_name: "Ramsay".into(),
             expires_at: 0,
             session: crate::auth::SessionId::from_u128(1),
+            kitchen_id: 1,
         };
-        let registration = hub.register(&user, None).expect("registered");
+        let clock = KitchenClock::new(chrono_tz::UTC);
+        let registration = hub.register(&user, None, clock, PendingCounts::default()).expect("registered");
         let (sink, sent) = mpsc::unbounded();
         let (client, stream) = mpsc::unbounded();
         let started = Instant::now();

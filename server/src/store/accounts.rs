@@ -59,6 +59,8 @@ pub struct Credentials {
 
 /// A user to insert, with an already computed password hash.
 pub struct NewAccount {
+    /// The kitchen the user belongs to, for good.
+    pub kitchen_id: i64,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -71,6 +73,8 @@ pub struct NewAccount {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoredSession {
     pub user_id: i64,
+    /// The kitchen of the session's user.
+    pub kitchen_id: i64,
     pub last_seen_at: i64,
     pub ended: Option<EndReason>,
     pub must_change_password: bool,
@@ -91,7 +95,7 @@ pub struct UserChanged {
     pub ended: Vec<(SessionId, EndReason)>,
 }
 
-const USER_COLUMNS: &str = "id, first_name, last_name, email, role, active";
+const USER_COLUMNS: &str = "id, first_name, last_name, email, role, active, kitchen_id";
 
 impl Store {
     /// Whether no user exists yet.
@@ -106,8 +110,8 @@ impl Store {
         let mut tx = self.begin().await?;
         for (id, user) in users {
             sqlx::query(
-                "INSERT INTO users (id, email, first_name, last_name, role, password_hash, must_change_password) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                "INSERT INTO users (id, email, first_name, last_name, role, password_hash, must_change_password, \
+                 kitchen_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
             .bind(*id)
             .bind(normalize_email(&user.email))
@@ -116,6 +120,7 @@ impl Store {
             .bind(user.role.as_str())
             .bind(&user.password_hash)
             .bind(i64::from(user.must_change_password))
+            .bind(user.kitchen_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -129,12 +134,13 @@ impl Store {
         Ok(())
     }
 
-    /// Adds one user; 409 `email_taken` when the email (in any case) is in use.
+    /// Adds one user; 409 `email_taken` when the email (in any case) is in use in any kitchen
+    /// (an email signs in without naming its kitchen).
     pub async fn create_user(&self, account: &NewAccount) -> Result<User, StoreError> {
         let mut write = self.begin_write().await?;
         let row = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO users (email, first_name, last_name, role, password_hash, must_change_password) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
+            "INSERT INTO users (email, first_name, last_name, role, password_hash, must_change_password, kitchen_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
         )))
         .bind(normalize_email(&account.email))
         .bind(&account.first_name)
@@ -142,6 +148,7 @@ impl Store {
         .bind(account.role.as_str())
         .bind(&account.password_hash)
         .bind(i64::from(account.must_change_password))
+        .bind(account.kitchen_id)
         .fetch_optional(&mut *write.tx)
         .await?;
         let user = row.as_ref().map(user_from_row).transpose()?.ok_or(StoreError::EmailTaken)?;
@@ -175,19 +182,20 @@ impl Store {
         Ok(row.map(|row| user_from_row(&row)).transpose()?)
     }
 
-    /// Every user: the active first, then by name.
-    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+    /// Every user of a kitchen: the active first, then by name.
+    pub async fn users(&self, kitchen_id: i64) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users ORDER BY active DESC, first_name, last_name, id"
+            "SELECT {USER_COLUMNS} FROM users WHERE kitchen_id = $1 ORDER BY active DESC, first_name, last_name, id"
         )))
+        .bind(kitchen_id)
         .fetch_all(&mut *self.connection().await?)
         .await?;
         rows.iter().map(|row| Ok(user_from_row(row)?)).collect()
     }
 
     /// Changes a user's names, role or active flag. Disabling ends their sessions as
-    /// `account disabled`, a new role as `session revoked`. The last active head chef can be
-    /// neither disabled nor demoted.
+    /// `account disabled`, a new role as `session revoked`. The last active head chef of a
+    /// kitchen can be neither disabled nor demoted.
     pub async fn update_user(
         &self,
         id: i64,
@@ -214,10 +222,13 @@ impl Store {
         let stops_heading =
             before.role == Role::HeadChef && before.active && (after.role != Role::HeadChef || !after.active);
         if stops_heading {
-            let row = sqlx::query("SELECT COUNT(*) FROM users WHERE role = 'HEAD_CHEF' AND active = 1 AND id <> $1")
-                .bind(id)
-                .fetch_one(&mut *write.tx)
-                .await?;
+            let row = sqlx::query(
+                "SELECT COUNT(*) FROM users WHERE role = 'HEAD_CHEF' AND active = 1 AND id <> $1 AND kitchen_id = $2",
+            )
+            .bind(id)
+            .bind(before.kitchen_id)
+            .fetch_one(&mut *write.tx)
+            .await?;
             if row.try_get::<i64, _>(0)? == 0 {
                 return Err(StoreError::LastHeadChef);
             }
@@ -301,8 +312,8 @@ impl Store {
     /// A session and what the checks need of its user.
     pub async fn session(&self, session: SessionId) -> Result<Option<StoredSession>, StoreError> {
         let row = sqlx::query(
-            "SELECT s.user_id, s.last_seen_at, s.end_reason, u.must_change_password, s.ended_at, u.active \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+            "SELECT s.user_id, s.last_seen_at, s.end_reason, u.must_change_password, s.ended_at, u.active, \
+             u.kitchen_id FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         )
         .bind(session.to_string())
         .fetch_optional(&mut *self.connection().await?)
@@ -319,6 +330,7 @@ impl Store {
             };
             Ok(StoredSession {
                 user_id: row.try_get(0)?,
+                kitchen_id: row.try_get(6)?,
                 last_seen_at: row.try_get(1)?,
                 ended,
                 must_change_password: row.try_get::<i64, _>(3)? != 0,
@@ -541,8 +553,8 @@ pub fn now_millis() -> i64 {
 fn credentials_from_row(row: &AnyRow) -> Result<Credentials, sqlx::Error> {
     Ok(Credentials {
         user: user_from_row(row)?,
-        password_hash: row.try_get(6)?,
-        must_change_password: row.try_get::<i64, _>(7)? != 0,
+        password_hash: row.try_get(7)?,
+        must_change_password: row.try_get::<i64, _>(8)? != 0,
     })
 }
 
@@ -555,5 +567,6 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         email: row.try_get(3)?,
         role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
         active: row.try_get::<i64, _>(5)? != 0,
+        kitchen_id: row.try_get(6)?,
     })
 }

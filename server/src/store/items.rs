@@ -4,10 +4,10 @@
 //! listing, reading and reviewing are written once. The SQL text is assembled only from
 //! these compile-time table and column names (hence `AssertSqlSafe`); every value is bound.
 
-use super::{bump_pending, EventSink, Store, StoreError, Write, WriteLimit};
+use super::{kitchens::bump_pending, EventSink, Store, StoreError, Write, WriteLimit};
 use crate::{
     clock::KitchenClock,
-    event::{Change, Event},
+    event::{Change, Event, PendingCounts},
 };
 use app::wire::{
     Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Person, Quantity,
@@ -176,16 +176,18 @@ fn select_sql<K: ItemKind>() -> String {
     )
 }
 
+/// One item of a kitchen; another kitchen's is not found.
 async fn fetch_item<'e, K: ItemKind, E>(
     executor: E,
     clock: &KitchenClock,
+    kitchen_id: i64,
     id: i64,
 ) -> Result<Option<K::Item>, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let sql = format!("{} WHERE t.id = $1", select_sql::<K>());
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(executor).await?;
+    let sql = format!("{} WHERE t.id = $1 AND t.kitchen_id = $2", select_sql::<K>());
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).bind(kitchen_id).fetch_optional(executor).await?;
     match row {
         Some(row) => Ok(Some(K::from_row(&row, shared_fields(&row, clock)?)?)),
         None => Ok(None),
@@ -247,15 +249,16 @@ impl Store {
         Ok(())
     }
 
-    /// Items of kind `K`, newest first.
-    pub async fn list<K: ItemKind>(&self, filter: ItemFilter) -> Result<Vec<K::Item>, StoreError> {
+    /// One kitchen's items of kind `K`, newest first.
+    pub async fn list<K: ItemKind>(&self, kitchen_id: i64, filter: ItemFilter) -> Result<Vec<K::Item>, StoreError> {
+        let clock = self.kitchen_clock(kitchen_id).await?;
         let mut sql = select_sql::<K>();
-        let mut conditions = Vec::new();
         let mut placeholders = 0;
         let mut next = || {
             placeholders += 1;
             format!("${placeholders}")
         };
+        let mut conditions = vec![format!("t.kitchen_id = {}", next())];
         if filter.status.is_some() {
             conditions.push(format!("t.status = {}", next()));
         }
@@ -271,12 +274,10 @@ impl Store {
         if filter.before.is_some() {
             conditions.push(format!("t.id < {}", next()));
         }
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
-        }
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
         sql.push_str(&format!(" ORDER BY t.id DESC LIMIT {}", next()));
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(kitchen_id);
         if let Some(status) = filter.status {
             query = query.bind(status.as_str());
         }
@@ -293,28 +294,31 @@ impl Store {
             query = query.bind(before);
         }
         let rows = query.bind(filter.limit).fetch_all(&mut *self.connection().await?).await?;
-        rows.iter().map(|row| Ok(K::from_row(row, shared_fields(row, &self.clock)?)?)).collect()
+        rows.iter().map(|row| Ok(K::from_row(row, shared_fields(row, &clock)?)?)).collect()
     }
 
-    /// One item of kind `K`.
-    pub async fn get<K: ItemKind>(&self, id: i64) -> Result<Option<K::Item>, StoreError> {
-        fetch_item::<K, _>(&mut *self.connection().await?, &self.clock, id).await
+    /// One item of kind `K` of a kitchen (another kitchen's is `None`).
+    pub async fn get<K: ItemKind>(&self, kitchen_id: i64, id: i64) -> Result<Option<K::Item>, StoreError> {
+        let clock = self.kitchen_clock(kitchen_id).await?;
+        fetch_item::<K, _>(&mut *self.connection().await?, &clock, kitchen_id, id).await
     }
 
-    /// Stores a new ingredient request and hands its event to `sink`.
+    /// Stores a new ingredient request in the requester's kitchen and hands its event to `sink`.
     pub async fn create_ingredient_request(
         &self,
+        kitchen_id: i64,
         requester: &Person,
         input: &NewIngredientRequest,
         sink: &impl EventSink,
     ) -> Result<IngredientRequest, StoreError> {
+        let clock = self.kitchen_clock(kitchen_id).await?;
         let mut write = self.begin_write().await?;
-        let (seq, pending) = bump_pending(&mut write.tx, Category::IngredientRequest, 1).await?;
-        let now = self.clock.now_millis();
+        let counts = bump_pending(&mut write.tx, kitchen_id, Category::IngredientRequest, 1).await?;
+        let now = clock.now_millis();
         self.check_write_limits(&mut write.tx, requester.id, now).await?;
         let row = sqlx::query(
-            "INSERT INTO ingredient_requests (item_name, quantity, unit, note, requested_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO ingredient_requests (item_name, quantity, unit, note, requested_by, created_at, kitchen_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&input.item_name)
         .bind(input.quantity)
@@ -322,52 +326,59 @@ impl Store {
         .bind(input.note.as_deref())
         .bind(requester.id)
         .bind(now)
+        .bind(kitchen_id)
         .fetch_one(&mut *write.tx)
         .await?;
         let id: i64 = row.try_get(0)?;
-        self.finish_create::<IngredientRequests>(write, id, seq, pending, now, sink).await
+        self.finish_create::<IngredientRequests>(write, &clock, kitchen_id, id, counts, now, sink).await
     }
 
-    /// Stores a new dish suggestion and hands its event to `sink`.
+    /// Stores a new dish suggestion in the requester's kitchen and hands its event to `sink`.
     pub async fn create_dish_suggestion(
         &self,
+        kitchen_id: i64,
         requester: &Person,
         input: &NewDishSuggestion,
         sink: &impl EventSink,
     ) -> Result<DishSuggestion, StoreError> {
+        let clock = self.kitchen_clock(kitchen_id).await?;
         let mut write = self.begin_write().await?;
-        let (seq, pending) = bump_pending(&mut write.tx, Category::DishSuggestion, 1).await?;
-        let now = self.clock.now_millis();
+        let counts = bump_pending(&mut write.tx, kitchen_id, Category::DishSuggestion, 1).await?;
+        let now = clock.now_millis();
         self.check_write_limits(&mut write.tx, requester.id, now).await?;
         let row = sqlx::query(
-            "INSERT INTO dish_suggestions (name, description, requested_by, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO dish_suggestions (name, description, requested_by, created_at, kitchen_id) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&input.name)
         .bind(&input.description)
         .bind(requester.id)
         .bind(now)
+        .bind(kitchen_id)
         .fetch_one(&mut *write.tx)
         .await?;
         let id: i64 = row.try_get(0)?;
-        self.finish_create::<DishSuggestions>(write, id, seq, pending, now, sink).await
+        self.finish_create::<DishSuggestions>(write, &clock, kitchen_id, id, counts, now, sink).await
     }
 
+    #[allow(clippy::too_many_arguments)] // one create's parts, each of a different meaning
     async fn finish_create<K: ItemKind>(
         &self,
         mut write: Write,
+        clock: &KitchenClock,
+        kitchen_id: i64,
         id: i64,
-        seq: i64,
-        pending: i64,
+        counts: PendingCounts,
         now: i64,
         sink: &impl EventSink,
     ) -> Result<K::Item, StoreError> {
-        let item = fetch_item::<K, _>(&mut *write.tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
+        let item = fetch_item::<K, _>(&mut *write.tx, clock, kitchen_id, id).await?.ok_or(StoreError::NotFound)?;
         let event = Event {
-            seq,
+            kitchen_id,
+            counts,
             category: K::CATEGORY,
-            pending,
             at_millis: now,
+            timestamp: clock.format(now),
             change: Change::Created {
                 item_id: id,
                 item_name: K::name(&item).to_string(),
@@ -378,24 +389,27 @@ impl Store {
         Ok(item)
     }
 
-    /// Approves or rejects a PENDING item, atomically: of two reviewers at the same moment,
-    /// exactly one succeeds and the other gets [`StoreError::AlreadyReviewed`].
+    /// Approves or rejects a PENDING item of a kitchen, atomically: of two reviewers at the
+    /// same moment, exactly one succeeds and the other gets [`StoreError::AlreadyReviewed`].
+    /// Another kitchen's item is [`StoreError::NotFound`].
     pub async fn review<K: ItemKind>(
         &self,
+        kitchen_id: i64,
         id: i64,
         reviewer: &Person,
         decision: Decision,
         note: Option<&str>,
         sink: &impl EventSink,
     ) -> Result<K::Item, StoreError> {
+        let clock = self.kitchen_clock(kitchen_id).await?;
         let mut write = self.begin_write().await?;
-        let now = self.clock.now_millis();
+        let now = clock.now_millis();
         let status = decision.status();
         // The conditional UPDATE comes first: it takes the row (PostgreSQL) or the database
         // (SQLite) write lock, and a concurrent reviewer re-checks `status` after we commit.
         let sql = format!(
             "UPDATE {} SET status = $1, reviewed_by = $2, reviewed_at = $3, review_note = $4 \
-             WHERE id = $5 AND status = 'PENDING'",
+             WHERE id = $5 AND kitchen_id = $6 AND status = 'PENDING'",
             K::TABLE
         );
         let updated = sqlx::query(AssertSqlSafe(sql))
@@ -404,21 +418,23 @@ impl Store {
             .bind(now)
             .bind(note)
             .bind(id)
+            .bind(kitchen_id)
             .execute(&mut *write.tx)
             .await?
             .rows_affected();
         if updated == 0 {
-            let exists = fetch_item::<K, _>(&mut *write.tx, &self.clock, id).await?.is_some();
+            let exists = fetch_item::<K, _>(&mut *write.tx, &clock, kitchen_id, id).await?.is_some();
             write.tx.rollback().await?;
             return Err(if exists { StoreError::AlreadyReviewed } else { StoreError::NotFound });
         }
-        let (seq, pending) = bump_pending(&mut write.tx, K::CATEGORY, -1).await?;
-        let item = fetch_item::<K, _>(&mut *write.tx, &self.clock, id).await?.ok_or(StoreError::NotFound)?;
+        let counts = bump_pending(&mut write.tx, kitchen_id, K::CATEGORY, -1).await?;
+        let item = fetch_item::<K, _>(&mut *write.tx, &clock, kitchen_id, id).await?.ok_or(StoreError::NotFound)?;
         let event = Event {
-            seq,
+            kitchen_id,
+            counts,
             category: K::CATEGORY,
-            pending,
             at_millis: now,
+            timestamp: clock.format(now),
             change: Change::Reviewed {
                 item_id: id,
                 item_name: K::name(&item).to_string(),

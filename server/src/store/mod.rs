@@ -2,34 +2,44 @@
 //! on SQLite (the default) or PostgreSQL behind one API.
 //!
 //! Every write is ONE transaction that changes the item and bumps the category's pending
-//! count and the global `seq` in the single `pending_counters` row. The counter row is the
-//! serialization point: `seq` order is commit order on both databases.
+//! count and the kitchen's `seq` in that kitchen's `kitchen_counters` row. The counter row is
+//! the kitchen's serialization point: within a kitchen, `seq` order is commit order on both
+//! databases, and writers in different kitchens do not wait for each other's row.
 //!
 //! The store knows nothing of sockets or channels. A write is given an [`EventSink`] (the
 //! bus) and hands it the write's [`Event`] twice: inside the transaction, just before COMMIT
 //! ([`EventSink::stage`]: PostgreSQL queues its NOTIFY there, so it is delivered if and only
 //! if the write commits), and once committed ([`EventSink::committed`]: the in-process bus
 //! publishes there). On SQLite the store lets one write run at a time, from its first
-//! statement until the sink has the committed event, so events leave in `seq` order. The
+//! statement until the sink has the committed event, so events leave in commit order (each
+//! kitchen's in `seq` order). The
 //! COMMIT and the hand-over run in a task of their own ([`Write::commit`]), so a caller that
 //! is dropped half-way (a client hanging up) cannot leave a change committed but unannounced.
 
 mod accounts;
 mod items;
+mod kitchens;
 
 pub use accounts::{
     normalize_email, now_millis, Credentials, EndReason, NewAccount, SessionsToEnd, StoredSession, UserChanged,
 };
 pub use items::{DishSuggestions, IngredientRequests, ItemFilter, ItemKind};
+pub use kitchens::{Kitchen, DEMO_KITCHEN_ID, DEMO_KITCHEN_NAME};
 
 use crate::{
     clock::KitchenClock,
-    event::{Event, PendingCounts, StaffClaim},
+    event::{Event, StaffClaim},
     metrics::PoolMetrics,
 };
-use app::wire::Category;
-use sqlx::{any::AnyPoolOptions, pool::PoolConnection, Any, AnyConnection, AnyPool, AssertSqlSafe, Executor, Row};
-use std::{future::Future, path::Path, str::FromStr, sync::Arc, time::Duration};
+use sqlx::{any::AnyPoolOptions, pool::PoolConnection, Any, AnyConnection, AnyPool, Executor, Row};
+use std::{
+    collections::HashMap,
+    future::Future,
+    path::Path,
+    str::FromStr,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -112,7 +122,7 @@ pub enum WriteLimit {
 /// What a write announces to the other server processes.
 #[derive(Clone, Copy, Debug)]
 pub enum Announcement<'a> {
-    /// A change to the items, with its new pending count and `seq`.
+    /// A change to a kitchen's items, with its new pending counts and `seq`.
     Event(&'a Event),
     /// A new STAFF session claim (PostgreSQL only).
     Claim(&'a StaffClaim),
@@ -132,7 +142,7 @@ pub trait EventSink: Clone + Send + Sync + 'static {
         announcement: Announcement<'a>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a;
 
-    /// Called once the write's transaction has committed, in `seq` order on SQLite.
+    /// Called once the write's transaction has committed, in commit order on SQLite.
     fn committed(&self, event: &Event);
 }
 
@@ -141,7 +151,10 @@ pub trait EventSink: Clone + Send + Sync + 'static {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    clock: KitchenClock,
+    /// The clock of kitchens made without a zone of their own.
+    default_clock: KitchenClock,
+    /// The clocks of the kitchens this process has read (a kitchen's zone never changes).
+    clocks: Arc<RwLock<HashMap<i64, KitchenClock>>>,
     /// SQLite only: whose turn it is to write. SQLite admits one writer anyway; waiting here
     /// instead of on its busy timeout also keeps a write and its delivery together.
     write_turn: Option<Arc<Mutex<()>>>,
@@ -152,8 +165,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
-    pub async fn connect(url: &str, max_connections: u32, clock: KitchenClock) -> Result<Store, StoreError> {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`. Kitchens
+    /// without a zone of their own read the time on `default_clock`.
+    pub async fn connect(url: &str, max_connections: u32, default_clock: KitchenClock) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or(StoreError::UnsupportedUrl)?;
         if backend == Backend::Sqlite {
@@ -183,7 +197,8 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            clock,
+            default_clock,
+            clocks: Arc::default(),
             write_turn,
             write_limits: WriteLimits::default(),
             pool_metrics: PoolMetrics::default(),
@@ -260,9 +275,9 @@ impl Store {
         self.backend
     }
 
-    /// The clock items are formatted with.
-    pub fn clock(&self) -> KitchenClock {
-        self.clock
+    /// The clock of kitchens made without a zone.
+    pub fn default_clock(&self) -> KitchenClock {
+        self.default_clock
     }
 
     /// Writes a consistent copy of the SQLite database to `path` (which must not exist), while
@@ -333,26 +348,23 @@ impl Store {
         Ok(row.map(|row| row.try_get(0).map(|claim| StaffClaim { user_id, claim })).transpose()?)
     }
 
-    /// Records an event's payload under its `seq` inside the write's transaction
+    /// Records an event's payload under its kitchen and `seq` inside the write's transaction
     /// (PostgreSQL's event log; see the bus).
-    pub async fn log_event(
-        connection: &mut AnyConnection,
-        seq: i64,
-        payload: &str,
-        committed_at: i64,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO event_log (seq, payload, committed_at) VALUES ($1, $2, $3)")
-            .bind(seq)
+    pub async fn log_event(connection: &mut AnyConnection, event: &Event, payload: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO event_log (kitchen_id, seq, payload, committed_at) VALUES ($1, $2, $3, $4)")
+            .bind(event.kitchen_id)
+            .bind(event.seq())
             .bind(payload)
-            .bind(committed_at)
+            .bind(event.at_millis)
             .execute(connection)
             .await?;
         Ok(())
     }
 
-    /// The logged payload of the event with this `seq`, if there is one.
-    pub async fn logged_event(&self, seq: i64) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT payload FROM event_log WHERE seq = $1")
+    /// The logged payload of a kitchen's event with this `seq`, if there is one.
+    pub async fn logged_event(&self, kitchen_id: i64, seq: i64) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT payload FROM event_log WHERE kitchen_id = $1 AND seq = $2")
+            .bind(kitchen_id)
             .bind(seq)
             .fetch_optional(&mut *self.connection().await?)
             .await?;
@@ -367,18 +379,6 @@ impl Store {
             .execute(&mut *self.connection().await?)
             .await?;
         Ok(())
-    }
-
-    /// The pending counts and their `seq`: one row, whatever the history.
-    pub async fn pending_counts(&self) -> Result<PendingCounts, StoreError> {
-        let row = sqlx::query("SELECT seq, ingredient_requests, dish_suggestions FROM pending_counters WHERE id = 1")
-            .fetch_one(&mut *self.connection().await?)
-            .await?;
-        Ok(PendingCounts {
-            seq: row.try_get(0)?,
-            ingredient_requests: row.try_get(1)?,
-            dish_suggestions: row.try_get(2)?,
-        })
     }
 }
 
@@ -407,31 +407,6 @@ impl Write {
             Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
             Err(_) => Err(StoreError::Interrupted),
         }
-    }
-}
-
-/// Moves one category's pending count by `delta` and takes the next `seq`.
-/// Returns `(seq, pending)`. This UPDATE is the first write of every transaction that calls
-/// it first, so on SQLite it takes the write lock before anything is read.
-async fn bump_pending(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    category: Category,
-    delta: i64,
-) -> Result<(i64, i64), StoreError> {
-    let column = counter_column(category);
-    // Only a fixed column name is interpolated; the values are bound.
-    let sql = format!(
-        "UPDATE pending_counters SET seq = seq + 1, {column} = {column} + $1 WHERE id = 1 RETURNING seq, {column}"
-    );
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(delta).fetch_one(&mut **tx).await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
-}
-
-/// The `pending_counters` column of a category.
-fn counter_column(category: Category) -> &'static str {
-    match category {
-        Category::IngredientRequest => "ingredient_requests",
-        Category::DishSuggestion => "dish_suggestions",
     }
 }
 

@@ -431,11 +431,13 @@ async fn without_demo_users_the_first_head_chef_comes_from_the_command_line() {
         ],
     )
     .await;
+    // With no kitchen yet, the first user's is made.
+    assert!(added.contains("made kitchen 1 (Kitchen), the first"), "{added}");
     let password =
         added.lines().find_map(|line| line.strip_prefix("temporary password (shown once): ")).expect("printed");
     let signed_in: LoginResponse = expect_json(app.login_attempt("chef@kitchen.dk", password).await, 200).await;
     assert!(signed_in.must_change_password);
-    assert_eq!(signed_in.user.role, Role::HeadChef);
+    assert_eq!((signed_in.user.role, signed_in.user.kitchen_id), (Role::HeadChef, 1));
     let listed = run_cli(app.database_url(), &["user", "list"]).await;
     assert!(listed.contains("chef@kitchen.dk  HEAD_CHEF  active  Rasmus Kofoed"), "{listed}");
     app.shut_down().await;
@@ -448,7 +450,7 @@ async fn the_command_line_disables_and_resets_against_a_running_sqlite_server() 
     let mut socket = app.socket(&cook).await;
     socket.skip_greeting().await;
     let disabled = run_cli(app.database_url(), &["user", "disable", ALI]).await;
-    assert!(disabled.contains("disabled 3  ali@miseos.dk"), "{disabled}");
+    assert!(disabled.contains("disabled 3  kitchen 1  ali@miseos.dk"), "{disabled}");
     expect_closed(&mut socket, "account disabled").await;
     expect_refused(&app, &cook, "account disabled").await;
 
@@ -462,27 +464,6 @@ async fn the_command_line_disables_and_resets_against_a_running_sqlite_server() 
 
     let refused = run_cli_status(app.database_url(), &["user", "disable", GORDON]).await;
     assert!(!refused.0 && refused.1.contains("last active head chef"), "{}", refused.1);
-}
-
-/// Runs `server <args>` against `database_url`; asserts success and returns its output.
-pub async fn run_cli(database_url: &str, args: &[&str]) -> String {
-    let (succeeded, output) = run_cli_status(database_url, args).await;
-    assert!(succeeded, "server {args:?} failed: {output}");
-    output
-}
-
-/// Runs `server <args>`: whether it succeeded, and its stdout and stderr.
-pub async fn run_cli_status(database_url: &str, args: &[&str]) -> (bool, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("the server binary runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
 }
 
 #[tokio::test]

@@ -1,9 +1,6 @@
 //! Backups: `server backup PATH` copies a running SQLite database consistently.
 
-use crate::{
-    accounts::{run_cli, run_cli_status},
-    helpers::*,
-};
+use crate::helpers::*;
 
 /// `server backup PATH` against a running SQLite server, while a cook keeps writing; a server
 /// started on the copy finds every item acknowledged before the backup.

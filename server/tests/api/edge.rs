@@ -277,7 +277,7 @@ mod connections {
         let cook = app.token(ALI).await;
         let chef = app.token(GORDON).await;
         let mut locker = sqlx::PgConnection::connect(app.database_url()).await.expect("the database");
-        locker.execute("BEGIN; SELECT * FROM pending_counters FOR UPDATE").await.expect("lock the counters");
+        locker.execute("BEGIN; SELECT * FROM kitchen_counters FOR UPDATE").await.expect("lock the counters");
         let started = Instant::now();
         let body =
             app::wire::NewIngredientRequest { item_name: "Dild".into(), quantity: 1.0, unit: "kg".into(), note: None };

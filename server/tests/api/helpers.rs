@@ -154,7 +154,12 @@ pub async fn spawn_app(db: Db) -> TestApp {
 
 /// Starts the server on a fresh database after `adjust` has changed the configuration.
 pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let database = FreshDatabase::create(db).await;
+    spawn_app_on(FreshDatabase::create(db).await, adjust).await
+}
+
+/// Starts the server on `database` (which it drops with itself) after `adjust` has changed the
+/// configuration.
+pub async fn spawn_app_on(database: FreshDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(&database.url);
     config.data_dir = std::env::temp_dir().join(format!("miseos-test-data-{}", std::process::id()));
     adjust(&mut config);
@@ -263,11 +268,16 @@ impl TestApp {
     /// socket opened in between would be greeted with the older counts and then get the
     /// event live, which is right but not what a test that opens it afterwards expects.
     pub async fn settled(&self) {
-        let committed = self.store.pending_counts().await.expect("the counts").seq;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while self.hub.counts().seq < committed {
-            assert!(tokio::time::Instant::now() < deadline, "the hub never caught up with seq {committed}");
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        for (kitchen, counts) in self.store.all_pending_counts().await.expect("the counts") {
+            while self.hub.counts(kitchen).seq < counts.seq {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the hub never caught up with seq {} of kitchen {kitchen}",
+                    counts.seq
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     }
 
@@ -427,6 +437,7 @@ pub fn claims(session: &str, role: app::wire::Role, exp_in_seconds: i64, iss: &s
         iat: now,
         exp: now + exp_in_seconds,
         iss: iss.into(),
+        kitchen: server::store::DEMO_KITCHEN_ID,
     }
 }
 
@@ -563,4 +574,25 @@ impl ServerProcess {
     pub async fn snapshot(&self, token: &str) -> app::wire::Snapshot {
         expect_json(self.get("/api/v1/notifications/snapshot", token).await, 200).await
     }
+}
+
+/// Runs `server <args>` against `database_url`; asserts success and returns its output.
+pub async fn run_cli(database_url: &str, args: &[&str]) -> String {
+    let (succeeded, output) = run_cli_status(database_url, args).await;
+    assert!(succeeded, "server {args:?} failed: {output}");
+    output
+}
+
+/// Runs `server <args>`: whether it succeeded, and its stdout and stderr.
+pub async fn run_cli_status(database_url: &str, args: &[&str]) -> (bool, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("the server binary runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
 }

@@ -5,6 +5,7 @@ mod accounts;
 mod backup;
 mod edge;
 mod helpers;
+mod kitchens;
 mod notifications;
 mod operability;
 mod rest;

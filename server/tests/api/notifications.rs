@@ -6,7 +6,7 @@ use app::wire::{
     close_code, Category, NewItemNotice, Notification, Person, ReviewBody, ReviewNotice, Role, SessionType,
 };
 use futures::StreamExt;
-use server::event::{Change, Event};
+use server::event::{Change, Event, PendingCounts};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
@@ -34,10 +34,14 @@ async fn an_admin_is_welcomed_with_the_current_counts(db: Db) {
     app.create_suggestion(&cook, "Smørrebrød").await;
     app.create_request(&cook, "Persille").await;
     let mut socket = app.socket(&app.token(GORDON).await).await;
-    let Notification::Connected { message, session_type, user_id, timestamp, epoch } = socket.next().await else {
+    let Notification::Connected { message, session_type, user_id, kitchen_id, timestamp, epoch } = socket.next().await
+    else {
         panic!("the welcome comes first");
     };
-    assert_eq!((message.as_str(), session_type, user_id), ("Connected to MiseOS notifications", SessionType::Admin, 1));
+    assert_eq!(
+        (message.as_str(), session_type, user_id, kitchen_id),
+        ("Connected to MiseOS notifications", SessionType::Admin, 1, 1)
+    );
     assert_eq!((epoch.len(), epoch.as_str()), (16, app.store.epoch()));
     assert_eq!(timestamp.len(), "2026-03-27 10:15".len());
     let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
@@ -377,7 +381,7 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
     // fed directly so the test controls volume and pace exactly.
     let events = 700;
     let big_name = "ø".repeat(4 * 1024);
-    let start_seq = app.hub.counts().seq;
+    let start_seq = app.hub.counts(1).seq;
     // Each healthy reader reads on its own task, as independent clients would.
     let readers_done: Vec<_> = readers
         .into_iter()
@@ -400,10 +404,11 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
         .collect();
     for index in 0..events {
         app.hub.publish(&Event {
-            seq: start_seq + 1 + index,
+            kitchen_id: 1,
+            counts: PendingCounts { ingredient_requests: index + 1, dish_suggestions: 0, seq: start_seq + 1 + index },
             category: Category::IngredientRequest,
-            pending: index + 1,
             at_millis: chrono::Utc::now().timestamp_millis(),
+            timestamp: "2026-03-27 10:15".into(),
             change: Change::Created { item_id: index, item_name: big_name.clone(), requested_by: ali() },
         });
         // About 1,000 events/s of 8 KiB: a pace any reading client keeps up with.

@@ -49,6 +49,7 @@ async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
             email: GORDON.into(),
             role: Role::HeadChef,
             active: true,
+            kitchen_id: 1,
         }
     );
     assert!(cookie.starts_with(&format!("miseos_token={};", body.token)));
@@ -574,6 +575,7 @@ async fn a_short_secret_is_refused_and_a_generated_one_survives_restarts() {
         email: GORDON.into(),
         role: Role::HeadChef,
         active: true,
+        kitchen_id: 1,
     };
     let token = first.state().tokens.issue(&user, server::auth::SessionId::generate());
     drop(first);

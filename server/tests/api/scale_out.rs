@@ -305,3 +305,57 @@ async fn ended_sessions_end_on_every_process() {
     let refused = me(&second, &chef).await.unwrap();
     assert_eq!(refused.status(), 401);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_kitchens_across_two_processes_stay_apart() {
+    use crate::kitchens::{second_kitchen, METTE, RENE};
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let processes: [ServerProcess; 2] = start_processes(&database).await;
+    let store = server::store::Store::connect(&database.url, 2, server::clock::KitchenClock::new(chrono_tz::UTC))
+        .await
+        .expect("the database");
+    second_kitchen(&store).await;
+    let (gordon, rene) = (processes[0].token(GORDON).await, processes[1].token(RENE).await);
+    let (ali, mette) = (processes[1].token(ALI).await, processes[0].token(METTE).await);
+    let mut gordon_socket = open_socket(processes[0].port, &gordon).await;
+    let mut rene_socket = open_socket(processes[1].port, &rene).await;
+    let mut ali_socket = open_socket(processes[1].port, &ali).await;
+    let mut mette_socket = open_socket(processes[0].port, &mette).await;
+    for socket in [&mut gordon_socket, &mut rene_socket, &mut ali_socket, &mut mette_socket] {
+        socket.skip_greeting().await;
+    }
+    // Mette writes through the process René is not on, and only René hears, at Noma's seq 1.
+    let mettes =
+        expect_json::<app::wire::IngredientRequest>(processes[1].create(&mette, "Tang").await.expect("create"), 201)
+            .await
+            .id;
+    assert!(
+        matches!(rene_socket.next().await, Notification::NewIngredientRequest(notice) if notice.request_id == mettes)
+    );
+    assert!(matches!(rene_socket.next().await, Notification::PendingCountUpdated { count: 1, seq: 1, .. }));
+    // Ali writes through René's process; only Gordon hears, at the demo kitchen's seq 1.
+    processes[1].create(&ali, "Dild").await.expect("create");
+    assert!(matches!(gordon_socket.next().await, Notification::NewIngredientRequest(_)));
+    assert!(matches!(gordon_socket.next().await, Notification::PendingCountUpdated { count: 1, seq: 1, .. }));
+    // Gordon cannot review Noma's item on either process; René can, and Mette hears it.
+    for process in &processes {
+        assert_eq!(process.approve(&gordon, mettes).await.status(), 404);
+    }
+    assert_eq!(processes[0].approve(&rene, mettes).await.status(), 200);
+    assert!(matches!(mette_socket.next().await, Notification::RequestApproved(notice) if notice.request_id == mettes));
+    assert!(matches!(rene_socket.next().await, Notification::PendingCountUpdated { count: 0, seq: 2, .. }));
+    for socket in [&mut gordon_socket, &mut ali_socket] {
+        socket.expect_silence().await;
+    }
+    // After a lost LISTEN connection each process resends every kitchen its own counts.
+    assert_eq!(cut_listeners(&database).await, 2);
+    assert!(matches!(gordon_socket.next().await, Notification::PendingCountUpdated { count: 1, seq: 1, .. }));
+    assert!(matches!(gordon_socket.next().await, Notification::PendingCountUpdated { count: 0, seq: 1, .. }));
+    assert!(matches!(rene_socket.next().await, Notification::PendingCountUpdated { count: 0, seq: 2, .. }));
+    assert!(matches!(rene_socket.next().await, Notification::PendingCountUpdated { count: 0, seq: 2, .. }));
+    for process in &processes {
+        assert_eq!(process.snapshot(&rene).await.seq, 2);
+        assert_eq!(process.snapshot(&gordon).await.seq, 1);
+    }
+    store.close().await;
+}
