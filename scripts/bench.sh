@@ -4,7 +4,7 @@
 # load generator over loopback. Prints every figure; stops what it started.
 #
 #   scripts/bench.sh            all scenarios
-#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot scale-out site
+#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct reconnect snapshot scale-out site
 # (scale-out needs the local PostgreSQL, as the tests do; site needs Chromium and end2end's packages)
 # The server logs at `warn` (MISEOS_BENCH_LOG=info measures the production default, with its
 # request and socket spans).
@@ -73,6 +73,30 @@ run() {
       echo "== 1,000 admins, 20 creates/s"
       start_server; loadgen --scenario broadcast --admins 1000 --rate 20 --events 200 --posters 2; stop_server
       start_floor; floorgen --scenario broadcast --admins 1000 --rate 20 --events 200 --posters 1; stop_floor ;;
+    saturation)
+      echo "== 10,000 admins of one kitchen, creates as fast as they are answered, against the bare floor flat out"
+      start_server; loadgen --scenario broadcast --admins 10000 --rate 0 --events 400 --posters 4; stop_server
+      start_floor; floorgen --scenario broadcast --admins 10000 --rate 0 --events 400 --posters 1; stop_floor ;;
+    kitchens)
+      echo "== 1,000 kitchens of 10 admins each (10,000 sessions), 100 creates/s spread over them; then one kitchen of 10 admins alike"
+      start_server
+      loadgen --scenario broadcast --kitchens 1000 --admins 10000 --rate 100 --events 2000 --posters 4
+      loadgen --scenario broadcast --kitchens 1 --admins 10 --rate 100 --events 2000 --posters 4
+      stop_server ;;
+    writes)
+      echo "== creates per second, 8 writers and no sessions: one kitchen, then 100 kitchens; SQLite, then PostgreSQL"
+      start_server
+      for kitchens in 1 100; do loadgen --scenario broadcast --kitchens $kitchens --admins 0 --rate 0 --events 6000 --posters 8 | grep -E "^(sessions|events|server)"; done
+      stop_server
+      database="miseos_bench_writes_$$"
+      psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $database"
+      DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" start_server
+      for kitchens in 1 100; do
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" \
+          loadgen --scenario broadcast --kitchens $kitchens --admins 0 --rate 0 --events 6000 --posters 8 | grep -E "^(sessions|events|server)"
+      done
+      stop_server
+      psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $database WITH (FORCE)" ;;
     direct)
       echo "== 10,000 staff sessions, 500 reviews/s"
       start_server; loadgen --scenario direct --staff 10000 --rate 500 --events 5000 --posters 4; stop_server ;;
@@ -94,8 +118,8 @@ run() {
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], timeout=30)
 have = db.execute("select count(*) from ingredient_requests").fetchone()[0]
-rows = ((f"history-{i}", 1.0, "kg", None, "APPROVED", 3, 1700000000000, 1, 1700000000000, None) for i in range(int(sys.argv[2]) - have))
-db.executemany("insert into ingredient_requests (item_name, quantity, unit, note, status, requested_by, created_at, reviewed_by, reviewed_at, review_note) values (?,?,?,?,?,?,?,?,?,?)", rows)
+rows = ((f"history-{i}", 1.0, "kg", None, "APPROVED", 3, 1700000000000, 1, 1700000000000, None, 1) for i in range(int(sys.argv[2]) - have))
+db.executemany("insert into ingredient_requests (item_name, quantity, unit, note, status, requested_by, created_at, reviewed_by, reviewed_at, review_note, kitchen_id) values (?,?,?,?,?,?,?,?,?,?,?)", rows)
 db.commit()
 print("historical items:", db.execute("select count(*) from ingredient_requests").fetchone()[0])
 PY
@@ -141,5 +165,5 @@ PY
 if [ $# -gt 0 ]; then
   run "$1"
 else
-  for scenario in idle broadcast-slow broadcast-fast broadcast-1k direct reconnect snapshot scale-out site; do run "$scenario"; done
+  for scenario in idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct reconnect snapshot scale-out site; do run "$scenario"; done
 fi

@@ -323,6 +323,10 @@ async fn run_user_command(
                 role: add.role,
             };
             validate::new_user(&new).map_err(CliError::Invalid)?;
+            // Checked before a first kitchen is made for them (the insert checks again).
+            if store.credentials(&new.email).await?.is_some() {
+                return Err(CliError::EmailTaken(new.email));
+            }
             let kitchen_id = kitchen_for_new_user(store, add.kitchen, out).await?;
             let password = auth::temporary_password();
             let account = NewAccount {

@@ -164,9 +164,15 @@ impl Application {
                 let users = tokio::task::spawn_blocking(demo::demo_users)
                     .await
                     .map_err(|error| StartError::Secret(error.to_string()))?;
-                store.ensure_demo_kitchen().await?;
-                store.seed_users(&users).await?;
-                tracing::info!("seeded the demo users (password in the README; development only)");
+                if store.ensure_demo_kitchen().await? {
+                    store.seed_users(&users).await?;
+                    tracing::info!("seeded the demo users (password in the README; development only)");
+                } else {
+                    tracing::warn!(
+                        "kitchen 1 is not the demo kitchen ({}): the demo users are not seeded",
+                        store::DEMO_KITCHEN_NAME
+                    );
+                }
             } else {
                 tracing::warn!("{}", cli::FIRST_HEAD_CHEF_HINT);
             }
@@ -180,6 +186,11 @@ impl Application {
             usize::try_from(config.max_sockets_per_user).unwrap_or(usize::MAX),
             hub_metrics,
         );
+        // Every kitchen's counts as they are now; from here on the hub follows the events (and,
+        // on PostgreSQL, reads them all again whenever its listener connects).
+        for (kitchen_id, counts) in store.all_pending_counts().await? {
+            hub.resync(kitchen_id, counts);
+        }
         let (stop_bus, bus_stopped) = watch::channel(false);
         let sessions_ended_elsewhere = Arc::new(tokio::sync::Notify::new());
         let bus = Bus::start(

@@ -5,7 +5,11 @@
 //! Scenarios (`--scenario`):
 //! - `broadcast`: N admin sessions; `--events` creates at `--rate` per second (0: as fast as
 //!   `--posters` keep-alive connections can post). Latency is measured from just before the
-//!   REST call to each frame's arrival, and to its arrival at the last session.
+//!   REST call to each frame's arrival, and to its arrival at the last session. With
+//!   `--kitchens K`, the sessions and the events are spread over K kitchens (the demo kitchen
+//!   and K-1 made for the run, each with a head chef and a cook): session i is of kitchen
+//!   i mod K, event e is created in kitchen e mod K and reaches that kitchen's sessions only,
+//!   so "the last session" is the last of its kitchen's.
 //! - `direct`: M staff sessions, each with a pending item; an admin reviews them at `--rate`;
 //!   latency from the review call to the REQUEST_APPROVED frame.
 //! - `idle`: N sessions held idle; the server's RSS per session.
@@ -65,6 +69,9 @@ struct Args {
     /// Admin sessions (broadcast, idle, reconnect).
     #[arg(long, default_value_t = 1000)]
     admins: usize,
+    /// Kitchens the broadcast's sessions and events are spread over.
+    #[arg(long, default_value_t = 1)]
+    kitchens: usize,
     /// Staff sessions (direct), one user each.
     #[arg(long, default_value_t = 0)]
     staff: usize,
@@ -440,10 +447,10 @@ const BUCKET_MICROS: u64 = 100;
 async fn read_shard(
     args: &Args,
     shard: usize,
-    token: Option<String>,
+    tokens: Vec<Option<String>>,
 ) -> (Arc<AtomicUsize>, impl std::future::Future<Output = ShardResult> + '_) {
     let indexes: Vec<usize> = (0..args.admins).filter(|index| index % args.clients.max(1) == shard).collect();
-    let (sessions, report) = connect_sessions(args, indexes, |_| token.clone()).await;
+    let (sessions, report) = connect_sessions(args, indexes, |index| tokens[index % tokens.len()].clone()).await;
     // Stderr: a client process's stdout carries only READY and RESULT to the driver.
     eprintln!("shard {shard}: {report}");
     let frames = Arc::new(AtomicUsize::new(0));
@@ -493,7 +500,7 @@ async fn read_shard(
     while greeted.load(Ordering::Relaxed) < count {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let expected = count * args.events * 2;
+    let expected = expected_deliveries(args, |index| index % args.clients.max(1) == shard);
     let finished = {
         let frames = frames.clone();
         async move {
@@ -540,13 +547,22 @@ async fn broadcast(args: &Args) {
         eprintln!("{MINTER_NEEDS}");
         return;
     }
-    let (admin_token, cook_token) = match &minter {
-        Some(minter) => (Some(minter.token(1).await), Some(minter.token(3).await)),
-        None => (None, None),
+    // Per kitchen, the tokens of its head chef (every admin session of the kitchen shares it)
+    // and of its cook (who creates the kitchen's events).
+    let (admin_tokens, cook_tokens) = match &minter {
+        Some(minter) => {
+            let mut tokens = (Vec::new(), Vec::new());
+            for (chef, cook) in bench_kitchens(minter, args.kitchens.max(1)).await {
+                tokens.0.push(Some(minter.token(chef).await));
+                tokens.1.push(minter.token(cook).await);
+            }
+            tokens
+        }
+        None => (vec![None], vec![String::new()]),
     };
     if let Some(shard) = args.reader_shard {
         // A client process started by the driver: read, then report on stdout.
-        let (_, finished) = read_shard(args, shard, admin_token).await;
+        let (_, finished) = read_shard(args, shard, admin_tokens).await;
         println!("READY");
         let result = finished.await;
         println!("RESULT {}", serde_json::to_string(&result).expect("serializable"));
@@ -571,7 +587,7 @@ async fn broadcast(args: &Args) {
         children.push((child, lines));
     }
     let connected_at = Instant::now();
-    let (_, own) = read_shard(args, 0, admin_token).await;
+    let (_, own) = read_shard(args, 0, admin_tokens).await;
     println!(
         "connected: {} sessions over {} client process(es), the last share in {:.2} s",
         args.admins,
@@ -580,7 +596,7 @@ async fn broadcast(args: &Args) {
     );
     let server_before = servers_cpu(args);
     let started = Instant::now();
-    drive_events(args, cook_token.as_deref().unwrap_or_default()).await;
+    drive_events(args, &cook_tokens).await;
     let sending_took = started.elapsed();
     let mut results = vec![own.await];
     for (mut child, mut lines) in children {
@@ -605,7 +621,8 @@ fn report_broadcast(
 ) {
     let sessions: usize = results.iter().map(|result| result.sessions).sum();
     let delivered: usize = results.iter().map(|result| result.frames).sum();
-    let expected = sessions * args.events * 2;
+    let expected = expected_deliveries(args, |_| true);
+    println!("sessions: {sessions} over {} kitchen(s)", args.kitchens.max(1));
     println!(
         "events: {} in {:.2} s ({:.1}/s); deliveries: expected {expected}, received {delivered}, lost {}",
         args.events,
@@ -657,15 +674,62 @@ fn report_broadcast(
     latency_line("latency to the last session", last);
 }
 
-/// Sends `--events` events at `--rate` (or flat out) through `--posters` connections. Each
-/// event's name carries its index and the moment it was sent.
-async fn drive_events(args: &Args, token: &str) {
+/// The frames the sessions `counted` (by index) should receive: each event's two frames, on
+/// every session of the event's kitchen.
+fn expected_deliveries(args: &Args, counted: impl Fn(usize) -> bool) -> usize {
+    let kitchens = args.kitchens.max(1);
+    let mut sessions_per_kitchen = vec![0usize; kitchens];
+    for index in (0..args.admins).filter(|index| counted(*index)) {
+        sessions_per_kitchen[index % kitchens] += 1;
+    }
+    (0..args.events).map(|event| 2 * sessions_per_kitchen[event % kitchens]).sum()
+}
+
+/// The `(head chef, cook)` user ids of `count` kitchens: the demo kitchen's Gordon and Ali,
+/// then kitchens made for the run (each once per database; a second run finds them made).
+async fn bench_kitchens(minter: &Minter, count: usize) -> Vec<(i64, i64)> {
+    const FIRST_CHEF_ID: i64 = 2_000_000;
+    const FIRST_COOK_ID: i64 = 3_000_000;
+    let mut people = vec![(1, 3)];
+    let made = minter.store.kitchens().await.expect("the kitchens");
+    let hash = server::auth::hash_password("bench-only");
+    let mut accounts = Vec::new();
+    for offset in 1..count as i64 {
+        let (chef, cook) = (FIRST_CHEF_ID + offset, FIRST_COOK_ID + offset);
+        people.push((chef, cook));
+        if made.iter().any(|kitchen| kitchen.name == format!("Bench {offset}")) {
+            continue;
+        }
+        let kitchen = minter.store.create_kitchen(&format!("Bench {offset}"), None).await.expect("a kitchen");
+        for (id, role) in [(chef, Role::HeadChef), (cook, Role::LineCook)] {
+            let user = user(id, role);
+            let account = NewAccount {
+                kitchen_id: kitchen.id,
+                email: user.email,
+                first_name: user.first_name,
+                last_name: user.last_name,
+                role,
+                password_hash: hash.clone(),
+                must_change_password: false,
+            };
+            accounts.push((id, account));
+        }
+    }
+    for chunk in accounts.chunks(1000) {
+        minter.store.seed_users(chunk).await.expect("insert the kitchens' users");
+    }
+    people
+}
+
+/// Sends `--events` events at `--rate` (or flat out) through `--posters` connections, event e
+/// as the cook of kitchen e mod K (`tokens`, one per kitchen). Each event's name carries its
+/// index and the moment it was sent.
+async fn drive_events(args: &Args, tokens: &[String]) {
     let next = Arc::new(AtomicUsize::new(0));
     let interval = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
     let started = Instant::now();
     let posters = (0..args.posters.max(1)).map(|_| {
         let next = next.clone();
-        let token = token.to_string();
         let floor = args.floor_trigger;
         let server = args.server;
         let events = args.events;
@@ -697,8 +761,9 @@ async fn drive_events(args: &Args, token: &str) {
                         note: None,
                     })
                     .expect("serializable");
+                    let token = &tokens[event % tokens.len()];
                     let (status, answer) =
-                        http.call("POST", "/api/v1/ingredient-requests", &token, &body).await.expect("POST");
+                        http.call("POST", "/api/v1/ingredient-requests", token, &body).await.expect("POST");
                     if status != 201 {
                         eprintln!("create answered {status}: {answer}");
                     }

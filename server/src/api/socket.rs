@@ -6,10 +6,8 @@ use super::ApiError;
 use crate::{
     auth::{bearer_token, cookie_token, AuthUser},
     edge::origin_allowed,
-    event::PendingCounts,
     hub::{run_session, CloseReason, Registration, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
     sessions::Refusal,
-    store::StoreError,
     AppState,
 };
 use axum::{
@@ -75,8 +73,8 @@ pub async fn notifications(
 }
 
 /// Registers an admitted caller's session with the hub in their kitchen (claiming a STAFF
-/// session first, and reading an admin's counts); returns the registration and when its token
-/// expires, or how to close the socket.
+/// session first); returns the registration and when its token expires, or how to close the
+/// socket.
 async fn register(
     state: AppState,
     caller: Result<AuthUser, CloseReason>,
@@ -93,20 +91,12 @@ async fn register(
             }
         }
     };
-    let kitchen = async {
-        let clock = state.store.kitchen_clock(user.kitchen_id).await?;
-        let counts = if user.role.is_admin() {
-            state.store.pending_counts(user.kitchen_id).await?
-        } else {
-            PendingCounts::default()
-        };
-        Ok::<_, StoreError>((clock, counts))
-    };
-    let (clock, counts) = kitchen.await.map_err(|error| {
+    // Read once per kitchen and process; after that, from memory.
+    let clock = state.store.kitchen_clock(user.kitchen_id).await.map_err(|error| {
         tracing::warn!(%error, "cannot read a socket's kitchen");
         CloseReason::TRY_LATER
     })?;
-    let registration = state.hub.register(&user, claim, clock, counts).map_err(|_| CloseReason::SHUTDOWN)?;
+    let registration = state.hub.register(&user, claim, clock).map_err(|_| CloseReason::SHUTDOWN)?;
     // An ending that raced the registration missed the hub; close it here.
     if let Some(reason) = state.sessions.ended_reason(user.session) {
         registration.outbox.close(CloseReason::policy(reason.message()));

@@ -16,10 +16,20 @@
 //! whose queue is full is closed with 1013 and removed, so one slow reader cannot delay
 //! anyone else.
 //!
+//! Publishing only queues the event: a delivery task of its own takes every event waiting
+//! (up to [`MOST_EVENTS_PER_ROUND`]) and gives each session all of its frames of them in one
+//! push, so the writer that published goes on at once. At a low rate a round is one event,
+//! one task hop after the commit; under load the events that arrive during a round wait for
+//! the next, and a session writes them in one `write()` instead of one each.
+//!
 //! The hub knows nothing of SQL: it is fed events by the bus and keeps, per kitchen, the
-//! latest pending counts it has seen (every event carries both of its kitchen's counts). A
-//! new admin session starts from the newer of those and the counts its caller read from the
-//! database just before, so its first counts and the live events after them are consistent.
+//! latest pending counts it has published (every event carries both of its kitchen's counts;
+//! it starts from every kitchen's counts as read at start-up, and takes them again after the
+//! bus reconnects). A new admin session starts from those, so its first counts and the live
+//! events after them are consistent without a database round trip. They come only from the
+//! ordered stream of events and resyncs: a count read by the side could run ahead of an event
+//! not yet published, and the count of that event would then be no news for the sessions
+//! that still need it.
 
 mod outbox;
 mod session;
@@ -116,10 +126,10 @@ impl SessionHandle {
 /// One kitchen, as this hub knows it.
 #[derive(Default)]
 struct KitchenRoom {
-    /// The newest counts heard for the kitchen; its new admin sessions start from these.
+    /// The newest counts published for the kitchen; its new admin sessions start from these.
     counts: PendingCounts,
-    /// The kitchen's clock, from the first of its sessions to register here (a resync stamps
-    /// its counts with it).
+    /// The kitchen's clock, as its sessions registered with it (a resync stamps its counts
+    /// with it; a kitchen's zone never changes).
     clock: Option<KitchenClock>,
     /// The kitchen's ADMIN sessions, by session id.
     admins: HashMap<u64, SessionHandle>,
@@ -141,11 +151,25 @@ struct Registry {
     closed: bool,
 }
 
+/// Most events one delivery round takes: their frames reach a session in one push, far
+/// below a queue's capacity for a session that keeps up.
+pub const MOST_EVENTS_PER_ROUND: usize = 32;
+
+/// Events published and not yet delivered.
+#[derive(Default)]
+struct Waiting {
+    /// In the order they were published (each kitchen's in `seq` order).
+    events: VecDeque<Event>,
+    /// Whether a delivery task is running; it takes every event queued before it stops.
+    delivering: bool,
+}
+
 struct Shared {
     /// One std mutex: it is held only for map updates and non-blocking outbox pushes, never
-    /// across an `.await`, and publishing (one task at a time) must be atomic with respect to
+    /// across an `.await`, and delivering (one task at a time) must be atomic with respect to
     /// registration so a new session misses nothing and sees nothing twice.
     registry: Mutex<Registry>,
+    waiting: Mutex<Waiting>,
     /// The database's epoch, sent in every welcome.
     epoch: Arc<str>,
     queue_capacity: usize,
@@ -225,6 +249,7 @@ impl Hub {
         Hub {
             shared: Arc::new(Shared {
                 registry: Mutex::new(Registry::default()),
+                waiting: Mutex::new(Waiting::default()),
                 epoch: epoch.into(),
                 queue_capacity: queue_capacity.max(4),
                 max_sockets_per_user,
@@ -242,16 +267,14 @@ impl Hub {
     }
 
     /// Registers a session for `user` in their kitchen and prepares its greeting, stamped on
-    /// the kitchen's `clock`. An ADMIN session starts from the newer of the counts the hub has
-    /// and `counts`, the kitchen's as read from the database just before (a STAFF session may
-    /// pass the default). A STAFF session needs a `claim` when several processes share the
-    /// database (see [`Hub::apply_claim`]); with `None` the hub numbers it itself.
+    /// the kitchen's `clock`; an ADMIN session's greeting carries the kitchen's counts. A STAFF
+    /// session needs a `claim` when several processes share the database (see
+    /// [`Hub::apply_claim`]); with `None` the hub numbers it itself.
     pub fn register(
         &self,
         user: &AuthUser,
         claim: Option<i64>,
         clock: KitchenClock,
-        counts: PendingCounts,
     ) -> Result<Registration, HubClosed> {
         let outbox = Arc::new(Outbox::default());
         let session_type = if user.role.is_admin() { SessionType::Admin } else { SessionType::Staff };
@@ -280,7 +303,6 @@ impl Hub {
         kitchen.clock = Some(clock);
         match session_type {
             SessionType::Admin => {
-                kitchen.counts.advance_to(counts);
                 let counts = kitchen.counts;
                 greeting.extend(Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp))));
                 kitchen.admins.insert(id, handle);
@@ -378,29 +400,94 @@ impl Hub {
         }
     }
 
-    /// Delivers one committed event to the sessions of its kitchen that should see it.
-    /// Called by the bus, one event at a time, each kitchen's in `seq` order.
-    pub fn publish(&self, event: &Event) {
+    fn waiting(&self) -> MutexGuard<'_, Waiting> {
+        // Every critical section is a queue push or drain that cannot panic half-way.
+        self.shared.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues one committed event for the sessions of its kitchen that should see it, and
+    /// starts a delivery task unless one is running. Called by the bus, one event at a time,
+    /// each kitchen's in `seq` order; must be called within the tokio runtime.
+    pub fn publish(&self, event: Event) {
+        let mut waiting = self.waiting();
+        waiting.events.push_back(event);
+        if waiting.delivering {
+            return;
+        }
+        waiting.delivering = true;
+        drop(waiting);
+        let hub = self.clone();
+        tokio::spawn(async move { hub.deliver_waiting() });
+    }
+
+    /// Delivers rounds of waiting events until none is left.
+    fn deliver_waiting(&self) {
+        loop {
+            let round: Vec<Event> = {
+                let mut waiting = self.waiting();
+                if waiting.events.is_empty() {
+                    waiting.delivering = false;
+                    return;
+                }
+                let take = waiting.events.len().min(MOST_EVENTS_PER_ROUND);
+                waiting.events.drain(..take).collect()
+            };
+            self.deliver(&round);
+        }
+    }
+
+    /// Delivers `round`, in order: each kitchen's admins get that kitchen's frames of the
+    /// whole round in one push, and each cook their decisions.
+    fn deliver(&self, round: &[Event]) {
+        let metrics = &self.shared.metrics;
+        let capacity = self.shared.queue_capacity;
         let mut registry = self.registry();
         let Registry { kitchens, staff, .. } = &mut *registry;
-        let kitchen = kitchens.entry(event.kitchen_id).or_default();
-        let count_is_news = kitchen.counts.advance_to(event.counts);
-        let delivery = deliveries(event, count_is_news);
-        let frames: Vec<Utf8Bytes> = delivery.to_admins.iter().map(encode).collect();
-        let metrics = &self.shared.metrics;
-        if broadcast(&mut kitchen.admins, &frames, self.shared.queue_capacity, metrics) {
-            metrics.broadcasts.inc();
+        // Per kitchen: its frames in event order, and how many events they announce.
+        let mut for_admins: Vec<(i64, Vec<Utf8Bytes>, u64)> = Vec::new();
+        let mut for_staff = Vec::new();
+        for event in round {
+            let kitchen = kitchens.entry(event.kitchen_id).or_default();
+            let count_is_news = kitchen.counts.advance_to(event.counts);
+            let delivery = deliveries(event, count_is_news);
+            if !delivery.to_admins.is_empty() {
+                let position = match for_admins.iter().position(|(id, _, _)| *id == event.kitchen_id) {
+                    Some(position) => position,
+                    None => {
+                        for_admins.push((event.kitchen_id, Vec::new(), 0));
+                        for_admins.len() - 1
+                    }
+                };
+                let (_, frames, events) = &mut for_admins[position];
+                frames.extend(delivery.to_admins.iter().map(encode));
+                *events += 1;
+            }
+            for_staff.extend(delivery.to_staff);
         }
-        if let Some((user_id, message)) = &delivery.to_staff {
-            if direct(staff, *user_id, encode(message), self.shared.queue_capacity, metrics) {
+        for (kitchen_id, frames, events) in for_admins {
+            if let Some(kitchen) = kitchens.get_mut(&kitchen_id) {
+                broadcast(&mut kitchen.admins, &frames, capacity, metrics);
+                metrics.broadcasts.inc_by(events);
+            }
+        }
+        for (user_id, message) in for_staff {
+            if direct(staff, user_id, encode(&message), capacity, metrics) {
                 metrics.direct_messages.inc();
             }
         }
     }
 
-    /// Takes a kitchen's `counts` read from the database after the bus reconnected (events
-    /// may have been missed meanwhile) and sends them to the kitchen's admins, as the contract
-    /// asks. They carry the current `seq`, which equals the last one sent when nothing was
+    /// Resolves once every event published so far is delivered (tests read the queues then).
+    #[cfg(test)]
+    async fn delivered(&self) {
+        while self.waiting().delivering {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Takes a kitchen's `counts` read from the database at start-up, or after the bus
+    /// reconnected (events may have been missed meanwhile), and sends them to the kitchen's
+    /// admins, as the contract asks. They carry the current `seq`, which equals the last one sent when nothing was
     /// missed; clients ignore such a repeat by the `seq` rule. A read older than what was
     /// already published changes nothing.
     pub fn resync(&self, kitchen_id: i64, counts: PendingCounts) {
@@ -533,15 +620,10 @@ fn encode(message: &Notification) -> Utf8Bytes {
 }
 
 /// Queues `frames` (in order) on every one of a kitchen's `admins`; closes with 1013 the
-/// sessions whose queue is full. Counts the fan-out once; whether there was anything to send.
-fn broadcast(
-    admins: &mut HashMap<u64, SessionHandle>,
-    frames: &[Utf8Bytes],
-    capacity: usize,
-    metrics: &HubMetrics,
-) -> bool {
+/// sessions whose queue is full. Counts the frames and bytes sent.
+fn broadcast(admins: &mut HashMap<u64, SessionHandle>, frames: &[Utf8Bytes], capacity: usize, metrics: &HubMetrics) {
     if frames.is_empty() {
-        return false;
+        return;
     }
     let mut overflowed = Vec::new();
     for (id, session) in admins.iter() {
@@ -559,7 +641,6 @@ fn broadcast(
             session.close(CloseReason::TOO_SLOW);
         }
     }
-    true
 }
 
 /// Queues `frame` on one user's STAFF session, if it is connected; whether it was queued.
@@ -614,7 +695,7 @@ mod tests {
 
     /// Registers `user` as the socket handler does, with the kitchen's counts at zero.
     fn join(hub: &Hub, user: &AuthUser) -> Registration {
-        hub.register(user, None, clock(), PendingCounts::default()).expect("registered")
+        hub.register(user, None, clock()).expect("registered")
     }
 
     fn ali() -> Person {
@@ -699,9 +780,9 @@ mod tests {
 
     #[test]
     fn an_admin_is_greeted_with_the_current_counts_and_a_cook_without() {
-        let counts = PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 };
         let hub = new_hub(16, 0);
-        let admin = hub.register(&user(1, Role::HeadChef), None, clock(), counts).unwrap();
+        hub.resync(KITCHEN, PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 });
+        let admin = join(&hub, &user(1, Role::HeadChef));
         let greeting: Vec<Notification> =
             admin.greeting.iter().map(|frame| serde_json::from_str(frame).unwrap()).collect();
         assert!(matches!(
@@ -726,21 +807,22 @@ mod tests {
         // The replaced session's end does not unregister its successor.
         drop(first);
         assert_eq!(hub.session_counts(), (0, 1));
-        hub.publish(&reviewed(1, 0, Decision::Approve));
+        hub.publish(reviewed(1, 0, Decision::Approve));
+        hub.delivered().await;
         assert!(matches!(&drain(&second.outbox)[..], [Notification::SuggestionApproved(_)]));
     }
 
     #[tokio::test]
     async fn claims_from_other_processes_decide_which_session_is_newest() {
         let hub = new_hub(16, 0);
-        let session = hub.register(&user(3, Role::LineCook), Some(10), clock(), PendingCounts::default()).unwrap();
+        let session = hub.register(&user(3, Role::LineCook), Some(10), clock()).unwrap();
         hub.apply_claim(3, 9);
         hub.apply_claim(4, 99);
         assert_eq!(hub.session_counts(), (0, 1), "an older claim, or another user's, changes nothing");
         hub.apply_claim(3, 11);
         assert_eq!(session.outbox.closed().await, CloseReason::REPLACED);
         // A session whose claim is already outdated when it registers is closed at once.
-        let late = hub.register(&user(3, Role::LineCook), Some(10), clock(), PendingCounts::default()).unwrap();
+        let late = hub.register(&user(3, Role::LineCook), Some(10), clock()).unwrap();
         assert_eq!(late.outbox.closed().await, CloseReason::REPLACED);
         assert_eq!(hub.session_counts(), (0, 0));
     }
@@ -751,12 +833,14 @@ mod tests {
         let slow = join(&hub, &user(1, Role::HeadChef));
         let keeping_up = join(&hub, &user(2, Role::SousChef));
         for seq in 1..=3 {
-            hub.publish(&created(seq, seq));
+            hub.publish(created(seq, seq));
+            hub.delivered().await;
             assert_eq!(drain(&keeping_up.outbox).len(), 2);
         }
         assert_eq!(slow.outbox.closed().await, CloseReason::TOO_SLOW);
         assert_eq!(hub.session_counts(), (1, 0));
-        hub.publish(&created(4, 4));
+        hub.publish(created(4, 4));
+        hub.delivered().await;
         assert_eq!(drain(&keeping_up.outbox).len(), 2);
     }
 
@@ -764,7 +848,8 @@ mod tests {
     async fn a_resync_sends_the_counts_and_an_older_read_changes_nothing() {
         let hub = new_hub(16, 0);
         let admin = join(&hub, &user(1, Role::HeadChef));
-        hub.publish(&created(5, 1));
+        hub.publish(created(5, 1));
+        hub.delivered().await;
         drain(&admin.outbox);
         hub.resync(KITCHEN, PendingCounts { ingredient_requests: 0, dish_suggestions: 0, seq: 4 });
         assert!(drain(&admin.outbox).is_empty());
@@ -790,7 +875,7 @@ mod tests {
         });
         assert_eq!(admin.outbox.closed().await, CloseReason::SHUTDOWN);
         assert_eq!(cook.outbox.closed().await, CloseReason::SHUTDOWN);
-        assert!(hub.register(&user(2, Role::SousChef), None, clock(), PendingCounts::default()).is_err());
+        assert!(hub.register(&user(2, Role::SousChef), None, clock()).is_err());
         // Shutdown waits until every session task has ended (dropped its guard).
         drop((admin, cook));
         stopping.await.unwrap();
@@ -811,7 +896,8 @@ mod tests {
         assert_eq!(chef_wall.outbox.closed().await, CloseReason::policy("signed out"));
         assert_eq!(cook.outbox.closed().await, CloseReason::policy("account disabled"));
         assert_eq!(hub.session_counts(), (1, 0));
-        hub.publish(&created(1, 1));
+        hub.publish(created(1, 1));
+        hub.delivered().await;
         assert_eq!(drain(&sous.outbox).len(), 2);
     }
 
@@ -828,7 +914,8 @@ mod tests {
         drop(second);
         let fourth = join(&hub, &user(1, Role::HeadChef));
         assert_eq!(hub.session_counts(), (3, 0));
-        hub.publish(&created(1, 1));
+        hub.publish(created(1, 1));
+        hub.delivered().await;
         for alive in [&sous, &third, &fourth] {
             assert_eq!(drain(&alive.outbox).len(), 2, "the new item and its count");
         }
@@ -840,7 +927,8 @@ mod tests {
         let our_chef = join(&hub, &user(1, Role::HeadChef));
         let their_chef = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
         let their_cook = join(&hub, &AuthUser { kitchen_id: 2, ..user(8, Role::LineCook) });
-        hub.publish(&created(1, 1));
+        hub.publish(created(1, 1));
+        hub.delivered().await;
         assert_eq!(drain(&our_chef.outbox).len(), 2);
         assert!(drain(&their_chef.outbox).is_empty());
         let mut theirs = reviewed(5, 0, Decision::Approve);
@@ -848,24 +936,49 @@ mod tests {
         if let Change::Reviewed { requester_id, .. } = &mut theirs.change {
             *requester_id = 8;
         }
-        hub.publish(&theirs);
+        hub.publish(theirs);
+        hub.delivered().await;
         assert!(drain(&our_chef.outbox).is_empty());
         assert!(matches!(&drain(&their_chef.outbox)[..], [Notification::PendingCountUpdated { seq: 5, .. }]));
         assert!(matches!(&drain(&their_cook.outbox)[..], [Notification::SuggestionApproved(_)]));
         assert_eq!((hub.counts(KITCHEN).seq, hub.counts(2).seq), (1, 5));
     }
 
-    #[test]
-    fn a_new_admin_starts_from_the_newer_of_its_read_and_what_the_hub_heard() {
+    #[tokio::test]
+    async fn a_kitchens_counts_come_from_its_events_heard_before_its_first_session() {
         let hub = new_hub(16, 0);
-        // Heard while the kitchen had no session here, after the new session's read (seq 5).
-        hub.publish(&created(6, 4));
-        let read = PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 };
-        let first = hub.register(&user(1, Role::HeadChef), None, clock(), read).unwrap();
-        assert!(first.greeting[1].contains(r#""count":4,"seq":6"#), "{}", first.greeting[1]);
-        let read = PendingCounts { ingredient_requests: 2, dish_suggestions: 0, seq: 9 };
-        let second = hub.register(&user(2, Role::SousChef), None, clock(), read).unwrap();
-        assert!(second.greeting[1].contains(r#""count":2,"seq":9"#), "{}", second.greeting[1]);
+        hub.resync(KITCHEN, PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 });
+        hub.publish(created(6, 4));
+        hub.delivered().await;
+        let admin = join(&hub, &user(1, Role::HeadChef));
+        assert!(admin.greeting[1].contains(r#""count":4,"seq":6"#), "{}", admin.greeting[1]);
+        assert!(admin.greeting[2].contains(r#""count":0,"seq":6"#), "{}", admin.greeting[2]);
+        // Another kitchen, never heard of: zero, as a new kitchen starts.
+        let other = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
+        assert!(other.greeting[1].contains(r#""count":0,"seq":0"#), "{}", other.greeting[1]);
+    }
+
+    #[tokio::test]
+    async fn events_published_together_reach_each_session_in_order() {
+        let hub = new_hub(256, 0);
+        let chef = join(&hub, &user(1, Role::HeadChef));
+        let cook = join(&hub, &user(3, Role::LineCook));
+        // Published back to back: the delivery task has not run yet, so one round takes them.
+        for seq in 1..=3 {
+            hub.publish(created(seq, seq));
+        }
+        hub.publish(reviewed(4, 0, Decision::Reject));
+        hub.delivered().await;
+        let received: Vec<(i64, i64)> = drain(&chef.outbox)
+            .iter()
+            .filter_map(|message| match message {
+                Notification::PendingCountUpdated { seq, count, .. } => Some((*seq, *count)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(received, [(1, 1), (2, 2), (3, 3), (4, 0)]);
+        assert!(matches!(&drain(&cook.outbox)[..], [Notification::SuggestionRejected(_)]));
+        assert_eq!(hub.counts(KITCHEN).seq, 4);
     }
 
     /// docs/asyncapi.yaml names every message the hub sends and every close code and reason.

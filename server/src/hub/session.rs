@@ -174,7 +174,7 @@ fn is_oversized(error: &axum::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{auth::AuthUser, clock::KitchenClock, event::PendingCounts, hub::Hub};
+    use crate::{auth::AuthUser, clock::KitchenClock, hub::Hub};
     use app::wire::{close_code, Role};
     use futures::channel::mpsc;
 
@@ -201,7 +201,7 @@ mod tests {
             kitchen_id: 1,
         };
         let clock = KitchenClock::new(chrono_tz::UTC);
-        let registration = hub.register(&user, None, clock, PendingCounts::default()).expect("registered");
+        let registration = hub.register(&user, None, clock).expect("registered");
         let (sink, sent) = mpsc::unbounded();
         let (client, stream) = mpsc::unbounded();
         let started = Instant::now();

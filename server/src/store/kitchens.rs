@@ -40,8 +40,9 @@ impl Store {
         Ok(Kitchen { id, name: name.to_string(), time_zone })
     }
 
-    /// Makes the demo kitchen unless it exists (two processes may seed at once).
-    pub async fn ensure_demo_kitchen(&self) -> Result<(), StoreError> {
+    /// Makes the demo kitchen unless it exists (two processes may seed at once). Whether
+    /// kitchen 1 is the demo kitchen: an operator may have made another kitchen 1 first.
+    pub async fn ensure_demo_kitchen(&self) -> Result<bool, StoreError> {
         let mut write = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO kitchens (id, name, time_zone, created_at) VALUES ($1, $2, NULL, $3) ON CONFLICT DO NOTHING",
@@ -63,8 +64,12 @@ impl Store {
                 .await?;
             }
         }
+        let name: String = sqlx::query_scalar("SELECT name FROM kitchens WHERE id = $1")
+            .bind(DEMO_KITCHEN_ID)
+            .fetch_one(&mut *write.tx)
+            .await?;
         write.tx.commit().await?;
-        Ok(())
+        Ok(name == DEMO_KITCHEN_NAME)
     }
 
     /// Every kitchen, by id.

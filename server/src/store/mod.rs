@@ -275,11 +275,6 @@ impl Store {
         self.backend
     }
 
-    /// The clock of kitchens made without a zone.
-    pub fn default_clock(&self) -> KitchenClock {
-        self.default_clock
-    }
-
     /// Writes a consistent copy of the SQLite database to `path` (which must not exist), while
     /// other connections go on reading and writing: `VACUUM INTO` reads one snapshot.
     pub async fn backup_to(&self, path: &Path) -> Result<(), StoreError> {

@@ -367,3 +367,14 @@ async fn a_token_naming_another_kitchen_than_its_users_is_refused() {
     let forged = app.tokens.sign(&forged);
     expect_error(app.get("/api/v1/notifications/snapshot", &forged).await, 401, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn the_demo_users_never_go_into_a_kitchen_1_an_operator_made() {
+    let app = spawn_app_with(Db::Sqlite, |config| config.demo = false).await;
+    assert_eq!(run_cli(app.database_url(), &["kitchen", "add", "--name", "Noma"]).await.trim(), "1");
+    let mut with_demo = test_config(app.database_url());
+    with_demo.data_dir = std::env::temp_dir().join(format!("miseos-test-data-{}", std::process::id()));
+    let second = server::Application::build(with_demo, leptos_options()).await.expect("starts");
+    assert!(second.state().store.has_no_users().await.expect("the users"), "no demo user in Noma");
+    expect_error(app.login_attempt(GORDON, PASSWORD).await, 401, "bad_credentials").await;
+}
