@@ -144,13 +144,11 @@ where
             ApiError::InvalidField(format!("status must be PENDING, APPROVED or REJECTED, not {name:?}"))
         })?),
     };
-    let limit = match query.limit.as_deref() {
-        None | Some("") => DEFAULT_LIST_LIMIT,
-        Some(text) => {
-            text.parse::<i64>().ok().filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit)).ok_or_else(|| {
-                ApiError::InvalidField(format!("limit must be a whole number from 1 to {MAX_LIST_LIMIT}"))
-            })?
-        }
+    let out_of_range = || ApiError::InvalidField(format!("limit must be a whole number from 1 to {MAX_LIST_LIMIT}"));
+    let limit = match whole_number("limit", query.limit.as_deref()).map_err(|_| out_of_range())? {
+        None => DEFAULT_LIST_LIMIT,
+        Some(limit) if (1..=MAX_LIST_LIMIT).contains(&limit) => limit,
+        Some(_) => return Err(out_of_range()),
     };
     let filter = ItemFilter {
         status,

@@ -91,7 +91,7 @@ impl EventSink for Bus {
 
     fn committed(&self, event: &Event) {
         if let Bus::InProcess { hub } = self {
-            hub.publish(event.clone());
+            hub.publish(event);
         }
     }
 }

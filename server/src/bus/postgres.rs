@@ -185,7 +185,7 @@ async fn relay(listener: &mut PgListener, store: &Store, hub: &Hub, sessions_end
             (EVENT_CHANNEL, _) => match event_ids(payload) {
                 Some((kitchen_id, seq)) => store.logged_event(kitchen_id, seq).await.map(|logged| {
                     match logged.map(|text| serde_json::from_str::<Event>(&text)) {
-                        Some(Ok(event)) => hub.publish(event),
+                        Some(Ok(event)) => hub.publish(&event),
                         Some(Err(error)) => tracing::error!(%error, "ignoring an event this version cannot read"),
                         None => tracing::warn!(
                             kitchen = kitchen_id,

@@ -16,12 +16,6 @@
 //! whose queue is full is closed with 1013 and removed, so one slow reader cannot delay
 //! anyone else.
 //!
-//! Publishing only queues the event: a delivery task of its own takes every event waiting
-//! (up to [`MOST_EVENTS_PER_ROUND`]) and gives each session all of its frames of them in one
-//! push, so the writer that published goes on at once. At a low rate a round is one event,
-//! one task hop after the commit; under load the events that arrive during a round wait for
-//! the next, and a session writes them in one `write()` instead of one each.
-//!
 //! The hub knows nothing of SQL: it is fed events by the bus and keeps, per kitchen, the
 //! latest pending counts it has published (every event carries both of its kitchen's counts;
 //! it starts from every kitchen's counts as read at start-up, and takes them again after the
@@ -151,25 +145,11 @@ struct Registry {
     closed: bool,
 }
 
-/// Most events one delivery round takes: their frames reach a session in one push, far
-/// below a queue's capacity for a session that keeps up.
-pub const MOST_EVENTS_PER_ROUND: usize = 32;
-
-/// Events published and not yet delivered.
-#[derive(Default)]
-struct Waiting {
-    /// In the order they were published (each kitchen's in `seq` order).
-    events: VecDeque<Event>,
-    /// Whether a delivery task is running; it takes every event queued before it stops.
-    delivering: bool,
-}
-
 struct Shared {
     /// One std mutex: it is held only for map updates and non-blocking outbox pushes, never
-    /// across an `.await`, and delivering (one task at a time) must be atomic with respect to
+    /// across an `.await`, and publishing (one task at a time) must be atomic with respect to
     /// registration so a new session misses nothing and sees nothing twice.
     registry: Mutex<Registry>,
-    waiting: Mutex<Waiting>,
     /// The database's epoch, sent in every welcome.
     epoch: Arc<str>,
     queue_capacity: usize,
@@ -249,7 +229,6 @@ impl Hub {
         Hub {
             shared: Arc::new(Shared {
                 registry: Mutex::new(Registry::default()),
-                waiting: Mutex::new(Waiting::default()),
                 epoch: epoch.into(),
                 queue_capacity: queue_capacity.max(4),
                 max_sockets_per_user,
@@ -400,88 +379,24 @@ impl Hub {
         }
     }
 
-    fn waiting(&self) -> MutexGuard<'_, Waiting> {
-        // Every critical section is a queue push or drain that cannot panic half-way.
-        self.shared.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Queues one committed event for the sessions of its kitchen that should see it, and
-    /// starts a delivery task unless one is running. Called by the bus, one event at a time,
-    /// each kitchen's in `seq` order; must be called within the tokio runtime.
-    pub fn publish(&self, event: Event) {
-        let mut waiting = self.waiting();
-        waiting.events.push_back(event);
-        if waiting.delivering {
-            return;
-        }
-        waiting.delivering = true;
-        drop(waiting);
-        let hub = self.clone();
-        tokio::spawn(async move { hub.deliver_waiting() });
-    }
-
-    /// Delivers rounds of waiting events until none is left.
-    fn deliver_waiting(&self) {
-        loop {
-            let round: Vec<Event> = {
-                let mut waiting = self.waiting();
-                if waiting.events.is_empty() {
-                    waiting.delivering = false;
-                    return;
-                }
-                let take = waiting.events.len().min(MOST_EVENTS_PER_ROUND);
-                waiting.events.drain(..take).collect()
-            };
-            self.deliver(&round);
-        }
-    }
-
-    /// Delivers `round`, in order: each kitchen's admins get that kitchen's frames of the
-    /// whole round in one push, and each cook their decisions.
-    fn deliver(&self, round: &[Event]) {
-        let metrics = &self.shared.metrics;
-        let capacity = self.shared.queue_capacity;
+    /// Delivers one committed event to the sessions of its kitchen that should see it.
+    /// Called by the bus, one event at a time, each kitchen's in `seq` order.
+    pub fn publish(&self, event: &Event) {
         let mut registry = self.registry();
         let Registry { kitchens, staff, .. } = &mut *registry;
-        // Per kitchen: its frames in event order, and how many events they announce.
-        let mut for_admins: Vec<(i64, Vec<Utf8Bytes>, u64)> = Vec::new();
-        let mut for_staff = Vec::new();
-        for event in round {
-            let kitchen = kitchens.entry(event.kitchen_id).or_default();
-            let count_is_news = kitchen.counts.advance_to(event.counts);
-            let delivery = deliveries(event, count_is_news);
-            if !delivery.to_admins.is_empty() {
-                let position = match for_admins.iter().position(|(id, _, _)| *id == event.kitchen_id) {
-                    Some(position) => position,
-                    None => {
-                        for_admins.push((event.kitchen_id, Vec::new(), 0));
-                        for_admins.len() - 1
-                    }
-                };
-                let (_, frames, events) = &mut for_admins[position];
-                frames.extend(delivery.to_admins.iter().map(encode));
-                *events += 1;
-            }
-            for_staff.extend(delivery.to_staff);
+        let kitchen = kitchens.entry(event.kitchen_id).or_default();
+        let count_is_news = kitchen.counts.advance_to(event.counts);
+        let delivery = deliveries(event, count_is_news);
+        let frames: Vec<Utf8Bytes> = delivery.to_admins.iter().map(encode).collect();
+        let metrics = &self.shared.metrics;
+        if !frames.is_empty() {
+            broadcast(&mut kitchen.admins, &frames, self.shared.queue_capacity, metrics);
+            metrics.broadcasts.inc();
         }
-        for (kitchen_id, frames, events) in for_admins {
-            if let Some(kitchen) = kitchens.get_mut(&kitchen_id) {
-                broadcast(&mut kitchen.admins, &frames, capacity, metrics);
-                metrics.broadcasts.inc_by(events);
-            }
-        }
-        for (user_id, message) in for_staff {
-            if direct(staff, user_id, encode(&message), capacity, metrics) {
+        if let Some((user_id, message)) = &delivery.to_staff {
+            if direct(staff, *user_id, encode(message), self.shared.queue_capacity, metrics) {
                 metrics.direct_messages.inc();
             }
-        }
-    }
-
-    /// Resolves once every event published so far is delivered (tests read the queues then).
-    #[cfg(test)]
-    async fn delivered(&self) {
-        while self.waiting().delivering {
-            tokio::task::yield_now().await;
         }
     }
 
@@ -807,8 +722,7 @@ mod tests {
         // The replaced session's end does not unregister its successor.
         drop(first);
         assert_eq!(hub.session_counts(), (0, 1));
-        hub.publish(reviewed(1, 0, Decision::Approve));
-        hub.delivered().await;
+        hub.publish(&reviewed(1, 0, Decision::Approve));
         assert!(matches!(&drain(&second.outbox)[..], [Notification::SuggestionApproved(_)]));
     }
 
@@ -833,14 +747,12 @@ mod tests {
         let slow = join(&hub, &user(1, Role::HeadChef));
         let keeping_up = join(&hub, &user(2, Role::SousChef));
         for seq in 1..=3 {
-            hub.publish(created(seq, seq));
-            hub.delivered().await;
+            hub.publish(&created(seq, seq));
             assert_eq!(drain(&keeping_up.outbox).len(), 2);
         }
         assert_eq!(slow.outbox.closed().await, CloseReason::TOO_SLOW);
         assert_eq!(hub.session_counts(), (1, 0));
-        hub.publish(created(4, 4));
-        hub.delivered().await;
+        hub.publish(&created(4, 4));
         assert_eq!(drain(&keeping_up.outbox).len(), 2);
     }
 
@@ -848,8 +760,7 @@ mod tests {
     async fn a_resync_sends_the_counts_and_an_older_read_changes_nothing() {
         let hub = new_hub(16, 0);
         let admin = join(&hub, &user(1, Role::HeadChef));
-        hub.publish(created(5, 1));
-        hub.delivered().await;
+        hub.publish(&created(5, 1));
         drain(&admin.outbox);
         hub.resync(KITCHEN, PendingCounts { ingredient_requests: 0, dish_suggestions: 0, seq: 4 });
         assert!(drain(&admin.outbox).is_empty());
@@ -896,8 +807,7 @@ mod tests {
         assert_eq!(chef_wall.outbox.closed().await, CloseReason::policy("signed out"));
         assert_eq!(cook.outbox.closed().await, CloseReason::policy("account disabled"));
         assert_eq!(hub.session_counts(), (1, 0));
-        hub.publish(created(1, 1));
-        hub.delivered().await;
+        hub.publish(&created(1, 1));
         assert_eq!(drain(&sous.outbox).len(), 2);
     }
 
@@ -914,8 +824,7 @@ mod tests {
         drop(second);
         let fourth = join(&hub, &user(1, Role::HeadChef));
         assert_eq!(hub.session_counts(), (3, 0));
-        hub.publish(created(1, 1));
-        hub.delivered().await;
+        hub.publish(&created(1, 1));
         for alive in [&sous, &third, &fourth] {
             assert_eq!(drain(&alive.outbox).len(), 2, "the new item and its count");
         }
@@ -927,8 +836,7 @@ mod tests {
         let our_chef = join(&hub, &user(1, Role::HeadChef));
         let their_chef = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
         let their_cook = join(&hub, &AuthUser { kitchen_id: 2, ..user(8, Role::LineCook) });
-        hub.publish(created(1, 1));
-        hub.delivered().await;
+        hub.publish(&created(1, 1));
         assert_eq!(drain(&our_chef.outbox).len(), 2);
         assert!(drain(&their_chef.outbox).is_empty());
         let mut theirs = reviewed(5, 0, Decision::Approve);
@@ -936,8 +844,7 @@ mod tests {
         if let Change::Reviewed { requester_id, .. } = &mut theirs.change {
             *requester_id = 8;
         }
-        hub.publish(theirs);
-        hub.delivered().await;
+        hub.publish(&theirs);
         assert!(drain(&our_chef.outbox).is_empty());
         assert!(matches!(&drain(&their_chef.outbox)[..], [Notification::PendingCountUpdated { seq: 5, .. }]));
         assert!(matches!(&drain(&their_cook.outbox)[..], [Notification::SuggestionApproved(_)]));
@@ -948,37 +855,13 @@ mod tests {
     async fn a_kitchens_counts_come_from_its_events_heard_before_its_first_session() {
         let hub = new_hub(16, 0);
         hub.resync(KITCHEN, PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 });
-        hub.publish(created(6, 4));
-        hub.delivered().await;
+        hub.publish(&created(6, 4));
         let admin = join(&hub, &user(1, Role::HeadChef));
         assert!(admin.greeting[1].contains(r#""count":4,"seq":6"#), "{}", admin.greeting[1]);
         assert!(admin.greeting[2].contains(r#""count":0,"seq":6"#), "{}", admin.greeting[2]);
         // Another kitchen, never heard of: zero, as a new kitchen starts.
         let other = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
         assert!(other.greeting[1].contains(r#""count":0,"seq":0"#), "{}", other.greeting[1]);
-    }
-
-    #[tokio::test]
-    async fn events_published_together_reach_each_session_in_order() {
-        let hub = new_hub(256, 0);
-        let chef = join(&hub, &user(1, Role::HeadChef));
-        let cook = join(&hub, &user(3, Role::LineCook));
-        // Published back to back: the delivery task has not run yet, so one round takes them.
-        for seq in 1..=3 {
-            hub.publish(created(seq, seq));
-        }
-        hub.publish(reviewed(4, 0, Decision::Reject));
-        hub.delivered().await;
-        let received: Vec<(i64, i64)> = drain(&chef.outbox)
-            .iter()
-            .filter_map(|message| match message {
-                Notification::PendingCountUpdated { seq, count, .. } => Some((*seq, *count)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(received, [(1, 1), (2, 2), (3, 3), (4, 0)]);
-        assert!(matches!(&drain(&cook.outbox)[..], [Notification::SuggestionRejected(_)]));
-        assert_eq!(hub.counts(KITCHEN).seq, 4);
     }
 
     /// docs/asyncapi.yaml names every message the hub sends and every close code and reason.

@@ -403,7 +403,7 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
         })
         .collect();
     for index in 0..events {
-        app.hub.publish(Event {
+        app.hub.publish(&Event {
             kitchen_id: 1,
             counts: PendingCounts { ingredient_requests: index + 1, dish_suggestions: 0, seq: start_seq + 1 + index },
             category: Category::IngredientRequest,
