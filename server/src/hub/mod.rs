@@ -851,8 +851,8 @@ mod tests {
         assert_eq!((hub.counts(KITCHEN).seq, hub.counts(2).seq), (1, 5));
     }
 
-    #[tokio::test]
-    async fn a_kitchens_counts_come_from_its_events_heard_before_its_first_session() {
+    #[test]
+    fn a_kitchens_counts_come_from_its_events_heard_before_its_first_session() {
         let hub = new_hub(16, 0);
         hub.resync(KITCHEN, PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 });
         hub.publish(&created(6, 4));
