@@ -64,6 +64,7 @@ async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
     assert_eq!(claims["firstName"], "Gordon");
     assert_eq!(claims["lastName"], "Ramsay");
     assert_eq!(claims["iss"], "miseos");
+    assert_eq!(claims["kitchen"], 1, "the user's kitchen (API.md section 9)");
     assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
 }
 
