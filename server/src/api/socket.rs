@@ -27,8 +27,12 @@ use tracing::Instrument;
 /// tiny frame, and tungstenite zero-fills this whole buffer on its first read: a small one
 /// keeps idle sessions small (a 4 KiB client message simply takes several reads).
 const READ_BUFFER_BYTES: usize = 128;
-/// Outgoing bytes gathered before a write; a batch of frames usually fits.
-const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// Outgoing bytes gathered before a write (about 15 frames). tungstenite keeps its output
+/// buffer's capacity for the life of the socket, so this is also what a session keeps after
+/// a burst: kept under 4 KiB with room for one more frame, the buffer stays a 4 KiB
+/// allocation, where 16 KiB grew every session that ever caught up with a burst to 32 KiB
+/// (and on this VM, first-touching that memory was an eighth of the fan-out's CPU).
+const WRITE_BUFFER_BYTES: usize = 3 * 1024 + 512;
 /// Outgoing bytes that may wait for a slow peer before writes fail.
 const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 
@@ -65,7 +69,11 @@ pub async fn notifications(
                 Ok((registration, expires_at)) => {
                     let settings = SessionSettings { ping_interval, expires_at };
                     let (sink, stream) = socket.split();
-                    run_session(sink, stream, registration, settings).await;
+                    // A task of its own, and this one ends: the upgrade's task also holds
+                    // axum's upgrade state and this closure's captures, which would otherwise
+                    // stay with every idle session for its whole life (its task was 2,048
+                    // bytes; docs/PERFORMANCE.md).
+                    tokio::spawn(run_session(sink, stream, registration, settings));
                 }
                 Err(reason) => close_at_once(socket, reason).await,
             }
