@@ -12,7 +12,8 @@
 //!   every claim through the bus and closes its own older session), else from the hub.
 //!
 //! Each message is serialized once; every session gets a clone of the same bytes (a
-//! reference count, not a copy) through its own bounded queue ([`Outbox`]). Fan-out never waits: a session
+//! reference count, not a copy) through its own bounded queue ([`Outbox`]), and the sessions are
+//! woken a chunk at a time (see [`pacer`] for why). Fan-out never waits: a session
 //! whose queue is full is closed with 1013 and removed, so one slow reader cannot delay
 //! anyone else.
 //!
@@ -26,9 +27,11 @@
 //! that still need it.
 
 mod outbox;
+mod pacer;
 mod session;
 
 pub use outbox::{Next, Outbox};
+use pacer::Pacer;
 pub use session::{run_session, SessionSettings, MAX_CLIENT_MESSAGE_BYTES};
 
 use crate::{
@@ -153,11 +156,16 @@ struct Shared {
     /// The database's epoch, sent in every welcome.
     epoch: Arc<str>,
     queue_capacity: usize,
+    /// How many broadcasts the fan-out may be behind before writers wait (see
+    /// [`Hub::wait_for_fan_out`]).
+    broadcasts_behind_limit: usize,
     /// Most sockets one user may hold in this process; 0 for no limit.
     max_sockets_per_user: usize,
     /// Session tasks still running, so shutdown can wait for their close frames.
     running: AtomicUsize,
     all_stopped: Notify,
+    /// Wakes the sessions a broadcast queued frames for, a chunk at a time.
+    pacer: Pacer,
     metrics: HubMetrics,
 }
 
@@ -224,16 +232,21 @@ pub struct HubClosed;
 
 impl Hub {
     /// A hub with per-session queues of `queue_capacity` messages and at most
-    /// `max_sockets_per_user` sockets per user (0: no limit), counting into `metrics`.
+    /// `max_sockets_per_user` sockets per user (0: no limit), counting into `metrics`. Must be
+    /// called within a tokio runtime (it starts the task that wakes sessions).
     pub fn new(epoch: &str, queue_capacity: usize, max_sockets_per_user: usize, metrics: HubMetrics) -> Hub {
         Hub {
             shared: Arc::new(Shared {
                 registry: Mutex::new(Registry::default()),
                 epoch: epoch.into(),
                 queue_capacity: queue_capacity.max(4),
+                // An event is at most two frames to an admin: a session waiting its turn then
+                // holds at most a quarter of its queue, plus what races in.
+                broadcasts_behind_limit: (queue_capacity / 4).max(1),
                 max_sockets_per_user,
                 running: AtomicUsize::new(0),
                 all_stopped: Notify::new(),
+                pacer: Pacer::start(),
                 metrics,
             }),
         }
@@ -390,7 +403,7 @@ impl Hub {
         let frames: Vec<Utf8Bytes> = delivery.to_admins.iter().map(encode).collect();
         let metrics = &self.shared.metrics;
         if !frames.is_empty() {
-            broadcast(&mut kitchen.admins, &frames, self.shared.queue_capacity, metrics);
+            broadcast(&mut kitchen.admins, &frames, &self.shared);
             metrics.broadcasts.inc();
         }
         if let Some((user_id, message)) = &delivery.to_staff {
@@ -415,8 +428,15 @@ impl Hub {
         if let Some(clock) = kitchen.clock {
             let timestamp = clock.now_formatted();
             let updates = Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp)));
-            broadcast(&mut kitchen.admins, &updates, self.shared.queue_capacity, &self.shared.metrics);
+            broadcast(&mut kitchen.admins, &updates, &self.shared);
         }
+    }
+
+    /// Waits while the fan-out is too many broadcasts behind: a write calls this first, so
+    /// that under load writers slow down to the pace of the fan-out instead of overflowing
+    /// the queues of sessions that read fine. Resolves at once at ordinary rates.
+    pub async fn wait_for_fan_out(&self) {
+        self.shared.pacer.room(self.shared.broadcasts_behind_limit).await;
     }
 
     /// The counts of a kitchen the hub has published last.
@@ -534,18 +554,23 @@ fn encode(message: &Notification) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(message).expect("notifications always serialize"))
 }
 
-/// Queues `frames` (in order) on every one of a kitchen's `admins`; closes with 1013 the
-/// sessions whose queue is full. Counts the frames and bytes sent.
-fn broadcast(admins: &mut HashMap<u64, SessionHandle>, frames: &[Utf8Bytes], capacity: usize, metrics: &HubMetrics) {
+/// Queues `frames` (in order) on every one of a kitchen's `admins` and has the pacer wake
+/// them; closes with 1013 the sessions whose queue is full. Counts the frames and bytes sent.
+fn broadcast(admins: &mut HashMap<u64, SessionHandle>, frames: &[Utf8Bytes], shared: &Shared) {
     if frames.is_empty() {
         return;
     }
+    let metrics = &shared.metrics;
     let mut overflowed = Vec::new();
+    let mut to_wake = Vec::new();
     for (id, session) in admins.iter() {
-        if !session.outbox.push(frames, capacity) {
-            overflowed.push(*id);
+        match session.outbox.push_quietly(frames, shared.queue_capacity) {
+            Some(true) => to_wake.push(session.outbox.clone()),
+            Some(false) => {}
+            None => overflowed.push(*id),
         }
     }
+    shared.pacer.wake(to_wake);
     let recipients = (admins.len() - overflowed.len()) as u64;
     let bytes: usize = frames.iter().map(|frame| frame.as_str().len()).sum();
     metrics.frames.inc_by(recipients * frames.len() as u64);
@@ -693,8 +718,8 @@ mod tests {
         assert_eq!(counts, PendingCounts { ingredient_requests: 5, dish_suggestions: 1, seq: 11 });
     }
 
-    #[test]
-    fn an_admin_is_greeted_with_the_current_counts_and_a_cook_without() {
+    #[tokio::test]
+    async fn an_admin_is_greeted_with_the_current_counts_and_a_cook_without() {
         let hub = new_hub(16, 0);
         hub.resync(KITCHEN, PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 });
         let admin = join(&hub, &user(1, Role::HeadChef));
@@ -851,8 +876,28 @@ mod tests {
         assert_eq!((hub.counts(KITCHEN).seq, hub.counts(2).seq), (1, 5));
     }
 
-    #[test]
-    fn a_kitchens_counts_come_from_its_events_heard_before_its_first_session() {
+    /// One thread, so the pacer runs only when the test awaits.
+    #[tokio::test(flavor = "current_thread")]
+    async fn writers_wait_while_the_fan_out_is_behind() {
+        use futures::FutureExt;
+        // Queues of 8 frames: at most 2 broadcasts may wait to be woken.
+        let hub = new_hub(8, 0);
+        let ours = join(&hub, &user(1, Role::HeadChef));
+        let theirs = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
+        hub.publish(&created(1, 1));
+        assert!(hub.wait_for_fan_out().now_or_never().is_some(), "one broadcast behind: room");
+        let mut other_kitchens = created(1, 1);
+        other_kitchens.kitchen_id = 2;
+        hub.publish(&other_kitchens);
+        assert!(hub.wait_for_fan_out().now_or_never().is_none(), "two behind: the writer waits");
+        tokio::time::timeout(std::time::Duration::from_secs(5), hub.wait_for_fan_out())
+            .await
+            .expect("room once the pacer has woken both");
+        assert_eq!((drain(&ours.outbox).len(), drain(&theirs.outbox).len()), (2, 2));
+    }
+
+    #[tokio::test]
+    async fn a_kitchens_counts_come_from_its_events_heard_before_its_first_session() {
         let hub = new_hub(16, 0);
         hub.resync(KITCHEN, PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 });
         hub.publish(&created(6, 4));
@@ -865,8 +910,8 @@ mod tests {
     }
 
     /// docs/asyncapi.yaml names every message the hub sends and every close code and reason.
-    #[test]
-    fn the_asyncapi_document_names_every_message_and_close() {
+    #[tokio::test]
+    async fn the_asyncapi_document_names_every_message_and_close() {
         let document = include_str!("../../../docs/asyncapi.yaml");
         let mut messages: Vec<Notification> = Vec::new();
         for decision in [Decision::Approve, Decision::Reject] {

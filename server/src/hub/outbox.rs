@@ -42,17 +42,34 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues all of `frames` (one lock, one wake-up) unless that would exceed `capacity`
-    /// waiting frames; false when full (or already closed), and then nothing is queued.
+    /// Queues all of `frames` and wakes the session (one lock, one wake-up) unless that would
+    /// exceed `capacity` waiting frames; false when full (or already closed), and then nothing
+    /// is queued.
     pub fn push(&self, frames: &[Utf8Bytes], capacity: usize) -> bool {
+        let queued = self.push_quietly(frames, capacity).is_some();
+        if queued {
+            self.wake();
+        }
+        queued
+    }
+
+    /// Queues all of `frames` like [`Outbox::push`] but leaves the wake-up to the caller:
+    /// `None` when refused, else whether the session needs one. It does only when the queue
+    /// was empty: frames already waiting have a wake-up on its way (or the session is awake),
+    /// and the session looks at the queue before it waits again.
+    pub fn push_quietly(&self, frames: &[Utf8Bytes], capacity: usize) -> Option<bool> {
         let mut state = self.state();
         if state.close.is_some() || state.frames.len() + frames.len() > capacity {
-            return false;
+            return None;
         }
+        let was_empty = state.frames.is_empty();
         state.frames.extend(frames.iter().cloned());
-        drop(state);
+        Some(was_empty)
+    }
+
+    /// Wakes the session to look at its queue.
+    pub fn wake(&self) {
         self.wake.notify_one();
-        true
     }
 
     /// Asks the session to close with `reason`; queued frames are dropped. The first reason

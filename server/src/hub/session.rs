@@ -15,7 +15,7 @@ use tokio::time::Instant;
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
 
 /// Frames written per flush at most, so one busy session yields to the others.
-const MAX_BATCH: usize = 64;
+const MAX_BATCH: usize = 128;
 
 /// How long a close frame may take to leave before the socket is simply dropped.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(2);
