@@ -176,6 +176,20 @@ fn select_sql<K: ItemKind>() -> String {
     )
 }
 
+/// What a create's INSERT returns: the columns of [`select_sql`] in its order, read from the
+/// new row (the requester's names by subquery; no reviewer yet), so that a create needs no
+/// second read: under a full fan-out every round trip to the database waits its turn.
+fn returning_sql<K: ItemKind>() -> String {
+    format!(
+        "RETURNING id, status, created_at, reviewed_at, review_note, requested_by, \
+         (SELECT first_name FROM users WHERE users.id = {table}.requested_by), \
+         (SELECT last_name FROM users WHERE users.id = {table}.requested_by), \
+         reviewed_by, CAST(NULL AS TEXT), CAST(NULL AS TEXT), {own}",
+        own = K::OWN_COLUMNS.replace("t.", ""),
+        table = K::TABLE
+    )
+}
+
 /// One item of a kitchen; another kitchen's is not found.
 async fn fetch_item<'e, K: ItemKind, E>(
     executor: E,
@@ -316,21 +330,22 @@ impl Store {
         let counts = bump_pending(&mut write.tx, kitchen_id, Category::IngredientRequest, 1).await?;
         let now = clock.now_millis();
         self.check_write_limits(&mut write.tx, requester.id, now).await?;
-        let row = sqlx::query(
+        let sql = format!(
             "INSERT INTO ingredient_requests (item_name, quantity, unit, note, requested_by, created_at, kitchen_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(&input.item_name)
-        .bind(input.quantity)
-        .bind(&input.unit)
-        .bind(input.note.as_deref())
-        .bind(requester.id)
-        .bind(now)
-        .bind(kitchen_id)
-        .fetch_one(&mut *write.tx)
-        .await?;
-        let id: i64 = row.try_get(0)?;
-        self.finish_create::<IngredientRequests>(write, &clock, kitchen_id, id, counts, now, sink).await
+             VALUES ($1, $2, $3, $4, $5, $6, $7) {}",
+            returning_sql::<IngredientRequests>()
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(&input.item_name)
+            .bind(input.quantity)
+            .bind(&input.unit)
+            .bind(input.note.as_deref())
+            .bind(requester.id)
+            .bind(now)
+            .bind(kitchen_id)
+            .fetch_one(&mut *write.tx)
+            .await?;
+        self.finish_create::<IngredientRequests>(write, &clock, kitchen_id, &row, counts, now, sink).await
     }
 
     /// Stores a new dish suggestion in the requester's kitchen and hands its event to `sink`.
@@ -346,33 +361,36 @@ impl Store {
         let counts = bump_pending(&mut write.tx, kitchen_id, Category::DishSuggestion, 1).await?;
         let now = clock.now_millis();
         self.check_write_limits(&mut write.tx, requester.id, now).await?;
-        let row = sqlx::query(
+        let sql = format!(
             "INSERT INTO dish_suggestions (name, description, requested_by, created_at, kitchen_id) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(&input.name)
-        .bind(&input.description)
-        .bind(requester.id)
-        .bind(now)
-        .bind(kitchen_id)
-        .fetch_one(&mut *write.tx)
-        .await?;
-        let id: i64 = row.try_get(0)?;
-        self.finish_create::<DishSuggestions>(write, &clock, kitchen_id, id, counts, now, sink).await
+             VALUES ($1, $2, $3, $4, $5) {}",
+            returning_sql::<DishSuggestions>()
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(&input.name)
+            .bind(&input.description)
+            .bind(requester.id)
+            .bind(now)
+            .bind(kitchen_id)
+            .fetch_one(&mut *write.tx)
+            .await?;
+        self.finish_create::<DishSuggestions>(write, &clock, kitchen_id, &row, counts, now, sink).await
     }
 
     #[allow(clippy::too_many_arguments)] // one create's parts, each of a different meaning
     async fn finish_create<K: ItemKind>(
         &self,
-        mut write: Write,
+        write: Write,
         clock: &KitchenClock,
         kitchen_id: i64,
-        id: i64,
+        inserted: &AnyRow,
         counts: PendingCounts,
         now: i64,
         sink: &impl EventSink,
     ) -> Result<K::Item, StoreError> {
-        let item = fetch_item::<K, _>(&mut *write.tx, clock, kitchen_id, id).await?.ok_or(StoreError::NotFound)?;
+        let shared = shared_fields(inserted, clock)?;
+        let id = shared.id;
+        let item = K::from_row(inserted, shared)?;
         let event = Event {
             kitchen_id,
             counts,

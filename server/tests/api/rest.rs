@@ -146,6 +146,8 @@ async fn an_ingredient_request_round_trips_every_field(db: Db) {
     let fetched: IngredientRequest =
         expect_json(app.get(&format!("/api/v1/ingredient-requests/{id}"), &cook).await, 200).await;
     assert_eq!(fetched.item_name, "Frisk Dild");
+    // The create answers from its INSERT's RETURNING: the same item a read finds.
+    assert_eq!(serde_json::to_value(&fetched).unwrap(), raw);
     let approved: IngredientRequest = expect_json(
         app.post(
             &format!("/api/v1/ingredient-requests/{id}/approve"),
@@ -182,6 +184,7 @@ async fn a_dish_suggestion_round_trips_and_is_reviewed(db: Db) {
     let fetched: DishSuggestion =
         expect_json(app.get(&format!("/api/v1/dish-suggestions/{id}"), &chef).await, 200).await;
     assert_eq!(fetched.status, ReviewStatus::Pending);
+    assert_eq!(serde_json::to_value(&fetched).unwrap(), raw);
     // approve/reject take no body at all as well.
     let rejected = app
         .http
