@@ -26,6 +26,9 @@ phase "Gates: formatting, lints as errors (server side, then the browser build),
 cargo fmt --all --check
 cargo clippy --locked -p app -p server -p bench --all-targets -- -D warnings
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+# cargo-deny reads offline every crate of Cargo.lock, for every platform (windows-sys too):
+# a new machine has only what its own builds downloaded.
+cargo fetch --locked
 cargo deny --offline check licenses bans sources
 
 phase "Rust: unit and integration tests (SQLite and PostgreSQL); the bench tools compile"

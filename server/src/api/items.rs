@@ -125,7 +125,7 @@ where
     K::Item: Serialize,
 {
     K::validate(&new).map_err(ApiError::InvalidField)?;
-    state.hub.wait_for_fan_out().await;
+    let _admission = state.hub.admit_write().await;
     let item = K::insert(&state.store, caller.kitchen_id, &caller.person(), &new, &state.bus).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
@@ -216,7 +216,7 @@ async fn review<K: Creatable>(
     let note = validate::review_note(body.note).map_err(ApiError::InvalidField)?;
     let kitchen_id = reviewer.kitchen_id;
     let reviewer = reviewer.person();
-    state.hub.wait_for_fan_out().await;
+    let _admission = state.hub.admit_write().await;
     let item = state.store.review::<K>(kitchen_id, id, &reviewer, decision, note.as_deref(), &state.bus).await?;
     Ok(Json(item))
 }

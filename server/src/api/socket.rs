@@ -63,9 +63,7 @@ pub async fn notifications(
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .on_upgrade(move |socket| async move {
-            // Boxed: the setup's state (the caller, a database call) would otherwise sit in
-            // every session's task for its whole life, since the session runs in this future.
-            match Box::pin(register(state, caller).instrument(span)).await {
+            match register(state, caller).instrument(span).await {
                 Ok((registration, expires_at)) => {
                     let settings = SessionSettings { ping_interval, expires_at };
                     let (sink, stream) = socket.split();

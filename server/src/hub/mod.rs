@@ -31,6 +31,7 @@ mod pacer;
 mod session;
 
 pub use outbox::{Next, Outbox};
+pub use pacer::Admission;
 use pacer::Pacer;
 pub use session::{run_session, SessionSettings, MAX_CLIENT_MESSAGE_BYTES};
 
@@ -149,16 +150,16 @@ struct Registry {
 }
 
 struct Shared {
-    /// One std mutex: it is held only for map updates and non-blocking outbox pushes, never
-    /// across an `.await`, and publishing (one task at a time) must be atomic with respect to
+    /// One std mutex: it is held only for map updates, non-blocking outbox pushes and the
+    /// hand-over of a broadcast's sessions to the pacer, never across an `.await`, and publishing (one task at a time) must be atomic with respect to
     /// registration so a new session misses nothing and sees nothing twice.
     registry: Mutex<Registry>,
     /// The database's epoch, sent in every welcome.
     epoch: Arc<str>,
     queue_capacity: usize,
-    /// How many broadcasts the fan-out may be behind before writers wait (see
-    /// [`Hub::wait_for_fan_out`]).
-    broadcasts_behind_limit: usize,
+    /// How much load the pacer may carry (broadcasts not yet woken, plus writes under way)
+    /// before a write must wait (see [`Hub::admit_write`]).
+    fan_out_load_limit: usize,
     /// Most sockets one user may hold in this process; 0 for no limit.
     max_sockets_per_user: usize,
     /// Session tasks still running, so shutdown can wait for their close frames.
@@ -241,8 +242,8 @@ impl Hub {
                 epoch: epoch.into(),
                 queue_capacity: queue_capacity.max(4),
                 // An event is at most two frames to an admin: a session waiting its turn then
-                // holds at most a quarter of its queue, plus what races in.
-                broadcasts_behind_limit: (queue_capacity / 4).max(1),
+                // holds at most half of its queue.
+                fan_out_load_limit: (queue_capacity / 4).max(1),
                 max_sockets_per_user,
                 running: AtomicUsize::new(0),
                 all_stopped: Notify::new(),
@@ -432,11 +433,13 @@ impl Hub {
         }
     }
 
-    /// Waits while the fan-out is too many broadcasts behind: a write calls this first, so
-    /// that under load writers slow down to the pace of the fan-out instead of overflowing
-    /// the queues of sessions that read fine. Resolves at once at ordinary rates.
-    pub async fn wait_for_fan_out(&self) {
-        self.shared.pacer.room(self.shared.broadcasts_behind_limit).await;
+    /// Admits a write that may broadcast: waits while the fan-out is too far behind, then
+    /// holds a place until the admission is dropped (after the write). Creates and reviews
+    /// call this first, so that under load writers slow down to the pace of the fan-out
+    /// instead of overflowing the queues of sessions that read fine. At ordinary rates it
+    /// admits at once.
+    pub async fn admit_write(&self) -> Admission {
+        self.shared.pacer.admit(self.shared.fan_out_load_limit).await
     }
 
     /// The counts of a kitchen the hub has published last.
@@ -878,22 +881,51 @@ mod tests {
 
     /// One thread, so the pacer runs only when the test awaits.
     #[tokio::test(flavor = "current_thread")]
-    async fn writers_wait_while_the_fan_out_is_behind() {
+    async fn writes_wait_while_the_fan_out_is_behind_and_sessions_are_woken() {
         use futures::FutureExt;
-        // Queues of 8 frames: at most 2 broadcasts may wait to be woken.
+        let in_time = std::time::Duration::from_secs(5);
+        // Queues of 8 frames: a load of at most 2 (broadcasts not yet woken, writes under way).
         let hub = new_hub(8, 0);
         let ours = join(&hub, &user(1, Role::HeadChef));
         let theirs = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
+        let waiting: Vec<_> = [&ours, &theirs]
+            .map(|session| {
+                let outbox = session.outbox.clone();
+                tokio::spawn(async move { outbox.next().await })
+            })
+            .into();
+        tokio::task::yield_now().await;
+
+        let write = hub.admit_write().now_or_never().expect("nothing behind: admitted at once");
         hub.publish(&created(1, 1));
-        assert!(hub.wait_for_fan_out().now_or_never().is_some(), "one broadcast behind: room");
+        drop(write);
+        let second = hub.admit_write().now_or_never().expect("one broadcast behind: admitted");
+        assert!(hub.admit_write().now_or_never().is_none(), "a broadcast and a write under way: full");
         let mut other_kitchens = created(1, 1);
         other_kitchens.kitchen_id = 2;
         hub.publish(&other_kitchens);
-        assert!(hub.wait_for_fan_out().now_or_never().is_none(), "two behind: the writer waits");
-        tokio::time::timeout(std::time::Duration::from_secs(5), hub.wait_for_fan_out())
-            .await
-            .expect("room once the pacer has woken both");
-        assert_eq!((drain(&ours.outbox).len(), drain(&theirs.outbox).len()), (2, 2));
+        drop(second);
+        assert!(hub.admit_write().now_or_never().is_none(), "two broadcasts behind: the write waits");
+
+        let admitted = tokio::time::timeout(in_time, hub.admit_write()).await.expect("admitted once the pacer runs");
+        for waiter in waiting {
+            let next = tokio::time::timeout(in_time, waiter).await.expect("woken by the pacer").expect("ran");
+            assert!(matches!(next, Next::Frame(_)), "{next:?}");
+        }
+        drop(admitted);
+        // Every broadcast woken and every write done: the whole limit is free again.
+        tokio::time::timeout(in_time, async {
+            loop {
+                let both = (hub.admit_write().now_or_never(), hub.admit_write().now_or_never());
+                if matches!(both, (Some(_), Some(_))) {
+                    return;
+                }
+                drop(both);
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the load drains to nothing");
     }
 
     #[tokio::test]

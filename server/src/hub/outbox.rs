@@ -141,6 +141,18 @@ mod tests {
         assert!(outbox.push(&[Utf8Bytes::from_static("c")], 3));
     }
 
+    #[test]
+    fn only_the_push_into_an_empty_queue_asks_for_a_wake() {
+        let outbox = Outbox::default();
+        assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("a")], 8), Some(true));
+        assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("b")], 8), Some(false));
+        let mut batch = Vec::new();
+        outbox.take_waiting(&mut batch, 8);
+        assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("c")], 8), Some(true));
+        outbox.close(CloseReason::TOO_SLOW);
+        assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("d")], 8), None);
+    }
+
     #[tokio::test]
     async fn a_close_overtakes_waiting_frames_and_refuses_new_ones() {
         let outbox = Outbox::default();

@@ -13,10 +13,10 @@
 //! timer holds anything back, so at low rates nothing waits longer than before.
 //!
 //! Writes could then outrun the fan-out, and sessions that read fine would overflow their
-//! queues waiting for their turn. So the pacer keeps count of the broadcasts it has not
-//! finished waking ([`Pacer::room`]): a writer waits while too many are behind. Each broadcast
-//! adds at most one turn per session, so a session waiting for its turn gathers at most that
-//! many events.
+//! queues waiting for their turn. So writes are admitted against the pacer's load
+//! ([`Pacer::admit`]): the broadcasts it has not finished waking, plus the writes admitted
+//! and not yet finished (each may add one broadcast). A write waits while that load is at
+//! the limit; a session waiting for its turn then gathers at most that many events.
 
 use super::Outbox;
 use std::sync::{
@@ -32,14 +32,37 @@ const WAKE_CHUNK: usize = 128;
 /// The sending side: where a broadcast leaves the outboxes to wake.
 pub struct Pacer {
     waiting: mpsc::UnboundedSender<Vec<Arc<Outbox>>>,
-    behind: Arc<Backlog>,
+    load: Arc<Load>,
 }
 
-/// The broadcasts handed to the pacer and not yet all woken.
+/// Broadcasts not yet all woken, plus writes admitted and not yet finished.
 #[derive(Default)]
-struct Backlog {
-    broadcasts: AtomicUsize,
-    caught_up: Notify,
+struct Load {
+    count: AtomicUsize,
+    lightened: Notify,
+}
+
+impl Load {
+    fn add(&self) {
+        self.count.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn remove(&self) {
+        self.count.fetch_sub(1, Ordering::AcqRel);
+        self.lightened.notify_waiters();
+    }
+}
+
+/// An admitted write's place in the pacer's load, given back when dropped (after the write,
+/// whose broadcast, if any, has then been counted on its own).
+pub struct Admission {
+    load: Arc<Load>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.load.remove();
+    }
 }
 
 impl Pacer {
@@ -47,33 +70,46 @@ impl Pacer {
     /// Must be called within a tokio runtime.
     pub fn start() -> Pacer {
         let (waiting, to_wake) = mpsc::unbounded_channel();
-        let behind = Arc::new(Backlog::default());
-        tokio::spawn(wake_in_chunks(to_wake, behind.clone()));
-        Pacer { waiting, behind }
+        let load = Arc::new(Load::default());
+        tokio::spawn(wake_in_chunks(to_wake, load.clone()));
+        Pacer { waiting, load }
     }
 
     /// Wakes the sessions of these outboxes, soon, in order.
     pub fn wake(&self, outboxes: Vec<Arc<Outbox>>) {
-        if !outboxes.is_empty() {
-            self.behind.broadcasts.fetch_add(1, Ordering::AcqRel);
-            // The task lives as long as this sender: the send cannot fail while it does.
-            let _ = self.waiting.send(outboxes);
+        if outboxes.is_empty() {
+            return;
+        }
+        self.load.add();
+        if let Err(refused) = self.waiting.send(outboxes) {
+            // The task is gone (its runtime is shutting down): wake them here rather than
+            // leave them, and the load, waiting for ever.
+            self.load.remove();
+            refused.0.iter().for_each(|outbox| outbox.wake());
         }
     }
 
-    /// Resolves once fewer than `limit` broadcasts are waiting to be woken.
-    pub async fn room(&self, limit: usize) {
+    /// Waits until the load is under `limit`, and takes a place in it until the returned
+    /// admission is dropped.
+    pub async fn admit(&self, limit: usize) -> Admission {
         loop {
-            let caught_up = self.behind.caught_up.notified();
-            if self.behind.broadcasts.load(Ordering::Acquire) < limit {
-                return;
+            let lightened = self.load.lightened.notified();
+            let count = self.load.count.load(Ordering::Acquire);
+            if count < limit
+                && self.load.count.compare_exchange(count, count + 1, Ordering::AcqRel, Ordering::Acquire).is_ok()
+            {
+                return Admission { load: self.load.clone() };
             }
-            caught_up.await;
+            if count < limit {
+                // Another writer or broadcast changed the load meanwhile: look again.
+                continue;
+            }
+            lightened.await;
         }
     }
 }
 
-async fn wake_in_chunks(mut to_wake: mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, behind: Arc<Backlog>) {
+async fn wake_in_chunks(mut to_wake: mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, load: Arc<Load>) {
     while let Some(outboxes) = to_wake.recv().await {
         for chunk in outboxes.chunks(WAKE_CHUNK) {
             for outbox in chunk {
@@ -81,8 +117,7 @@ async fn wake_in_chunks(mut to_wake: mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, 
             }
             tokio::task::yield_now().await;
         }
-        behind.broadcasts.fetch_sub(1, Ordering::AcqRel);
-        behind.caught_up.notify_waiters();
+        load.remove();
     }
 }
 

@@ -27,7 +27,8 @@ pub trait ItemKind: Send + Sync + 'static {
     const CATEGORY: Category;
     /// The table.
     const TABLE: &'static str;
-    /// This kind's own columns, selected after [`SHARED_COLUMNS`].
+    /// This kind's own columns (unqualified, separated by ", "), selected after
+    /// [`SHARED_COLUMNS`].
     const OWN_COLUMNS: &'static str;
     /// Builds the item from a row: `shared` from the first columns, the rest read from index 11.
     fn from_row(row: &AnyRow, shared: SharedFields) -> Result<Self::Item, sqlx::Error>;
@@ -62,7 +63,7 @@ impl ItemKind for IngredientRequests {
     type Item = IngredientRequest;
     const CATEGORY: Category = Category::IngredientRequest;
     const TABLE: &'static str = "ingredient_requests";
-    const OWN_COLUMNS: &'static str = "t.item_name, t.quantity, t.unit, t.note";
+    const OWN_COLUMNS: &'static str = "item_name, quantity, unit, note";
 
     fn from_row(row: &AnyRow, shared: SharedFields) -> Result<IngredientRequest, sqlx::Error> {
         Ok(IngredientRequest {
@@ -95,7 +96,7 @@ impl ItemKind for DishSuggestions {
     type Item = DishSuggestion;
     const CATEGORY: Category = Category::DishSuggestion;
     const TABLE: &'static str = "dish_suggestions";
-    const OWN_COLUMNS: &'static str = "t.name, t.description";
+    const OWN_COLUMNS: &'static str = "name, description";
 
     fn from_row(row: &AnyRow, shared: SharedFields) -> Result<DishSuggestion, sqlx::Error> {
         Ok(DishSuggestion {
@@ -171,7 +172,7 @@ fn select_sql<K: ItemKind>() -> String {
     format!(
         "SELECT {SHARED_COLUMNS}, {own} FROM {table} t \
          JOIN users r ON r.id = t.requested_by LEFT JOIN users v ON v.id = t.reviewed_by",
-        own = K::OWN_COLUMNS,
+        own = K::OWN_COLUMNS.split(", ").map(|column| format!("t.{column}")).collect::<Vec<_>>().join(", "),
         table = K::TABLE
     )
 }
@@ -185,7 +186,7 @@ fn returning_sql<K: ItemKind>() -> String {
          (SELECT first_name FROM users WHERE users.id = {table}.requested_by), \
          (SELECT last_name FROM users WHERE users.id = {table}.requested_by), \
          reviewed_by, CAST(NULL AS TEXT), CAST(NULL AS TEXT), {own}",
-        own = K::OWN_COLUMNS.replace("t.", ""),
+        own = K::OWN_COLUMNS,
         table = K::TABLE
     )
 }
