@@ -151,8 +151,9 @@ struct Registry {
 
 struct Shared {
     /// One std mutex: it is held only for map updates, non-blocking outbox pushes and the
-    /// hand-over of a broadcast's sessions to the pacer, never across an `.await`, and publishing (one task at a time) must be atomic with respect to
-    /// registration so a new session misses nothing and sees nothing twice.
+    /// hand-over of a broadcast's sessions to the pacer, never across an `.await`, and
+    /// publishing (one task at a time) must be atomic with respect to registration so a new
+    /// session misses nothing and sees nothing twice.
     registry: Mutex<Registry>,
     /// The database's epoch, sent in every welcome.
     epoch: Arc<str>,

@@ -95,16 +95,14 @@ impl Pacer {
         loop {
             let lightened = self.load.lightened.notified();
             let count = self.load.count.load(Ordering::Acquire);
-            if count < limit
-                && self.load.count.compare_exchange(count, count + 1, Ordering::AcqRel, Ordering::Acquire).is_ok()
-            {
-                return Admission { load: self.load.clone() };
-            }
-            if count < limit {
-                // Another writer or broadcast changed the load meanwhile: look again.
+            if count >= limit {
+                lightened.await;
                 continue;
             }
-            lightened.await;
+            if self.load.count.compare_exchange(count, count + 1, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                return Admission { load: self.load.clone() };
+            }
+            // Another writer or broadcast changed the load meanwhile: look again.
         }
     }
 }
