@@ -9,6 +9,7 @@ mod extract;
 mod items;
 mod snapshot;
 mod socket;
+mod upgrade;
 mod users;
 
 pub use docs::{docs_page, documented_operations, openapi, openapi_json};

@@ -2,47 +2,23 @@
 //! the hub and runs it. A refused caller still gets the upgrade, then an immediate close with
 //! 1008 and a short reason, as the contract says.
 
-use super::ApiError;
+use super::upgrade::{Connection, UpgradeRequest};
 use crate::{
     auth::{bearer_token, cookie_token, AuthUser},
     edge::origin_allowed,
-    hub::{run_session, CloseReason, Registration, SessionSettings, MAX_CLIENT_MESSAGE_BYTES},
+    hub::{run_session, websocket_config, CloseReason, Registration, SessionSettings},
     sessions::Refusal,
     AppState,
 };
-use axum::{
-    extract::{
-        ws::{rejection::WebSocketUpgradeRejection, WebSocket},
-        State, WebSocketUpgrade,
-    },
-    http::HeaderMap,
-    response::Response,
-};
-use futures::StreamExt;
+use axum::{extract::State, http::HeaderMap, response::Response};
+use futures::SinkExt;
 use std::time::Duration;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
-/// Bytes tungstenite reads from the socket at a time. Clients send only pongs and the odd
-/// tiny frame, and tungstenite zero-fills this whole buffer on its first read: a small one
-/// keeps idle sessions small (a 4 KiB client message simply takes several reads).
-const READ_BUFFER_BYTES: usize = 128;
-/// Outgoing bytes gathered before a write (about 15 frames). tungstenite keeps its output
-/// buffer's capacity for the life of the socket, so this is also what a session keeps after
-/// a burst: kept under 4 KiB with room for one more frame, the buffer stays a 4 KiB
-/// allocation, where 16 KiB grew every session that ever caught up with a burst to 32 KiB
-/// (and on this VM, first-touching that memory was an eighth of the fan-out's CPU).
-const WRITE_BUFFER_BYTES: usize = 3 * 1024 + 512;
-/// Outgoing bytes that may wait for a slow peer before writes fail.
-const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
-
 /// The upgrade handler.
-pub async fn notifications(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Result<Response, ApiError> {
-    let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
+pub async fn notifications(State(state): State<AppState>, headers: HeaderMap, upgrade: UpgradeRequest) -> Response {
     let caller = match authenticate(&state, &headers) {
         Ok(user) => admit(&state, user).await,
         Err(reason) => Err(reason),
@@ -56,26 +32,19 @@ pub async fn notifications(
         Ok(user) => tracing::info_span!(parent: None, "socket", user_id = user.id, role = user.role.as_str()),
         Err(_) => tracing::Span::none(),
     };
-    Ok(upgrade
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BUFFER_BYTES)
-        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
-        .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
-        .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
-        .on_upgrade(move |socket| async move {
-            match register(state, caller).instrument(span).await {
-                Ok((registration, expires_at)) => {
-                    let settings = SessionSettings { ping_interval, expires_at };
-                    let (sink, stream) = socket.split();
-                    // A task of its own, and this one ends: the upgrade's task also holds
-                    // axum's upgrade state and this closure's captures, which would otherwise
-                    // stay with every idle session for its whole life (its task was 2,048
-                    // bytes; docs/PERFORMANCE.md).
-                    tokio::spawn(run_session(sink, stream, registration, settings));
-                }
-                Err(reason) => close_at_once(socket, reason).await,
+    upgrade.on_upgrade(websocket_config(), move |socket| async move {
+        match register(state, caller).instrument(span).await {
+            Ok((registration, expires_at)) => {
+                let settings = SessionSettings { ping_interval, expires_at };
+                // A task of its own, and this one ends: the upgrade's task also holds hyper's
+                // upgrade state and this closure's captures, which would otherwise stay with
+                // every idle session for its whole life (its task was 2,048 bytes;
+                // docs/PERFORMANCE.md).
+                tokio::spawn(run_session(socket, registration, settings));
             }
-        }))
+            Err(reason) => close_at_once(socket, reason).await,
+        }
+    })
 }
 
 /// Registers an admitted caller's session with the hub in their kitchen (claiming a STAFF
@@ -141,7 +110,7 @@ async fn admit(state: &AppState, user: AuthUser) -> Result<AuthUser, CloseReason
     }
 }
 
-async fn close_at_once(mut socket: WebSocket, reason: CloseReason) {
+async fn close_at_once(mut socket: WebSocketStream<Connection>, reason: CloseReason) {
     if let Some(frame) = reason.frame() {
         // The peer may already be gone; there is nothing else to do for it then.
         let _ = socket.send(frame).await;

@@ -11,9 +11,10 @@
 //!   a PostgreSQL sequence when several processes share the database (each process hears
 //!   every claim through the bus and closes its own older session), else from the hub.
 //!
-//! Each message is serialized once; every session gets a clone of the same bytes (a
-//! reference count, not a copy) through its own bounded queue ([`Outbox`]), and the sessions are
-//! woken a chunk at a time (see [`pacer`] for why). Fan-out never waits: a session
+//! Each message is serialized and framed once ([`Frame`]); every session gets a clone of the
+//! same bytes (a reference count, not a copy) through its own bounded queue ([`Outbox`]) and
+//! writes them to its socket as they are. The sessions are woken a chunk at a time (see
+//! [`pacer`] for why). Fan-out never waits: a session
 //! whose queue is full is closed with 1013 and removed, so one slow reader cannot delay
 //! anyone else.
 //!
@@ -26,14 +27,16 @@
 //! not yet published, and the count of that event would then be no news for the sessions
 //! that still need it.
 
+mod frame;
 mod outbox;
 mod pacer;
 mod session;
 
+pub use frame::Frame;
 pub use outbox::{Next, Outbox};
 pub use pacer::Admission;
 use pacer::Pacer;
-pub use session::{run_session, SessionSettings, MAX_CLIENT_MESSAGE_BYTES};
+pub use session::{run_session, websocket_config, SessionSettings};
 
 use crate::{
     auth::{AuthUser, SessionId},
@@ -43,7 +46,6 @@ use crate::{
     store::EndReason,
 };
 use app::wire::{close_code, Category, NewItemNotice, Notification, ReviewNotice, SessionType, WELCOME_MESSAGE};
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use std::{
     collections::{HashMap, VecDeque},
     sync::{
@@ -52,6 +54,10 @@ use std::{
     },
 };
 use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::{
+    protocol::{frame::coding::CloseCode, CloseFrame},
+    Message, Utf8Bytes,
+};
 
 /// Why a session ended: the code and reason of the close frame it sends (every way a
 /// session can end, whoever ends it: the hub, the session task or the upgrade handler).
@@ -99,8 +105,12 @@ impl CloseReason {
 
     /// The close frame to send, unless the client is already gone or closed first.
     pub fn frame(self) -> Option<Message> {
-        (self != CloseReason::CONNECTION_LOST && self != CloseReason::CLOSED_BY_CLIENT)
-            .then(|| Message::Close(Some(CloseFrame { code: self.code, reason: Utf8Bytes::from_static(self.reason) })))
+        (self != CloseReason::CONNECTION_LOST && self != CloseReason::CLOSED_BY_CLIENT).then(|| {
+            Message::Close(Some(CloseFrame {
+                code: CloseCode::from(self.code),
+                reason: Utf8Bytes::from_static(self.reason),
+            }))
+        })
     }
 }
 
@@ -180,7 +190,7 @@ pub struct Hub {
 /// A session the hub has accepted.
 pub struct Registration {
     /// Sent before anything else: the welcome, then (admins) the two current counts.
-    pub greeting: Vec<Utf8Bytes>,
+    pub greeting: Vec<Frame>,
     /// Where the hub queues this session's frames and its close request.
     pub outbox: Arc<Outbox>,
     /// Keeps the hub's count of running sessions; dropping it unregisters the session.
@@ -243,8 +253,11 @@ impl Hub {
                 epoch: epoch.into(),
                 queue_capacity: queue_capacity.max(4),
                 // An event is at most two frames to an admin: a session waiting its turn then
-                // holds at most half of its queue.
-                fan_out_load_limit: (queue_capacity / 4).max(1),
+                // holds at most a quarter of its queue. Also what a write waits behind under
+                // overload: a quarter, not half, of the queue kept that wait near what it was
+                // before the pacer paused between rounds, at the same throughput
+                // (docs/PERFORMANCE.md).
+                fan_out_load_limit: (queue_capacity / 8).max(1),
                 max_sockets_per_user,
                 running: AtomicUsize::new(0),
                 all_stopped: Notify::new(),
@@ -402,7 +415,7 @@ impl Hub {
         let kitchen = kitchens.entry(event.kitchen_id).or_default();
         let count_is_news = kitchen.counts.advance_to(event.counts);
         let delivery = deliveries(event, count_is_news);
-        let frames: Vec<Utf8Bytes> = delivery.to_admins.iter().map(encode).collect();
+        let frames: Vec<Frame> = delivery.to_admins.iter().map(encode).collect();
         let metrics = &self.shared.metrics;
         if !frames.is_empty() {
             broadcast(&mut kitchen.admins, &frames, &self.shared);
@@ -552,15 +565,15 @@ fn count_update(counts: &PendingCounts, category: Category, timestamp: &str) -> 
     }
 }
 
-/// Serializes a message once; the result is shared by every recipient.
-fn encode(message: &Notification) -> Utf8Bytes {
+/// Serializes and frames a message once; the result is shared by every recipient.
+fn encode(message: &Notification) -> Frame {
     // The message types hold only strings and integers; serializing them cannot fail.
-    Utf8Bytes::from(serde_json::to_string(message).expect("notifications always serialize"))
+    Frame::text(&serde_json::to_string(message).expect("notifications always serialize"))
 }
 
 /// Queues `frames` (in order) on every one of a kitchen's `admins` and has the pacer wake
 /// them; closes with 1013 the sessions whose queue is full. Counts the frames and bytes sent.
-fn broadcast(admins: &mut HashMap<u64, SessionHandle>, frames: &[Utf8Bytes], shared: &Shared) {
+fn broadcast(admins: &mut HashMap<u64, SessionHandle>, frames: &[Frame], shared: &Shared) {
     if frames.is_empty() {
         return;
     }
@@ -576,7 +589,7 @@ fn broadcast(admins: &mut HashMap<u64, SessionHandle>, frames: &[Utf8Bytes], sha
     }
     shared.pacer.wake(to_wake);
     let recipients = (admins.len() - overflowed.len()) as u64;
-    let bytes: usize = frames.iter().map(|frame| frame.as_str().len()).sum();
+    let bytes: usize = frames.iter().map(|frame| frame.payload().len()).sum();
     metrics.frames.inc_by(recipients * frames.len() as u64);
     metrics.bytes.inc_by(recipients * bytes as u64);
     metrics.queue_overflows.inc_by(overflowed.len() as u64);
@@ -591,12 +604,12 @@ fn broadcast(admins: &mut HashMap<u64, SessionHandle>, frames: &[Utf8Bytes], sha
 fn direct(
     staff: &mut HashMap<i64, SessionHandle>,
     user_id: i64,
-    frame: Utf8Bytes,
+    frame: Frame,
     capacity: usize,
     metrics: &HubMetrics,
 ) -> bool {
     let Some(session) = staff.get(&user_id) else { return false };
-    let bytes = frame.as_str().len() as u64;
+    let bytes = frame.payload().len() as u64;
     if session.outbox.push(&[frame], capacity) {
         metrics.frames.inc();
         metrics.bytes.inc_by(bytes);
@@ -679,7 +692,7 @@ mod tests {
     fn drain(outbox: &Outbox) -> Vec<Notification> {
         let mut frames = Vec::new();
         outbox.take_waiting(&mut frames, usize::MAX);
-        frames.iter().map(|frame| serde_json::from_str(frame).expect("a notification")).collect()
+        frames.iter().map(|frame| serde_json::from_str(frame.payload()).expect("a notification")).collect()
     }
 
     #[test]
@@ -728,7 +741,7 @@ mod tests {
         hub.resync(KITCHEN, PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 });
         let admin = join(&hub, &user(1, Role::HeadChef));
         let greeting: Vec<Notification> =
-            admin.greeting.iter().map(|frame| serde_json::from_str(frame).unwrap()).collect();
+            admin.greeting.iter().map(|frame| serde_json::from_str(frame.payload()).unwrap()).collect();
         assert!(matches!(
             &greeting[..],
             [
@@ -885,8 +898,8 @@ mod tests {
     async fn writes_wait_while_the_fan_out_is_behind_and_sessions_are_woken() {
         use futures::FutureExt;
         let in_time = std::time::Duration::from_secs(5);
-        // Queues of 8 frames: a load of at most 2 (broadcasts not yet woken, writes under way).
-        let hub = new_hub(8, 0);
+        // Queues of 16 frames: a load of at most 2 (broadcasts not yet woken, writes under way).
+        let hub = new_hub(16, 0);
         let ours = join(&hub, &user(1, Role::HeadChef));
         let theirs = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
         let waiting: Vec<_> = [&ours, &theirs]
@@ -935,11 +948,11 @@ mod tests {
         hub.resync(KITCHEN, PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 });
         hub.publish(&created(6, 4));
         let admin = join(&hub, &user(1, Role::HeadChef));
-        assert!(admin.greeting[1].contains(r#""count":4,"seq":6"#), "{}", admin.greeting[1]);
-        assert!(admin.greeting[2].contains(r#""count":0,"seq":6"#), "{}", admin.greeting[2]);
+        assert!(admin.greeting[1].payload().contains(r#""count":4,"seq":6"#), "{}", admin.greeting[1].payload());
+        assert!(admin.greeting[2].payload().contains(r#""count":0,"seq":6"#), "{}", admin.greeting[2].payload());
         // Another kitchen, never heard of: zero, as a new kitchen starts.
         let other = join(&hub, &AuthUser { kitchen_id: 2, ..user(7, Role::HeadChef) });
-        assert!(other.greeting[1].contains(r#""count":0,"seq":0"#), "{}", other.greeting[1]);
+        assert!(other.greeting[1].payload().contains(r#""count":0,"seq":0"#), "{}", other.greeting[1].payload());
     }
 
     /// docs/asyncapi.yaml names every message the hub sends and every close code and reason.
@@ -960,7 +973,8 @@ mod tests {
         let user = user(1, Role::HeadChef);
         let hub = new_hub(16, 0);
         let greeting = join(&hub, &user).greeting;
-        messages.extend(greeting.iter().map(|frame| serde_json::from_str::<Notification>(frame).expect("JSON")));
+        messages
+            .extend(greeting.iter().map(|frame| serde_json::from_str::<Notification>(frame.payload()).expect("JSON")));
         let mut types: Vec<String> = messages
             .iter()
             .map(|message| {

@@ -6,8 +6,7 @@
 //! idle session). The hub pushes under a short std mutex, never across an `.await`; the
 //! session task is the only consumer and is woken through a `Notify` permit.
 
-use super::CloseReason;
-use axum::extract::ws::Utf8Bytes;
+use super::{CloseReason, Frame};
 use std::{
     collections::VecDeque,
     sync::{Mutex, MutexGuard},
@@ -18,14 +17,14 @@ use tokio::sync::Notify;
 #[derive(Debug, PartialEq)]
 pub enum Next {
     /// Write this frame.
-    Frame(Utf8Bytes),
+    Frame(Frame),
     /// Send this close frame and stop.
     Close(CloseReason),
 }
 
 #[derive(Default)]
 struct State {
-    frames: VecDeque<Utf8Bytes>,
+    frames: VecDeque<Frame>,
     close: Option<CloseReason>,
 }
 
@@ -45,7 +44,7 @@ impl Outbox {
     /// Queues all of `frames` and wakes the session (one lock, one wake-up) unless that would
     /// exceed `capacity` waiting frames; false when full (or already closed), and then nothing
     /// is queued.
-    pub fn push(&self, frames: &[Utf8Bytes], capacity: usize) -> bool {
+    pub fn push(&self, frames: &[Frame], capacity: usize) -> bool {
         let queued = self.push_quietly(frames, capacity).is_some();
         if queued {
             self.wake();
@@ -57,7 +56,7 @@ impl Outbox {
     /// `None` when refused, else whether the session needs one. It does only when the queue
     /// was empty: frames already waiting have a wake-up on its way (or the session is awake),
     /// and the session looks at the queue before it waits again.
-    pub fn push_quietly(&self, frames: &[Utf8Bytes], capacity: usize) -> Option<bool> {
+    pub fn push_quietly(&self, frames: &[Frame], capacity: usize) -> Option<bool> {
         let mut state = self.state();
         if state.close.is_some() || state.frames.len() + frames.len() > capacity {
             return None;
@@ -111,7 +110,7 @@ impl Outbox {
     }
 
     /// Moves up to `max` waiting frames into `batch`, unless a close was requested.
-    pub fn take_waiting(&self, batch: &mut Vec<Utf8Bytes>, max: usize) {
+    pub fn take_waiting(&self, batch: &mut Vec<Frame>, max: usize) {
         let mut state = self.state();
         if state.close.is_some() {
             return;
@@ -132,34 +131,34 @@ mod tests {
     #[tokio::test]
     async fn frames_come_out_in_order_and_a_full_queue_refuses() {
         let outbox = Outbox::default();
-        assert!(outbox.push(&[Utf8Bytes::from_static("a"), Utf8Bytes::from_static("b")], 3));
-        assert!(!outbox.push(&[Utf8Bytes::from_static("c"), Utf8Bytes::from_static("d")], 3));
-        assert_eq!(outbox.next().await, Next::Frame(Utf8Bytes::from_static("a")));
+        assert!(outbox.push(&[Frame::text("a"), Frame::text("b")], 3));
+        assert!(!outbox.push(&[Frame::text("c"), Frame::text("d")], 3));
+        assert_eq!(outbox.next().await, Next::Frame(Frame::text("a")));
         let mut batch = Vec::new();
         outbox.take_waiting(&mut batch, 10);
-        assert_eq!(batch, vec![Utf8Bytes::from_static("b")]);
-        assert!(outbox.push(&[Utf8Bytes::from_static("c")], 3));
+        assert_eq!(batch, vec![Frame::text("b")]);
+        assert!(outbox.push(&[Frame::text("c")], 3));
     }
 
     #[test]
     fn only_the_push_into_an_empty_queue_asks_for_a_wake() {
         let outbox = Outbox::default();
-        assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("a")], 8), Some(true));
-        assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("b")], 8), Some(false));
+        assert_eq!(outbox.push_quietly(&[Frame::text("a")], 8), Some(true));
+        assert_eq!(outbox.push_quietly(&[Frame::text("b")], 8), Some(false));
         let mut batch = Vec::new();
         outbox.take_waiting(&mut batch, 8);
-        assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("c")], 8), Some(true));
+        assert_eq!(outbox.push_quietly(&[Frame::text("c")], 8), Some(true));
         outbox.close(CloseReason::TOO_SLOW);
-        assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("d")], 8), None);
+        assert_eq!(outbox.push_quietly(&[Frame::text("d")], 8), None);
     }
 
     #[tokio::test]
     async fn a_close_overtakes_waiting_frames_and_refuses_new_ones() {
         let outbox = Outbox::default();
-        assert!(outbox.push(&[Utf8Bytes::from_static("a")], 8));
+        assert!(outbox.push(&[Frame::text("a")], 8));
         outbox.close(CloseReason::TOO_SLOW);
         outbox.close(CloseReason::SHUTDOWN);
-        assert!(!outbox.push(&[Utf8Bytes::from_static("b")], 8));
+        assert!(!outbox.push(&[Frame::text("b")], 8));
         assert_eq!(outbox.next().await, Next::Close(CloseReason::TOO_SLOW));
         assert_eq!(outbox.closed().await, CloseReason::TOO_SLOW);
     }
@@ -172,7 +171,7 @@ mod tests {
             async move { outbox.next().await }
         });
         tokio::task::yield_now().await;
-        assert!(outbox.push(&[Utf8Bytes::from_static("x")], 8));
-        assert_eq!(waiter.await.unwrap(), Next::Frame(Utf8Bytes::from_static("x")));
+        assert!(outbox.push(&[Frame::text("x")], 8));
+        assert_eq!(waiter.await.unwrap(), Next::Frame(Frame::text("x")));
     }
 }

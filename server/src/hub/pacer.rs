@@ -8,26 +8,49 @@
 //! ever in flight and each session writes them one `write()` at a time.
 //!
 //! Woken a chunk at a time, with a yield between chunks, the sessions share the cores with
-//! everything else. Under load the events batch by themselves: a session woken late finds
-//! several waiting and writes them with one flush (up to the session's batch size), and no
-//! timer holds anything back, so at low rates nothing waits longer than before.
+//! everything else.
+//!
+//! Under load the events batch: the pacer wakes in rounds (every session handed over since
+//! the last round), and when broadcasts arrived while a round was being woken, the next
+//! round waits twice the last one's length (see [`ROUND_SPACING`]). A session then writes
+//! the events that gathered meanwhile with one vectored write (up to the session's batch
+//! size), where woken as fast as possible it wrote a few frames per `writev`: on loopback
+//! that call's cost is nearly all per call, not per byte, and the readers pay per call too.
+//! At low rates a round ends before the next broadcast, nothing is held, and nothing waits
+//! longer than before; a kitchen of ten sessions is woken in microseconds, so its pause is
+//! as short.
 //!
 //! Writes could then outrun the fan-out, and sessions that read fine would overflow their
 //! queues waiting for their turn. So writes are admitted against the pacer's load
-//! ([`Pacer::admit`]): the broadcasts it has not finished waking, plus the writes admitted
-//! and not yet finished (each may add one broadcast). A write waits while that load is at
-//! the limit; a session waiting for its turn then gathers at most that many events.
+//! ([`Pacer::admit`]): the broadcasts it has not finished waking (every broadcast counts,
+//! also one whose sessions all had frames waiting already and need no new wake-up), plus the
+//! writes admitted and not yet finished (each may add one broadcast). A write waits while
+//! that load is at the limit; a session waiting for its turn then gathers at most that many
+//! events.
 
 use super::Outbox;
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
     Arc,
 };
-use tokio::sync::{mpsc, Notify};
+use std::time::Duration;
+use tokio::{
+    sync::{mpsc, Notify},
+    time::Instant,
+};
 
 /// Sessions woken between two yields: small enough that a worker's own queue (256 tasks)
 /// holds them, so they never spill into the injection queue.
 const WAKE_CHUNK: usize = 128;
+
+/// Under load, how many times a round's own length the next round waits from its start: the
+/// sessions then write what gathered meanwhile with one write each, instead of a few frames
+/// per write as fast as the kernel takes them (docs/PERFORMANCE.md: two to four times as
+/// many frames per write, and the writers and readers get the core time that saves).
+const ROUND_SPACING: u32 = 2;
+
+/// The longest pause between two rounds, however long the last round took.
+const MAX_PAUSE: Duration = Duration::from_millis(250);
 
 /// The sending side: where a broadcast leaves the outboxes to wake.
 pub struct Pacer {
@@ -71,15 +94,13 @@ impl Pacer {
     pub fn start() -> Pacer {
         let (waiting, to_wake) = mpsc::unbounded_channel();
         let load = Arc::new(Load::default());
-        tokio::spawn(wake_in_chunks(to_wake, load.clone()));
+        tokio::spawn(wake_in_rounds(to_wake, load.clone()));
         Pacer { waiting, load }
     }
 
-    /// Wakes the sessions of these outboxes, soon, in order.
+    /// Wakes the sessions of these outboxes, soon, in order. Called once per broadcast, also
+    /// with none: the broadcast counts in the load until its round is woken.
     pub fn wake(&self, outboxes: Vec<Arc<Outbox>>) {
-        if outboxes.is_empty() {
-            return;
-        }
         self.load.add();
         if let Err(refused) = self.waiting.send(outboxes) {
             // The task is gone (its runtime is shutting down): wake them here rather than
@@ -107,23 +128,47 @@ impl Pacer {
     }
 }
 
-async fn wake_in_chunks(mut to_wake: mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, load: Arc<Load>) {
-    while let Some(outboxes) = to_wake.recv().await {
-        for chunk in outboxes.chunks(WAKE_CHUNK) {
-            for outbox in chunk {
-                outbox.wake();
+/// Wakes what it is given in rounds: a round is every session handed over since the last
+/// one, woken a chunk at a time. When broadcasts arrived while a round was being woken, the
+/// fan-out is behind, and the next round waits until `ROUND_SPACING` times the last round's
+/// length has passed since it began (at most `MAX_PAUSE`).
+async fn wake_in_rounds(mut to_wake: mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, load: Arc<Load>) {
+    let mut round = Vec::new();
+    while let Some(first) = to_wake.recv().await {
+        round.push(first);
+        loop {
+            let started = Instant::now();
+            for outboxes in round.drain(..) {
+                for chunk in outboxes.chunks(WAKE_CHUNK) {
+                    for outbox in chunk {
+                        outbox.wake();
+                    }
+                    tokio::task::yield_now().await;
+                }
+                load.remove();
             }
-            tokio::task::yield_now().await;
+            take_waiting(&mut to_wake, &mut round);
+            if round.is_empty() {
+                break;
+            }
+            let pause = (started.elapsed() * ROUND_SPACING).min(MAX_PAUSE);
+            tokio::time::sleep_until(started + pause).await;
+            take_waiting(&mut to_wake, &mut round);
         }
-        load.remove();
+    }
+}
+
+/// Moves every list already handed over into `round`.
+fn take_waiting(to_wake: &mut mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, round: &mut Vec<Vec<Arc<Outbox>>>) {
+    while let Ok(outboxes) = to_wake.try_recv() {
+        round.push(outboxes);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::Next;
-    use axum::extract::ws::Utf8Bytes;
+    use crate::hub::{Frame, Next};
 
     #[tokio::test]
     async fn every_session_given_is_woken() {
@@ -138,12 +183,21 @@ mod tests {
             .collect();
         tokio::task::yield_now().await;
         for outbox in &outboxes {
-            assert_eq!(outbox.push_quietly(&[Utf8Bytes::from_static("x")], 8), Some(true));
+            assert_eq!(outbox.push_quietly(&[Frame::text("x")], 8), Some(true));
         }
         pacer.wake(outboxes);
         for waiter in waiters {
             let woken = tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await;
-            assert_eq!(woken.expect("woken in time").expect("ran"), Next::Frame(Utf8Bytes::from_static("x")));
+            assert_eq!(woken.expect("woken in time").expect("ran"), Next::Frame(Frame::text("x")));
         }
+    }
+
+    #[tokio::test]
+    async fn a_broadcast_with_no_session_to_wake_counts_in_the_load_until_its_round() {
+        let pacer = Pacer::start();
+        pacer.wake(Vec::new());
+        assert_eq!(pacer.load.count.load(Ordering::Acquire), 1);
+        let admitted = tokio::time::timeout(Duration::from_secs(5), pacer.admit(1)).await;
+        assert!(admitted.is_ok(), "admitted once the round is woken");
     }
 }

@@ -4,21 +4,54 @@
 //!
 //! One task rather than a reader and a writer task: per idle session that halves the task
 //! memory, and nothing here needs the two halves to run in parallel.
+//!
+//! The hub's frames are written straight to the socket, already encoded and shared (see
+//! [`super::frame`]); tungstenite reads the client's frames and writes the control frames
+//! (pings, a pong it owes, the close). The two never interleave inside a frame: tungstenite's
+//! own output is flushed before the hub's frames are written, and a write of them is only
+//! ever left at a frame's boundary (see [`VectoredWrite`]).
 
-use super::{CloseReason, Next, Outbox, Registration};
-use axum::extract::ws::{Message, Utf8Bytes};
-use futures::{Sink, SinkExt, Stream, StreamExt};
-use std::time::Duration;
-use tokio::time::Instant;
+use super::{CloseReason, Frame, Next, Outbox, Registration};
+use futures::{SinkExt, StreamExt};
+use std::{io, io::IoSlice, time::Duration};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, AsyncWriteExt},
+    time::Instant,
+};
+use tokio_tungstenite::{
+    tungstenite::{protocol::WebSocketConfig, Message},
+    WebSocketStream,
+};
 
 /// Largest client message accepted before closing with 1009.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
 
-/// Frames written per flush at most, so one busy session yields to the others.
+/// Frames written per write at most, so one busy session yields to the others (and one
+/// vectored write stays far under the kernel's limit of 1,024 pieces).
 const MAX_BATCH: usize = 128;
 
 /// How long a close frame may take to leave before the socket is simply dropped.
 const CLOSE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Bytes tungstenite reads from the socket at a time. Clients send only pongs and the odd
+/// tiny frame, and tungstenite zero-fills this whole buffer on its first read: a small one
+/// keeps idle sessions small (a 4 KiB client message simply takes several reads).
+const READ_BUFFER_BYTES: usize = 128;
+/// Control frames tungstenite may hold for a peer that does not read, before its writes
+/// fail. The hub's frames never pass through tungstenite's buffer (it only ever holds a
+/// ping, a pong or the close), so it stays a few bytes per session.
+const MAX_CONTROL_BUFFER_BYTES: usize = 4 * 1024;
+
+/// How tungstenite is set up for a session's socket.
+pub fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        // Control frames go out at once; nothing else is gathered in tungstenite.
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_CONTROL_BUFFER_BYTES)
+        .max_message_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES))
+}
 
 /// Timing of a session.
 #[derive(Clone, Copy, Debug)]
@@ -29,26 +62,38 @@ pub struct SessionSettings {
     pub expires_at: Instant,
 }
 
-/// Runs a registered session over a socket's two halves until it ends: `sink` takes the
-/// frames, `stream` yields the client's. Generic so that tests can drive it without a
-/// socket; the server runs it over a split [`axum::extract::ws::WebSocket`].
-pub async fn run_session<Out, In>(mut sink: Out, mut stream: In, registration: Registration, settings: SessionSettings)
+/// How a session ends: why, and whether its close frame may still be sent (not when a
+/// write of the hub's frames was cut off inside a frame: anything after it would be read as
+/// that frame's rest).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Ending {
+    reason: CloseReason,
+    may_send_close: bool,
+}
+
+impl From<CloseReason> for Ending {
+    fn from(reason: CloseReason) -> Ending {
+        Ending { reason, may_send_close: true }
+    }
+}
+
+/// Runs a registered session over an accepted socket until it ends. Generic over the socket's
+/// transport so that tests can drive it over an in-memory pipe; the server runs it over the
+/// upgraded HTTP connection.
+pub async fn run_session<S>(mut socket: WebSocketStream<S>, registration: Registration, settings: SessionSettings)
 where
-    Out: Sink<Message, Error = axum::Error> + Unpin,
-    In: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     let Registration { greeting, outbox, guard } = registration;
     let mut frames_sent: u64 = 0;
-    let ending = async {
-        // One write per greeting frame: tungstenite keeps its output buffer's capacity for the
-        // life of the socket, and sized for one frame rather than three it costs every idle
-        // session a few hundred bytes less.
-        for frame in greeting {
-            if sink.send(Message::Text(frame)).await.is_err() {
-                return CloseReason::CONNECTION_LOST;
-            }
-            frames_sent += 1;
+    let ending: Ending = async {
+        // The write's state lives on the heap only while it runs, which keeps every idle
+        // session's task small (here and below).
+        if Box::pin(VectoredWrite::new(&greeting).run(&mut socket)).await.is_err() {
+            return CloseReason::CONNECTION_LOST.into();
         }
+        frames_sent += greeting.len() as u64;
+        drop(greeting);
         // One timer serves both the pings and the token's expiry: fewer timers per session
         // to keep in memory and to poll on every wake-up.
         let mut next_ping_at = Instant::now() + settings.ping_interval;
@@ -61,46 +106,43 @@ where
                 biased;
                 next = outbox.next() => {
                     let frame = match next {
-                        Next::Close(reason) => return reason,
+                        Next::Close(reason) => return reason.into(),
                         Next::Frame(frame) => frame,
                     };
-                    // Write the frame and whatever else is already waiting in one flush. The
-                    // write's state lives on the heap only while it runs, which keeps every
-                    // idle session's task small.
-                    match Box::pin(write_waiting(&mut sink, frame, &outbox)).await {
+                    // Write the frame and whatever else is already waiting in one write.
+                    match Box::pin(write_waiting(&mut socket, frame, &outbox)).await {
                         Ok(written) => frames_sent += written,
                         Err(ending) => return ending,
                     }
                 }
-                incoming = stream.next() => {
+                incoming = socket.next() => {
                     awaiting_pong = false;
                     match incoming {
-                        None => return CloseReason::CONNECTION_LOST,
-                        Some(Ok(Message::Close(_))) => return CloseReason::CLOSED_BY_CLIENT,
+                        None => return CloseReason::CONNECTION_LOST.into(),
+                        Some(Ok(Message::Close(_))) => return CloseReason::CLOSED_BY_CLIENT.into(),
                         Some(Ok(Message::Text(text))) if text.len() > MAX_CLIENT_MESSAGE_BYTES => {
-                            return CloseReason::MESSAGE_TOO_BIG;
+                            return CloseReason::MESSAGE_TOO_BIG.into();
                         }
                         Some(Ok(Message::Binary(bytes))) if bytes.len() > MAX_CLIENT_MESSAGE_BYTES => {
-                            return CloseReason::MESSAGE_TOO_BIG;
+                            return CloseReason::MESSAGE_TOO_BIG.into();
                         }
                         // The protocol has no client requests yet: other frames are ignored.
                         Some(Ok(_)) => {}
-                        Some(Err(error)) if is_oversized(&error) => return CloseReason::MESSAGE_TOO_BIG,
-                        Some(Err(_)) => return CloseReason::CONNECTION_LOST,
+                        Some(Err(error)) if is_oversized(&error) => return CloseReason::MESSAGE_TOO_BIG.into(),
+                        Some(Err(_)) => return CloseReason::CONNECTION_LOST.into(),
                     }
                 }
                 () = &mut timer => {
                     let now = Instant::now();
                     if now >= settings.expires_at {
-                        return CloseReason::TOKEN_EXPIRED;
+                        return CloseReason::TOKEN_EXPIRED.into();
                     }
                     if awaiting_pong {
-                        return CloseReason::PING_TIMEOUT;
+                        return CloseReason::PING_TIMEOUT.into();
                     }
                     awaiting_pong = true;
-                    // Boxed like the writes: its timer lives on the heap only while it runs.
-                    if let Some(ending) = Box::pin(ping(&mut sink, settings.ping_interval)).await {
-                        return ending;
+                    if let Some(ending) = Box::pin(ping(&mut socket, settings.ping_interval)).await {
+                        return ending.into();
                     }
                     next_ping_at = now + settings.ping_interval;
                     timer.as_mut().reset(next_ping_at.min(settings.expires_at));
@@ -109,66 +151,116 @@ where
         }
     }
     .await;
-    if let Some(frame) = ending.frame() {
+    if let Some(frame) = ending.reason.frame().filter(|_| ending.may_send_close) {
         // A peer that does not take the close frame in time is dropped all the same.
-        let _ = tokio::time::timeout(CLOSE_DEADLINE, sink.send(frame)).await;
+        let _ = tokio::time::timeout(CLOSE_DEADLINE, socket.send(frame)).await;
     }
-    guard.finish(ending, frames_sent);
+    guard.finish(ending.reason, frames_sent);
 }
 
-/// Writes `first` and what else is waiting (up to `MAX_BATCH` frames) with one flush. A
-/// stalled peer is cut off by the hub's close request, not waited for. Returns how many
-/// frames were written, or why the session ends.
-async fn write_waiting<Out>(sink: &mut Out, first: Utf8Bytes, outbox: &Outbox) -> Result<u64, CloseReason>
+/// Writes `first` and what else is waiting (up to `MAX_BATCH` frames) with as few writes as
+/// the socket takes. A stalled peer is cut off by the hub's close request, not waited for.
+/// Returns how many frames were written, or how the session ends.
+async fn write_waiting<S>(socket: &mut WebSocketStream<S>, first: Frame, outbox: &Outbox) -> Result<u64, Ending>
 where
-    Out: Sink<Message, Error = axum::Error> + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut batch = vec![first];
     outbox.take_waiting(&mut batch, MAX_BATCH - 1);
-    let frames = batch.len() as u64;
-    tokio::select! {
+    let mut write = VectoredWrite::new(&batch);
+    let cut_off = tokio::select! {
         biased;
-        reason = outbox.closed() => Err(reason),
-        written = write_batch(sink, &mut batch) => written.map(|()| frames).map_err(|_| CloseReason::CONNECTION_LOST),
+        reason = outbox.closed() => reason,
+        written = write.run(socket) => {
+            return written.map(|()| batch.len() as u64).map_err(|_| CloseReason::CONNECTION_LOST.into());
+        }
+    };
+    if !write.inside_a_frame() {
+        return Err(cut_off.into());
     }
+    // Finish the frame the write stopped in, so the close frame can follow it.
+    let finished = tokio::time::timeout(CLOSE_DEADLINE, write.finish_frame(socket.get_mut())).await;
+    Err(Ending { reason: cut_off, may_send_close: matches!(finished, Ok(Ok(()))) })
 }
 
 /// Sends a ping. A peer whose socket will not even take it within `patience` is as dead as a
 /// silent one. Returns why the session ends, if it does.
-async fn ping<Out>(sink: &mut Out, patience: Duration) -> Option<CloseReason>
+async fn ping<S>(socket: &mut WebSocketStream<S>, patience: Duration) -> Option<CloseReason>
 where
-    Out: Sink<Message, Error = axum::Error> + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
-    match tokio::time::timeout(patience, sink.send(Message::Ping(Default::default()))).await {
+    match tokio::time::timeout(patience, socket.send(Message::Ping(Default::default()))).await {
         Ok(Ok(())) => None,
         Ok(Err(_)) => Some(CloseReason::CONNECTION_LOST),
         Err(_) => Some(CloseReason::PING_TIMEOUT),
     }
 }
 
-/// Feeds every frame of `batch` (emptying it), then flushes once.
-async fn write_batch<Out>(sink: &mut Out, batch: &mut Vec<Utf8Bytes>) -> Result<(), axum::Error>
-where
-    Out: Sink<Message, Error = axum::Error> + Unpin,
-{
-    for frame in batch.drain(..) {
-        sink.feed(Message::Text(frame)).await?;
+/// A write of whole frames straight to the socket, as few `writev`s as the kernel allows.
+/// It keeps its place, so a write cut off (its future dropped) knows whether it stopped
+/// inside a frame.
+struct VectoredWrite<'a> {
+    /// The frames not yet written entirely; the first may be partly written.
+    frames: &'a [Frame],
+    /// Bytes of the first frame already written.
+    written_of_first: usize,
+}
+
+impl<'a> VectoredWrite<'a> {
+    fn new(frames: &'a [Frame]) -> Self {
+        VectoredWrite { frames, written_of_first: 0 }
     }
-    sink.flush().await
+
+    fn inside_a_frame(&self) -> bool {
+        self.written_of_first > 0
+    }
+
+    /// Writes every frame: first whatever tungstenite holds (a pong it owes), so the two never
+    /// interleave.
+    async fn run<S>(&mut self, socket: &mut WebSocketStream<S>) -> io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        socket.flush().await.map_err(io::Error::other)?;
+        self.write_all(socket.get_mut()).await
+    }
+
+    /// Writes the rest of the frame it stopped in, and no more.
+    async fn finish_frame<S: AsyncWrite + Unpin>(&mut self, io: &mut S) -> io::Result<()> {
+        self.frames = &self.frames[..self.frames.len().min(1)];
+        self.write_all(io).await
+    }
+
+    async fn write_all<S: AsyncWrite + Unpin>(&mut self, io: &mut S) -> io::Result<()> {
+        let mut slices: Vec<IoSlice<'a>> = Vec::with_capacity(self.frames.len());
+        while let Some((first, rest)) = self.frames.split_first() {
+            slices.clear();
+            slices.push(IoSlice::new(&first.as_bytes()[self.written_of_first..]));
+            slices.extend(rest.iter().map(|frame| IoSlice::new(frame.as_bytes())));
+            let mut written = io.write_vectored(&slices).await?;
+            if written == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            written += self.written_of_first;
+            self.written_of_first = 0;
+            while let Some((first, rest)) = self.frames.split_first() {
+                let length = first.as_bytes().len();
+                if written < length {
+                    self.written_of_first = written;
+                    break;
+                }
+                written -= length;
+                self.frames = rest;
+            }
+        }
+        io.flush().await
+    }
 }
 
 /// Whether a read error is the socket's size limit (a message or frame over the cap).
-fn is_oversized(error: &axum::Error) -> bool {
+fn is_oversized(error: &tokio_tungstenite::tungstenite::Error) -> bool {
     use tokio_tungstenite::tungstenite::{error::CapacityError, Error};
-    let source: &(dyn std::error::Error + 'static) = error;
-    let mut cause = Some(source);
-    while let Some(current) = cause {
-        if let Some(Error::Capacity(CapacityError::MessageTooLong { .. })) = current.downcast_ref::<Error>() {
-            return true;
-        }
-        cause = current.source();
-    }
-    false
+    matches!(error, Error::Capacity(CapacityError::MessageTooLong { .. }))
 }
 
 #[cfg(test)]
@@ -176,21 +268,28 @@ mod tests {
     use super::*;
     use crate::{auth::AuthUser, clock::KitchenClock, hub::Hub};
     use app::wire::{close_code, Role};
-    use futures::channel::mpsc;
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, DuplexStream};
+    use tokio_tungstenite::tungstenite::protocol::Role as SocketRole;
 
     const PING: Duration = Duration::from_secs(30);
+    const TEXT: u8 = 0x1;
+    const CLOSE: u8 = 0x8;
+    const PING_OPCODE: u8 = 0x9;
+    const PONG: u8 = 0xA;
 
-    /// A session of a head chef run over channels instead of a socket: what it sends, and a
-    /// handle to send it the client's frames.
+    /// A head chef's session run over an in-memory pipe. The test is the client, speaking raw
+    /// frames: it sees exactly the bytes the session writes, and answers pings only when told
+    /// to (a tungstenite client would answer them by itself).
     struct Harness {
         hub: Hub,
-        sent: mpsc::UnboundedReceiver<Message>,
-        client: mpsc::UnboundedSender<Result<Message, axum::Error>>,
+        outbox: Arc<Outbox>,
+        client: DuplexStream,
         started: Instant,
     }
 
-    fn start(expires_in: Duration) -> Harness {
-        let hub = Hub::new("test", 16, 0, Default::default());
+    fn start(expires_in: Duration, pipe_bytes: usize) -> Harness {
+        let hub = Hub::new("test", 512, 0, Default::default());
         let user = AuthUser {
             id: 1,
             role: Role::HeadChef,
@@ -202,49 +301,90 @@ mod tests {
         };
         let clock = KitchenClock::new(chrono_tz::UTC);
         let registration = hub.register(&user, None, clock).expect("registered");
-        let (sink, sent) = mpsc::unbounded();
-        let (client, stream) = mpsc::unbounded();
+        let outbox = registration.outbox.clone();
+        let (client, server) = tokio::io::duplex(pipe_bytes);
         let started = Instant::now();
         let settings = SessionSettings { ping_interval: PING, expires_at: started + expires_in };
-        tokio::spawn(run_session(sink.sink_map_err(axum::Error::new), stream, registration, settings));
-        Harness { hub, sent, client, started }
+        tokio::spawn(async move {
+            let socket = WebSocketStream::from_raw_socket(server, SocketRole::Server, Some(websocket_config())).await;
+            run_session(socket, registration, settings).await;
+        });
+        Harness { hub, outbox, client, started }
     }
 
     impl Harness {
-        /// The next frame the session sends that is not a greeting text frame.
-        async fn next_control(&mut self) -> Message {
+        /// The next frame the session wrote, as its opcode and payload; `None` once the socket
+        /// is closed.
+        async fn next_frame(&mut self) -> Option<(u8, Vec<u8>)> {
+            let mut head = [0u8; 2];
+            self.client.read_exact(&mut head).await.ok()?;
+            assert_eq!(head[0] & 0x80, 0x80, "every frame is whole (FIN)");
+            assert_eq!(head[1] & 0x80, 0, "a server's frames are not masked");
+            let length = match head[1] & 0x7F {
+                126 => usize::from(self.client.read_u16().await.expect("length")),
+                127 => usize::try_from(self.client.read_u64().await.expect("length")).expect("fits"),
+                short => usize::from(short),
+            };
+            let mut payload = vec![0; length];
+            self.client.read_exact(&mut payload).await.expect("the whole payload");
+            Some((head[0] & 0x0F, payload))
+        }
+
+        /// The next frame that is not a text frame (the greeting and the hub's messages).
+        async fn next_control(&mut self) -> (u8, Vec<u8>) {
             loop {
-                match self.sent.next().await.expect("the session sends more") {
-                    Message::Text(_) => continue,
+                match self.next_frame().await.expect("the session sends more") {
+                    (TEXT, _) => continue,
                     other => return other,
                 }
             }
         }
 
-        fn close_code(message: &Message) -> (u16, String) {
-            match message {
-                Message::Close(Some(frame)) => (frame.code, frame.reason.to_string()),
-                other => panic!("expected a close frame, got {other:?}"),
+        /// Sends a client frame, masked (as the protocol requires) with the all-zero key.
+        async fn send(&mut self, opcode: u8, payload: &[u8]) {
+            let mut frame = vec![0x80 | opcode];
+            match payload.len() {
+                short @ 0..=125 => frame.push(0x80 | short as u8),
+                medium => {
+                    frame.push(0x80 | 126);
+                    frame.extend(u16::try_from(medium).expect("a test frame under 64 KiB").to_be_bytes());
+                }
+            }
+            frame.extend([0; 4]);
+            frame.extend(payload);
+            self.client.write_all(&frame).await.expect("the session reads");
+        }
+
+        /// Waits until the session has unregistered.
+        async fn ended(&self) {
+            while self.hub.session_counts() != (0, 0) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
             }
         }
     }
 
+    fn close_of(frame: &(u8, Vec<u8>)) -> (u16, String) {
+        let (opcode, payload) = frame;
+        assert_eq!(*opcode, CLOSE, "expected a close frame");
+        (u16::from_be_bytes([payload[0], payload[1]]), String::from_utf8(payload[2..].to_vec()).expect("UTF-8"))
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_silent_peer_is_pinged_then_dropped_with_1011() {
-        let mut session = start(Duration::from_secs(3600));
-        assert!(matches!(session.next_control().await, Message::Ping(_)));
+        let mut session = start(Duration::from_secs(3600), 64 * 1024);
+        assert_eq!(session.next_control().await.0, PING_OPCODE);
         assert_eq!(session.started.elapsed(), PING);
         let close = session.next_control().await;
-        assert_eq!(Harness::close_code(&close), (close_code::PING_TIMEOUT, "ping timeout".into()));
+        assert_eq!(close_of(&close), (close_code::PING_TIMEOUT, "ping timeout".into()));
         assert_eq!(session.started.elapsed(), 2 * PING);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_peer_that_answers_is_kept() {
-        let mut session = start(Duration::from_secs(3600));
+        let mut session = start(Duration::from_secs(3600), 64 * 1024);
         for _ in 0..3 {
-            assert!(matches!(session.next_control().await, Message::Ping(_)));
-            session.client.unbounded_send(Ok(Message::Pong(Default::default()))).unwrap();
+            assert_eq!(session.next_control().await.0, PING_OPCODE);
+            session.send(PONG, b"").await;
         }
         assert_eq!(session.started.elapsed(), 3 * PING);
         assert_eq!(session.hub.session_counts(), (1, 0));
@@ -252,29 +392,89 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_session_ends_with_1008_when_its_token_expires() {
-        let mut session = start(Duration::from_secs(5));
+        let mut session = start(Duration::from_secs(5), 64 * 1024);
         let close = session.next_control().await;
-        assert_eq!(Harness::close_code(&close), (close_code::POLICY_VIOLATION, "token expired".into()));
+        assert_eq!(close_of(&close), (close_code::POLICY_VIOLATION, "token expired".into()));
         assert_eq!(session.started.elapsed(), Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_client_message_over_4_kib_ends_the_session_with_1009() {
-        let mut session = start(Duration::from_secs(3600));
-        session.client.unbounded_send(Ok(Message::Text("x".repeat(MAX_CLIENT_MESSAGE_BYTES).into()))).unwrap();
-        session.client.unbounded_send(Ok(Message::Text("x".repeat(MAX_CLIENT_MESSAGE_BYTES + 1).into()))).unwrap();
+        let mut session = start(Duration::from_secs(3600), 64 * 1024);
+        session.send(TEXT, "x".repeat(MAX_CLIENT_MESSAGE_BYTES).as_bytes()).await;
+        session.send(TEXT, "x".repeat(MAX_CLIENT_MESSAGE_BYTES + 1).as_bytes()).await;
         let close = session.next_control().await;
-        assert_eq!(Harness::close_code(&close), (close_code::MESSAGE_TOO_BIG, "message too big".into()));
+        assert_eq!(close_of(&close), (close_code::MESSAGE_TOO_BIG, "message too big".into()));
         assert_eq!(session.started.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_client_that_goes_away_is_unregistered_without_a_close_frame() {
-        let mut session = start(Duration::from_secs(3600));
+        let mut session = start(Duration::from_secs(3600), 64 * 1024);
+        let mut received = Vec::new();
+        session.client.read_buf(&mut received).await.expect("the greeting");
         drop(session.client);
-        while let Some(message) = session.sent.next().await {
-            assert!(matches!(message, Message::Text(_)), "nothing but the greeting: {message:?}");
+        while session.hub.session_counts() != (0, 0) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert_eq!(session.hub.session_counts(), (0, 0));
+    }
+
+    /// More frames than one write takes (`MAX_BATCH`), through a pipe narrower than one
+    /// frame: every write stops inside a frame, and they still arrive whole and in order.
+    #[tokio::test(start_paused = true)]
+    async fn queued_frames_arrive_whole_and_in_order_through_short_writes() {
+        let mut session = start(Duration::from_secs(3600), 7);
+        let messages: Vec<String> = (0..MAX_BATCH * 2 + 3).map(|index| format!("{{\"n\":{index}}}")).collect();
+        for message in &messages {
+            assert!(session.outbox.push(&[Frame::text(message)], 512));
+        }
+        let greeting = session.next_frame().await.expect("the welcome");
+        assert!(String::from_utf8(greeting.1).expect("UTF-8").contains("CONNECTED"));
+        for _ in 0..2 {
+            assert_eq!(session.next_frame().await.expect("a count").0, TEXT);
+        }
+        for message in &messages {
+            assert_eq!(session.next_frame().await, Some((TEXT, message.clone().into_bytes())));
+        }
+    }
+
+    /// The hub closes a session whose write stopped inside a frame (the peer reads slowly):
+    /// the frame is finished first, so the close frame that follows is read as one.
+    #[tokio::test(start_paused = true)]
+    async fn a_close_during_a_write_finishes_the_frame_then_sends_the_close() {
+        let mut session = start(Duration::from_secs(3600), 64);
+        let mut greeting = Vec::new();
+        for _ in 0..3 {
+            greeting.push(session.next_frame().await.expect("the greeting"));
+        }
+        let big = "x".repeat(10_000);
+        assert!(session.outbox.push(&[Frame::text(&big), Frame::text("never sent")], 512));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        session.outbox.close(CloseReason::TOO_SLOW);
+        assert_eq!(session.next_frame().await, Some((TEXT, big.into_bytes())));
+        let close = session.next_frame().await.expect("the close frame");
+        assert_eq!(close_of(&close), (close_code::TRY_AGAIN_LATER, "too slow to keep up".into()));
+        session.ended().await;
+    }
+
+    /// A peer that stops reading inside a frame gets no close frame after it (it would read
+    /// as the frame's rest): once the close deadline passes the socket is dropped, and what
+    /// the peer can still read is a clean prefix of the frame.
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_never_reads_the_rest_of_a_frame_is_dropped_without_a_close() {
+        let mut session = start(Duration::from_secs(3600), 64);
+        for _ in 0..3 {
+            session.next_frame().await.expect("the greeting");
+        }
+        let big = Frame::text(&"x".repeat(10_000));
+        assert!(session.outbox.push(std::slice::from_ref(&big), 512));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        session.outbox.close(CloseReason::TOO_SLOW);
+        session.ended().await;
+        assert!(session.started.elapsed() >= CLOSE_DEADLINE);
+        let mut received = Vec::new();
+        session.client.read_to_end(&mut received).await.expect("the pipe's contents");
+        assert!(!received.is_empty() && received.len() < big.as_bytes().len());
+        assert_eq!(received, big.as_bytes()[..received.len()]);
     }
 }
