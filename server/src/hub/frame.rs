@@ -57,6 +57,11 @@ impl Frame {
         &self.bytes
     }
 
+    /// The length of the message it carries, in bytes.
+    pub fn payload_len(&self) -> usize {
+        self.bytes.len() - usize::from(self.header_len)
+    }
+
     /// The message it carries.
     pub fn payload(&self) -> &str {
         let payload = &self.bytes[usize::from(self.header_len)..];
@@ -90,6 +95,7 @@ mod tests {
         for message in &messages {
             let frame = Frame::text(message);
             assert_eq!(frame.payload(), message);
+            assert_eq!(frame.payload_len(), message.len());
             server.write_all(frame.as_bytes()).await.unwrap();
         }
         for message in &messages {

@@ -589,7 +589,7 @@ fn broadcast(admins: &mut HashMap<u64, SessionHandle>, frames: &[Frame], shared:
     }
     shared.pacer.wake(to_wake);
     let recipients = (admins.len() - overflowed.len()) as u64;
-    let bytes: usize = frames.iter().map(|frame| frame.payload().len()).sum();
+    let bytes: usize = frames.iter().map(Frame::payload_len).sum();
     metrics.frames.inc_by(recipients * frames.len() as u64);
     metrics.bytes.inc_by(recipients * bytes as u64);
     metrics.queue_overflows.inc_by(overflowed.len() as u64);
@@ -609,7 +609,7 @@ fn direct(
     metrics: &HubMetrics,
 ) -> bool {
     let Some(session) = staff.get(&user_id) else { return false };
-    let bytes = frame.payload().len() as u64;
+    let bytes = frame.payload_len() as u64;
     if session.outbox.push(&[frame], capacity) {
         metrics.frames.inc();
         metrics.bytes.inc_by(bytes);

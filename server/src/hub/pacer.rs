@@ -147,19 +147,19 @@ async fn wake_in_rounds(mut to_wake: mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, 
                 }
                 load.remove();
             }
-            take_waiting(&mut to_wake, &mut round);
+            gather_handed_over(&mut to_wake, &mut round);
             if round.is_empty() {
                 break;
             }
             let pause = (started.elapsed() * ROUND_SPACING).min(MAX_PAUSE);
             tokio::time::sleep_until(started + pause).await;
-            take_waiting(&mut to_wake, &mut round);
+            gather_handed_over(&mut to_wake, &mut round);
         }
     }
 }
 
 /// Moves every list already handed over into `round`.
-fn take_waiting(to_wake: &mut mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, round: &mut Vec<Vec<Arc<Outbox>>>) {
+fn gather_handed_over(to_wake: &mut mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, round: &mut Vec<Vec<Arc<Outbox>>>) {
     while let Ok(outboxes) = to_wake.try_recv() {
         round.push(outboxes);
     }
