@@ -18,14 +18,43 @@ want_test_tools=false
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
+# Installs the Debian packages named that are not installed yet (one apt run for all of them).
+apt_updated=false
+need_debian_packages() {
+  local missing=()
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian's ${missing[*]}"
+  if ! $apt_updated; then apt-get update -qq; apt_updated=true; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
 
+# The tools are built for speed of building, not of running: their release profiles ask for fat
+# LTO and one codegen unit (cargo-leptos alone took 13 minutes on 2 cores), which buys nothing
+# for programs that spend their time waiting on cargo. One target directory serves every
+# install, so the crates they share are compiled once; OpenSSL comes from Debian's libssl
+# instead of being compiled from C by cargo-leptos' vendored copy.
+install_tool() {
+  CARGO_PROFILE_RELEASE_LTO=false \
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  CARGO_PROFILE_RELEASE_DEBUG=false \
+  CARGO_PROFILE_RELEASE_STRIP=true \
+  OPENSSL_NO_VENDOR=1 \
+  CARGO_TARGET_DIR="$root/target/tools" \
+    cargo install --quiet "$@"
+}
+
 if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$cargo_leptos_version" ]; then
-  say "installing cargo-leptos $cargo_leptos_version (about 10 minutes on 2 cores, once)"
-  cargo install cargo-leptos --version "$cargo_leptos_version" --locked
+  need_debian_packages libssl-dev pkg-config
+  say "installing cargo-leptos $cargo_leptos_version (a few minutes on 2 cores, once)"
+  install_tool cargo-leptos --version "$cargo_leptos_version" --locked
 fi
 
 # The CLI must match the wasm-bindgen library in Cargo.lock exactly. No --locked: its own
@@ -33,7 +62,8 @@ fi
 wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
   say "installing wasm-bindgen-cli $wasm_bindgen_version"
-  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
+  # Without its default rustls feature: the CLI only downloads in its test runner, never here.
+  install_tool wasm-bindgen-cli --version "$wasm_bindgen_version" --no-default-features
 fi
 
 # wasm-opt (release builds) ships in the npm package binaryen; kept in .tools/.
@@ -46,13 +76,9 @@ if $want_test_tools; then
   # The licence, ban and source gate of scripts/test.sh.
   if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$cargo_deny_version" ]; then
     say "installing cargo-deny $cargo_deny_version"
-    cargo install cargo-deny --version "$cargo_deny_version" --locked
+    install_tool cargo-deny --version "$cargo_deny_version" --locked
   fi
-  if [ ! -x /usr/bin/chromium ]; then
-    say "installing Debian's Chromium"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  fi
+  need_debian_packages chromium
   if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     say "installing the end-to-end test packages"
     (cd end2end && npm ci --silent --no-audit --no-fund)
