@@ -1,13 +1,10 @@
 //! The browser's calls to the REST API (gloo-net). They run only in the browser after
 //! hydration; the session cookie authenticates them.
 
-use crate::{
-    ui::data::{CookData, DashboardData, COOK_PAGE_ITEMS},
-    wire::{
-        Category, CreatedUser, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse,
-        NewDishSuggestion, NewIngredientRequest, NewUser, PasswordChange, RefreshResponse, ReviewBody, Snapshot,
-        TemporaryPassword, User, UserChanges,
-    },
+use crate::wire::{
+    Category, CreatedUser, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse,
+    NewDishSuggestion, NewIngredientRequest, NewUser, PasswordChange, RefreshResponse, ReviewBody, Snapshot,
+    TemporaryPassword, User, UserChanges, UserId,
 };
 use gloo_net::http::{Request, Response};
 use serde::{de::DeserializeOwned, Serialize};
@@ -75,7 +72,7 @@ pub async fn create_user(new: &NewUser) -> Result<CreatedUser, CallError> {
 }
 
 /// Changes a person's names, role or active flag.
-pub async fn update_user(id: i64, changes: &UserChanges) -> Result<User, CallError> {
+pub async fn update_user(id: UserId, changes: &UserChanges) -> Result<User, CallError> {
     let request = Request::patch(&format!("/api/v1/users/{id}"))
         .json(changes)
         .map_err(|error| CallError::local(error.to_string()))?;
@@ -83,7 +80,7 @@ pub async fn update_user(id: i64, changes: &UserChanges) -> Result<User, CallErr
 }
 
 /// Gives a person a new temporary password.
-pub async fn reset_password(id: i64) -> Result<TemporaryPassword, CallError> {
+pub async fn reset_password(id: UserId) -> Result<TemporaryPassword, CallError> {
     post(&format!("/api/v1/users/{id}/reset-password"), &serde_json::json!({})).await
 }
 
@@ -100,22 +97,10 @@ pub async fn me() -> Result<User, CallError> {
     get("/api/v1/auth/me").await
 }
 
-/// The dashboard's data (when a page is built in the browser rather than hydrated).
+/// The kitchen's counts, as the dashboard's badges start from them.
 #[cfg_attr(feature = "ssr", allow(dead_code, reason = "the server renders from its store instead"))]
-pub async fn dashboard() -> Result<DashboardData, String> {
-    let (snapshot, ingredient_requests, dish_suggestions) = futures::join!(
-        get::<Snapshot>("/api/v1/notifications/snapshot"),
-        pending(Category::IngredientRequest),
-        pending(Category::DishSuggestion)
-    );
-    Ok(DashboardData {
-        snapshot: snapshot?,
-        ingredient_requests: ingredient_requests?,
-        dish_suggestions: dish_suggestions?,
-        // The server renders every page first with the kitchen's thresholds; a page built in
-        // the browser alone (which the app never does) has no API to read them from.
-        waiting: Default::default(),
-    })
+pub async fn snapshot() -> Result<Snapshot, CallError> {
+    get("/api/v1/notifications/snapshot").await
 }
 
 /// The pending items of `category`, newest first (`T` is that category's item type).
@@ -123,12 +108,9 @@ pub async fn pending<T: DeserializeOwned>(category: Category) -> Result<Vec<T>, 
     get(&format!("/api/v1/{}?status=PENDING", category.resource())).await
 }
 
-/// A cook's own items, fetched anew (after a reconnect).
-pub async fn cook_items() -> Result<CookData, String> {
-    let requests = format!("/api/v1/ingredient-requests?limit={COOK_PAGE_ITEMS}");
-    let suggestions = format!("/api/v1/dish-suggestions?limit={COOK_PAGE_ITEMS}");
-    let (ingredient_requests, dish_suggestions) = futures::join!(get(&requests), get(&suggestions));
-    Ok(CookData { ingredient_requests: ingredient_requests?, dish_suggestions: dish_suggestions? })
+/// The caller's own newest `limit` items of `category` (a cook sees only their own).
+pub async fn own_items<T: DeserializeOwned>(category: Category, limit: i64) -> Result<Vec<T>, CallError> {
+    get(&format!("/api/v1/{}?limit={limit}", category.resource())).await
 }
 
 /// One item of `category` (`T` is that category's item type).

@@ -13,7 +13,7 @@
 //! use, so a dashboard left open on a wall screen stays signed in as long as its session
 //! lives.
 
-use crate::wire::{close_code, close_reason, Category, Notification};
+use crate::wire::{close_code, close_reason, Category, EndReason, Notification};
 use futures::StreamExt;
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
 use leptos::prelude::*;
@@ -234,42 +234,30 @@ pub fn sign_in_path(reason: &str) -> String {
     }
 }
 
-/// Why the sign-in page was opened, as it tells the user.
+/// Why the sign-in page was opened, as it tells the user: the session's ending.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum SignInNotice {
-    SignedOut,
-    AccountDisabled,
-    SessionRevoked,
-    SessionExpired,
-}
+pub struct SignInNotice(pub EndReason);
 
 impl SignInNotice {
     pub const ALL: [SignInNotice; 4] = [
-        SignInNotice::SignedOut,
-        SignInNotice::AccountDisabled,
-        SignInNotice::SessionRevoked,
-        SignInNotice::SessionExpired,
+        SignInNotice(EndReason::SignedOut),
+        SignInNotice(EndReason::AccountDisabled),
+        SignInNotice(EndReason::Revoked),
+        SignInNotice(EndReason::Expired),
     ];
 
-    /// The notice for a close reason or 401 message from the server.
+    /// The notice for a close reason or 401 message from the server (an expired token is an
+    /// expired session to the user).
     pub fn from_reason(reason: &str) -> Option<SignInNotice> {
-        match reason {
-            close_reason::SIGNED_OUT => Some(SignInNotice::SignedOut),
-            close_reason::ACCOUNT_DISABLED => Some(SignInNotice::AccountDisabled),
-            close_reason::SESSION_REVOKED => Some(SignInNotice::SessionRevoked),
-            close_reason::SESSION_EXPIRED | close_reason::TOKEN_EXPIRED => Some(SignInNotice::SessionExpired),
-            _ => None,
+        if reason == close_reason::TOKEN_EXPIRED {
+            return Some(SignInNotice(EndReason::Expired));
         }
+        EndReason::from_reason(reason).map(SignInNotice)
     }
 
-    /// Its key in the sign-in page's address.
-    pub fn key(self) -> &'static str {
-        match self {
-            SignInNotice::SignedOut => "signed-out",
-            SignInNotice::AccountDisabled => "account-disabled",
-            SignInNotice::SessionRevoked => "session-revoked",
-            SignInNotice::SessionExpired => "session-expired",
-        }
+    /// Its key in the sign-in page's address: the reason with dashes (`signed-out`).
+    pub fn key(self) -> String {
+        self.0.reason().replace(' ', "-")
     }
 
     /// The notice for a key; `None` for anything else.
@@ -279,13 +267,13 @@ impl SignInNotice {
 
     /// What the sign-in page says.
     pub fn message(self) -> &'static str {
-        match self {
-            SignInNotice::SignedOut => "You were signed out.",
-            SignInNotice::AccountDisabled => "Your account has been disabled. Ask your head chef.",
-            SignInNotice::SessionRevoked => {
+        match self.0 {
+            EndReason::SignedOut => "You were signed out.",
+            EndReason::AccountDisabled => "Your account has been disabled. Ask your head chef.",
+            EndReason::Revoked => {
                 "You were signed out because your account changed (new role or password). Sign in again."
             }
-            SignInNotice::SessionExpired => "Your session expired. Sign in again.",
+            EndReason::Expired => "Your session expired. Sign in again.",
         }
     }
 }
@@ -312,16 +300,12 @@ mod tests {
 
     #[test]
     fn every_session_ending_has_a_sign_in_notice_that_survives_the_address() {
-        for reason in [
-            close_reason::SIGNED_OUT,
-            close_reason::ACCOUNT_DISABLED,
-            close_reason::SESSION_REVOKED,
-            close_reason::SESSION_EXPIRED,
-        ] {
-            let notice = SignInNotice::from_reason(reason).expect("a notice");
-            assert_eq!(SignInNotice::from_key(notice.key()), Some(notice));
+        for reason in EndReason::ALL {
+            let notice = SignInNotice::from_reason(reason.reason()).expect("a notice");
+            assert_eq!(SignInNotice::from_key(&notice.key()), Some(notice));
         }
         assert_eq!(sign_in_path("account disabled"), "/login?ended=account-disabled");
+        assert_eq!(sign_in_path("token expired"), "/login?ended=session-expired");
         assert_eq!(sign_in_path("origin not allowed"), "/login");
     }
 

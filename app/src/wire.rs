@@ -5,6 +5,31 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
+/// A kitchen's id (API.md section 9). On the wire a plain number; a type of its own so that a
+/// kitchen's id cannot be passed where a user's is meant, or the other way round.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+#[serde(transparent)]
+pub struct KitchenId(pub i64);
+
+/// A user's id: a plain number on the wire (see [`KitchenId`]).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+#[serde(transparent)]
+pub struct UserId(pub i64);
+
+impl std::fmt::Display for KitchenId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(formatter)
+    }
+}
+
 /// A kitchen role. The first two are the admins who review; the others are kitchen staff.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -46,7 +71,7 @@ impl Role {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
-    pub id: i64,
+    pub id: UserId,
     pub first_name: String,
     pub last_name: String,
     pub email: String,
@@ -54,7 +79,7 @@ pub struct User {
     /// False once a head chef has disabled the account; its items and reviews stay.
     pub active: bool,
     /// The kitchen the user belongs to (API.md section 9).
-    pub kitchen_id: i64,
+    pub kitchen_id: KitchenId,
 }
 
 impl User {
@@ -69,7 +94,7 @@ impl User {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
-    pub id: i64,
+    pub id: UserId,
     pub first_name: String,
     pub last_name: String,
 }
@@ -203,6 +228,22 @@ impl Category {
             Category::DishSuggestion => "dish-suggestions",
         }
     }
+
+    /// The kind of item in words ("ingredient request").
+    pub fn noun(self) -> &'static str {
+        match self {
+            Category::IngredientRequest => "ingredient request",
+            Category::DishSuggestion => "dish suggestion",
+        }
+    }
+
+    /// The name of the item's schema in the API's document (`IngredientRequest`).
+    pub fn item_schema(self) -> &'static str {
+        match self {
+            Category::IngredientRequest => "IngredientRequest",
+            Category::DishSuggestion => "DishSuggestion",
+        }
+    }
 }
 
 /// A reviewer's verdict on a pending item: `POST …/{id}/approve` or `…/reject`.
@@ -257,75 +298,93 @@ impl std::fmt::Display for Quantity {
     }
 }
 
-/// An ingredient request as the REST API returns it.
+/// What only one kind of item has: the fields its create body carries and its JSON shows
+/// beside the life cycle's. A new kind of item is one of these (and its server-side
+/// `ItemKind`); everything else about items is written once, over [`Item`].
+pub trait ItemDetails:
+    Serialize + serde::de::DeserializeOwned + Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static
+{
+    /// Which kind this is: the `category` of its notifications.
+    const CATEGORY: Category;
+    /// The name notifications and cards show.
+    fn name(&self) -> &str;
+}
+
+/// An ingredient request or a dish suggestion as the REST API returns it: the kind's own
+/// fields (`details`, flattened into the same JSON object) and the life cycle both share.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(rename_all = "camelCase", bound(deserialize = "D: ItemDetails"))]
+pub struct Item<D> {
+    pub id: i64,
+    #[serde(flatten)]
+    pub details: D,
+    pub status: ReviewStatus,
+    pub requested_by: Person,
+    pub created_at: String,
+    /// When it was created, in Unix milliseconds (additive): exact ages, where `createdAt`
+    /// names only the minute.
+    #[serde(default)]
+    pub created_at_millis: i64,
+    pub reviewed_by: Option<Person>,
+    pub reviewed_at: Option<String>,
+    /// When it was reviewed, in Unix milliseconds (additive; `null` while pending).
+    #[serde(default)]
+    pub reviewed_at_millis: Option<i64>,
+    pub review_note: Option<String>,
+}
+
+impl<D: ItemDetails> Item<D> {
+    /// The name notifications and cards show.
+    pub fn name(&self) -> &str {
+        self.details.name()
+    }
+}
+
+/// What an ingredient request asks for; also the body of `POST /api/v1/ingredient-requests`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct IngredientRequest {
-    pub id: i64,
+pub struct IngredientDetails {
     pub item_name: String,
     pub quantity: Quantity,
     pub unit: String,
+    #[serde(default)]
     pub note: Option<String>,
-    pub status: ReviewStatus,
-    pub requested_by: Person,
-    pub created_at: String,
-    /// When it was created, in Unix milliseconds (additive): exact ages, where `createdAt`
-    /// names only the minute.
-    #[serde(default)]
-    pub created_at_millis: i64,
-    pub reviewed_by: Option<Person>,
-    pub reviewed_at: Option<String>,
-    /// When it was reviewed, in Unix milliseconds (additive; `null` while pending).
-    #[serde(default)]
-    pub reviewed_at_millis: Option<i64>,
-    pub review_note: Option<String>,
 }
 
-/// A dish suggestion as the REST API returns it.
+impl ItemDetails for IngredientDetails {
+    const CATEGORY: Category = Category::IngredientRequest;
+    fn name(&self) -> &str {
+        &self.item_name
+    }
+}
+
+/// What a dish suggestion proposes; also the body of `POST /api/v1/dish-suggestions`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(rename_all = "camelCase")]
-pub struct DishSuggestion {
-    pub id: i64,
+pub struct DishDetails {
     pub name: String,
+    #[serde(default)]
     pub description: String,
-    pub status: ReviewStatus,
-    pub requested_by: Person,
-    pub created_at: String,
-    /// When it was created, in Unix milliseconds (additive): exact ages, where `createdAt`
-    /// names only the minute.
-    #[serde(default)]
-    pub created_at_millis: i64,
-    pub reviewed_by: Option<Person>,
-    pub reviewed_at: Option<String>,
-    /// When it was reviewed, in Unix milliseconds (additive; `null` while pending).
-    #[serde(default)]
-    pub reviewed_at_millis: Option<i64>,
-    pub review_note: Option<String>,
 }
 
+impl ItemDetails for DishDetails {
+    const CATEGORY: Category = Category::DishSuggestion;
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// An ingredient request as the REST API returns it.
+pub type IngredientRequest = Item<IngredientDetails>;
+/// A dish suggestion as the REST API returns it.
+pub type DishSuggestion = Item<DishDetails>;
 /// Body of `POST /api/v1/ingredient-requests`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct NewIngredientRequest {
-    pub item_name: String,
-    pub quantity: f64,
-    pub unit: String,
-    #[serde(default)]
-    pub note: Option<String>,
-}
-
+pub type NewIngredientRequest = IngredientDetails;
 /// Body of `POST /api/v1/dish-suggestions`.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Serialize, Deserialize, Clone, Debug)]
-#[serde(rename_all = "camelCase")]
-pub struct NewDishSuggestion {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-}
+pub type NewDishSuggestion = DishDetails;
 
 /// Optional body of the approve and reject calls.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -409,9 +468,9 @@ pub enum Notification {
     Connected {
         message: String,
         session_type: SessionType,
-        user_id: i64,
+        user_id: UserId,
         /// The user's kitchen: every count and message on this socket is of this kitchen.
-        kitchen_id: i64,
+        kitchen_id: KitchenId,
         timestamp: String,
         /// The database's epoch (additive; see [`Snapshot::epoch`]).
         #[serde(default)]
@@ -495,14 +554,42 @@ pub mod close_code {
     pub const TOO_MANY_SESSIONS: u16 = 4008;
 }
 
-/// The reasons sent with 1008 when a session ends (besides `token expired`); the app tells
-/// the user which one on the sign-in page.
+/// Why a server-side session ended (API.md section 7). Each has one spelling, [`EndReason::reason`]:
+/// the 1008 close reason of its sockets, the 401 message of its token, what the database
+/// stores, and (with dashes) the sign-in page's `?ended=` key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum EndReason {
+    SignedOut,
+    AccountDisabled,
+    Revoked,
+    Expired,
+}
+
+impl EndReason {
+    /// Every reason.
+    pub const ALL: [EndReason; 4] =
+        [EndReason::SignedOut, EndReason::AccountDisabled, EndReason::Revoked, EndReason::Expired];
+
+    /// The reason as the contract spells it.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            EndReason::SignedOut => "signed out",
+            EndReason::AccountDisabled => "account disabled",
+            EndReason::Revoked => "session revoked",
+            EndReason::Expired => "session expired",
+        }
+    }
+
+    /// The reason spelt so; `None` for any other text.
+    pub fn from_reason(text: &str) -> Option<EndReason> {
+        EndReason::ALL.into_iter().find(|reason| reason.reason() == text)
+    }
+}
+
+/// The reasons sent with 1008 besides a session's ending ([`EndReason`]).
 pub mod close_reason {
+    /// A live session's token expired: renew it and reconnect.
     pub const TOKEN_EXPIRED: &str = "token expired";
-    pub const SIGNED_OUT: &str = "signed out";
-    pub const ACCOUNT_DISABLED: &str = "account disabled";
-    pub const SESSION_REVOKED: &str = "session revoked";
-    pub const SESSION_EXPIRED: &str = "session expired";
 }
 
 /// Name of the HttpOnly cookie that carries the token for the browser app.
@@ -516,6 +603,41 @@ mod tests {
     fn whole_quantities_serialize_as_integers_and_fractions_survive() {
         assert_eq!(serde_json::to_string(&Quantity(2.0)).unwrap(), "2");
         assert_eq!(serde_json::to_string(&Quantity(0.5)).unwrap(), "0.5");
+    }
+
+    #[test]
+    fn an_item_is_its_kinds_fields_beside_the_life_cycle_in_one_object() {
+        let request = IngredientRequest {
+            id: 5,
+            details: IngredientDetails {
+                item_name: "Frisk Dild".into(),
+                quantity: Quantity(2.0),
+                unit: "bunch".into(),
+                note: Some("for the gravlax".into()),
+            },
+            status: ReviewStatus::Pending,
+            requested_by: Person { id: UserId(3), first_name: "Ali".into(), last_name: "Hassan".into() },
+            created_at: "2026-03-27 10:15".into(),
+            created_at_millis: 1_774_606_500_000,
+            reviewed_by: None,
+            reviewed_at: None,
+            reviewed_at_millis: None,
+            review_note: None,
+        };
+        let json = serde_json::to_string(&request).unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":5,"itemName":"Frisk Dild","quantity":2,"unit":"bunch","note":"for the gravlax","status":"PENDING","requestedBy":{"id":3,"firstName":"Ali","lastName":"Hassan"},"createdAt":"2026-03-27 10:15","createdAtMillis":1774606500000,"reviewedBy":null,"reviewedAt":null,"reviewedAtMillis":null,"reviewNote":null}"#
+        );
+        assert_eq!(serde_json::from_str::<IngredientRequest>(&json).unwrap(), request);
+        let suggestion: DishSuggestion = serde_json::from_str(
+            r#"{"id":9,"name":"Rødgrød","description":"med fløde","status":"APPROVED","requestedBy":{"id":4,"firstName":"Sara","lastName":"Jensen"},"createdAt":"2026-03-27 10:15","reviewedBy":{"id":1,"firstName":"Gordon","lastName":"Ramsay"},"reviewedAt":"2026-03-27 10:20","reviewNote":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (suggestion.name(), suggestion.reviewed_by.as_ref().map(|person| person.id)),
+            ("Rødgrød", Some(UserId(1)))
+        );
     }
 
     #[test]
@@ -533,8 +655,8 @@ mod tests {
         let welcome = Notification::Connected {
             message: WELCOME_MESSAGE.into(),
             session_type: SessionType::Admin,
-            user_id: 1,
-            kitchen_id: 1,
+            user_id: UserId(1),
+            kitchen_id: KitchenId(1),
             timestamp: "2026-03-27 10:15".into(),
             epoch: "5f0c6a1e9b2d4e77".into(),
         };
@@ -550,7 +672,7 @@ mod tests {
             category,
             request_id: 1,
             item_name: "Dild".into(),
-            reviewed_by: Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() },
+            reviewed_by: Person { id: UserId(1), first_name: "Gordon".into(), last_name: "Ramsay".into() },
             timestamp: "2026-03-27 10:20".into(),
             note: None,
             reviewed_at_millis: 1_774_606_800_000,
@@ -575,7 +697,7 @@ mod tests {
             category: Category::IngredientRequest,
             request_id: 5,
             item_name: "Frisk Dild".into(),
-            reviewed_by: Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() },
+            reviewed_by: Person { id: UserId(1), first_name: "Gordon".into(), last_name: "Ramsay".into() },
             timestamp: "2026-03-27 10:20".into(),
             note: None,
             reviewed_at_millis: 1_774_606_800_000,

@@ -7,22 +7,24 @@
 //! runs; `server restore PATH` puts one back (server stopped) under a new epoch, and
 //! `server renew-epoch` gives a database restored by other means (`pg_restore`) its new one.
 //!
-//! Changes reach running servers like any other: on PostgreSQL through the bus (NOTIFY),
-//! on SQLite because every server reads the ended sessions every half second.
+//! Changes reach running servers like any other: on PostgreSQL through the bus (NOTIFY), and
+//! on either database because every server follows the session endings by their place in the
+//! database's order, every half second.
 
-use crate::with_suffix;
 use crate::{
-    auth,
-    bus::Bus,
+    accounts::{hash_password, temporary_password},
     clock::KitchenClock,
     config::Config,
-    store::{EndReason, Kitchen, NewAccount, SessionsToEnd, Store, StoreError},
+    event::EndReason,
+    live::bus::Bus,
+    store::{with_suffix, Kitchen, NewAccount, SessionsToEnd, Store, StoreError},
     validate,
 };
-use app::wire::{Role, User, UserChanges};
+use app::wire::{KitchenId, Role, User, UserChanges};
 use chrono_tz::Tz;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Logged at start when the database has no user and demo users are off.
 pub const FIRST_HEAD_CHEF_HINT: &str = "there are no users yet: create the first head chef with \
@@ -106,8 +108,8 @@ pub enum UserCommand {
 pub struct AddUser {
     /// The user's kitchen (`server kitchen list`). May be left out while there is at most
     /// one kitchen; with none, one is made.
-    #[arg(long)]
-    pub kitchen: Option<i64>,
+    #[arg(long, value_parser = parse_kitchen)]
+    pub kitchen: Option<KitchenId>,
     #[arg(long)]
     pub email: String,
     #[arg(long)]
@@ -117,6 +119,10 @@ pub struct AddUser {
     /// HEAD_CHEF, SOUS_CHEF, LINE_COOK or PREP_COOK.
     #[arg(long, value_parser = parse_role)]
     pub role: Role,
+}
+
+fn parse_kitchen(id: &str) -> Result<KitchenId, String> {
+    id.trim().parse().map(KitchenId).map_err(|_| format!("{id:?} is not a kitchen id (see `server kitchen list`)"))
 }
 
 fn parse_role(name: &str) -> Result<Role, String> {
@@ -134,7 +140,7 @@ pub enum CliError {
     #[error("no user has the email {0}")]
     NoSuchUser(String),
     #[error("there is no kitchen {0} (see `server kitchen list`)")]
-    NoSuchKitchen(i64),
+    NoSuchKitchen(KitchenId),
     #[error("another user already has the email {0}")]
     EmailTaken(String),
     #[error("{0} is the last active head chef; make someone else head chef first")]
@@ -155,10 +161,11 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
         return restore(config, path, out).await;
     }
     let store = Store::connect(&config.effective_database_url(), 2, KitchenClock::new(config.timezone)).await?;
-    let bus = Bus::outside(&store);
+    // What the command line changes is announced to the running servers.
+    let store = store.clone().with_sink(Arc::new(Bus::outside(store.backend())));
     let result = match command {
         Command::Kitchen(command) => run_kitchen_command(&store, config, command, out).await,
-        Command::User(command) => run_user_command(&store, &bus, command, out).await,
+        Command::User(command) => run_user_command(&store, command, out).await,
         Command::Backup { path } if path.exists() => {
             Err(CliError::Invalid(format!("{} already exists; back up to a new file", path.display())))
         }
@@ -289,9 +296,9 @@ fn describe_kitchen(kitchen: &Kitchen, config: &Config) -> String {
 /// The kitchen a new user goes to: the one named, else the only one, else a new one.
 async fn kitchen_for_new_user(
     store: &Store,
-    named: Option<i64>,
+    named: Option<KitchenId>,
     out: &mut impl std::io::Write,
-) -> Result<i64, CliError> {
+) -> Result<KitchenId, CliError> {
     let kitchens = store.kitchens().await?;
     match (named, &kitchens[..]) {
         (Some(id), _) if kitchens.iter().any(|kitchen| kitchen.id == id) => Ok(id),
@@ -308,12 +315,7 @@ async fn kitchen_for_new_user(
     }
 }
 
-async fn run_user_command(
-    store: &Store,
-    bus: &Bus,
-    command: UserCommand,
-    out: &mut impl std::io::Write,
-) -> Result<(), CliError> {
+async fn run_user_command(store: &Store, command: UserCommand, out: &mut impl std::io::Write) -> Result<(), CliError> {
     match command {
         UserCommand::Add(add) => {
             let new = app::wire::NewUser {
@@ -328,7 +330,7 @@ async fn run_user_command(
                 return Err(CliError::EmailTaken(new.email));
             }
             let kitchen_id = kitchen_for_new_user(store, add.kitchen, out).await?;
-            let password = auth::temporary_password();
+            let password = temporary_password();
             let account = NewAccount {
                 kitchen_id,
                 password_hash: hash(&password).await?,
@@ -354,24 +356,24 @@ async fn run_user_command(
         UserCommand::Disable { email } => {
             let user = find(store, &email).await?;
             let changes = UserChanges { active: Some(false), ..UserChanges::default() };
-            let changed = store.update_user(user.id, &changes, bus).await.map_err(|error| match error {
+            let changed = store.update_user(user.id, &changes).await.map_err(|error| match error {
                 StoreError::LastHeadChef => CliError::LastHeadChef(email.clone()),
                 other => other.into(),
             })?;
-            print(out, &format!("disabled {}; {} session(s) ended", describe(&changed.user), changed.ended.len()));
+            print(out, &format!("disabled {}; {} session(s) ended", describe(&changed.user), changed.sessions_ended));
         }
         UserCommand::ResetPassword { email } => {
             let user = find(store, &email).await?;
-            let password = auth::temporary_password();
+            let password = temporary_password();
             let ended = store
-                .set_password(user.id, &hash(&password).await?, true, None, SessionsToEnd::All(EndReason::Revoked), bus)
+                .set_password(user.id, &hash(&password).await?, true, None, SessionsToEnd::All(EndReason::Revoked))
                 .await?;
             print(
                 out,
                 &format!(
                     "reset the password of {}; {} session(s) ended\ntemporary password (shown once): {password}",
                     describe(&user),
-                    ended.len()
+                    ended
                 ),
             );
         }
@@ -386,7 +388,7 @@ async fn find(store: &Store, email: &str) -> Result<User, CliError> {
 
 async fn hash(password: &str) -> Result<String, CliError> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+    tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|error| CliError::Invalid(error.to_string()))
 }

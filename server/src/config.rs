@@ -1,6 +1,7 @@
 //! Configuration from command-line flags and the environment (every flag has an env name).
 
 use clap::{CommandFactory, FromArgMatches, Parser};
+use ipnet::IpNet;
 use std::{net::IpAddr, path::PathBuf, time::Duration};
 
 /// How the server is started. `--help` lists every option with its environment variable.
@@ -76,8 +77,8 @@ pub struct Config {
     /// Reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For`
     /// names the client for sign-in throttling. Requests from anyone else are counted by
     /// their own address.
-    #[arg(long, env = "MISEOS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::throttle::parse_proxy)]
-    pub trusted_proxies: Vec<ipnet::IpNet>,
+    #[arg(long, env = "MISEOS_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
 
     /// Sockets one user may hold open (per process); beyond it the oldest is closed with
     /// 4008. 0 lifts the limit.
@@ -130,8 +131,8 @@ pub struct Config {
 
     /// Networks (addresses or CIDR, comma-separated) that may read `/metrics`, besides
     /// loopback. Everyone else gets 404.
-    #[arg(long, env = "MISEOS_METRICS_ALLOW", value_delimiter = ',', value_parser = crate::throttle::parse_proxy)]
-    pub metrics_allow: Vec<ipnet::IpNet>,
+    #[arg(long, env = "MISEOS_METRICS_ALLOW", value_delimiter = ',', value_parser = parse_network)]
+    pub metrics_allow: Vec<IpNet>,
 
     /// Serve `/metrics` on this port (same allow rule) instead of the main one, like soketi:
     /// a scrape then never competes with users for the main port, and no proxy in front of
@@ -154,9 +155,6 @@ pub struct Config {
     pub port_file: Option<PathBuf>,
 }
 
-/// The smallest accepted JWT secret; HS256 with less is guessable.
-pub const MIN_SECRET_BYTES: usize = 32;
-
 impl Config {
     /// The dashboard's waiting-time colours; a red threshold below the amber one is read as
     /// the amber one (straight to red).
@@ -168,14 +166,19 @@ impl Config {
         }
     }
 
-    /// The connection limits, `None` where lifted.
-    pub fn connection_limits(&self) -> crate::serve::ConnectionLimits {
-        crate::serve::ConnectionLimits {
-            max_connections: (self.max_connections > 0)
-                .then(|| usize::try_from(self.max_connections).unwrap_or(usize::MAX)),
-            header_timeout: seconds(self.header_timeout_seconds),
-            idle_timeout: seconds(self.idle_timeout_seconds),
-        }
+    /// Most connections held at once, if limited.
+    pub fn max_connections(&self) -> Option<usize> {
+        (self.max_connections > 0).then(|| usize::try_from(self.max_connections).unwrap_or(usize::MAX))
+    }
+
+    /// How long a new connection has to send its first request's headers, if limited.
+    pub fn header_timeout(&self) -> Option<Duration> {
+        seconds(self.header_timeout_seconds)
+    }
+
+    /// How long a kept-alive connection may wait for its next request, if limited.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        seconds(self.idle_timeout_seconds)
     }
 
     /// How long a REST request may take, if limited.
@@ -220,6 +223,15 @@ impl Config {
     }
 }
 
+/// Parses an address or a network (`10.0.0.0/8`): an entry of `MISEOS_TRUSTED_PROXIES` or
+/// `MISEOS_METRICS_ALLOW`.
+pub fn parse_network(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an IP address nor a network such as 10.0.0.0/8"))
+}
+
 /// A duration of `value` seconds; `None` for 0 (no limit) or anything not positive.
 fn seconds(value: f64) -> Option<Duration> {
     (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value.min(86_400.0 * 365.0)))
@@ -243,6 +255,14 @@ mod tests {
         assert!(command_without_environment().get_arguments().all(|argument| argument.get_env().is_none()));
         let defaults = Config::defaults();
         assert_eq!((defaults.port, defaults.ws_queue_capacity, defaults.port_file), (5001, 256, None));
+    }
+
+    #[test]
+    fn networks_are_addresses_or_networks() {
+        assert!(parse_network("192.168.1.10").unwrap().contains(&"192.168.1.10".parse::<IpAddr>().unwrap()));
+        assert!(parse_network("10.0.0.0/8").unwrap().contains(&"10.1.2.3".parse::<IpAddr>().unwrap()));
+        assert!(parse_network("::1").is_ok());
+        assert!(parse_network("not-an-ip").is_err());
     }
 
     #[test]

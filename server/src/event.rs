@@ -1,17 +1,33 @@
-//! A committed change, as the store reports it and the bus carries it to every hub.
+//! What a committed write announces: the vocabulary the store speaks when it stages an
+//! announcement in a transaction, and the live road (bus, hub) when it carries and delivers it.
+//! It depends on nothing of the server but the wire types, so both sides can use it without
+//! knowing each other.
 //!
-//! Every change moves exactly one pending count of one kitchen by one. An event carries its
-//! kitchen, both of that kitchen's counts after the change and the kitchen's `seq` at which
-//! they became true, so a hub can take a kitchen's counts from any one event.
+//! Every change to a kitchen's items moves exactly one pending count of that kitchen by one.
+//! An [`Event`] carries its kitchen, both of that kitchen's counts after the change and the
+//! kitchen's `seq` at which they became true, so a hub can take a kitchen's counts from any
+//! one event.
 
-use app::wire::{Category, Decision, Person};
+pub use app::wire::EndReason;
+use app::wire::{Category, Decision, KitchenId, Person, UserId};
 use serde::{Deserialize, Serialize};
+
+/// Everything a committed write can announce to the running processes.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Announcement {
+    /// A change to a kitchen's items, with its new pending counts and `seq`.
+    Event(Event),
+    /// A new STAFF socket claim (PostgreSQL only: several processes decide which is newest).
+    Claim(StaffClaim),
+    /// Sessions ended (sign-out, disable, new role or password, idle expiry).
+    SessionsEnded(SessionsEnded),
+}
 
 /// One committed change to a kitchen's items.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 pub struct Event {
     /// The kitchen whose items changed.
-    pub kitchen_id: i64,
+    pub kitchen_id: KitchenId,
     /// The kitchen's pending counts after the change, with the `seq` this change took.
     pub counts: PendingCounts,
     /// Which kind of item changed.
@@ -45,7 +61,7 @@ pub enum Change {
     Reviewed {
         item_id: i64,
         item_name: String,
-        requester_id: i64,
+        requester_id: UserId,
         reviewed_by: Person,
         decision: Decision,
         note: Option<String>,
@@ -90,12 +106,51 @@ impl PendingCounts {
     }
 }
 
-/// A new STAFF session of `user_id` with its `claim`, announced to every process so that
-/// only the newest session of each user stays open.
+/// A new STAFF socket of `user_id` with its `claim`, announced to every process so that only
+/// the newest socket of each user stays open.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
 pub struct StaffClaim {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub claim: i64,
+}
+
+/// Sessions that ended in one transaction, and the place of that ending in the database's
+/// order of endings (`seq`, from one counter row taken in the ending's transaction, so a
+/// process that has read the endings up to some `seq` has read every ending committed before
+/// it, whatever any process's clock says).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SessionsEnded {
+    pub seq: i64,
+    pub endings: Vec<(SessionId, EndReason)>,
+}
+
+/// A server-side session's id (a sign-in; API.md section 7): 128 random bits, written as 32
+/// hex digits in tokens and in the database. Kept as two `u64`s rather than a `u128`: 8-byte
+/// alignment keeps the hub's per-socket entry (which holds one) small.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct SessionId([u64; 2]);
+
+impl SessionId {
+    /// The id with this numeric value (fresh ids come from `accounts::tokens`; tests name
+    /// sessions by small numbers).
+    pub fn from_u128(value: u128) -> SessionId {
+        // Splitting a u128 into its halves: the truncation is the point.
+        #[allow(clippy::cast_possible_truncation)]
+        SessionId([(value >> 64) as u64, value as u64])
+    }
+
+    /// Parses the 32-hex-digit form.
+    pub fn parse(text: &str) -> Option<SessionId> {
+        (text.len() == 32 && text.bytes().all(|byte| byte.is_ascii_hexdigit()))
+            .then(|| u128::from_str_radix(text, 16).ok().map(SessionId::from_u128))
+            .flatten()
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{:016x}{:016x}", self.0[0], self.0[1])
+    }
 }
 
 #[cfg(test)]
@@ -109,9 +164,9 @@ mod tests {
     #[test]
     fn the_largest_event_fits_a_notify_payload() {
         let widest_name = "🦞".repeat(MAX_NAME_CHARS);
-        let person = Person { id: i64::MAX, first_name: widest_name.clone(), last_name: widest_name.clone() };
+        let person = Person { id: UserId(i64::MAX), first_name: widest_name.clone(), last_name: widest_name.clone() };
         let event = Event {
-            kitchen_id: i64::MAX,
+            kitchen_id: KitchenId(i64::MAX),
             counts: PendingCounts { ingredient_requests: i64::MAX, dish_suggestions: i64::MAX, seq: i64::MAX },
             category: Category::DishSuggestion,
             at_millis: i64::MAX,
@@ -119,7 +174,7 @@ mod tests {
             change: Change::Reviewed {
                 item_id: i64::MAX,
                 item_name: widest_name.clone(),
-                requester_id: i64::MAX,
+                requester_id: UserId(i64::MAX),
                 reviewed_by: person,
                 // The longer of the two names.
                 decision: Decision::Approve,
@@ -128,5 +183,15 @@ mod tests {
         };
         let payload = serde_json::to_string(&event).unwrap();
         assert!(payload.len() < 4000, "{} bytes", payload.len());
+    }
+
+    #[test]
+    fn session_ids_round_trip_through_their_text() {
+        let session = SessionId::from_u128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
+        assert_eq!(session.to_string(), "0123456789abcdeffedcba9876543210");
+        assert_eq!(SessionId::parse(&session.to_string()), Some(session));
+        assert_eq!(SessionId::parse("not-hex"), None);
+        assert_eq!(SessionId::parse(&"f".repeat(33)), None);
+        assert_eq!(SessionId::parse("+fffffffffffffffffffffffffffffff"), None);
     }
 }

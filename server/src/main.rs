@@ -6,7 +6,7 @@ use server::{cli, config::Config, Application};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc packs the many small per-session allocations tighter than glibc malloc (see
-/// docs/PERFORMANCE.md, RSS per idle session).
+/// docs/PERFORMANCE.md, RSS per idle socket).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,11 +1,11 @@
 //! What an operator scrapes: counters and gauges in Prometheus' text format, served at
-//! `/metrics` (see [`crate::api`]'s router and [`crate::config::Config::metrics_port`]).
+//! `/metrics` (see `crate::http::telemetry` and [`crate::config::Config::metrics_port`]).
 //!
 //! Each application owns its registry (no process-wide recorder), so tests that run many
 //! servers in one process read only their own numbers. The hot paths hold plain handles
 //! (an atomic each): the hub counts a fan-out once, adding its number of recipients, never
 //! once per frame; labelled families are touched only where something starts or ends (a
-//! session, a request).
+//! socket, a request).
 
 use app::wire::SessionType;
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -21,7 +21,7 @@ use prometheus_client::{
 };
 use std::sync::Arc;
 
-/// The `type` label of a notification session.
+/// The `session_type` label of a notification socket (the contract's `sessionType`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SessionTypeLabel {
     pub session_type: &'static str,
@@ -38,7 +38,7 @@ impl From<SessionType> for SessionTypeLabel {
     }
 }
 
-/// How a notification session ended.
+/// How a notification socket closed.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CloseLabel {
     pub session_type: &'static str,
@@ -63,17 +63,17 @@ pub struct SignInLabel {
 /// The hub's counters: what the fan-out did.
 #[derive(Clone, Default)]
 pub struct HubMetrics {
-    pub sessions_open: Family<SessionTypeLabel, Gauge>,
-    pub sessions_closed: Family<CloseLabel, Counter>,
+    pub sockets_open: Family<SessionTypeLabel, Gauge>,
+    pub sockets_closed: Family<CloseLabel, Counter>,
     /// Frames queued for delivery, summed over recipients.
     pub frames: Counter,
     /// Bytes of those frames, summed over recipients.
     pub bytes: Counter,
-    /// Events sent to every admin session.
+    /// Events sent to every admin socket.
     pub broadcasts: Counter,
-    /// Decisions sent to one cook's session.
+    /// Decisions sent to one cook's socket.
     pub direct_messages: Counter,
-    /// Sessions closed because their queue was full.
+    /// Sockets closed because their queue was full.
     pub queue_overflows: Counter,
 }
 
@@ -129,19 +129,20 @@ impl Metrics {
     /// Registers every metric, named `miseos_…`.
     pub fn new(hub: HubMetrics, bus: BusMetrics, pool: PoolMetrics) -> Arc<Metrics> {
         let mut registry = Registry::with_prefix("miseos");
-        registry.register("ws_sessions_open", "Notification sessions open, by type", hub.sessions_open.clone());
+        // The names keep the contract's word for a socket's kind (its `sessionType`).
+        registry.register("ws_sessions_open", "Notification sockets open, by session type", hub.sockets_open.clone());
         registry.register(
             "ws_sessions_closed",
-            "Notification sessions ended, by type and close code (1006: the client vanished)",
-            hub.sessions_closed.clone(),
+            "Notification sockets closed, by session type and close code (1006: the client vanished)",
+            hub.sockets_closed.clone(),
         );
-        registry.register("ws_frames_sent", "Frames queued to sessions, summed over recipients", hub.frames.clone());
+        registry.register("ws_frames_sent", "Frames queued to sockets, summed over recipients", hub.frames.clone());
         registry.register("ws_bytes_sent", "Bytes of those frames, summed over recipients", hub.bytes.clone());
-        registry.register("ws_broadcasts", "Events fanned out to every admin session", hub.broadcasts.clone());
-        registry.register("ws_direct_messages", "Decisions sent to one cook's session", hub.direct_messages.clone());
+        registry.register("ws_broadcasts", "Events fanned out to every admin socket", hub.broadcasts.clone());
+        registry.register("ws_direct_messages", "Decisions sent to one cook's socket", hub.direct_messages.clone());
         registry.register(
             "ws_queue_overflows",
-            "Sessions closed with 1013 because their queue was full",
+            "Sockets closed with 1013 because their queue was full",
             hub.queue_overflows.clone(),
         );
         registry.register(

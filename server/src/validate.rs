@@ -20,10 +20,11 @@ pub const MAX_QUANTITY: f64 = 100_000.0;
 /// Checks an ingredient request.
 pub fn ingredient_request(new: &NewIngredientRequest) -> Result<(), String> {
     single_line("itemName", &new.item_name, MAX_NAME_CHARS)?;
-    if !new.quantity.is_finite() || new.quantity <= 0.0 {
+    let quantity = new.quantity.0;
+    if !quantity.is_finite() || quantity <= 0.0 {
         return Err("quantity must be a number greater than 0".into());
     }
-    if new.quantity > MAX_QUANTITY {
+    if quantity > MAX_QUANTITY {
         return Err(format!("quantity must be at most {MAX_QUANTITY}"));
     }
     single_line("unit", &new.unit, MAX_UNIT_CHARS)?;
@@ -126,7 +127,12 @@ mod tests {
     use super::*;
 
     fn request(item_name: &str, quantity: f64, unit: &str) -> NewIngredientRequest {
-        NewIngredientRequest { item_name: item_name.into(), quantity, unit: unit.into(), note: None }
+        NewIngredientRequest {
+            item_name: item_name.into(),
+            quantity: app::wire::Quantity(quantity),
+            unit: unit.into(),
+            note: None,
+        }
     }
 
     #[test]

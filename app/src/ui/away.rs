@@ -8,11 +8,11 @@
 //! A device that has never seen a decision starts from one shift ago.
 
 use super::{
-    cook::status_badge,
     full_name,
+    item::status_badge,
     preferences::{tr, use_preferences},
 };
-use crate::wire::{Category, DishSuggestion, IngredientRequest, ReviewNotice, ReviewStatus};
+use crate::wire::{Category, Item, ItemDetails, ReviewNotice, ReviewStatus, UserId};
 use leptos::prelude::*;
 use std::collections::HashSet;
 
@@ -31,35 +31,18 @@ pub struct Decided {
     pub note: Option<String>,
 }
 
-/// An item that may have been decided.
-pub trait Reviewable {
-    fn decided(&self) -> Option<Decided>;
-}
-
-macro_rules! reviewable {
-    ($item:ty, $category:expr, $title:ident) => {
-        impl Reviewable for $item {
-            fn decided(&self) -> Option<Decided> {
-                Some(Decided {
-                    key: ($category, self.id),
-                    title: self.$title.clone(),
-                    status: self.status,
-                    reviewer: full_name(self.reviewed_by.as_ref()?),
-                    at: self.reviewed_at.clone()?,
-                    at_millis: self.reviewed_at_millis?,
-                    note: self.review_note.clone(),
-                })
-            }
-        }
-    };
-}
-reviewable!(IngredientRequest, Category::IngredientRequest, item_name);
-reviewable!(DishSuggestion, Category::DishSuggestion, name);
-
 impl Decided {
     /// `item`'s decision, if it has one.
-    pub fn of<T: Reviewable>(item: &T) -> Option<Decided> {
-        item.decided()
+    pub fn of<D: ItemDetails>(item: &Item<D>) -> Option<Decided> {
+        Some(Decided {
+            key: (D::CATEGORY, item.id),
+            title: item.name().to_string(),
+            status: item.status,
+            reviewer: full_name(item.reviewed_by.as_ref()?),
+            at: item.reviewed_at.clone()?,
+            at_millis: item.reviewed_at_millis?,
+            note: item.review_note.clone(),
+        })
     }
 }
 
@@ -74,7 +57,7 @@ fn news(mut decided: Vec<Decided>, seen_until: i64, heard: &HashSet<(Category, i
 /// The catch-up state of one cook's page.
 #[derive(Clone, Copy)]
 pub struct CatchUp {
-    user_id: i64,
+    user_id: UserId,
     /// The summary on screen, empty once seen.
     pub decisions: RwSignal<Vec<Decided>>,
     /// Decisions this page toasted as they happened: never news again.
@@ -88,7 +71,7 @@ pub struct CatchUp {
 }
 
 impl CatchUp {
-    pub fn new(user_id: i64) -> CatchUp {
+    pub fn new(user_id: UserId) -> CatchUp {
         CatchUp {
             user_id,
             decisions: RwSignal::new(Vec::new()),

@@ -7,6 +7,7 @@ use super::{
     away::{self, AwayPanel},
     badge::CountBadge,
     data, full_name,
+    item::{status_badge, Shown},
     preferences::{tr, use_preferences},
     signed_in_page,
     toasts::{ToastRegion, Toasts, Tone},
@@ -15,8 +16,8 @@ use crate::{
     client,
     live::{self, LinkState},
     wire::{
-        Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Quantity,
-        ReviewNotice, ReviewStatus, User,
+        Category, Decision, DishSuggestion, IngredientRequest, Item, ItemDetails, NewDishSuggestion,
+        NewIngredientRequest, Quantity, ReviewNotice, ReviewStatus, User, UserId,
     },
 };
 use leptos::prelude::*;
@@ -56,7 +57,7 @@ impl MyItems {
     /// `done` runs once they are in place (or the fetch failed).
     fn refetch(self, done: impl FnOnce() + 'static) {
         leptos::task::spawn_local(async move {
-            if let Ok(fresh) = client::cook_items().await {
+            if let Ok(fresh) = data::fetch_cook_items().await {
                 self.requests.set(fresh.ingredient_requests);
                 self.suggestions.set(fresh.dish_suggestions);
             }
@@ -65,35 +66,14 @@ impl MyItems {
     }
 }
 
-/// One of the cook's items, whichever its kind.
-trait OwnItem {
-    fn id(&self) -> i64;
-    fn record(&mut self, status: ReviewStatus, notice: &ReviewNotice);
-}
-
-macro_rules! own_item {
-    ($item:ty) => {
-        impl OwnItem for $item {
-            fn id(&self) -> i64 {
-                self.id
-            }
-            fn record(&mut self, status: ReviewStatus, notice: &ReviewNotice) {
-                self.status = status;
-                self.reviewed_by = Some(notice.reviewed_by.clone());
-                self.reviewed_at = Some(notice.timestamp.clone());
-                self.review_note = notice.note.clone();
-            }
-        }
-    };
-}
-own_item!(IngredientRequest);
-own_item!(DishSuggestion);
-
 /// Records a decision on the item it names; false when the list does not have it.
-fn record_review<T: OwnItem>(items: &mut [T], notice: &ReviewNotice, status: ReviewStatus) -> bool {
-    match items.iter_mut().find(|item| item.id() == notice.request_id) {
+fn record_review<D: ItemDetails>(items: &mut [Item<D>], notice: &ReviewNotice, status: ReviewStatus) -> bool {
+    match items.iter_mut().find(|item| item.id == notice.request_id) {
         Some(item) => {
-            item.record(status, notice);
+            item.status = status;
+            item.reviewed_by = Some(notice.reviewed_by.clone());
+            item.reviewed_at = Some(notice.timestamp.clone());
+            item.review_note = notice.note.clone();
             true
         }
         None => false,
@@ -104,7 +84,7 @@ fn record_review<T: OwnItem>(items: &mut [T], notice: &ReviewNotice, status: Rev
 const VIBRATE_MS: u32 = 200;
 
 #[component]
-fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: i64) -> impl IntoView {
+fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: UserId) -> impl IntoView {
     let mine = MyItems {
         requests: RwSignal::new(data.ingredient_requests),
         suggestions: RwSignal::new(data.dish_suggestions),
@@ -174,8 +154,8 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: i64) -> im
                 <ul class="cards">
                     <For each=move || mine.requests.get() key=|item| (item.id, item.status) let:item>
                         <MyItem
-                            title=item.item_name.clone()
-                            amount=Some((item.quantity, item.unit.clone()))
+                            title=item.name().to_string()
+                            amount=item.details.amount()
                             status=item.status
                             reviewer=item.reviewed_by.as_ref().map(full_name)
                             reviewed_at=item.reviewed_at.clone()
@@ -185,8 +165,8 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: i64) -> im
                     </For>
                     <For each=move || mine.suggestions.get() key=|item| (item.id, item.status) let:item>
                         <MyItem
-                            title=item.name.clone()
-                            amount=None
+                            title=item.name().to_string()
+                            amount=item.details.amount()
                             status=item.status
                             reviewer=item.reviewed_by.as_ref().map(full_name)
                             reviewed_at=item.reviewed_at.clone()
@@ -207,15 +187,6 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: i64) -> im
 fn vibrate() {
     if let Some(window) = web_sys::window() {
         let _ = window.navigator().vibrate_with_duration(VIBRATE_MS);
-    }
-}
-
-/// A status as its badge says it, and the badge's CSS class.
-pub fn status_badge(status: ReviewStatus) -> (&'static str, &'static str) {
-    match status {
-        ReviewStatus::Pending => ("Pending", "status pending"),
-        ReviewStatus::Approved => ("Approved", "status approved"),
-        ReviewStatus::Rejected => ("Rejected", "status rejected"),
     }
 }
 
@@ -326,7 +297,7 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
         let written_note = note.get_untracked();
         let new = NewIngredientRequest {
             item_name: item_name.get_untracked(),
-            quantity: amount,
+            quantity: Quantity(amount),
             unit: unit.get_untracked(),
             note: Some(written_note).filter(|text| !text.trim().is_empty()),
         };

@@ -8,6 +8,7 @@ use super::{
     badge::CountBadge,
     data, full_name,
     i18n::Locale,
+    item::Shown,
     preferences::{tr, use_preferences},
     signed_in_page,
     wall::WallScreen,
@@ -15,7 +16,7 @@ use super::{
 use crate::{
     client,
     live::{self, LinkState, SeqGate},
-    wire::{Category, Decision, DishSuggestion, IngredientRequest, Notification, Quantity, User},
+    wire::{Category, Decision, DishSuggestion, IngredientRequest, Item, Notification, Quantity, User},
 };
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -47,29 +48,14 @@ struct PendingCard {
     created_at_millis: i64,
 }
 
-impl From<&IngredientRequest> for PendingCard {
-    fn from(item: &IngredientRequest) -> Self {
+impl<D: Shown> From<&Item<D>> for PendingCard {
+    fn from(item: &Item<D>) -> Self {
         PendingCard {
-            category: Category::IngredientRequest,
+            category: D::CATEGORY,
             id: item.id,
-            title: item.item_name.clone(),
-            amount: Some((item.quantity, item.unit.clone())),
-            note: item.note.clone().filter(|note| !note.trim().is_empty()),
-            requested_by: full_name(&item.requested_by),
-            created_at: item.created_at.clone(),
-            created_at_millis: item.created_at_millis,
-        }
-    }
-}
-
-impl From<&DishSuggestion> for PendingCard {
-    fn from(item: &DishSuggestion) -> Self {
-        PendingCard {
-            category: Category::DishSuggestion,
-            id: item.id,
-            title: item.name.clone(),
-            amount: None,
-            note: Some(item.description.clone()).filter(|text| !text.trim().is_empty()),
+            title: item.name().to_string(),
+            amount: item.details.amount(),
+            note: item.details.note(),
             requested_by: full_name(&item.requested_by),
             created_at: item.created_at.clone(),
             created_at_millis: item.created_at_millis,

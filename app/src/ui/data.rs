@@ -110,7 +110,22 @@ pub fn dashboard() -> impl Future<Output = Result<DashboardData, String>> + Send
     }
     #[cfg(not(feature = "ssr"))]
     {
-        send_wrapper::SendWrapper::new(crate::client::dashboard())
+        use crate::{client, wire::Category};
+        send_wrapper::SendWrapper::new(async {
+            let (snapshot, ingredient_requests, dish_suggestions) = futures::join!(
+                client::snapshot(),
+                client::pending(Category::IngredientRequest),
+                client::pending(Category::DishSuggestion)
+            );
+            Ok(DashboardData {
+                snapshot: snapshot?,
+                ingredient_requests: ingredient_requests?,
+                dish_suggestions: dish_suggestions?,
+                // The server renders every page first with the kitchen's thresholds; a page
+                // built in the browser alone (which the app never does) has no API to read them.
+                waiting: Default::default(),
+            })
+        })
     }
 }
 
@@ -127,8 +142,19 @@ pub fn cook_items() -> impl Future<Output = Result<CookData, String>> + Send {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        send_wrapper::SendWrapper::new(crate::client::cook_items())
+        send_wrapper::SendWrapper::new(fetch_cook_items())
     }
+}
+
+/// A cook's own items, fetched from the API (a page built in the browser, or anew after a
+/// reconnect).
+pub async fn fetch_cook_items() -> Result<CookData, String> {
+    use crate::{client, wire::Category};
+    let (ingredient_requests, dish_suggestions) = futures::join!(
+        client::own_items(Category::IngredientRequest, COOK_PAGE_ITEMS),
+        client::own_items(Category::DishSuggestion, COOK_PAGE_ITEMS)
+    );
+    Ok(CookData { ingredient_requests: ingredient_requests?, dish_suggestions: dish_suggestions? })
 }
 
 /// The brigade, for the team page.

@@ -9,13 +9,14 @@
 
 use super::{
     full_name,
+    item::{status_badge, Shown},
     preferences::{tr, use_preferences},
     TopBar,
 };
 use crate::{
     client,
     live::LinkState,
-    wire::{Category, DishSuggestion, IngredientRequest, Quantity, ReviewStatus, User},
+    wire::{Category, DishSuggestion, IngredientRequest, Item, Quantity, ReviewStatus, User, UserId},
 };
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -30,39 +31,22 @@ struct Row {
     title: String,
     amount: Option<(Quantity, String)>,
     status: ReviewStatus,
-    requested_by: (i64, String),
-    reviewed_by: Option<(i64, String)>,
+    requested_by: (UserId, String),
+    reviewed_by: Option<(UserId, String)>,
     reviewed_at: Option<String>,
     review_note: Option<String>,
     created_at: String,
     created_at_millis: i64,
 }
 
-impl From<IngredientRequest> for Row {
-    fn from(item: IngredientRequest) -> Row {
+impl<D: Shown> From<Item<D>> for Row {
+    fn from(item: Item<D>) -> Row {
         Row {
-            key: (Category::IngredientRequest, item.id),
-            amount: Some((item.quantity, item.unit.clone())),
+            key: (D::CATEGORY, item.id),
+            amount: item.details.amount(),
+            title: item.name().to_string(),
             requested_by: (item.requested_by.id, full_name(&item.requested_by)),
             reviewed_by: item.reviewed_by.as_ref().map(|person| (person.id, full_name(person))),
-            title: item.item_name,
-            status: item.status,
-            reviewed_at: item.reviewed_at,
-            review_note: item.review_note,
-            created_at: item.created_at,
-            created_at_millis: item.created_at_millis,
-        }
-    }
-}
-
-impl From<DishSuggestion> for Row {
-    fn from(item: DishSuggestion) -> Row {
-        Row {
-            key: (Category::DishSuggestion, item.id),
-            amount: None,
-            requested_by: (item.requested_by.id, full_name(&item.requested_by)),
-            reviewed_by: item.reviewed_by.as_ref().map(|person| (person.id, full_name(person))),
-            title: item.name,
             status: item.status,
             reviewed_at: item.reviewed_at,
             review_note: item.review_note,
@@ -102,7 +86,7 @@ fn showable(rows: &[Row], cursors: &[(Category, Cursor)]) -> Vec<Row> {
 struct Filters {
     status: Option<ReviewStatus>,
     kind: Option<Category>,
-    person: Option<i64>,
+    person: Option<UserId>,
     /// Only items decided since this instant (chefs: the start of today); `None` for cooks.
     decided_since: Option<i64>,
 }
@@ -156,7 +140,7 @@ pub fn HistoryPage(user: User) -> impl IntoView {
     let error = RwSignal::new(None::<client::CallError>);
     let busy = RwSignal::new(true);
     // Everyone named by a loaded row, for the person filter (chefs only).
-    let people = RwSignal::new(BTreeMap::<i64, String>::new());
+    let people = RwSignal::new(BTreeMap::<UserId, String>::new());
     // Answers to an older choice of filters are dropped.
     let generation = StoredValue::new(0u64);
 
@@ -236,7 +220,7 @@ pub fn HistoryPage(user: User) -> impl IntoView {
         filters.update(|filters| filters.kind = kind);
     };
     let on_person = move |event: leptos::ev::Event| {
-        let person = event_target_value(&event).parse::<i64>().ok();
+        let person = event_target_value(&event).parse::<i64>().ok().map(UserId);
         filters.update(|filters| filters.person = person);
     };
     let statuses: &'static [ReviewStatus] = if is_chef {
@@ -251,7 +235,7 @@ pub fn HistoryPage(user: User) -> impl IntoView {
                 <select id="history-status" on:change=on_status data-testid="filter-status">
                     <option value="">{tr("All")}</option>
                     {statuses.iter().map(|&status| view! {
-                        <option value=status.as_str()>{tr(super::cook::status_badge(status).0)}</option>
+                        <option value=status.as_str()>{tr(status_badge(status).0)}</option>
                     }).collect_view()}
                 </select>
             </div>
@@ -305,7 +289,7 @@ pub fn HistoryPage(user: User) -> impl IntoView {
 #[component]
 fn HistoryRow(row: Row, show_requester: bool) -> impl IntoView {
     let preferences = use_preferences();
-    let (status_text, status_class) = super::cook::status_badge(row.status);
+    let (status_text, status_class) = status_badge(row.status);
     let kind = match row.key.0 {
         Category::IngredientRequest => "Ingredient request",
         Category::DishSuggestion => "Dish suggestion",
@@ -336,17 +320,19 @@ fn HistoryRow(row: Row, show_requester: bool) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::Person;
+    use crate::wire::{IngredientDetails, Person};
 
     fn row(category: Category, id: i64, created_at_millis: i64) -> Row {
         Row::from(IngredientRequest {
             id,
-            item_name: format!("item {id}"),
-            quantity: Quantity(1.0),
-            unit: "kg".into(),
-            note: None,
+            details: IngredientDetails {
+                item_name: format!("item {id}"),
+                quantity: Quantity(1.0),
+                unit: "kg".into(),
+                note: None,
+            },
             status: ReviewStatus::Approved,
-            requested_by: Person { id: 3, first_name: "Ali".into(), last_name: "Hassan".into() },
+            requested_by: Person { id: UserId(3), first_name: "Ali".into(), last_name: "Hassan".into() },
             created_at: String::new(),
             created_at_millis,
             reviewed_by: None,
@@ -392,8 +378,12 @@ mod tests {
 
     #[test]
     fn the_filters_become_the_list_query() {
-        let filters =
-            Filters { status: Some(ReviewStatus::Rejected), kind: None, person: Some(2), decided_since: Some(1_000) };
+        let filters = Filters {
+            status: Some(ReviewStatus::Rejected),
+            kind: None,
+            person: Some(UserId(2)),
+            decided_since: Some(1_000),
+        };
         assert_eq!(filters.query(), "&status=REJECTED&person=2&reviewedSince=1000");
         assert_eq!(filters.kinds(), Category::ALL.to_vec());
     }

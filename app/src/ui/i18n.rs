@@ -534,7 +534,7 @@ mod tests {
         let notices = SignInNotice::ALL.map(SignInNotice::message);
         let themes = crate::ui::preferences::Theme::ALL.map(crate::ui::preferences::Theme::label);
         let statuses = [ReviewStatus::Pending, ReviewStatus::Approved, ReviewStatus::Rejected]
-            .map(|status| crate::ui::cook::status_badge(status).0);
+            .map(|status| crate::ui::item::status_badge(status).0);
         let forms = ["Request an ingredient", "Send request", "Suggest a dish", "Send suggestion"];
         let kinds = ["Ingredient request", "Dish suggestion"];
         let by_value = links.iter().chain(&notices).chain(&themes).chain(&statuses).chain(&forms).chain(&kinds);

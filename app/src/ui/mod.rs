@@ -24,6 +24,7 @@ mod dashboard;
 pub mod data;
 mod history;
 mod i18n;
+mod item;
 mod login;
 mod password;
 mod preferences;
@@ -193,7 +194,7 @@ fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: b
         leptos::task::spawn_local(async {
             crate::client::logout().await;
             // The socket may be told first and go there itself; either way the page says so.
-            crate::client::go_to(&crate::live::sign_in_path(crate::wire::close_reason::SIGNED_OUT));
+            crate::client::go_to(&crate::live::sign_in_path(crate::wire::EndReason::SignedOut.reason()));
         });
     };
     view! {

@@ -158,10 +158,9 @@ fn switch_language(to: Locale) {
 /// `english` in the page's language: a plain string, since the language is fixed for the
 /// life of a page.
 ///
-/// Reactive texts (a `move || …` closure per text, to switch in place) were measured first:
-/// each closure is a type of its own that the renderer is compiled for anew, and the
-/// hundred-odd texts cost 50 KB of WebAssembly (1,491,969 bytes against 1,441,824 with plain
-/// strings, both before `erase_components`, see .cargo/config.toml).
+/// Not a reactive text (a `move || …` closure per text, to switch in place): each closure is a
+/// type of its own that the renderer is compiled for anew, which made the WebAssembly larger
+/// (docs/PERFORMANCE.md, the kitchen floor's wasm budget).
 pub fn tr(english: &'static str) -> &'static str {
     use_preferences().locale.t(english)
 }

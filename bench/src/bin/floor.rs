@@ -64,7 +64,7 @@ async fn relay_triggers(stream: TcpStream, frames: broadcast::Sender<Utf8Bytes>)
             category: Category::IngredientRequest,
             request_id: seq,
             item_name: name,
-            requested_by: Person { id: 3, first_name: "Ali".into(), last_name: "Hassan".into() },
+            requested_by: Person { id: app::wire::UserId(3), first_name: "Ali".into(), last_name: "Hassan".into() },
             timestamp: TIMESTAMP.into(),
             // As the server sends it: a 13-digit Unix millisecond.
             created_at_millis: 1_774_606_500_000,
@@ -95,8 +95,8 @@ async fn serve_socket(stream: TcpStream, mut frames: broadcast::Receiver<Utf8Byt
     let welcome = Notification::Connected {
         message: WELCOME_MESSAGE.into(),
         session_type: SessionType::Admin,
-        user_id: 1,
-        kitchen_id: 1,
+        user_id: app::wire::UserId(1),
+        kitchen_id: app::wire::KitchenId(1),
         timestamp: TIMESTAMP.into(),
         // As long as the server's.
         epoch: "0123456789abcdef".into(),

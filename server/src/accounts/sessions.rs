@@ -1,41 +1,41 @@
-//! Which server-side sessions are live, checked on every REST request without a database
-//! round trip.
+//! Which server-side sessions are live, checked on every request without a database round
+//! trip.
 //!
-//! Each process keeps the sessions it has seen in a map. A request whose session is cached,
-//! live and recently used costs one lookup; anything else (first use here, long unused, a
-//! temporary password not yet changed) reads the session's row. Endings are pushed, not
-//! polled per request:
+//! Each process keeps the sessions it has seen in a [`SessionCache`]. A request whose session
+//! is cached, live and recently used costs one lookup; anything else (first use here, long
+//! unused, a temporary password not yet changed) reads the session's row. Endings are pushed,
+//! not polled per request: every ending is announced by the store once committed and reaches
+//! this cache through the live road ([`SessionCache::ended`]), from this process at once and
+//! from the others through the bus, which also catches up on endings it missed by their place
+//! in the database's order.
 //!
-//! - a change made by this process marks its ended sessions at once and closes their sockets;
-//! - a watcher task reads the sessions ended in the last few seconds, every half second and
-//!   at once when the bus reports an ending (PostgreSQL's NOTIFY from another process). That
-//!   read is also how a change made by the command line reaches a running SQLite server.
-//!
-//! Idle expiry: uses are counted in memory and written back every `flush interval` (a tenth
-//! of the idle time, at most a minute). A session is expired only when neither this process
-//! nor the database has seen it used for the idle time plus that interval and one watcher
-//! tick, so a session busy on another process is never expired early.
+//! Upkeep ([`Sessions::keep_up`], a background task): uses are counted in memory and written
+//! back in one statement every flush interval (a tenth of the idle time, at most a minute). A
+//! session is expired only when neither this process nor the database has seen it used for
+//! the idle time plus that interval and one upkeep tick, so a session busy on another process
+//! is never expired early. Every minute the cached live sessions are read again, so a session
+//! that ended by a way the road does not carry (a restore) is refused here too.
 
+use super::{tokens::TokenHolder, Caller};
 use crate::{
-    auth::{AuthUser, SessionId},
-    bus::Bus,
-    hub::Hub,
-    store::{now_millis, EndReason, Store, StoreError},
+    event::{EndReason, SessionId},
+    store::{now_millis, Store, StoreError},
 };
+use app::wire::{KitchenId, User, UserId};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
-use tokio::sync::{watch, Notify};
+use tokio_util::sync::CancellationToken;
 
-/// How often the watcher looks for ended and idle sessions.
-const WATCH_TICK: Duration = Duration::from_millis(500);
-/// How far before its last successful read the watcher reads endings again: enough to cover
-/// a slow commit or clocks a few seconds apart between processes (keep them in sync with
-/// NTP); the cache makes re-reading an ending harmless. After a failed read (the database
-/// away) the next one reaches back to the last that succeeded, so no ending is skipped.
-const ENDINGS_OVERLAP_MS: i64 = 15_000;
+/// How often upkeep runs.
+const UPKEEP_TICK: Duration = Duration::from_millis(500);
+/// How often the cached live sessions are checked against the database.
+const RECHECK_EVERY_MS: i64 = 60_000;
+/// Most sessions one read or write of the upkeep names (a statement's bind parameters stay
+/// far below either database's limit).
+const BATCH: usize = 500;
 /// How long an ended session stays cached (its token keeps getting the right 401 reason
 /// from memory meanwhile; afterwards, from the database).
 const ENDED_KEPT_MS: i64 = 60_000;
@@ -46,7 +46,7 @@ const FAILURES_KEPT_MS: i64 = 15 * 60 * 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
     /// The session ended; the reason is told to the caller.
-    #[error("{}", .0.message())]
+    #[error("{}", .0.reason())]
     Ended(EndReason),
     /// No such session, or it belongs to someone else.
     #[error("invalid token")]
@@ -56,18 +56,11 @@ pub enum Refusal {
     Store(#[from] StoreError),
 }
 
-/// What a live session may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Standing {
-    /// Signed in with a temporary password that has not been changed yet.
-    pub must_change_password: bool,
-}
-
 #[derive(Clone, Copy, Debug)]
 struct Cached {
-    user_id: i64,
+    user: UserId,
     /// The user's kitchen: a token naming another is not one this server issued.
-    kitchen_id: i64,
+    kitchen: KitchenId,
     ended: Option<EndReason>,
     /// Unix ms: last use seen by this process.
     last_used: i64,
@@ -78,14 +71,50 @@ struct Cached {
     must_change_password: bool,
 }
 
+/// The sessions this process has seen, live or recently ended. Cheap to clone; the live road
+/// holds one to mark endings as they arrive.
+#[derive(Clone, Default)]
+pub struct SessionCache(Arc<Mutex<HashMap<SessionId, Cached>>>);
+
+impl SessionCache {
+    fn lock(&self) -> MutexGuard<'_, HashMap<SessionId, Cached>> {
+        // Every critical section is a map update that cannot panic half-way.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks sessions ended: their tokens are refused from now on, with this reason.
+    pub fn ended(&self, endings: &[(SessionId, EndReason)]) {
+        let now = now_millis();
+        let mut cache = self.lock();
+        for &(session, reason) in endings {
+            let entry = cache.entry(session).or_insert(Cached {
+                user: UserId(0),
+                kitchen: KitchenId(0),
+                ended: None,
+                last_used: now,
+                flushed: now,
+                ended_seen: now,
+                must_change_password: false,
+            });
+            if entry.ended.is_none() {
+                entry.ended = Some(reason);
+                entry.ended_seen = now;
+            }
+        }
+    }
+
+    /// Why `session` ended, if this process knows it did. Checked once more after a socket
+    /// registers, so an ending that raced the registration still closes it.
+    pub fn ended_reason(&self, session: SessionId) -> Option<EndReason> {
+        self.lock().get(&session).and_then(|cached| cached.ended)
+    }
+}
+
 struct Inner {
     store: Store,
-    hub: Hub,
-    bus: Bus,
+    cache: SessionCache,
     idle_ms: i64,
     flush_ms: i64,
-    cache: Mutex<HashMap<SessionId, Cached>>,
-    wake: Arc<Notify>,
 }
 
 /// The session registry of this process. Cheap to clone.
@@ -93,67 +122,63 @@ struct Inner {
 pub struct Sessions(Arc<Inner>);
 
 impl Sessions {
-    /// A registry expiring sessions unused for `idle`; `wake` is notified by the bus when
-    /// another process ended sessions.
-    pub fn new(store: Store, hub: Hub, bus: Bus, idle: Duration, wake: Arc<Notify>) -> Sessions {
+    /// A registry over `cache`, expiring sessions unused for `idle`. `store` announces the
+    /// endings it writes (see [`Store::with_sink`]).
+    pub fn new(store: Store, cache: SessionCache, idle: Duration) -> Sessions {
         let idle_ms = i64::try_from(idle.as_millis()).unwrap_or(i64::MAX / 4).max(1);
         let flush_ms = (idle_ms / 10).clamp(100, 60_000);
-        Sessions(Arc::new(Inner { store, hub, bus, idle_ms, flush_ms, cache: Mutex::new(HashMap::new()), wake }))
+        Sessions(Arc::new(Inner { store, cache, idle_ms, flush_ms }))
     }
 
     fn cache(&self) -> MutexGuard<'_, HashMap<SessionId, Cached>> {
-        // Every critical section is a map update that cannot panic half-way.
-        self.0.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.cache.lock()
     }
 
     /// How long past the idle time a session is kept, for uses not yet written back.
     fn idle_grace_ms(&self) -> i64 {
-        self.0.idle_ms + self.0.flush_ms + i64::try_from(WATCH_TICK.as_millis()).unwrap_or(500)
+        self.0.idle_ms + self.0.flush_ms + i64::try_from(UPKEEP_TICK.as_millis()).unwrap_or(500)
     }
 
-    /// Admits `user`'s request if its session is live, and counts it as a use.
-    pub async fn check(&self, user: &AuthUser) -> Result<Standing, Refusal> {
+    /// Admits the holder of a verified token if its session is live, counting this as a use:
+    /// the caller, with whether they must change a temporary password first.
+    pub async fn admit(&self, holder: TokenHolder) -> Result<Caller, Refusal> {
         let now = now_millis();
         let local_last_used = {
             let mut cache = self.cache();
-            match cache.get_mut(&user.session) {
+            match cache.get_mut(&holder.session) {
                 Some(Cached { ended: Some(reason), .. }) => return Err(Refusal::Ended(*reason)),
-                Some(cached) if cached.user_id != user.id || cached.kitchen_id != user.kitchen_id => {
+                Some(cached) if cached.user != holder.user || cached.kitchen != holder.kitchen => {
                     return Err(Refusal::Unknown)
                 }
                 Some(cached) if !cached.must_change_password && now - cached.last_used <= self.0.idle_ms => {
                     cached.last_used = now;
-                    return Ok(Standing { must_change_password: false });
+                    return Ok(Caller::new(holder, false));
                 }
                 Some(cached) => Some(cached.last_used),
                 None => None,
             }
         };
-        let stored = self.0.store.session(user.session).await?.ok_or(Refusal::Unknown)?;
+        let stored = self.0.store.session(holder.session).await?.ok_or(Refusal::Unknown)?;
         // The kitchen of a token is its user's; a token that says otherwise was not ours.
-        if stored.user_id != user.id || stored.kitchen_id != user.kitchen_id {
+        if stored.user_id != holder.user || stored.kitchen_id != holder.kitchen {
             return Err(Refusal::Unknown);
         }
         if let Some(reason) = stored.ended {
-            self.mark_ended(&[(user.session, reason)], now);
+            self.0.cache.ended(&[(holder.session, reason)]);
             return Err(Refusal::Ended(reason));
         }
         let last_seen = stored.last_seen_at.max(local_last_used.unwrap_or(i64::MIN));
         if now - last_seen > self.idle_grace_ms() {
-            let expired = self
-                .0
-                .store
-                .expire_sessions(&[(user.session, user.id)], now - self.idle_grace_ms(), &self.0.bus)
-                .await?;
+            // The ending is announced: this cache and the sockets hear of it through the road.
+            let expired = self.0.store.expire_sessions(&[holder.session], now - self.idle_grace_ms()).await?;
             if !expired.is_empty() {
-                self.ended_here(&[(user.session, EndReason::Expired)]);
                 return Err(Refusal::Ended(EndReason::Expired));
             }
         }
         let mut cache = self.cache();
-        let cached = cache.entry(user.session).or_insert(Cached {
-            user_id: user.id,
-            kitchen_id: user.kitchen_id,
+        let cached = cache.entry(holder.session).or_insert(Cached {
+            user: holder.user,
+            kitchen: holder.kitchen,
             ended: None,
             last_used: now,
             flushed: stored.last_seen_at,
@@ -166,17 +191,30 @@ impl Sessions {
         }
         cached.last_used = now;
         cached.must_change_password = stored.must_change_password;
-        Ok(Standing { must_change_password: stored.must_change_password })
+        Ok(Caller::new(holder, stored.must_change_password))
+    }
+
+    /// Admits the holder like [`Sessions::admit`], but asks the database whether the session
+    /// and its user are still live whatever this process has cached: for the rare calls that
+    /// extend a session's life (a token refresh).
+    pub async fn admit_checked(&self, holder: TokenHolder) -> Result<Caller, Refusal> {
+        let session = holder.session;
+        let stored = self.0.store.session(session).await?.ok_or(Refusal::Unknown)?;
+        if let Some(reason) = stored.ended {
+            self.0.cache.ended(&[(session, reason)]);
+            return Err(Refusal::Ended(reason));
+        }
+        self.admit(holder).await
     }
 
     /// Caches a session just started by a sign-in on this process.
-    pub fn started(&self, session: SessionId, user: &app::wire::User, must_change_password: bool) {
+    pub fn started(&self, session: SessionId, user: &User, must_change_password: bool) {
         let now = now_millis();
         self.cache().insert(
             session,
             Cached {
-                user_id: user.id,
-                kitchen_id: user.kitchen_id,
+                user: user.id,
+                kitchen: user.kitchen_id,
                 ended: None,
                 last_used: now,
                 flushed: now,
@@ -193,83 +231,40 @@ impl Sessions {
         }
     }
 
-    /// Sessions this process just ended: refused from now on, their sockets closed. (Other
-    /// processes hear of it through the bus.)
-    pub fn ended_here(&self, ended: &[(SessionId, EndReason)]) {
-        self.mark_ended(ended, now_millis());
-    }
-
-    /// Why `session` ended, if this process knows it did. Checked once more after a socket
-    /// registers, so an ending that raced the registration still closes it.
+    /// Why `session` ended, if this process knows it did.
     pub fn ended_reason(&self, session: SessionId) -> Option<EndReason> {
-        self.cache().get(&session).and_then(|cached| cached.ended)
+        self.0.cache.ended_reason(session)
     }
 
-    /// Marks sessions ended and closes the sockets of those not already known to be.
-    fn mark_ended(&self, ended: &[(SessionId, EndReason)], now: i64) {
-        let mut newly_ended = Vec::new();
-        {
-            let mut cache = self.cache();
-            for &(session, reason) in ended {
-                match cache.get_mut(&session) {
-                    Some(Cached { ended: Some(_), .. }) => {}
-                    Some(cached) => {
-                        cached.ended = Some(reason);
-                        cached.ended_seen = now;
-                        newly_ended.push((session, reason));
-                    }
-                    None => {
-                        cache.insert(
-                            session,
-                            Cached {
-                                user_id: 0,
-                                kitchen_id: 0,
-                                ended: Some(reason),
-                                last_used: now,
-                                flushed: now,
-                                ended_seen: now,
-                                must_change_password: false,
-                            },
-                        );
-                        newly_ended.push((session, reason));
-                    }
-                }
+    /// Runs the upkeep until `stop` is cancelled: uses written back, idle sessions expired,
+    /// cached sessions checked again, old entries and failed sign-ins forgotten.
+    pub async fn keep_up(self, stop: CancellationToken) {
+        let mut last_prune = now_millis();
+        let mut last_recheck = now_millis();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(UPKEEP_TICK) => {}
+            }
+            if let Err(error) = self.upkeep_once(&mut last_recheck, &mut last_prune).await {
+                tracing::warn!(%error, "cannot keep the sessions up to date; trying again");
             }
         }
-        if !newly_ended.is_empty() {
-            self.0.hub.end_sessions(&newly_ended);
-        }
     }
 
-    /// Runs the watcher until `shutdown` turns true.
-    pub fn spawn_watcher(&self, mut shutdown: watch::Receiver<bool>) {
-        let sessions = self.clone();
-        tokio::spawn(async move {
-            let mut last_prune = now_millis();
-            let mut read_since = now_millis() - ENDINGS_OVERLAP_MS;
-            loop {
-                tokio::select! {
-                    _ = shutdown.wait_for(|stop| *stop) => return,
-                    () = sessions.0.wake.notified() => {}
-                    () = tokio::time::sleep(WATCH_TICK) => {}
-                }
-                if let Err(error) = sessions.watch_once(&mut read_since, &mut last_prune).await {
-                    tracing::warn!(%error, "cannot check sessions; trying again");
-                }
-            }
-        });
-    }
-
-    /// One round of the watcher: endings from anywhere, writing uses back, idle expiry.
-    async fn watch_once(&self, read_since: &mut i64, last_prune: &mut i64) -> Result<(), StoreError> {
+    /// One round of upkeep.
+    async fn upkeep_once(&self, last_recheck: &mut i64, last_prune: &mut i64) -> Result<(), StoreError> {
         let now = now_millis();
-        let ended = self.0.store.sessions_ended_since(*read_since).await?;
-        *read_since = now - ENDINGS_OVERLAP_MS;
-        self.mark_ended(&ended, now);
         // Uses are written before anything is expired, so a failure to expire cannot keep
         // this process's uses from the others.
         self.flush_uses(now).await?;
         self.expire_idle(now).await?;
+        if now - *last_recheck >= RECHECK_EVERY_MS {
+            *last_recheck = now;
+            let live: Vec<SessionId> =
+                self.cache().iter().filter(|(_, cached)| cached.ended.is_none()).map(|(id, _)| *id).collect();
+            self.take_in_stored(&live).await?;
+        }
         if now - *last_prune >= 60_000 {
             *last_prune = now;
             self.cache().retain(|_, cached| cached.ended.is_none() || now - cached.ended_seen < ENDED_KEPT_MS);
@@ -282,38 +277,52 @@ impl Sessions {
     /// the database knows) everywhere else.
     async fn expire_idle(&self, now: i64) -> Result<(), StoreError> {
         let cutoff = now - self.idle_grace_ms();
-        let stale: Vec<(SessionId, i64)> = self
+        let stale: Vec<SessionId> = self
             .cache()
             .iter()
             .filter(|(_, cached)| cached.ended.is_none() && cached.last_used < cutoff)
-            .map(|(session, cached)| (*session, cached.user_id))
+            .map(|(session, _)| *session)
             .collect();
-        if stale.is_empty() {
-            return Ok(());
-        }
-        let expired = self.0.store.expire_sessions(&stale, cutoff, &self.0.bus).await?;
-        let expired: Vec<_> = expired.into_iter().map(|session| (session, EndReason::Expired)).collect();
-        self.mark_ended(&expired, now);
-        // The others were used elsewhere (or ended otherwise): take in what the database saw.
-        for (session, _) in stale {
-            if self.ended_reason(session).is_none() {
-                if let Some(stored) = self.0.store.session(session).await? {
-                    if let Some(reason) = stored.ended {
-                        self.mark_ended(&[(session, reason)], now);
-                        continue;
-                    }
-                    let mut cache = self.cache();
-                    if let Some(cached) = cache.get_mut(&session) {
-                        cached.last_used = cached.last_used.max(stored.last_seen_at);
-                        cached.flushed = cached.flushed.max(stored.last_seen_at);
-                    }
-                }
-            }
+        for batch in stale.chunks(BATCH) {
+            // What expires is announced, and reaches this cache through the road.
+            let expired = self.0.store.expire_sessions(batch, cutoff).await?;
+            // The others were used elsewhere (or ended otherwise): take in what the database saw.
+            let others: Vec<SessionId> = batch.iter().copied().filter(|session| !expired.contains(session)).collect();
+            self.take_in_stored(&others).await?;
         }
         Ok(())
     }
 
-    /// Writes back the uses of sessions not written for a flush interval.
+    /// Reads these sessions' rows and takes in what they say: an ending this process missed,
+    /// a session the database no longer has, uses seen by other processes.
+    async fn take_in_stored(&self, sessions: &[SessionId]) -> Result<(), StoreError> {
+        for batch in sessions.chunks(BATCH) {
+            let states = self.0.store.session_states(batch).await?;
+            let mut endings = Vec::new();
+            {
+                let mut cache = self.cache();
+                for session in batch {
+                    match states.get(session) {
+                        None => endings.push((*session, EndReason::Revoked)),
+                        Some(state) => match state.ended {
+                            Some(reason) => endings.push((*session, reason)),
+                            None => {
+                                if let Some(cached) = cache.get_mut(session) {
+                                    cached.last_used = cached.last_used.max(state.last_seen_at);
+                                    cached.flushed = cached.flushed.max(state.last_seen_at);
+                                }
+                            }
+                        },
+                    }
+                }
+            }
+            self.0.cache.ended(&endings);
+        }
+        Ok(())
+    }
+
+    /// Writes back the uses of sessions not written for a flush interval, in batches of one
+    /// statement each.
     async fn flush_uses(&self, now: i64) -> Result<(), StoreError> {
         let due: Vec<(SessionId, i64)> = self
             .cache()
@@ -323,14 +332,13 @@ impl Sessions {
             })
             .map(|(session, cached)| (*session, cached.last_used))
             .collect();
-        if due.is_empty() {
-            return Ok(());
-        }
-        self.0.store.touch_sessions(&due).await?;
-        let mut cache = self.cache();
-        for (session, last_used) in due {
-            if let Some(cached) = cache.get_mut(&session) {
-                cached.flushed = cached.flushed.max(last_used);
+        for batch in due.chunks(BATCH) {
+            self.0.store.touch_sessions(batch).await?;
+            let mut cache = self.cache();
+            for (session, last_used) in batch {
+                if let Some(cached) = cache.get_mut(session) {
+                    cached.flushed = cached.flushed.max(*last_used);
+                }
             }
         }
         Ok(())

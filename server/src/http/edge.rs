@@ -3,7 +3,7 @@
 //! cross-site form or `fetch` cannot pass it), a time limit on REST requests, and a JSON 500
 //! instead of a dropped connection when a handler panics. (Connection limits: `serve`.)
 
-use crate::api::ApiError;
+use super::error::ApiError;
 use axum::{
     error_handling::HandleErrorLayer,
     http::{header, HeaderMap, HeaderValue, Method},

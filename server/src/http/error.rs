@@ -1,7 +1,11 @@
 //! The one error type of the REST API. Each variant documents its status; the body is always
 //! `{"error": "<code>", "message": "<human text>"}`, and internal details are logged, never sent.
 
-use crate::store::StoreError;
+use crate::{
+    accounts::{throttle::Busy, Refusal},
+    event::EndReason,
+    store::{StoreError, WriteLimit},
+};
 use app::wire::ErrorBody;
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -59,7 +63,7 @@ pub enum ApiError {
     LastHeadChef,
     /// 429: a write limit (new items per minute, pending items per user).
     #[error("{limit}")]
-    TooManyRequests { limit: crate::store::WriteLimit, retry_after: u64 },
+    TooManyRequests { limit: WriteLimit, retry_after: u64 },
     /// 429: too many failed sign-ins for this account or from this address.
     #[error("too many attempts, try again in {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
@@ -160,7 +164,7 @@ impl From<StoreError> for ApiError {
             StoreError::LastHeadChef => ApiError::LastHeadChef,
             StoreError::TooManyRequests { limit, retry_after } => ApiError::TooManyRequests { limit, retry_after },
             // Only a reset (which ends every session) changes a password under a user.
-            StoreError::PasswordChanged => ApiError::Unauthorized(crate::store::EndReason::Revoked.message()),
+            StoreError::PasswordChanged => ApiError::Unauthorized(EndReason::Revoked.reason()),
             StoreError::Interrupted => ApiError::Unavailable,
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)) => {
                 ApiError::Unavailable
@@ -190,18 +194,18 @@ fn database_unavailable(error: &dyn sqlx::error::DatabaseError) -> bool {
     matches!(primary, Ok(5 | 6 | 10 | 13 | 14))
 }
 
-impl From<crate::sessions::Refusal> for ApiError {
-    fn from(refusal: crate::sessions::Refusal) -> Self {
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
         match refusal {
-            crate::sessions::Refusal::Ended(reason) => ApiError::Unauthorized(reason.message()),
-            crate::sessions::Refusal::Unknown => ApiError::Unauthorized("invalid token"),
-            crate::sessions::Refusal::Store(error) => error.into(),
+            Refusal::Ended(reason) => ApiError::Unauthorized(reason.reason()),
+            Refusal::Unknown => ApiError::Unauthorized("invalid token"),
+            Refusal::Store(error) => error.into(),
         }
     }
 }
 
-impl From<crate::throttle::Busy> for ApiError {
-    fn from(_: crate::throttle::Busy) -> Self {
+impl From<Busy> for ApiError {
+    fn from(_: Busy) -> Self {
         ApiError::Busy
     }
 }

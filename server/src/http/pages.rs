@@ -2,16 +2,16 @@
 //! session cookie) and their starting data, straight from the store, always of the kitchen
 //! the session cookie names.
 
-use crate::{
+use super::{
     api::DEFAULT_LIST_LIMIT,
-    auth::{cookie_token, AuthUser},
-    store::{DishSuggestions, IngredientRequests, ItemFilter},
+    caller::{admit, Door},
     AppState,
 };
+use crate::{accounts::Caller, store::ItemFilter};
 use app::{
     data::Viewer,
     data::{CookData, DashboardData, PageData},
-    wire::{ReviewStatus, User},
+    wire::{DishDetails, IngredientDetails, ReviewStatus, User},
 };
 use futures::future::BoxFuture;
 
@@ -23,12 +23,9 @@ pub struct StorePageData {
 }
 
 impl StorePageData {
-    /// The caller of a page request: a live session's cookie, with its standing.
-    async fn caller(&self, headers: &http::HeaderMap) -> Option<(AuthUser, crate::sessions::Standing)> {
-        let token = cookie_token(headers)?;
-        let caller = self.state.tokens.verify(token).ok()?;
-        let standing = self.state.sessions.check(&caller).await.ok()?;
-        Some((caller, standing))
+    /// The caller of a page request: a live session's cookie.
+    async fn caller(&self, headers: &http::HeaderMap) -> Option<Caller> {
+        admit(&self.state, headers, Door::Page).await.ok()
     }
 
     /// The caller, if they may see what only `allowed` roles see.
@@ -36,9 +33,9 @@ impl StorePageData {
         &self,
         headers: &http::HeaderMap,
         allowed: impl Fn(app::wire::Role) -> bool,
-    ) -> Result<AuthUser, String> {
+    ) -> Result<Caller, String> {
         match self.caller(headers).await {
-            Some((caller, standing)) if !standing.must_change_password && allowed(caller.role) => Ok(caller),
+            Some(caller) if !caller.must_change_password && allowed(caller.role) => Ok(caller),
             _ => Err("This page is not yours to see.".to_string()),
         }
     }
@@ -47,21 +44,21 @@ impl StorePageData {
 impl PageData for StorePageData {
     fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<Viewer>> {
         Box::pin(async move {
-            let (caller, standing) = self.caller(headers).await?;
-            let user = self.state.store.user(caller.id).await.ok().flatten()?;
-            Some(Viewer { user, must_change_password: standing.must_change_password })
+            let caller = self.caller(headers).await?;
+            let user = self.state.store.user(caller.user).await.ok().flatten()?;
+            Some(Viewer { user, must_change_password: caller.must_change_password })
         })
     }
 
     fn dashboard<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<DashboardData, String>> {
         Box::pin(async move {
-            let kitchen = self.caller_allowed(headers, |role| role.is_admin()).await?.kitchen_id;
+            let kitchen = self.caller_allowed(headers, |role| role.is_admin()).await?.kitchen;
             let store = &self.state.store;
             let pending = ItemFilter { status: Some(ReviewStatus::Pending), ..ItemFilter::newest(DEFAULT_LIST_LIMIT) };
             let (counts, ingredient_requests, dish_suggestions) = futures::try_join!(
                 store.pending_counts(kitchen),
-                store.list::<IngredientRequests>(kitchen, pending),
-                store.list::<DishSuggestions>(kitchen, pending)
+                store.list::<IngredientDetails>(kitchen, pending),
+                store.list::<DishDetails>(kitchen, pending)
             )
             .map_err(|error| {
                 tracing::error!(%error, "cannot load the dashboard");
@@ -80,11 +77,11 @@ impl PageData for StorePageData {
         Box::pin(async move {
             let cook = self.caller_allowed(headers, |_| true).await?;
             let store = &self.state.store;
-            let own = ItemFilter { requested_by: Some(cook.id), ..ItemFilter::newest(app::data::COOK_PAGE_ITEMS) };
-            let kitchen = cook.kitchen_id;
+            let own = ItemFilter { requested_by: Some(cook.user), ..ItemFilter::newest(app::data::COOK_PAGE_ITEMS) };
+            let kitchen = cook.kitchen;
             let (ingredient_requests, dish_suggestions) = futures::try_join!(
-                store.list::<IngredientRequests>(kitchen, own),
-                store.list::<DishSuggestions>(kitchen, own)
+                store.list::<IngredientDetails>(kitchen, own),
+                store.list::<DishDetails>(kitchen, own)
             )
             .map_err(|error| {
                 tracing::error!(%error, "cannot load a cook's items");
@@ -97,7 +94,7 @@ impl PageData for StorePageData {
     fn team<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<Vec<User>, String>> {
         Box::pin(async move {
             let chef = self.caller_allowed(headers, |role| role == app::wire::Role::HeadChef).await?;
-            self.state.store.users(chef.kitchen_id).await.map_err(|error| {
+            self.state.store.users(chef.kitchen).await.map_err(|error| {
                 tracing::error!(%error, "cannot load the team");
                 "The team cannot be loaded right now.".to_string()
             })

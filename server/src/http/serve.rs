@@ -12,8 +12,12 @@
 //!   connection the idle wait and the next request's headers share that one timer.)
 //!
 //! Stopping: no new connection is accepted, idle connections close, requests in flight
-//! finish; upgraded sockets are closed by the hub beforehand.
+//! finish; upgraded sockets are closed by the hub beforehand. Every connection's task is
+//! tracked, so stopping waits until the last one has ended, without polling. (hyper-util's
+//! `GracefulShutdown` would do the same, but it cannot watch a connection that may be
+//! upgraded, which the notification socket needs.)
 
+use crate::config::Config;
 use axum::{extract::ConnectInfo, Router};
 use hyper::{body::Incoming, server::conn::http1};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -32,8 +36,9 @@ use std::{
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::{watch, OwnedSemaphorePermit, Semaphore},
+    sync::{OwnedSemaphorePermit, Semaphore},
 };
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
 
 /// The connection limits; `None` lifts one.
@@ -42,6 +47,17 @@ pub struct ConnectionLimits {
     pub max_connections: Option<usize>,
     pub header_timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
+}
+
+impl ConnectionLimits {
+    /// The limits `config` sets.
+    pub fn of(config: &Config) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: config.max_connections(),
+            header_timeout: config.header_timeout(),
+            idle_timeout: config.idle_timeout(),
+        }
+    }
 }
 
 /// How long stopping waits for requests in flight before it gives up on them.
@@ -58,7 +74,8 @@ pub async fn serve(
 ) -> io::Result<()> {
     let capacity = limits.max_connections.unwrap_or(Semaphore::MAX_PERMITS).clamp(1, Semaphore::MAX_PERMITS);
     let places = Arc::new(Semaphore::new(capacity));
-    let (stopping, stop_requested) = watch::channel(false);
+    let stopping = CancellationToken::new();
+    let connections = TaskTracker::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.idle_timeout).keep_alive(true);
     tokio::pin!(stop);
@@ -87,19 +104,14 @@ pub async fn serve(
             router: router.clone(),
             http: http.clone(),
             limits,
-            stop_requested: stop_requested.clone(),
+            stopping: stopping.clone(),
         };
-        tokio::spawn(connection.run());
+        connections.spawn(connection.run());
     }
     drop(listener);
-    let _ = stopping.send(true);
-    // Every place back means every connection has finished.
-    let drained = async {
-        while places.available_permits() < capacity {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    if tokio::time::timeout(DRAIN_TIMEOUT, drained).await.is_err() {
+    stopping.cancel();
+    connections.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await.is_err() {
         tracing::warn!("some connections were still open {DRAIN_TIMEOUT:?} after stopping");
     }
     Ok(())
@@ -112,7 +124,7 @@ struct Connection {
     router: Router,
     http: http1::Builder,
     limits: ConnectionLimits,
-    stop_requested: watch::Receiver<bool>,
+    stopping: CancellationToken,
 }
 
 impl Connection {
@@ -131,11 +143,7 @@ impl Connection {
         // The first request's headers must be complete within the header timeout.
         let first_deadline = tokio::time::sleep(self.limits.header_timeout.unwrap_or(Duration::ZERO));
         let mut awaiting_first = self.limits.header_timeout.is_some();
-        let mut stop_requested = self.stop_requested;
-        let stopping = async move {
-            // An error means the server is gone: stop as well.
-            let _ = stop_requested.wait_for(|stop| *stop).await;
-        };
+        let stopping = self.stopping.cancelled();
         tokio::pin!(first_deadline, stopping);
         loop {
             tokio::select! {

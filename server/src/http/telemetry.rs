@@ -5,12 +5,13 @@
 //! Only the matched route is recorded, never the raw URI or any header: `Authorization` and
 //! `Cookie` carry tokens, and item ids would make every path its own metric series.
 
-use crate::{
-    api::ApiError,
-    metrics::{Metrics, RouteLabel},
-    throttle::{read_forwarded_chain, ForwardedChain},
+use super::{
+    error::ApiError,
+    forwarded::{read_forwarded_chain, ForwardedChain},
     AppState,
 };
+use crate::metrics::{Metrics, RouteLabel};
+use app::wire::UserId;
 use axum::{
     body::Body,
     extract::{ConnectInfo, MatchedPath, Request, State},
@@ -79,8 +80,8 @@ pub fn request_spans() -> TraceLayer<
 }
 
 /// Names the authenticated user in the current request's span.
-pub fn record_user(user_id: i64) {
-    tracing::Span::current().record("user_id", user_id);
+pub fn record_user(user: UserId) {
+    tracing::Span::current().record("user_id", user.0);
 }
 
 /// Counts every answer by method, matched route and status, with its latency (until the
@@ -234,7 +235,7 @@ mod tests {
     }
 
     fn net(text: &str) -> IpNet {
-        crate::throttle::parse_proxy(text).unwrap()
+        crate::config::parse_network(text).unwrap()
     }
 
     #[test]

@@ -1,54 +1,16 @@
 //! Users, their server-side sessions, and the failed sign-ins that throttle guessing.
 //!
-//! Every change that ends sessions stamps them (`ended_at`, `end_reason`) in the same
-//! transaction as the change itself and stages an [`Announcement::SessionsEnded`], so other
-//! processes look for ended sessions at once; each process also looks every half second
-//! (which is how a change made by the command line reaches a SQLite server).
+//! Every change that ends sessions stamps them (`ended_at`, `end_reason`, and `ended_seq`: the
+//! next number of the one `session_ending_counter` row) in the same transaction as the change
+//! itself, and announces the ending through the store's sink: this process hears it once
+//! committed, the others through the bus, and any process that missed it finds it by reading
+//! the endings after the last `ended_seq` it has seen.
 
-use super::{Announcement, Backend, EventSink, Store, StoreError};
-use crate::auth::SessionId;
-use app::wire::{Role, User, UserChanges};
+use super::{Backend, Store, StoreError, Write};
+use crate::event::{Announcement, EndReason, SessionId, SessionsEnded};
+use app::wire::{KitchenId, Role, User, UserChanges, UserId};
 use sqlx::{any::AnyRow, AssertSqlSafe, Row};
-
-/// Why a session ended, as stored and as told to its sockets (1008) and tokens (401).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndReason {
-    SignedOut,
-    AccountDisabled,
-    Revoked,
-    Expired,
-}
-
-impl EndReason {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EndReason::SignedOut => "signed_out",
-            EndReason::AccountDisabled => "account_disabled",
-            EndReason::Revoked => "revoked",
-            EndReason::Expired => "expired",
-        }
-    }
-
-    /// Reads a stored name; an unknown one (a newer version's) counts as revoked.
-    pub fn parse(name: &str) -> EndReason {
-        [EndReason::SignedOut, EndReason::AccountDisabled, EndReason::Revoked, EndReason::Expired]
-            .into_iter()
-            .find(|reason| reason.as_str() == name)
-            .unwrap_or(EndReason::Revoked)
-    }
-
-    /// What the user is told: the 401 message and the 1008 close reason.
-    pub fn message(self) -> &'static str {
-        use app::wire::close_reason;
-        match self {
-            EndReason::SignedOut => close_reason::SIGNED_OUT,
-            EndReason::AccountDisabled => close_reason::ACCOUNT_DISABLED,
-            EndReason::Revoked => close_reason::SESSION_REVOKED,
-            EndReason::Expired => close_reason::SESSION_EXPIRED,
-        }
-    }
-}
+use std::collections::HashMap;
 
 /// A user's stored credentials, for sign-in.
 pub struct Credentials {
@@ -60,7 +22,7 @@ pub struct Credentials {
 /// A user to insert, with an already computed password hash.
 pub struct NewAccount {
     /// The kitchen the user belongs to, for good.
-    pub kitchen_id: i64,
+    pub kitchen_id: KitchenId,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
@@ -72,12 +34,19 @@ pub struct NewAccount {
 /// A session as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StoredSession {
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The kitchen of the session's user.
-    pub kitchen_id: i64,
+    pub kitchen_id: KitchenId,
     pub last_seen_at: i64,
     pub ended: Option<EndReason>,
     pub must_change_password: bool,
+}
+
+/// What the database says of a session: when it was last used, and whether it ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionState {
+    pub last_seen_at: i64,
+    pub ended: Option<EndReason>,
 }
 
 /// Which sessions of a user a change ends.
@@ -89,10 +58,10 @@ pub enum SessionsToEnd {
     AllBut(SessionId, EndReason),
 }
 
-/// What a user change did: the user as it is now and the sessions it ended.
+/// What a user change did: the user as it is now and how many sessions it ended.
 pub struct UserChanged {
     pub user: User,
-    pub ended: Vec<(SessionId, EndReason)>,
+    pub sessions_ended: usize,
 }
 
 const USER_COLUMNS: &str = "id, first_name, last_name, email, role, active, kitchen_id";
@@ -106,21 +75,21 @@ impl Store {
 
     /// Inserts users with the given ids (the demo users: the contract names them by id),
     /// leaving any whose id or email already exists alone (two processes may seed at once).
-    pub async fn seed_users(&self, users: &[(i64, NewAccount)]) -> Result<(), StoreError> {
+    pub async fn seed_users(&self, users: &[(UserId, NewAccount)]) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         for (id, user) in users {
             sqlx::query(
                 "INSERT INTO users (id, email, first_name, last_name, role, password_hash, must_change_password, \
                  kitchen_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
             )
-            .bind(*id)
+            .bind(id.0)
             .bind(normalize_email(&user.email))
             .bind(&user.first_name)
             .bind(&user.last_name)
             .bind(user.role.as_str())
             .bind(&user.password_hash)
             .bind(i64::from(user.must_change_password))
-            .bind(user.kitchen_id)
+            .bind(user.kitchen_id.0)
             .execute(&mut *tx)
             .await?;
         }
@@ -148,7 +117,7 @@ impl Store {
         .bind(account.role.as_str())
         .bind(&account.password_hash)
         .bind(i64::from(account.must_change_password))
-        .bind(account.kitchen_id)
+        .bind(account.kitchen_id.0)
         .fetch_optional(&mut *write.tx)
         .await?;
         let user = row.as_ref().map(user_from_row).transpose()?.ok_or(StoreError::EmailTaken)?;
@@ -167,27 +136,27 @@ impl Store {
     }
 
     /// The credentials of the user with this id, if any.
-    pub async fn credentials_of(&self, id: i64) -> Result<Option<Credentials>, StoreError> {
+    pub async fn credentials_of(&self, id: UserId) -> Result<Option<Credentials>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash, must_change_password FROM users WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *self.connection().await?).await?;
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id.0).fetch_optional(&mut *self.connection().await?).await?;
         Ok(row.as_ref().map(credentials_from_row).transpose()?)
     }
 
     /// The user with this id, if any.
-    pub async fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
-            .bind(id)
+            .bind(id.0)
             .fetch_optional(&mut *self.connection().await?)
             .await?;
         Ok(row.map(|row| user_from_row(&row)).transpose()?)
     }
 
     /// Every user of a kitchen: the active first, then by name.
-    pub async fn users(&self, kitchen_id: i64) -> Result<Vec<User>, StoreError> {
+    pub async fn users(&self, kitchen_id: KitchenId) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE kitchen_id = $1 ORDER BY active DESC, first_name, last_name, id"
         )))
-        .bind(kitchen_id)
+        .bind(kitchen_id.0)
         .fetch_all(&mut *self.connection().await?)
         .await?;
         rows.iter().map(|row| Ok(user_from_row(row)?)).collect()
@@ -196,19 +165,14 @@ impl Store {
     /// Changes a user's names, role or active flag. Disabling ends their sessions as
     /// `account disabled`, a new role as `session revoked`. The last active head chef of a
     /// kitchen can be neither disabled nor demoted.
-    pub async fn update_user(
-        &self,
-        id: i64,
-        changes: &UserChanges,
-        sink: &impl EventSink,
-    ) -> Result<UserChanged, StoreError> {
+    pub async fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<UserChanged, StoreError> {
         let mut write = self.begin_write().await?;
         self.lock_head_chefs(&mut write.tx).await?;
         // A write first: it takes SQLite's write lock (a transaction that reads first fails if
         // another connection writes meanwhile) and PostgreSQL's row lock.
-        sqlx::query("UPDATE users SET active = active WHERE id = $1").bind(id).execute(&mut *write.tx).await?;
+        sqlx::query("UPDATE users SET active = active WHERE id = $1").bind(id.0).execute(&mut *write.tx).await?;
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
-            .bind(id)
+            .bind(id.0)
             .fetch_optional(&mut *write.tx)
             .await?;
         let before = row.as_ref().map(user_from_row).transpose()?.ok_or(StoreError::NotFound)?;
@@ -225,8 +189,8 @@ impl Store {
             let row = sqlx::query(
                 "SELECT COUNT(*) FROM users WHERE role = 'HEAD_CHEF' AND active = 1 AND id <> $1 AND kitchen_id = $2",
             )
-            .bind(id)
-            .bind(before.kitchen_id)
+            .bind(id.0)
+            .bind(before.kitchen_id.0)
             .fetch_one(&mut *write.tx)
             .await?;
             if row.try_get::<i64, _>(0)? == 0 {
@@ -238,7 +202,7 @@ impl Store {
             .bind(&after.last_name)
             .bind(after.role.as_str())
             .bind(i64::from(after.active))
-            .bind(id)
+            .bind(id.0)
             .execute(&mut *write.tx)
             .await?;
         let end = if before.active && !after.active {
@@ -249,8 +213,9 @@ impl Store {
             SessionsToEnd::None
         };
         let ended = end_sessions(&mut write.tx, id, end).await?;
-        write.commit_sessions_ended(id, !ended.is_empty(), sink).await?;
-        Ok(UserChanged { user: after, ended })
+        let sessions_ended = ended.as_ref().map_or(0, |ended| ended.endings.len());
+        self.commit_endings(write, ended).await?;
+        Ok(UserChanged { user: after, sessions_ended })
     }
 
     /// Sets a user's password hash and whether it must be changed at the next sign-in, and
@@ -258,20 +223,20 @@ impl Store {
     /// one ([`StoreError::PasswordChanged`] otherwise: a reset won the race).
     pub async fn set_password(
         &self,
-        user_id: i64,
+        user_id: UserId,
         password_hash: &str,
         must_change_password: bool,
         replacing: Option<&str>,
         end: SessionsToEnd,
-        sink: &impl EventSink,
-    ) -> Result<Vec<(SessionId, EndReason)>, StoreError> {
+    ) -> Result<usize, StoreError> {
         let mut write = self.begin_write().await?;
         let updated = sqlx::query(
-            "UPDATE users SET password_hash = $1, must_change_password = $2              WHERE id = $3 AND ($4 IS NULL OR password_hash = $4)",
+            "UPDATE users SET password_hash = $1, must_change_password = $2 \
+             WHERE id = $3 AND ($4 IS NULL OR password_hash = $4)",
         )
         .bind(password_hash)
         .bind(i64::from(must_change_password))
-        .bind(user_id)
+        .bind(user_id.0)
         .bind(replacing)
         .execute(&mut *write.tx)
         .await?;
@@ -279,8 +244,9 @@ impl Store {
             return Err(if replacing.is_some() { StoreError::PasswordChanged } else { StoreError::NotFound });
         }
         let ended = end_sessions(&mut write.tx, user_id, end).await?;
-        write.commit_sessions_ended(user_id, !ended.is_empty(), sink).await?;
-        Ok(ended)
+        let sessions_ended = ended.as_ref().map_or(0, |ended| ended.endings.len());
+        self.commit_endings(write, ended).await?;
+        Ok(sessions_ended)
     }
 
     /// Starts a session for a sign-in, unless the user changed since their credentials were
@@ -301,7 +267,7 @@ impl Store {
         )))
         .bind(session.to_string())
         .bind(now_millis)
-        .bind(signed_in.user.id)
+        .bind(signed_in.user.id.0)
         .bind(signed_in.user.role.as_str())
         .bind(&signed_in.password_hash)
         .execute(&mut *self.connection().await?)
@@ -325,12 +291,12 @@ impl Store {
             // A session of a disabled user is over even if its ending was never written (a
             // sign-in that raced the disable).
             let ended = match ended_at {
-                Some(_) => Some(EndReason::parse(reason.as_deref().unwrap_or_default())),
+                Some(_) => Some(parse_end_reason(reason.as_deref().unwrap_or_default())),
                 None => (!active).then_some(EndReason::AccountDisabled),
             };
             Ok(StoredSession {
-                user_id: row.try_get(0)?,
-                kitchen_id: row.try_get(6)?,
+                user_id: UserId(row.try_get(0)?),
+                kitchen_id: KitchenId(row.try_get(6)?),
                 last_seen_at: row.try_get(1)?,
                 ended,
                 must_change_password: row.try_get::<i64, _>(3)? != 0,
@@ -339,78 +305,115 @@ impl Store {
         .transpose()
     }
 
-    /// Ends one session (sign-out); whether it was live.
-    pub async fn end_session(
-        &self,
-        session: SessionId,
-        user_id: i64,
-        reason: EndReason,
-        sink: &impl EventSink,
-    ) -> Result<bool, StoreError> {
-        let mut write = self.begin_write().await?;
-        let ended =
-            sqlx::query("UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL")
-                .bind(now_millis())
-                .bind(reason.as_str())
-                .bind(session.to_string())
-                .execute(&mut *write.tx)
-                .await?
-                .rows_affected()
-                == 1;
-        write.commit_sessions_ended(user_id, ended, sink).await?;
-        Ok(ended)
+    /// When each of several sessions was last used and whether it ended, in one read (a
+    /// process's periodic look at what it has cached); a session the database does not have
+    /// (a restored copy without it) is missing from the answer.
+    pub async fn session_states(&self, sessions: &[SessionId]) -> Result<HashMap<SessionId, SessionState>, StoreError> {
+        if sessions.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let placeholders: Vec<String> = (1..=sessions.len()).map(|index| format!("${index}")).collect();
+        let sql = format!(
+            "SELECT s.id, s.end_reason, s.ended_at, u.active, s.last_seen_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for session in sessions {
+            query = query.bind(session.to_string());
+        }
+        let rows = query.fetch_all(&mut *self.connection().await?).await?;
+        let mut states = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let Some(id) = SessionId::parse(&row.try_get::<String, _>(0)?) else { continue };
+            let reason: Option<String> = row.try_get(1)?;
+            let ended = match row.try_get::<Option<i64>, _>(2)? {
+                Some(_) => Some(parse_end_reason(reason.as_deref().unwrap_or_default())),
+                None => (row.try_get::<i64, _>(3)? == 0).then_some(EndReason::AccountDisabled),
+            };
+            states.insert(id, SessionState { last_seen_at: row.try_get(4)?, ended });
+        }
+        Ok(states)
     }
 
-    /// Ends, as `session expired`, those of `sessions` not seen since `seen_before`
-    /// (Unix ms); returns the ones it ended.
+    /// Ends one session (sign-out); whether it was live.
+    pub async fn end_session(&self, session: SessionId, reason: EndReason) -> Result<bool, StoreError> {
+        let mut write = self.begin_write().await?;
+        let seq = take_ending_seq(&mut write.tx).await?;
+        let ended = sqlx::query(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_seq = $3 WHERE id = $4 AND ended_at IS NULL",
+        )
+        .bind(now_millis())
+        .bind(reason.reason())
+        .bind(seq)
+        .bind(session.to_string())
+        .execute(&mut *write.tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !ended {
+            // Nothing ended: the ending's number is not used (a rollback gives it back).
+            write.tx.rollback().await?;
+            return Ok(false);
+        }
+        self.commit(write, Announcement::SessionsEnded(SessionsEnded { seq, endings: vec![(session, reason)] }))
+            .await?;
+        Ok(true)
+    }
+
+    /// Ends, as `session expired`, those of `sessions` not seen since `seen_before` (Unix ms),
+    /// in one transaction; returns the ones it ended.
     pub async fn expire_sessions(
         &self,
-        sessions: &[(SessionId, i64)],
+        sessions: &[SessionId],
         seen_before: i64,
-        sink: &impl EventSink,
     ) -> Result<Vec<SessionId>, StoreError> {
-        let mut expired = Vec::new();
-        for &(session, user_id) in sessions {
-            let mut write = self.begin_write().await?;
-            let ended = sqlx::query(
-                "UPDATE sessions SET ended_at = $1, end_reason = $2 \
-                 WHERE id = $3 AND ended_at IS NULL AND last_seen_at < $4",
-            )
-            .bind(now_millis())
-            .bind(EndReason::Expired.as_str())
-            .bind(session.to_string())
-            .bind(seen_before)
-            .execute(&mut *write.tx)
-            .await?
-            .rows_affected()
-                == 1;
-            write.commit_sessions_ended(user_id, ended, sink).await?;
-            if ended {
-                expired.push(session);
-            }
+        if sessions.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut write = self.begin_write().await?;
+        let seq = take_ending_seq(&mut write.tx).await?;
+        let placeholders: Vec<String> = (5..sessions.len() + 5).map(|index| format!("${index}")).collect();
+        let sql = format!(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_seq = $3 \
+             WHERE ended_at IS NULL AND last_seen_at < $4 AND id IN ({}) RETURNING id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(now_millis())
+            .bind(EndReason::Expired.reason())
+            .bind(seq)
+            .bind(seen_before);
+        for session in sessions {
+            query = query.bind(session.to_string());
+        }
+        let rows = query.fetch_all(&mut *write.tx).await?;
+        let expired: Vec<SessionId> =
+            rows.iter().filter_map(|row| SessionId::parse(&row.try_get::<String, _>(0).ok()?)).collect();
+        let endings: Vec<_> = expired.iter().map(|session| (*session, EndReason::Expired)).collect();
+        self.commit_endings(write, (!endings.is_empty()).then_some(SessionsEnded { seq, endings })).await?;
         Ok(expired)
     }
 
-    /// Records when sessions were last used (only ever moving forward).
+    /// Records when sessions were last used (only ever moving forward), in one statement.
     pub async fn touch_sessions(&self, seen: &[(SessionId, i64)]) -> Result<(), StoreError> {
-        for (session, last_seen_at) in seen {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
-                .bind(last_seen_at)
-                .bind(session.to_string())
-                .execute(&mut *self.connection().await?)
-                .await?;
+        if seen.is_empty() {
+            return Ok(());
         }
+        let rows: Vec<String> =
+            (0..seen.len()).map(|index| format!("(${}, ${})", 2 * index + 1, 2 * index + 2)).collect();
+        // Both databases name a VALUES list's columns column1, column2.
+        let sql = format!(
+            "UPDATE sessions SET last_seen_at = seen.column2 FROM (VALUES {}) AS seen \
+             WHERE sessions.id = seen.column1 AND sessions.last_seen_at < seen.column2",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (session, last_seen_at) in seen {
+            query = query.bind(session.to_string()).bind(*last_seen_at);
+        }
+        query.execute(&mut *self.connection().await?).await?;
         Ok(())
-    }
-
-    /// The sessions that ended at or after `since` (Unix ms), by anyone.
-    pub async fn sessions_ended_since(&self, since: i64) -> Result<Vec<(SessionId, EndReason)>, StoreError> {
-        let rows = sqlx::query("SELECT id, end_reason FROM sessions WHERE ended_at >= $1")
-            .bind(since)
-            .fetch_all(&mut *self.connection().await?)
-            .await?;
-        Ok(rows.iter().filter_map(ended_from_row).collect())
     }
 
     /// When the `limit`-th most recent failure of `key` within the window starting at
@@ -492,51 +495,65 @@ impl Store {
     }
 }
 
-impl super::Write {
-    /// Commits a change that may have ended sessions, first staging the announcement when
-    /// it did.
-    async fn commit_sessions_ended(
-        mut self,
-        user_id: i64,
-        ended_any: bool,
-        sink: &impl EventSink,
-    ) -> Result<(), StoreError> {
-        if ended_any {
-            sink.stage(&mut self.tx, Announcement::SessionsEnded { user_id }).await?;
+impl Store {
+    /// Commits a change that may have ended sessions, announcing the endings when it did.
+    async fn commit_endings(&self, write: Write, ended: Option<SessionsEnded>) -> Result<(), StoreError> {
+        match ended {
+            Some(ended) => self.commit(write, Announcement::SessionsEnded(ended)).await,
+            None => {
+                write.tx.commit().await?;
+                Ok(())
+            }
         }
-        self.tx.commit().await?;
-        Ok(())
     }
 }
 
-/// Ends the live sessions of `user_id` that `end` names, inside the caller's transaction.
+/// Takes the next place in the database's order of endings. The counter row stays locked
+/// until the transaction ends, so endings commit in the order of their numbers: a reader that
+/// has seen number N has seen every ending before it.
+async fn take_ending_seq(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Result<i64, StoreError> {
+    let row = sqlx::query("UPDATE session_ending_counter SET seq = seq + 1 RETURNING seq").fetch_one(&mut **tx).await?;
+    Ok(row.try_get(0)?)
+}
+
+/// Ends the live sessions of `user_id` that `end` names, inside the caller's transaction;
+/// what it ended, if anything.
 async fn end_sessions(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    user_id: i64,
+    user_id: UserId,
     end: SessionsToEnd,
-) -> Result<Vec<(SessionId, EndReason)>, StoreError> {
+) -> Result<Option<SessionsEnded>, StoreError> {
     let (reason, keep) = match end {
-        SessionsToEnd::None => return Ok(Vec::new()),
+        SessionsToEnd::None => return Ok(None),
         SessionsToEnd::All(reason) => (reason, String::new()),
         SessionsToEnd::AllBut(session, reason) => (reason, session.to_string()),
     };
+    let seq = take_ending_seq(tx).await?;
     let rows = sqlx::query(
-        "UPDATE sessions SET ended_at = $1, end_reason = $2 \
-         WHERE user_id = $3 AND ended_at IS NULL AND id <> $4 RETURNING id, end_reason",
+        "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_seq = $3 \
+         WHERE user_id = $4 AND ended_at IS NULL AND id <> $5 RETURNING id, end_reason",
     )
     .bind(now_millis())
-    .bind(reason.as_str())
-    .bind(user_id)
+    .bind(reason.reason())
+    .bind(seq)
+    .bind(user_id.0)
     .bind(keep)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.iter().filter_map(ended_from_row).collect())
+    let endings: Vec<_> = rows.iter().filter_map(ended_from_row).collect();
+    Ok((!endings.is_empty()).then_some(SessionsEnded { seq, endings }))
 }
 
-fn ended_from_row(row: &AnyRow) -> Option<(SessionId, EndReason)> {
+/// A stored end reason; an unknown one (a newer version's) counts as revoked.
+fn parse_end_reason(stored: &str) -> EndReason {
+    EndReason::from_reason(stored).unwrap_or(EndReason::Revoked)
+}
+
+/// A session's id and end reason, from the first two columns of a row.
+pub(super) fn ended_from_row(row: &AnyRow) -> Option<(SessionId, EndReason)> {
     let id: String = row.try_get(0).ok()?;
     let reason: Option<String> = row.try_get(1).ok()?;
-    Some((SessionId::parse(&id)?, EndReason::parse(reason.as_deref().unwrap_or_default())))
+    Some((SessionId::parse(&id)?, parse_end_reason(reason.as_deref().unwrap_or_default())))
 }
 
 /// Emails are compared case-insensitively: they are stored trimmed and in lower case.
@@ -561,12 +578,12 @@ fn credentials_from_row(row: &AnyRow) -> Result<Credentials, sqlx::Error> {
 pub(super) fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     let role: String = row.try_get(4)?;
     Ok(User {
-        id: row.try_get(0)?,
+        id: UserId(row.try_get(0)?),
         first_name: row.try_get(1)?,
         last_name: row.try_get(2)?,
         email: row.try_get(3)?,
         role: Role::parse(&role).ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
         active: row.try_get::<i64, _>(5)? != 0,
-        kitchen_id: row.try_get(6)?,
+        kitchen_id: KitchenId(row.try_get(6)?),
     })
 }

@@ -1,125 +1,83 @@
-//! Ingredient requests and dish suggestions: the same life cycle over two tables.
+//! Items of every kind (ingredient requests, dish suggestions): one life cycle, one table each.
 //!
-//! [`ItemKind`] holds what differs between the two (table, own columns, JSON shape); creating,
-//! listing, reading and reviewing are written once. The SQL text is assembled only from
-//! these compile-time table and column names (hence `AssertSqlSafe`); every value is bound.
+//! [`ItemKind`] holds what differs between kinds (table, own columns, how their details are
+//! read and bound, their field rules); creating, listing, reading and reviewing are written
+//! once, over any kind. A new kind is a details type in `app::wire` and one `impl ItemKind`.
+//! The SQL text is assembled only from these compile-time table and column names (hence
+//! `AssertSqlSafe`); every value is bound.
 
-use super::{kitchens::bump_pending, EventSink, Store, StoreError, Write, WriteLimit};
+use super::{kitchens::bump_pending, Store, StoreError, WriteLimit};
 use crate::{
     clock::KitchenClock,
-    event::{Change, Event, PendingCounts},
+    event::{Announcement, Change, Event},
+    validate,
 };
 use app::wire::{
-    Category, Decision, DishSuggestion, IngredientRequest, NewDishSuggestion, NewIngredientRequest, Person, Quantity,
-    ReviewStatus,
+    Decision, DishDetails, IngredientDetails, Item, ItemDetails, KitchenId, Person, Quantity, ReviewStatus, UserId,
 };
 use sqlx::{any::AnyRow, AssertSqlSafe, Row};
+
+/// A query being built, whose values are bound one by one.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// The columns every item has, selected first (indexes 0–10), joined with both people.
 const SHARED_COLUMNS: &str = "t.id, t.status, t.created_at, t.reviewed_at, t.review_note, \
      r.id, r.first_name, r.last_name, v.id, v.first_name, v.last_name";
 
-/// What differs between ingredient requests and dish suggestions.
-pub trait ItemKind: Send + Sync + 'static {
-    /// The REST body of one item.
-    type Item: Send + Sync + 'static;
-    /// The notification category.
-    const CATEGORY: Category;
-    /// The table.
-    const TABLE: &'static str;
-    /// This kind's own columns (unqualified, separated by ", "), selected after
-    /// [`SHARED_COLUMNS`].
-    const OWN_COLUMNS: &'static str;
-    /// Builds the item from a row: `shared` from the first columns, the rest read from index 11.
-    fn from_row(row: &AnyRow, shared: SharedFields) -> Result<Self::Item, sqlx::Error>;
-    /// The name notifications show.
-    fn name(item: &Self::Item) -> &str;
-    /// Who asked.
-    fn requester(item: &Self::Item) -> &Person;
-}
-
-/// The fields both kinds share, already decoded.
-pub struct SharedFields {
-    pub id: i64,
-    pub status: ReviewStatus,
-    pub requested_by: Person,
-    pub created_at: String,
-    pub created_at_millis: i64,
-    pub reviewed_by: Option<Person>,
-    pub reviewed_at: Option<String>,
-    pub reviewed_at_millis: Option<i64>,
-    pub review_note: Option<String>,
-}
-
-/// Ingredient requests.
-pub struct IngredientRequests;
-/// Dish suggestions.
-pub struct DishSuggestions;
-
 /// Index of the first kind-specific column.
 const OWN_START: usize = 11;
 
-impl ItemKind for IngredientRequests {
-    type Item = IngredientRequest;
-    const CATEGORY: Category = Category::IngredientRequest;
-    const TABLE: &'static str = "ingredient_requests";
-    const OWN_COLUMNS: &'static str = "item_name, quantity, unit, note";
+/// What differs between the kinds of item. Implemented on the kind's details type.
+pub trait ItemKind: ItemDetails {
+    /// The table.
+    const TABLE: &'static str;
+    /// This kind's own columns, in the order [`ItemKind::bind`] binds and
+    /// [`ItemKind::from_row`] reads them.
+    const OWN_COLUMNS: &'static [&'static str];
+    /// Checks every field of a new item; the message names the field and the rule.
+    fn validate(&self) -> Result<(), String>;
+    /// Reads the details from a row whose own columns start at index `start`.
+    fn from_row(row: &AnyRow, start: usize) -> Result<Self, sqlx::Error>;
+    /// Binds the own columns' values, in order.
+    fn bind<'q>(&self, query: Query<'q>) -> Query<'q>;
+}
 
-    fn from_row(row: &AnyRow, shared: SharedFields) -> Result<IngredientRequest, sqlx::Error> {
-        Ok(IngredientRequest {
-            id: shared.id,
-            item_name: row.try_get(OWN_START)?,
-            quantity: Quantity(row.try_get(OWN_START + 1)?),
-            unit: row.try_get(OWN_START + 2)?,
-            note: row.try_get(OWN_START + 3)?,
-            status: shared.status,
-            requested_by: shared.requested_by,
-            created_at: shared.created_at,
-            created_at_millis: shared.created_at_millis,
-            reviewed_by: shared.reviewed_by,
-            reviewed_at: shared.reviewed_at,
-            reviewed_at_millis: shared.reviewed_at_millis,
-            review_note: shared.review_note,
+impl ItemKind for IngredientDetails {
+    const TABLE: &'static str = "ingredient_requests";
+    const OWN_COLUMNS: &'static [&'static str] = &["item_name", "quantity", "unit", "note"];
+
+    fn validate(&self) -> Result<(), String> {
+        validate::ingredient_request(self)
+    }
+
+    fn from_row(row: &AnyRow, start: usize) -> Result<Self, sqlx::Error> {
+        Ok(IngredientDetails {
+            item_name: row.try_get(start)?,
+            quantity: Quantity(row.try_get(start + 1)?),
+            unit: row.try_get(start + 2)?,
+            note: row.try_get(start + 3)?,
         })
     }
 
-    fn name(item: &IngredientRequest) -> &str {
-        &item.item_name
-    }
-
-    fn requester(item: &IngredientRequest) -> &Person {
-        &item.requested_by
+    fn bind<'q>(&self, query: Query<'q>) -> Query<'q> {
+        query.bind(&self.item_name).bind(self.quantity.0).bind(&self.unit).bind(self.note.as_deref())
     }
 }
 
-impl ItemKind for DishSuggestions {
-    type Item = DishSuggestion;
-    const CATEGORY: Category = Category::DishSuggestion;
+impl ItemKind for DishDetails {
     const TABLE: &'static str = "dish_suggestions";
-    const OWN_COLUMNS: &'static str = "name, description";
+    const OWN_COLUMNS: &'static [&'static str] = &["name", "description"];
 
-    fn from_row(row: &AnyRow, shared: SharedFields) -> Result<DishSuggestion, sqlx::Error> {
-        Ok(DishSuggestion {
-            id: shared.id,
-            name: row.try_get(OWN_START)?,
-            description: row.try_get(OWN_START + 1)?,
-            status: shared.status,
-            requested_by: shared.requested_by,
-            created_at: shared.created_at,
-            created_at_millis: shared.created_at_millis,
-            reviewed_by: shared.reviewed_by,
-            reviewed_at: shared.reviewed_at,
-            reviewed_at_millis: shared.reviewed_at_millis,
-            review_note: shared.review_note,
-        })
+    fn validate(&self) -> Result<(), String> {
+        validate::dish_suggestion(self)
     }
 
-    fn name(item: &DishSuggestion) -> &str {
-        &item.name
+    fn from_row(row: &AnyRow, start: usize) -> Result<Self, sqlx::Error> {
+        Ok(DishDetails { name: row.try_get(start)?, description: row.try_get(start + 1)? })
     }
 
-    fn requester(item: &DishSuggestion) -> &Person {
-        &item.requested_by
+    fn bind<'q>(&self, query: Query<'q>) -> Query<'q> {
+        query.bind(&self.name).bind(&self.description)
     }
 }
 
@@ -129,11 +87,11 @@ pub struct ItemFilter {
     /// Only items in this state.
     pub status: Option<ReviewStatus>,
     /// Only items this user asked for.
-    pub requested_by: Option<i64>,
+    pub requested_by: Option<UserId>,
     /// Only items reviewed at or after this instant (Unix ms).
     pub reviewed_since: Option<i64>,
     /// Only items this user asked for or reviewed.
-    pub person: Option<i64>,
+    pub person: Option<UserId>,
     /// Only items older than this one (the page after the one ending there).
     pub before: Option<i64>,
     /// At most this many, newest first.
@@ -147,15 +105,17 @@ impl ItemFilter {
     }
 }
 
-fn shared_fields(row: &AnyRow, clock: &KitchenClock) -> Result<SharedFields, sqlx::Error> {
+/// An item of kind `K` from a row of [`select_sql`]'s (or [`returning_sql`]'s) columns.
+fn item_from_row<K: ItemKind>(row: &AnyRow, clock: &KitchenClock) -> Result<Item<K>, sqlx::Error> {
     let status: String = row.try_get(1)?;
     let reviewer_id: Option<i64> = row.try_get(8)?;
     let reviewed_by = match reviewer_id {
-        Some(id) => Some(Person { id, first_name: row.try_get(9)?, last_name: row.try_get(10)? }),
+        Some(id) => Some(Person { id: UserId(id), first_name: row.try_get(9)?, last_name: row.try_get(10)? }),
         None => None,
     };
-    Ok(SharedFields {
+    Ok(Item {
         id: row.try_get(0)?,
+        details: K::from_row(row, OWN_START)?,
         status: ReviewStatus::parse(&status)
             .ok_or_else(|| sqlx::Error::Decode(format!("unknown status {status}").into()))?,
         created_at: clock.format(row.try_get(2)?),
@@ -163,16 +123,17 @@ fn shared_fields(row: &AnyRow, clock: &KitchenClock) -> Result<SharedFields, sql
         reviewed_at: row.try_get::<Option<i64>, _>(3)?.map(|at| clock.format(at)),
         reviewed_at_millis: row.try_get(3)?,
         review_note: row.try_get(4)?,
-        requested_by: Person { id: row.try_get(5)?, first_name: row.try_get(6)?, last_name: row.try_get(7)? },
+        requested_by: Person { id: UserId(row.try_get(5)?), first_name: row.try_get(6)?, last_name: row.try_get(7)? },
         reviewed_by,
     })
 }
 
 fn select_sql<K: ItemKind>() -> String {
+    let own: Vec<String> = K::OWN_COLUMNS.iter().map(|column| format!("t.{column}")).collect();
     format!(
         "SELECT {SHARED_COLUMNS}, {own} FROM {table} t \
          JOIN users r ON r.id = t.requested_by LEFT JOIN users v ON v.id = t.reviewed_by",
-        own = K::OWN_COLUMNS.split(", ").map(|column| format!("t.{column}")).collect::<Vec<_>>().join(", "),
+        own = own.join(", "),
         table = K::TABLE
     )
 }
@@ -186,8 +147,21 @@ fn returning_sql<K: ItemKind>() -> String {
          (SELECT first_name FROM users WHERE users.id = {table}.requested_by), \
          (SELECT last_name FROM users WHERE users.id = {table}.requested_by), \
          reviewed_by, CAST(NULL AS TEXT), CAST(NULL AS TEXT), {own}",
-        own = K::OWN_COLUMNS,
+        own = K::OWN_COLUMNS.join(", "),
         table = K::TABLE
+    )
+}
+
+/// `INSERT INTO {table} ({own columns}, requested_by, created_at, kitchen_id) VALUES …`.
+fn insert_sql<K: ItemKind>() -> String {
+    let own = K::OWN_COLUMNS.len();
+    let placeholders: Vec<String> = (1..=own + 3).map(|index| format!("${index}")).collect();
+    format!(
+        "INSERT INTO {table} ({columns}, requested_by, created_at, kitchen_id) VALUES ({values}) {returning}",
+        table = K::TABLE,
+        columns = K::OWN_COLUMNS.join(", "),
+        values = placeholders.join(", "),
+        returning = returning_sql::<K>()
     )
 }
 
@@ -195,18 +169,15 @@ fn returning_sql<K: ItemKind>() -> String {
 async fn fetch_item<'e, K: ItemKind, E>(
     executor: E,
     clock: &KitchenClock,
-    kitchen_id: i64,
+    kitchen_id: KitchenId,
     id: i64,
-) -> Result<Option<K::Item>, StoreError>
+) -> Result<Option<Item<K>>, StoreError>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let sql = format!("{} WHERE t.id = $1 AND t.kitchen_id = $2", select_sql::<K>());
-    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).bind(kitchen_id).fetch_optional(executor).await?;
-    match row {
-        Some(row) => Ok(Some(K::from_row(&row, shared_fields(&row, clock)?)?)),
-        None => Ok(None),
-    }
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(id).bind(kitchen_id.0).fetch_optional(executor).await?;
+    Ok(row.map(|row| item_from_row::<K>(&row, clock)).transpose()?)
 }
 
 impl Store {
@@ -216,7 +187,7 @@ impl Store {
     async fn check_write_limits(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        user_id: i64,
+        user_id: UserId,
         now: i64,
     ) -> Result<(), StoreError> {
         const MINUTE_MS: i64 = 60_000;
@@ -231,7 +202,7 @@ impl Store {
                  SELECT created_at FROM dish_suggestions WHERE requested_by = $1 AND created_at > $2) recent \
                  ORDER BY created_at DESC LIMIT 1 OFFSET $3",
             )
-            .bind(user_id)
+            .bind(user_id.0)
             .bind(now - MINUTE_MS)
             .bind(i64::from(limits.new_items_per_minute - 1))
             .fetch_optional(&mut **tx)
@@ -250,7 +221,7 @@ impl Store {
                 "SELECT (SELECT COUNT(*) FROM ingredient_requests WHERE requested_by = $1 AND status = 'PENDING') \
                  + (SELECT COUNT(*) FROM dish_suggestions WHERE requested_by = $1 AND status = 'PENDING')",
             )
-            .bind(user_id)
+            .bind(user_id.0)
             .fetch_one(&mut **tx)
             .await?;
             if row.try_get::<i64, _>(0)? >= i64::from(limits.pending_per_user) {
@@ -265,7 +236,11 @@ impl Store {
     }
 
     /// One kitchen's items of kind `K`, newest first.
-    pub async fn list<K: ItemKind>(&self, kitchen_id: i64, filter: ItemFilter) -> Result<Vec<K::Item>, StoreError> {
+    pub async fn list<K: ItemKind>(
+        &self,
+        kitchen_id: KitchenId,
+        filter: ItemFilter,
+    ) -> Result<Vec<Item<K>>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
         let mut sql = select_sql::<K>();
         let mut placeholders = 0;
@@ -292,106 +267,48 @@ impl Store {
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
         sql.push_str(&format!(" ORDER BY t.id DESC LIMIT {}", next()));
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(kitchen_id);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(kitchen_id.0);
         if let Some(status) = filter.status {
             query = query.bind(status.as_str());
         }
         if let Some(requester) = filter.requested_by {
-            query = query.bind(requester);
+            query = query.bind(requester.0);
         }
         if let Some(since) = filter.reviewed_since {
             query = query.bind(since);
         }
         if let Some(person) = filter.person {
-            query = query.bind(person).bind(person);
+            query = query.bind(person.0).bind(person.0);
         }
         if let Some(before) = filter.before {
             query = query.bind(before);
         }
         let rows = query.bind(filter.limit).fetch_all(&mut *self.connection().await?).await?;
-        rows.iter().map(|row| Ok(K::from_row(row, shared_fields(row, &clock)?)?)).collect()
+        rows.iter().map(|row| Ok(item_from_row::<K>(row, &clock)?)).collect()
     }
 
     /// One item of kind `K` of a kitchen (another kitchen's is `None`).
-    pub async fn get<K: ItemKind>(&self, kitchen_id: i64, id: i64) -> Result<Option<K::Item>, StoreError> {
+    pub async fn get<K: ItemKind>(&self, kitchen_id: KitchenId, id: i64) -> Result<Option<Item<K>>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
         fetch_item::<K, _>(&mut *self.connection().await?, &clock, kitchen_id, id).await
     }
 
-    /// Stores a new ingredient request in the requester's kitchen and hands its event to `sink`.
-    pub async fn create_ingredient_request(
+    /// Stores a new item of kind `K` in the requester's kitchen and announces it.
+    pub async fn create<K: ItemKind>(
         &self,
-        kitchen_id: i64,
+        kitchen_id: KitchenId,
         requester: &Person,
-        input: &NewIngredientRequest,
-        sink: &impl EventSink,
-    ) -> Result<IngredientRequest, StoreError> {
+        details: &K,
+    ) -> Result<Item<K>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
         let mut write = self.begin_write().await?;
-        let counts = bump_pending(&mut write.tx, kitchen_id, Category::IngredientRequest, 1).await?;
+        let counts = bump_pending(&mut write.tx, kitchen_id, K::CATEGORY, 1).await?;
         let now = clock.now_millis();
         self.check_write_limits(&mut write.tx, requester.id, now).await?;
-        let sql = format!(
-            "INSERT INTO ingredient_requests (item_name, quantity, unit, note, requested_by, created_at, kitchen_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) {}",
-            returning_sql::<IngredientRequests>()
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(&input.item_name)
-            .bind(input.quantity)
-            .bind(&input.unit)
-            .bind(input.note.as_deref())
-            .bind(requester.id)
-            .bind(now)
-            .bind(kitchen_id)
-            .fetch_one(&mut *write.tx)
-            .await?;
-        self.finish_create::<IngredientRequests>(write, &clock, kitchen_id, &row, counts, now, sink).await
-    }
-
-    /// Stores a new dish suggestion in the requester's kitchen and hands its event to `sink`.
-    pub async fn create_dish_suggestion(
-        &self,
-        kitchen_id: i64,
-        requester: &Person,
-        input: &NewDishSuggestion,
-        sink: &impl EventSink,
-    ) -> Result<DishSuggestion, StoreError> {
-        let clock = self.kitchen_clock(kitchen_id).await?;
-        let mut write = self.begin_write().await?;
-        let counts = bump_pending(&mut write.tx, kitchen_id, Category::DishSuggestion, 1).await?;
-        let now = clock.now_millis();
-        self.check_write_limits(&mut write.tx, requester.id, now).await?;
-        let sql = format!(
-            "INSERT INTO dish_suggestions (name, description, requested_by, created_at, kitchen_id) \
-             VALUES ($1, $2, $3, $4, $5) {}",
-            returning_sql::<DishSuggestions>()
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(&input.name)
-            .bind(&input.description)
-            .bind(requester.id)
-            .bind(now)
-            .bind(kitchen_id)
-            .fetch_one(&mut *write.tx)
-            .await?;
-        self.finish_create::<DishSuggestions>(write, &clock, kitchen_id, &row, counts, now, sink).await
-    }
-
-    #[allow(clippy::too_many_arguments)] // one create's parts, each of a different meaning
-    async fn finish_create<K: ItemKind>(
-        &self,
-        write: Write,
-        clock: &KitchenClock,
-        kitchen_id: i64,
-        inserted: &AnyRow,
-        counts: PendingCounts,
-        now: i64,
-        sink: &impl EventSink,
-    ) -> Result<K::Item, StoreError> {
-        let shared = shared_fields(inserted, clock)?;
-        let id = shared.id;
-        let item = K::from_row(inserted, shared)?;
+        let sql = insert_sql::<K>();
+        let query = details.bind(sqlx::query(AssertSqlSafe(sql))).bind(requester.id.0).bind(now).bind(kitchen_id.0);
+        let row = query.fetch_one(&mut *write.tx).await?;
+        let item = item_from_row::<K>(&row, &clock)?;
         let event = Event {
             kitchen_id,
             counts,
@@ -399,12 +316,12 @@ impl Store {
             at_millis: now,
             timestamp: clock.format(now),
             change: Change::Created {
-                item_id: id,
-                item_name: K::name(&item).to_string(),
-                requested_by: K::requester(&item).clone(),
+                item_id: item.id,
+                item_name: item.name().to_string(),
+                requested_by: item.requested_by.clone(),
             },
         };
-        write.commit(event, sink).await?;
+        self.commit(write, Announcement::Event(event)).await?;
         Ok(item)
     }
 
@@ -413,13 +330,12 @@ impl Store {
     /// Another kitchen's item is [`StoreError::NotFound`].
     pub async fn review<K: ItemKind>(
         &self,
-        kitchen_id: i64,
+        kitchen_id: KitchenId,
         id: i64,
         reviewer: &Person,
         decision: Decision,
         note: Option<&str>,
-        sink: &impl EventSink,
-    ) -> Result<K::Item, StoreError> {
+    ) -> Result<Item<K>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
         let mut write = self.begin_write().await?;
         let now = clock.now_millis();
@@ -433,11 +349,11 @@ impl Store {
         );
         let updated = sqlx::query(AssertSqlSafe(sql))
             .bind(status.as_str())
-            .bind(reviewer.id)
+            .bind(reviewer.id.0)
             .bind(now)
             .bind(note)
             .bind(id)
-            .bind(kitchen_id)
+            .bind(kitchen_id.0)
             .execute(&mut *write.tx)
             .await?
             .rows_affected();
@@ -456,14 +372,14 @@ impl Store {
             timestamp: clock.format(now),
             change: Change::Reviewed {
                 item_id: id,
-                item_name: K::name(&item).to_string(),
-                requester_id: K::requester(&item).id,
+                item_name: item.name().to_string(),
+                requester_id: item.requested_by.id,
                 reviewed_by: reviewer.clone(),
                 decision,
                 note: note.map(str::to_string),
             },
         };
-        write.commit(event, sink).await?;
+        self.commit(write, Announcement::Event(event)).await?;
         Ok(item)
     }
 }

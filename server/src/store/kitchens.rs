@@ -6,19 +6,19 @@
 
 use super::{Store, StoreError};
 use crate::{clock::KitchenClock, event::PendingCounts};
-use app::wire::Category;
+use app::wire::{Category, KitchenId};
 use chrono_tz::Tz;
 use sqlx::{AssertSqlSafe, Row};
 
 /// The id of the demo kitchen, which the demo users belong to.
-pub const DEMO_KITCHEN_ID: i64 = 1;
+pub const DEMO_KITCHEN_ID: KitchenId = KitchenId(1);
 /// The demo kitchen's name, as the contract gives it.
 pub const DEMO_KITCHEN_NAME: &str = "MiseOS Test Kitchen";
 
 /// A kitchen as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Kitchen {
-    pub id: i64,
+    pub id: KitchenId,
     pub name: String,
     /// Its IANA zone; `None` for the deployment's.
     pub time_zone: Option<Tz>,
@@ -34,7 +34,7 @@ impl Store {
             .bind(super::now_millis())
             .fetch_one(&mut *write.tx)
             .await?;
-        let id: i64 = row.try_get(0)?;
+        let id = KitchenId(row.try_get(0)?);
         start_counters(&mut write.tx, id).await?;
         write.tx.commit().await?;
         Ok(Kitchen { id, name: name.to_string(), time_zone })
@@ -47,7 +47,7 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO kitchens (id, name, time_zone, created_at) VALUES ($1, $2, NULL, $3) ON CONFLICT DO NOTHING",
         )
-        .bind(DEMO_KITCHEN_ID)
+        .bind(DEMO_KITCHEN_ID.0)
         .bind(DEMO_KITCHEN_NAME)
         .bind(super::now_millis())
         .execute(&mut *write.tx)
@@ -65,7 +65,7 @@ impl Store {
             }
         }
         let name: String = sqlx::query_scalar("SELECT name FROM kitchens WHERE id = $1")
-            .bind(DEMO_KITCHEN_ID)
+            .bind(DEMO_KITCHEN_ID.0)
             .fetch_one(&mut *write.tx)
             .await?;
         write.tx.commit().await?;
@@ -78,17 +78,19 @@ impl Store {
             .fetch_all(&mut *self.connection().await?)
             .await?;
         rows.iter()
-            .map(|row| Ok(Kitchen { id: row.try_get(0)?, name: row.try_get(1)?, time_zone: zone(row.try_get(2)?) }))
+            .map(|row| {
+                Ok(Kitchen { id: KitchenId(row.try_get(0)?), name: row.try_get(1)?, time_zone: zone(row.try_get(2)?) })
+            })
             .collect()
     }
 
     /// The clock of a kitchen: its own zone, or the deployment's. Read once per process.
-    pub async fn kitchen_clock(&self, kitchen_id: i64) -> Result<KitchenClock, StoreError> {
+    pub async fn kitchen_clock(&self, kitchen_id: KitchenId) -> Result<KitchenClock, StoreError> {
         if let Some(clock) = self.clocks().get(&kitchen_id) {
             return Ok(*clock);
         }
         let row = sqlx::query("SELECT time_zone FROM kitchens WHERE id = $1")
-            .bind(kitchen_id)
+            .bind(kitchen_id.0)
             .fetch_optional(&mut *self.connection().await?)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -97,21 +99,21 @@ impl Store {
         Ok(clock)
     }
 
-    fn clocks(&self) -> std::sync::RwLockReadGuard<'_, std::collections::HashMap<i64, KitchenClock>> {
+    fn clocks(&self) -> std::sync::RwLockReadGuard<'_, std::collections::HashMap<KitchenId, KitchenClock>> {
         // Inserting a copyable value cannot panic half-way: a poisoned map is still whole.
         self.clocks.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn clocks_mut(&self) -> std::sync::RwLockWriteGuard<'_, std::collections::HashMap<i64, KitchenClock>> {
+    fn clocks_mut(&self) -> std::sync::RwLockWriteGuard<'_, std::collections::HashMap<KitchenId, KitchenClock>> {
         self.clocks.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// One kitchen's pending counts and their `seq`: one row, whatever the history.
-    pub async fn pending_counts(&self, kitchen_id: i64) -> Result<PendingCounts, StoreError> {
+    pub async fn pending_counts(&self, kitchen_id: KitchenId) -> Result<PendingCounts, StoreError> {
         let row = sqlx::query(
             "SELECT seq, ingredient_requests, dish_suggestions FROM kitchen_counters WHERE kitchen_id = $1",
         )
-        .bind(kitchen_id)
+        .bind(kitchen_id.0)
         .fetch_optional(&mut *self.connection().await?)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -119,11 +121,11 @@ impl Store {
     }
 
     /// Every kitchen's pending counts (a listener that reconnected resends them all).
-    pub async fn all_pending_counts(&self) -> Result<Vec<(i64, PendingCounts)>, StoreError> {
+    pub async fn all_pending_counts(&self) -> Result<Vec<(KitchenId, PendingCounts)>, StoreError> {
         let rows = sqlx::query("SELECT seq, ingredient_requests, dish_suggestions, kitchen_id FROM kitchen_counters")
             .fetch_all(&mut *self.connection().await?)
             .await?;
-        rows.iter().map(|row| Ok((row.try_get(3)?, counts_from_row(row)?))).collect()
+        rows.iter().map(|row| Ok((KitchenId(row.try_get(3)?), counts_from_row(row)?))).collect()
     }
 }
 
@@ -137,11 +139,14 @@ fn counts_from_row(row: &sqlx::any::AnyRow) -> Result<PendingCounts, StoreError>
 }
 
 /// The counter row of a new kitchen.
-async fn start_counters(tx: &mut sqlx::Transaction<'static, sqlx::Any>, kitchen_id: i64) -> Result<(), StoreError> {
+async fn start_counters(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    kitchen_id: KitchenId,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO kitchen_counters (kitchen_id, seq, ingredient_requests, dish_suggestions) VALUES ($1, 0, 0, 0)",
     )
-    .bind(kitchen_id)
+    .bind(kitchen_id.0)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -153,7 +158,7 @@ async fn start_counters(tx: &mut sqlx::Transaction<'static, sqlx::Any>, kitchen_
 /// read, and on PostgreSQL it locks only this kitchen's row.
 pub(super) async fn bump_pending(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    kitchen_id: i64,
+    kitchen_id: KitchenId,
     category: Category,
     delta: i64,
 ) -> Result<PendingCounts, StoreError> {
@@ -168,7 +173,7 @@ pub(super) async fn bump_pending(
     );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(delta)
-        .bind(kitchen_id)
+        .bind(kitchen_id.0)
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?;

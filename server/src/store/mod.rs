@@ -1,40 +1,44 @@
-//! The source of truth: users, ingredient requests, dish suggestions and the pending counters,
-//! on SQLite (the default) or PostgreSQL behind one API.
+//! The source of truth: kitchens, users and their sessions, the items of every kind and the
+//! pending counters, on SQLite (the default) or PostgreSQL behind one API.
 //!
-//! Every write is ONE transaction that changes the item and bumps the category's pending
+//! Every item write is ONE transaction that changes the item and bumps the category's pending
 //! count and the kitchen's `seq` in that kitchen's `kitchen_counters` row. The counter row is
 //! the kitchen's serialization point: within a kitchen, `seq` order is commit order on both
-//! databases, and writers in different kitchens do not wait for each other's row.
+//! databases, and writers in different kitchens do not wait for each other's row. Every write
+//! that ends sessions takes the next number of the one `session_ending_counter` row the same
+//! way, so endings too are ordered by the database, never by a process's clock.
 //!
-//! The store knows nothing of sockets or channels. A write is given an [`EventSink`] (the
-//! bus) and hands it the write's [`Event`] twice: inside the transaction, just before COMMIT
-//! ([`EventSink::stage`]: PostgreSQL queues its NOTIFY there, so it is delivered if and only
-//! if the write commits), and once committed ([`EventSink::committed`]: the in-process bus
-//! publishes there). On SQLite the store lets one write run at a time, from its first
-//! statement until the sink has the committed event, so events leave in commit order (each
-//! kitchen's in `seq` order). The
+//! The store is the outbox of everything live. It knows nothing of sockets or channels: it is
+//! given an [`AnnouncementSink`] (the bus) and hands it every write's [`Announcement`] twice:
+//! inside the transaction, just before COMMIT ([`AnnouncementSink::stage`]: PostgreSQL queues
+//! its NOTIFY there, so it is delivered if and only if the write commits), and once committed
+//! ([`AnnouncementSink::committed`]: this process delivers there). On SQLite the store lets one
+//! write run at a time, from its first statement until the sink has the committed
+//! announcement, so they leave in commit order (each kitchen's events in `seq` order). The
 //! COMMIT and the hand-over run in a task of their own ([`Write::commit`]), so a caller that
 //! is dropped half-way (a client hanging up) cannot leave a change committed but unannounced.
 
 mod accounts;
 mod items;
 mod kitchens;
+mod live_log;
 
 pub use accounts::{
-    normalize_email, now_millis, Credentials, EndReason, NewAccount, SessionsToEnd, StoredSession, UserChanged,
+    normalize_email, now_millis, Credentials, NewAccount, SessionState, SessionsToEnd, StoredSession, UserChanged,
 };
-pub use items::{DishSuggestions, IngredientRequests, ItemFilter, ItemKind};
+pub use items::{ItemFilter, ItemKind};
 pub use kitchens::{Kitchen, DEMO_KITCHEN_ID, DEMO_KITCHEN_NAME};
 
 use crate::{
     clock::KitchenClock,
-    event::{Event, StaffClaim},
+    event::{Announcement, StaffClaim},
     metrics::PoolMetrics,
 };
+use app::wire::{KitchenId, UserId};
+use futures::future::BoxFuture;
 use sqlx::{any::AnyPoolOptions, pool::PoolConnection, Any, AnyConnection, AnyPool, Executor, Row};
 use std::{
     collections::HashMap,
-    future::Future,
     path::Path,
     str::FromStr,
     sync::{Arc, RwLock},
@@ -119,31 +123,30 @@ pub enum WriteLimit {
     Pending(u32),
 }
 
-/// What a write announces to the other server processes.
-#[derive(Clone, Copy, Debug)]
-pub enum Announcement<'a> {
-    /// A change to a kitchen's items, with its new pending counts and `seq`.
-    Event(&'a Event),
-    /// A new STAFF session claim (PostgreSQL only).
-    Claim(&'a StaffClaim),
-    /// Sessions of this user ended (sign-out, disable, new role or password, idle expiry):
-    /// every process looks for ended sessions at once.
-    SessionsEnded { user_id: i64 },
-}
-
-/// Where a write hands what it commits. The bus implements it. Cheap to clone: the store
-/// hands a clone to the task that commits.
-pub trait EventSink: Clone + Send + Sync + 'static {
+/// Where a write hands what it commits: the bus implements it. The store holds one (see
+/// [`Store::with_sink`]); a store without one (a tool that serves nothing) announces nothing.
+pub trait AnnouncementSink: Send + Sync + 'static {
     /// Called inside the write's transaction, after its changes and just before COMMIT.
     /// An error rolls the write back.
     fn stage<'a>(
         &'a self,
         connection: &'a mut AnyConnection,
-        announcement: Announcement<'a>,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a;
+        announcement: &'a Announcement,
+    ) -> BoxFuture<'a, Result<(), sqlx::Error>>;
 
     /// Called once the write's transaction has committed, in commit order on SQLite.
-    fn committed(&self, event: &Event);
+    fn committed(&self, announcement: &Announcement);
+}
+
+/// The sink of a store that announces nothing.
+struct Silent;
+
+impl AnnouncementSink for Silent {
+    fn stage<'a>(&'a self, _: &'a mut AnyConnection, _: &'a Announcement) -> BoxFuture<'a, Result<(), sqlx::Error>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn committed(&self, _: &Announcement) {}
 }
 
 /// The one store API over SQLite and PostgreSQL. Cheap to clone (a pool handle).
@@ -154,7 +157,7 @@ pub struct Store {
     /// The clock of kitchens made without a zone of their own.
     default_clock: KitchenClock,
     /// The clocks of the kitchens this process has read (a kitchen's zone never changes).
-    clocks: Arc<RwLock<HashMap<i64, KitchenClock>>>,
+    clocks: Arc<RwLock<HashMap<KitchenId, KitchenClock>>>,
     /// SQLite only: whose turn it is to write. SQLite admits one writer anyway; waiting here
     /// instead of on its busy timeout also keeps a write and its delivery together.
     write_turn: Option<Arc<Mutex<()>>>,
@@ -162,6 +165,8 @@ pub struct Store {
     pool_metrics: PoolMetrics,
     /// The database's epoch as read at start (a restore happens with the servers stopped).
     epoch: Arc<str>,
+    /// Where committed announcements go.
+    sink: Arc<dyn AnnouncementSink>,
 }
 
 impl Store {
@@ -208,6 +213,7 @@ impl Store {
             write_limits: WriteLimits::default(),
             pool_metrics: PoolMetrics::default(),
             epoch: epoch.into(),
+            sink: Arc::new(Silent),
         })
     }
 
@@ -229,7 +235,7 @@ impl Store {
     /// Gives the database a new epoch (after a restore); returns it. Servers read it when
     /// they start.
     pub async fn renew_epoch(&self) -> Result<String, StoreError> {
-        let epoch = crate::auth::generate_epoch();
+        let epoch = generate_epoch();
         sqlx::query("UPDATE database_epoch SET epoch = $1")
             .bind(&epoch)
             .execute(&mut *self.connection().await?)
@@ -240,6 +246,11 @@ impl Store {
     /// The same store, enforcing `limits` on new items.
     pub fn with_write_limits(self, limits: WriteLimits) -> Store {
         Store { write_limits: limits, ..self }
+    }
+
+    /// The same store, announcing what it commits to `sink`.
+    pub fn with_sink(self, sink: Arc<dyn AnnouncementSink>) -> Store {
+        Store { sink, ..self }
     }
 
     /// The same store, counting its callers waiting for a connection into `metrics`.
@@ -304,101 +315,38 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Takes the next STAFF session claim from the shared sequence, records it as the user's
-    /// newest and stages it with `sink`, so every process hears of it. `None` on SQLite,
-    /// where one process numbers its own sessions.
-    pub async fn claim_staff_session(
-        &self,
-        user_id: i64,
-        sink: &impl EventSink,
-    ) -> Result<Option<StaffClaim>, StoreError> {
+    /// Takes the next STAFF socket claim from the shared sequence, records it as the user's
+    /// newest and announces it, so every process hears of it. `None` on SQLite, where one
+    /// process numbers its own sockets.
+    pub async fn claim_staff_socket(&self, user_id: UserId) -> Result<Option<StaffClaim>, StoreError> {
         if self.backend != Backend::Postgres {
             return Ok(None);
         }
-        let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT nextval('staff_session_claims')").fetch_one(&mut *tx).await?;
+        let mut write = Write { tx: self.begin().await?, turn: None };
+        let row = sqlx::query("SELECT nextval('staff_session_claims')").fetch_one(&mut *write.tx).await?;
         let claim = StaffClaim { user_id, claim: row.try_get(0)? };
         sqlx::query(
             "INSERT INTO staff_session_latest (user_id, claim) VALUES ($1, $2) \
              ON CONFLICT (user_id) DO UPDATE SET claim = GREATEST(staff_session_latest.claim, EXCLUDED.claim)",
         )
-        .bind(claim.user_id)
+        .bind(claim.user_id.0)
         .bind(claim.claim)
-        .execute(&mut *tx)
+        .execute(&mut *write.tx)
         .await?;
-        sink.stage(&mut tx, Announcement::Claim(&claim)).await?;
-        tx.commit().await?;
+        self.commit(write, Announcement::Claim(claim)).await?;
         Ok(Some(claim))
     }
 
-    /// The newest STAFF session claim of every user who ever had one (PostgreSQL only).
-    pub async fn latest_staff_claims(&self) -> Result<Vec<StaffClaim>, StoreError> {
-        let rows = sqlx::query("SELECT user_id, claim FROM staff_session_latest")
-            .fetch_all(&mut *self.connection().await?)
-            .await?;
-        rows.iter().map(|row| Ok(StaffClaim { user_id: row.try_get(0)?, claim: row.try_get(1)? })).collect()
-    }
-
-    /// The newest STAFF session claim of one user, if they ever had one (PostgreSQL only).
-    pub async fn latest_staff_claim(&self, user_id: i64) -> Result<Option<StaffClaim>, StoreError> {
-        let row = sqlx::query("SELECT claim FROM staff_session_latest WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&mut *self.connection().await?)
-            .await?;
-        Ok(row.map(|row| row.try_get(0).map(|claim| StaffClaim { user_id, claim })).transpose()?)
-    }
-
-    /// Records an event's payload under its kitchen and `seq` inside the write's transaction
-    /// (PostgreSQL's event log; see the bus).
-    pub async fn log_event(connection: &mut AnyConnection, event: &Event, payload: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO event_log (kitchen_id, seq, payload, committed_at) VALUES ($1, $2, $3, $4)")
-            .bind(event.kitchen_id)
-            .bind(event.seq())
-            .bind(payload)
-            .bind(event.at_millis)
-            .execute(connection)
-            .await?;
-        Ok(())
-    }
-
-    /// The logged payload of a kitchen's event with this `seq`, if there is one.
-    pub async fn logged_event(&self, kitchen_id: i64, seq: i64) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT payload FROM event_log WHERE kitchen_id = $1 AND seq = $2")
-            .bind(kitchen_id)
-            .bind(seq)
-            .fetch_optional(&mut *self.connection().await?)
-            .await?;
-        Ok(row.map(|row| row.try_get(0)).transpose()?)
-    }
-
-    /// Forgets logged events committed before `before` (Unix ms): every listener has read
-    /// them or has resynchronised from the counts since.
-    pub async fn prune_event_log(&self, before: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM event_log WHERE committed_at < $1")
-            .bind(before)
-            .execute(&mut *self.connection().await?)
-            .await?;
-        Ok(())
-    }
-}
-
-/// A write under way: its transaction and, on SQLite, the turn that lets it run alone.
-struct Write {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-    turn: Option<OwnedMutexGuard<()>>,
-}
-
-impl Write {
-    /// Stages `event` with `sink`, then commits and hands the committed event to `sink` in a
-    /// task of its own that also holds the turn until then: dropping the caller mid-COMMIT
-    /// can neither lose the event nor let the next write announce first.
-    async fn commit(mut self, event: Event, sink: &impl EventSink) -> Result<(), StoreError> {
-        sink.stage(&mut self.tx, Announcement::Event(&event)).await?;
-        let sink = sink.clone();
+    /// Stages `announcement` with the sink, then commits and hands it to the sink in a task of
+    /// its own that also holds the turn until then: dropping the caller mid-COMMIT can neither
+    /// lose the announcement nor let the next write announce first.
+    async fn commit(&self, mut write: Write, announcement: Announcement) -> Result<(), StoreError> {
+        self.sink.stage(&mut write.tx, &announcement).await?;
+        let sink = self.sink.clone();
         let committing = tokio::spawn(async move {
-            self.tx.commit().await?;
-            sink.committed(&event);
-            drop(self.turn);
+            write.tx.commit().await?;
+            sink.committed(&announcement);
+            drop(write.turn);
             Ok(())
         });
         match committing.await {
@@ -410,12 +358,24 @@ impl Write {
     }
 }
 
+/// A new database epoch: 16 random hex digits.
+fn generate_epoch() -> String {
+    use rand_core::{OsRng, RngCore};
+    format!("{:016x}", OsRng.next_u64())
+}
+
+/// A write under way: its transaction and, on SQLite, the turn that lets it run alone.
+struct Write {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    turn: Option<OwnedMutexGuard<()>>,
+}
+
 /// The lock file beside a SQLite database, `<database>.lock`: every server holds it shared
 /// for as long as it runs, and `server restore` needs it exclusively. Its directory is made
 /// if need be, as the database's is: it is taken before the database is opened.
 pub fn database_lock_file(database: &Path) -> std::io::Result<std::fs::File> {
     create_parent_directory(database)?;
-    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(crate::with_suffix(database, ".lock"))
+    std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(with_suffix(database, ".lock"))
 }
 
 /// The file of a SQLite database URL; `None` for any other database.
@@ -439,4 +399,11 @@ fn create_parent_directory(path: &Path) -> std::io::Result<()> {
         Some(directory) if !directory.as_os_str().is_empty() => std::fs::create_dir_all(directory),
         _ => Ok(()),
     }
+}
+
+/// `path` with `suffix` appended to its file name (`miseos.db` → `miseos.db-wal`).
+pub fn with_suffix(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
 }

@@ -54,7 +54,7 @@ async fn expect_closed(socket: &mut Socket, reason: &str) {
     }
 }
 
-async fn user_id(app: &TestApp, chef: &str, email: &str) -> i64 {
+async fn user_id(app: &TestApp, chef: &str, email: &str) -> app::wire::UserId {
     let users: Vec<User> = expect_json(app.get("/api/v1/users", chef).await, 200).await;
     users.into_iter().find(|user| user.email == email).expect("the user is listed").id
 }
@@ -333,7 +333,7 @@ async fn guesses_sent_at_once_count_each_other() {
 #[tokio::test]
 async fn failed_sign_ins_are_throttled_per_address_behind_trusted_proxies_only() {
     let app = spawn_app_with(Db::Sqlite, |config| {
-        config.trusted_proxies = vec![server::throttle::parse_proxy("127.0.0.1").unwrap()];
+        config.trusted_proxies = vec![server::config::parse_network("127.0.0.1").unwrap()];
     })
     .await;
     let attempt = |email: String, forwarded_for: &'static str| {
@@ -368,7 +368,7 @@ async fn failed_sign_ins_are_throttled_per_address_behind_trusted_proxies_only()
 async fn password_checks_beyond_the_queue_get_503_with_retry_after() {
     // Many clients (each its own address behind a trusted proxy, each its own email) at once.
     let app = spawn_app_with(Db::Sqlite, |config| {
-        config.trusted_proxies = vec![server::throttle::parse_proxy("127.0.0.1").unwrap()];
+        config.trusted_proxies = vec![server::config::parse_network("127.0.0.1").unwrap()];
     })
     .await;
     let app = &app;
@@ -437,7 +437,7 @@ async fn without_demo_users_the_first_head_chef_comes_from_the_command_line() {
         added.lines().find_map(|line| line.strip_prefix("temporary password (shown once): ")).expect("printed");
     let signed_in: LoginResponse = expect_json(app.login_attempt("chef@kitchen.dk", password).await, 200).await;
     assert!(signed_in.must_change_password);
-    assert_eq!((signed_in.user.role, signed_in.user.kitchen_id), (Role::HeadChef, 1));
+    assert_eq!((signed_in.user.role, signed_in.user.kitchen_id), (Role::HeadChef, app::wire::KitchenId(1)));
     let listed = run_cli(app.database_url(), &["user", "list"]).await;
     assert!(listed.contains("chef@kitchen.dk  HEAD_CHEF  active  Rasmus Kofoed"), "{listed}");
     app.shut_down().await;

@@ -11,7 +11,12 @@ crate::on_both_databases!(
 );
 
 fn dill() -> NewIngredientRequest {
-    NewIngredientRequest { item_name: "Dild".into(), quantity: 1.0, unit: "bundt".into(), note: None }
+    NewIngredientRequest {
+        item_name: "Dild".into(),
+        quantity: app::wire::Quantity(1.0),
+        unit: "bundt".into(),
+        note: None,
+    }
 }
 
 #[tokio::test]
@@ -279,8 +284,12 @@ mod connections {
         let mut locker = sqlx::PgConnection::connect(app.database_url()).await.expect("the database");
         locker.execute("BEGIN; SELECT * FROM kitchen_counters FOR UPDATE").await.expect("lock the counters");
         let started = Instant::now();
-        let body =
-            app::wire::NewIngredientRequest { item_name: "Dild".into(), quantity: 1.0, unit: "kg".into(), note: None };
+        let body = app::wire::NewIngredientRequest {
+            item_name: "Dild".into(),
+            quantity: app::wire::Quantity(1.0),
+            unit: "kg".into(),
+            note: None,
+        };
         let response = app.post("/api/v1/ingredient-requests", &cook, &body).await;
         let took = started.elapsed();
         expect_error(response, 503, "unavailable").await;

@@ -7,7 +7,7 @@ use app::{
 };
 use futures::{SinkExt, StreamExt};
 use serde::{de::DeserializeOwned, Serialize};
-use server::{auth::TokenKeys, config::Config, Application};
+use server::{accounts::TokenKeys, config::Config, Application};
 use std::process::Stdio;
 use std::{
     path::PathBuf,
@@ -118,7 +118,7 @@ pub struct TestApp {
     pub metrics_port: Option<u16>,
     pub http: reqwest::Client,
     pub tokens: TokenKeys,
-    pub hub: server::hub::Hub,
+    pub hub: server::live::hub::Hub,
     pub store: server::store::Store,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -239,7 +239,7 @@ impl TestApp {
     pub async fn create_request(&self, token: &str, item_name: &str) -> i64 {
         let body = app::wire::NewIngredientRequest {
             item_name: item_name.into(),
-            quantity: 2.0,
+            quantity: app::wire::Quantity(2.0),
             unit: "bunch".into(),
             note: Some("for the gravlax".into()),
         };
@@ -426,9 +426,9 @@ impl Socket {
 
 /// Claims of Gordon (user 1, a head chef) in `session` (a live one, so only what the test
 /// changes is wrong), expiring `exp_in_seconds` from now, issued by `iss`.
-pub fn claims(session: &str, role: app::wire::Role, exp_in_seconds: i64, iss: &str) -> server::auth::Claims {
+pub fn claims(session: &str, role: app::wire::Role, exp_in_seconds: i64, iss: &str) -> server::accounts::Claims {
     let now = chrono::Utc::now().timestamp();
-    server::auth::Claims {
+    server::accounts::Claims {
         sid: session.into(),
         sub: "1".into(),
         role,
@@ -437,7 +437,7 @@ pub fn claims(session: &str, role: app::wire::Role, exp_in_seconds: i64, iss: &s
         iat: now,
         exp: now + exp_in_seconds,
         iss: iss.into(),
-        kitchen: server::store::DEMO_KITCHEN_ID,
+        kitchen: server::store::DEMO_KITCHEN_ID.0,
     }
 }
 
@@ -516,7 +516,7 @@ impl ServerProcess {
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("LEPTOS_SITE_PKG_DIR", "pkg")
             // Warnings show in the test output, but not one per failed sign-in of a flood.
-            .env("RUST_LOG", "warn,server::api::auth=error")
+            .env("RUST_LOG", "warn,server::http::api::auth=error")
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())
             .stdout(Stdio::null())

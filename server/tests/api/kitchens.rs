@@ -4,7 +4,9 @@
 //! command line, and the move of a database of the single-kitchen version into one kitchen.
 
 use crate::helpers::*;
-use app::wire::{Category, IngredientRequest, Notification, ReviewBody, Role, Snapshot, User, UserChanges};
+use app::wire::{
+    Category, IngredientRequest, KitchenId, Notification, ReviewBody, Role, Snapshot, User, UserChanges, UserId,
+};
 use server::{
     clock::KitchenClock,
     store::{NewAccount, Store},
@@ -26,9 +28,9 @@ pub const LARS: &str = "lars@noma.dk";
 
 /// Makes a second kitchen beside the demo one, with a head chef (René), a sous chef (Lars)
 /// and a line cook (Mette), all with the demo password; returns its id and theirs.
-pub async fn second_kitchen(store: &Store) -> (i64, HashMap<&'static str, i64>) {
+pub async fn second_kitchen(store: &Store) -> (KitchenId, HashMap<&'static str, UserId>) {
     let kitchen = store.create_kitchen("Noma", Some(NOMA_ZONE)).await.expect("a kitchen");
-    let password_hash = server::auth::hash_password(PASSWORD);
+    let password_hash = server::accounts::hash_password(PASSWORD);
     let mut ids = HashMap::new();
     for (email, first_name, role) in
         [(RENE, "René", Role::HeadChef), (LARS, "Lars", Role::SousChef), (METTE, "Mette", Role::LineCook)]
@@ -50,10 +52,10 @@ pub async fn second_kitchen(store: &Store) -> (i64, HashMap<&'static str, i64>) 
 async fn two_kitchens_side_by_side_see_only_their_own(db: Db) {
     let app = spawn_app(db).await;
     let (noma, people) = second_kitchen(&app.store).await;
-    assert_ne!(noma, 1);
+    assert_ne!(noma, KitchenId(1));
     let (gordon, ali) = (app.login(GORDON).await, app.token(ALI).await);
     let (rene, mette) = (app.login(RENE).await, app.token(METTE).await);
-    assert_eq!((gordon.user.kitchen_id, rene.user.kitchen_id), (1, noma));
+    assert_eq!((gordon.user.kitchen_id, rene.user.kitchen_id), (KitchenId(1), noma));
     let me: User = expect_json(app.get("/api/v1/auth/me", &rene.token).await, 200).await;
     assert_eq!(me.kitchen_id, noma);
 
@@ -61,9 +63,12 @@ async fn two_kitchens_side_by_side_see_only_their_own(db: Db) {
     let mut rene_socket = app.socket(&rene.token).await;
     let mut ali_socket = app.socket(&ali).await;
     let mut mette_socket = app.socket(&mette).await;
-    for (socket, kitchen) in
-        [(&mut gordon_socket, 1), (&mut rene_socket, noma), (&mut ali_socket, 1), (&mut mette_socket, noma)]
-    {
+    for (socket, kitchen) in [
+        (&mut gordon_socket, KitchenId(1)),
+        (&mut rene_socket, noma),
+        (&mut ali_socket, KitchenId(1)),
+        (&mut mette_socket, noma),
+    ] {
         let Notification::Connected { kitchen_id, .. } = socket.next().await else { panic!("the welcome") };
         assert_eq!(kitchen_id, kitchen, "the welcome names the kitchen");
     }
@@ -130,7 +135,7 @@ async fn two_kitchens_side_by_side_see_only_their_own(db: Db) {
     // The users API is the kitchen's own: listing, changing and resetting.
     let team: Vec<User> = expect_json(app.get("/api/v1/users", &gordon.token).await, 200).await;
     assert_eq!(team.len(), 5);
-    assert!(team.iter().all(|user| user.kitchen_id == 1));
+    assert!(team.iter().all(|user| user.kitchen_id == KitchenId(1)));
     let team: Vec<User> = expect_json(app.get("/api/v1/users", &rene.token).await, 200).await;
     let mut emails: Vec<_> = team.iter().map(|user| user.email.as_str()).collect();
     emails.sort_unstable();
@@ -160,7 +165,7 @@ async fn each_kitchens_seq_holds_under_concurrent_writes_in_both(db: Db) {
     let app = spawn_app(db).await;
     let (noma, _) = second_kitchen(&app.store).await;
     // Each kitchen: its chef listening, and two of its people writing, all four at once.
-    let kitchens = [(1, GORDON, [ALI, SARA]), (noma, RENE, [METTE, LARS])];
+    let kitchens = [(KitchenId(1), GORDON, [ALI, SARA]), (noma, RENE, [METTE, LARS])];
     let mut sockets = Vec::new();
     let mut writers = Vec::new();
     for (_, chef, people) in kitchens {
@@ -173,7 +178,7 @@ async fn each_kitchens_seq_holds_under_concurrent_writes_in_both(db: Db) {
                 for index in 0..PER_WRITER {
                     let body = app::wire::NewIngredientRequest {
                         item_name: format!("{email} {index}"),
-                        quantity: 1.0,
+                        quantity: app::wire::Quantity(1.0),
                         unit: "kg".into(),
                         note: None,
                     };
@@ -225,19 +230,22 @@ async fn a_database_of_the_single_kitchen_version_becomes_one_kitchen(db: Db) {
     let app = spawn_app_on(database, |config| config.demo = false).await;
     let kitchens = app.store.kitchens().await.expect("kitchens");
     assert_eq!(kitchens.len(), 1);
-    assert_eq!((kitchens[0].id, kitchens[0].name.as_str(), kitchens[0].time_zone), (1, "MiseOS Test Kitchen", None));
+    assert_eq!(
+        (kitchens[0].id, kitchens[0].name.as_str(), kitchens[0].time_zone),
+        (KitchenId(1), "MiseOS Test Kitchen", None)
+    );
     let gordon = app.login(GORDON).await;
-    assert_eq!(gordon.user.kitchen_id, 1);
+    assert_eq!(gordon.user.kitchen_id, KitchenId(1));
     // The counts and seq carry on where they were.
     let snapshot = app.snapshot(&gordon.token).await;
     assert_eq!((snapshot.pending_ingredient_requests, snapshot.pending_dish_suggestions, snapshot.seq), (1, 1, 41));
     let items: Vec<IngredientRequest> =
         expect_json(app.get("/api/v1/ingredient-requests", &gordon.token).await, 200).await;
     assert_eq!(
-        items.iter().map(|item| (item.id, item.item_name.as_str())).collect::<Vec<_>>(),
+        items.iter().map(|item| (item.id, item.name())).collect::<Vec<_>>(),
         [(2, "Persille"), (1, "Frisk Dild")]
     );
-    assert_eq!(items[1].reviewed_by.as_ref().map(|person| person.id), Some(1));
+    assert_eq!(items[1].reviewed_by.as_ref().map(|person| person.id), Some(UserId(1)));
     let suggestions: Vec<app::wire::DishSuggestion> =
         expect_json(app.get("/api/v1/dish-suggestions", &gordon.token).await, 200).await;
     assert_eq!(suggestions.len(), 1);
@@ -276,7 +284,7 @@ async fn make_single_kitchen_database(db: Db, url: &str) {
         .run(&pool)
         .await
         .expect("migrated");
-    let hash = server::auth::hash_password(PASSWORD);
+    let hash = server::accounts::hash_password(PASSWORD);
     for (id, email, first, last, role) in
         [(1, GORDON, "Gordon", "Ramsay", "HEAD_CHEF"), (3, ALI, "Ali", "Hassan", "LINE_COOK")]
     {
@@ -342,7 +350,7 @@ async fn kitchens_and_their_people_come_from_the_command_line() {
         added.lines().find_map(|line| line.strip_prefix("temporary password (shown once): ")).expect("printed");
     let signed_in: app::wire::LoginResponse =
         expect_json(app.login_attempt("chef@geranium.dk", password).await, 200).await;
-    assert_eq!(signed_in.user.kitchen_id, 2);
+    assert_eq!(signed_in.user.kitchen_id, KitchenId(2));
     let users = run_cli(url, &["user", "list"]).await;
     assert!(users.contains("kitchen 2  chef@geranium.dk  HEAD_CHEF  active  Chef One"), "{users}");
 }
@@ -352,9 +360,9 @@ async fn the_demo_users_belong_to_the_demo_kitchen() {
     let app = spawn_app(Db::Sqlite).await;
     let kitchens = app.store.kitchens().await.expect("kitchens");
     assert_eq!(kitchens.len(), 1);
-    assert_eq!((kitchens[0].id, kitchens[0].name.as_str()), (1, "MiseOS Test Kitchen"));
+    assert_eq!((kitchens[0].id, kitchens[0].name.as_str()), (KitchenId(1), "MiseOS Test Kitchen"));
     let me: User = expect_json(app.get("/api/v1/auth/me", &app.token(NOAH).await).await, 200).await;
-    assert_eq!(me.kitchen_id, 1);
+    assert_eq!(me.kitchen_id, KitchenId(1));
 }
 
 #[tokio::test]
@@ -363,7 +371,7 @@ async fn a_token_naming_another_kitchen_than_its_users_is_refused() {
     let (noma, _) = second_kitchen(&app.store).await;
     let gordon = app.token(GORDON).await;
     let mut forged = claims(&app.session_of(&gordon), Role::HeadChef, 600, "miseos");
-    forged.kitchen = noma;
+    forged.kitchen = noma.0;
     let forged = app.tokens.sign(&forged);
     expect_error(app.get("/api/v1/notifications/snapshot", &forged).await, 401, "unauthorized").await;
 }

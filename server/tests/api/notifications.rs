@@ -3,7 +3,8 @@
 
 use crate::helpers::*;
 use app::wire::{
-    close_code, Category, NewItemNotice, Notification, Person, ReviewBody, ReviewNotice, Role, SessionType,
+    close_code, Category, KitchenId, NewItemNotice, Notification, Person, ReviewBody, ReviewNotice, Role, SessionType,
+    UserId,
 };
 use futures::StreamExt;
 use server::event::{Change, Event, PendingCounts};
@@ -20,11 +21,11 @@ crate::on_both_databases!(
 );
 
 fn gordon() -> Person {
-    Person { id: 1, first_name: "Gordon".into(), last_name: "Ramsay".into() }
+    Person { id: UserId(1), first_name: "Gordon".into(), last_name: "Ramsay".into() }
 }
 
 fn ali() -> Person {
-    Person { id: 3, first_name: "Ali".into(), last_name: "Hassan".into() }
+    Person { id: UserId(3), first_name: "Ali".into(), last_name: "Hassan".into() }
 }
 
 async fn an_admin_is_welcomed_with_the_current_counts(db: Db) {
@@ -40,7 +41,7 @@ async fn an_admin_is_welcomed_with_the_current_counts(db: Db) {
     };
     assert_eq!(
         (message.as_str(), session_type, user_id, kitchen_id),
-        ("Connected to MiseOS notifications", SessionType::Admin, 1, 1)
+        ("Connected to MiseOS notifications", SessionType::Admin, UserId(1), KitchenId(1))
     );
     assert_eq!((epoch.len(), epoch.as_str()), (16, app.store.epoch()));
     assert_eq!(timestamp.len(), "2026-03-27 10:15".len());
@@ -60,7 +61,7 @@ async fn a_cook_is_welcomed_as_staff_and_hears_no_broadcasts(db: Db) {
     let cook = app.token(SARA).await;
     let mut socket = app.socket(&cook).await;
     let Notification::Connected { session_type, user_id, .. } = socket.next().await else { panic!("welcome") };
-    assert_eq!((session_type, user_id), (SessionType::Staff, 4));
+    assert_eq!((session_type, user_id), (SessionType::Staff, UserId(4)));
     app.create_request(&app.token(ALI).await, "Løg").await;
     socket.expect_silence().await;
 }
@@ -252,7 +253,7 @@ async fn every_bad_credential_is_closed_with_1008() {
     let app = spawn_app(Db::Sqlite).await;
     let good = app.token(GORDON).await;
     let session = app.session_of(&good);
-    let other_secret = server::auth::TokenKeys::new(&[9; 32], Duration::from_secs(60));
+    let other_secret = server::accounts::TokenKeys::new(&[9; 32], Duration::from_secs(60));
     let header_and_payload = |header: &str| {
         format!(
             "{}.{}",
@@ -376,12 +377,12 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
         reader.skip_greeting().await;
         readers.push(reader);
     }
-    assert_eq!(app.hub.session_counts().0, 3);
+    assert_eq!(app.hub.socket_counts().0, 3);
     // Large frames fill the stalled client's socket buffers (a few MiB) quickly; the hub is
     // fed directly so the test controls volume and pace exactly.
     let events = 700;
     let big_name = "ø".repeat(4 * 1024);
-    let start_seq = app.hub.counts(1).seq;
+    let start_seq = app.hub.counts(KitchenId(1)).seq;
     // Each healthy reader reads on its own task, as independent clients would.
     let readers_done: Vec<_> = readers
         .into_iter()
@@ -404,7 +405,7 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
         .collect();
     for index in 0..events {
         app.hub.publish(&Event {
-            kitchen_id: 1,
+            kitchen_id: KitchenId(1),
             counts: PendingCounts { ingredient_requests: index + 1, dish_suggestions: 0, seq: start_seq + 1 + index },
             category: Category::IngredientRequest,
             at_millis: chrono::Utc::now().timestamp_millis(),
@@ -416,7 +417,7 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
     }
     // The stalled session was dropped from the hub, so its queue no longer grows.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while app.hub.session_counts().0 != 2 {
+    while app.hub.socket_counts().0 != 2 {
         assert!(Instant::now() < deadline, "the stalled session was never dropped");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -449,7 +450,7 @@ async fn a_peer_that_stops_answering_pings_is_dropped() {
     // The silent one never read, so never answered: by now it has been dropped.
     silent.skip_greeting().await;
     assert_eq!(silent.expect_close().await, (close_code::PING_TIMEOUT, "ping timeout".to_string()));
-    assert_eq!(app.hub.session_counts().0, 1);
+    assert_eq!(app.hub.socket_counts().0, 1);
 }
 
 #[tokio::test]

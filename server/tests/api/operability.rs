@@ -113,7 +113,7 @@ async fn the_metrics_port_serves_the_metrics_instead_of_the_main_port() {
 type LogLine = serde_json::Value;
 
 #[tokio::test]
-async fn logs_have_request_spans_and_a_line_per_ended_socket_session_and_no_credentials() {
+async fn logs_have_request_spans_and_a_line_per_closed_socket_and_no_credentials() {
     let database = FreshDatabase::create(Db::Sqlite).await;
     let mut server = ServerProcess::start_with(
         &database.url,
@@ -138,7 +138,7 @@ async fn logs_have_request_spans_and_a_line_per_ended_socket_session_and_no_cred
     let mut socket = open_socket(server.port, &token).await;
     socket.skip_greeting().await;
     socket.stream.send(tokio_tungstenite::tungstenite::Message::Close(None)).await.expect("close");
-    // Stopped only once the session has ended by the client's close (a stop before would end
+    // Stopped only once the socket has been closed by the client (a stop before would close
     // it with 1001).
     tokio::time::timeout(Duration::from_secs(10), async {
         let ended = r#"miseos_ws_sessions_closed_total{session_type="admin",code="1000"}"#;
@@ -147,7 +147,7 @@ async fn logs_have_request_spans_and_a_line_per_ended_socket_session_and_no_cred
         }
     })
     .await
-    .expect("the session ends within 10 s");
+    .expect("the socket closes within 10 s");
     server.stop().await;
     let lines = lines.await.expect("the log");
     let parsed: Vec<LogLine> =
@@ -155,8 +155,8 @@ async fn logs_have_request_spans_and_a_line_per_ended_socket_session_and_no_cred
 
     let ended = parsed
         .iter()
-        .find(|line| line["fields"]["message"] == "socket session ended")
-        .unwrap_or_else(|| panic!("no session-end line in {lines:#?}"));
+        .find(|line| line["fields"]["message"] == "socket closed")
+        .unwrap_or_else(|| panic!("no socket-closed line in {lines:#?}"));
     let fields = &ended["fields"];
     assert_eq!((fields["user_id"].as_i64(), fields["session_type"].as_str()), (Some(1), Some("admin")));
     assert_eq!((fields["close_code"].as_u64(), fields["frames_sent"].as_u64()), (Some(1000), Some(3)));
@@ -229,7 +229,7 @@ async fn the_signing_secret_can_come_from_a_file() {
     })
     .await;
     let token = app.token(GORDON).await;
-    let keys = server::auth::TokenKeys::new(TEST_SECRET.as_bytes(), Duration::from_secs(60));
+    let keys = server::accounts::TokenKeys::new(TEST_SECRET.as_bytes(), Duration::from_secs(60));
     keys.verify(&token).expect("signed with the secret from the file");
 
     std::fs::write(&path, "too short").expect("the secret file");

@@ -2,7 +2,8 @@
 
 use crate::helpers::*;
 use app::wire::{
-    DishSuggestion, IngredientRequest, NewIngredientRequest, ReviewBody, ReviewStatus, Role, Snapshot, User,
+    DishSuggestion, IngredientRequest, KitchenId, NewIngredientRequest, ReviewBody, ReviewStatus, Role, Snapshot, User,
+    UserId,
 };
 use std::collections::HashSet;
 
@@ -43,13 +44,13 @@ async fn login_returns_token_user_and_an_http_only_cookie(db: Db) {
     assert_eq!(
         body.user,
         User {
-            id: 1,
+            id: UserId(1),
             first_name: "Gordon".into(),
             last_name: "Ramsay".into(),
             email: GORDON.into(),
             role: Role::HeadChef,
             active: true,
-            kitchen_id: 1,
+            kitchen_id: KitchenId(1),
         }
     );
     assert!(cookie.starts_with(&format!("miseos_token={};", body.token)));
@@ -80,7 +81,7 @@ async fn me_accepts_bearer_or_cookie_and_logout_clears_the_cookie(db: Db) {
     let app = spawn_app(db).await;
     let token = app.token(ALI).await;
     let me: User = expect_json(app.get("/api/v1/auth/me", &token).await, 200).await;
-    assert_eq!((me.id, me.role), (3, Role::LineCook));
+    assert_eq!((me.id, me.role), (UserId(3), Role::LineCook));
     let by_cookie = app
         .http
         .get(format!("{}/api/v1/auth/me", app.address))
@@ -88,7 +89,7 @@ async fn me_accepts_bearer_or_cookie_and_logout_clears_the_cookie(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(expect_json::<User>(by_cookie, 200).await.id, 3);
+    assert_eq!(expect_json::<User>(by_cookie, 200).await.id, UserId(3));
     let logout = app.http.post(format!("{}/api/v1/auth/logout", app.address)).send().await.unwrap();
     assert_eq!(logout.status(), 204);
     let cleared = logout.headers().get("set-cookie").unwrap().to_str().unwrap();
@@ -112,7 +113,7 @@ async fn an_ingredient_request_round_trips_every_field(db: Db) {
     let chef = app.token(GORDON).await;
     let body = NewIngredientRequest {
         item_name: "Frisk Dild".into(),
-        quantity: 2.0,
+        quantity: app::wire::Quantity(2.0),
         unit: "bunch".into(),
         note: Some("for the gravlax".into()),
     };
@@ -145,7 +146,7 @@ async fn an_ingredient_request_round_trips_every_field(db: Db) {
 
     let fetched: IngredientRequest =
         expect_json(app.get(&format!("/api/v1/ingredient-requests/{id}"), &cook).await, 200).await;
-    assert_eq!(fetched.item_name, "Frisk Dild");
+    assert_eq!(fetched.details.item_name, "Frisk Dild");
     // The create answers from its INSERT's RETURNING: the same item a read finds.
     assert_eq!(serde_json::to_value(&fetched).unwrap(), raw);
     let approved: IngredientRequest = expect_json(
@@ -159,7 +160,7 @@ async fn an_ingredient_request_round_trips_every_field(db: Db) {
     )
     .await;
     assert_eq!(approved.status, ReviewStatus::Approved);
-    assert_eq!(approved.reviewed_by.as_ref().map(|person| person.id), Some(1));
+    assert_eq!(approved.reviewed_by.as_ref().map(|person| person.id), Some(UserId(1)));
     assert_eq!(approved.review_note.as_deref(), Some("Ja tak"));
     assert!(approved.reviewed_at.is_some());
 }
@@ -425,8 +426,12 @@ async fn bad_bodies_get_400_or_413_and_change_nothing(db: Db) {
         let message = expect_error(raw(body).await.unwrap(), 400, "invalid_field").await;
         assert!(message.contains(field), "{message}");
     }
-    let oversized_name =
-        NewIngredientRequest { item_name: "x".repeat(101), quantity: 1.0, unit: "kg".into(), note: None };
+    let oversized_name = NewIngredientRequest {
+        item_name: "x".repeat(101),
+        quantity: app::wire::Quantity(1.0),
+        unit: "kg".into(),
+        note: None,
+    };
     expect_error(app.post("/api/v1/ingredient-requests", &cook, &oversized_name).await, 400, "invalid_field").await;
     let huge = "x".repeat(64 * 1024);
     // The server answers before reading the whole body and then drops that connection, so
@@ -468,7 +473,7 @@ async fn unicode_and_markup_are_stored_unchanged(db: Db) {
     let name = "Rødgrød med fløde æøå ÆØÅ 🍓🔥 <script>alert('x')</script> ' OR 1=1; --";
     let body = NewIngredientRequest {
         item_name: name.into(),
-        quantity: 0.5,
+        quantity: app::wire::Quantity(0.5),
         unit: "kg".into(),
         note: Some("  Ærter & \"bønner\"\n<b>nu</b>  ".into()),
     };
@@ -476,9 +481,9 @@ async fn unicode_and_markup_are_stored_unchanged(db: Db) {
         expect_json(app.post("/api/v1/ingredient-requests", &cook, &body).await, 201).await;
     let fetched: IngredientRequest =
         expect_json(app.get(&format!("/api/v1/ingredient-requests/{}", created.id), &chef).await, 200).await;
-    assert_eq!(fetched.item_name, name);
-    assert_eq!(fetched.note, body.note);
-    assert_eq!(fetched.quantity.0, 0.5);
+    assert_eq!(fetched.details.item_name, name);
+    assert_eq!(fetched.details.note, body.note);
+    assert_eq!(fetched.details.quantity.0, 0.5);
     let suggestion: DishSuggestion = expect_json(
         app.post(
             "/api/v1/dish-suggestions",
@@ -489,8 +494,8 @@ async fn unicode_and_markup_are_stored_unchanged(db: Db) {
         201,
     )
     .await;
-    assert_eq!(suggestion.name, name);
-    assert_eq!(suggestion.description, "🦞 <img src=x onerror=alert(1)>");
+    assert_eq!(suggestion.details.name, name);
+    assert_eq!(suggestion.details.description, "🦞 <img src=x onerror=alert(1)>");
 }
 
 async fn concurrent_reviews_of_one_item_give_one_200_and_one_409(db: Db) {
@@ -573,20 +578,24 @@ async fn a_short_secret_is_refused_and_a_generated_one_survives_restarts() {
     let first =
         server::Application::build(generated.clone(), leptos_options()).await.expect("starts with a generated secret");
     let user = app::wire::User {
-        id: 1,
+        id: UserId(1),
         first_name: "Gordon".into(),
         last_name: "Ramsay".into(),
         email: GORDON.into(),
         role: Role::HeadChef,
         active: true,
-        kitchen_id: 1,
+        kitchen_id: KitchenId(1),
     };
-    let token = first.state().tokens.issue(&user, server::auth::SessionId::generate());
+    let token = first.state().tokens.issue(&user, server::accounts::tokens::new_session_id());
     drop(first);
     let secret = std::fs::read_to_string(data_dir.join("jwt-secret")).expect("the secret is kept");
     assert!(secret.trim().len() >= 32);
     let second = server::Application::build(generated, leptos_options()).await.expect("restarts");
-    assert_eq!(second.state().tokens.verify(&token).map(|caller| caller.id), Ok(1), "tokens survive a restart");
+    assert_eq!(
+        second.state().tokens.verify(&token).map(|holder| holder.user),
+        Ok(UserId(1)),
+        "tokens survive a restart"
+    );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 

@@ -6,7 +6,12 @@ use std::time::Duration;
 
 impl ServerProcess {
     async fn create(&self, token: &str, name: &str) -> reqwest::Result<reqwest::Response> {
-        let body = NewIngredientRequest { item_name: name.into(), quantity: 1.0, unit: "kg".into(), note: None };
+        let body = NewIngredientRequest {
+            item_name: name.into(),
+            quantity: app::wire::Quantity(1.0),
+            unit: "kg".into(),
+            note: None,
+        };
         self.http.post(self.url("/api/v1/ingredient-requests")).bearer_auth(token).json(&body).send().await
     }
 

@@ -21,7 +21,7 @@ async fn every_acknowledged_write_survives_a_kill_during_concurrent_writes(db: D
                 for index in 0..200 {
                     let body = app::wire::NewIngredientRequest {
                         item_name: format!("w{writer}-{index}"),
-                        quantity: 1.0,
+                        quantity: app::wire::Quantity(1.0),
                         unit: "kg".into(),
                         note: None,
                     };

@@ -37,8 +37,12 @@ async fn writes_answer_503_while_the_database_is_away_and_everything_recovers_wi
 
     set_allow_connections(&database, false).await;
     let went_away = Instant::now();
-    let body =
-        app::wire::NewIngredientRequest { item_name: "Away".into(), quantity: 1.0, unit: "kg".into(), note: None };
+    let body = app::wire::NewIngredientRequest {
+        item_name: "Away".into(),
+        quantity: app::wire::Quantity(1.0),
+        unit: "kg".into(),
+        note: None,
+    };
     let refused = app.post("/api/v1/ingredient-requests", &cook, &body).await;
     let answered_in = went_away.elapsed();
     let message = expect_error(refused, 503, "unavailable").await;

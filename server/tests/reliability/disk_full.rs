@@ -53,8 +53,12 @@ async fn a_full_disk_fails_writes_cleanly_keeps_reads_and_loses_nothing() {
     let mut acknowledged = vec![app.create_request(&cook, "Before").await];
 
     let filler = disk.fill();
-    let body =
-        app::wire::NewIngredientRequest { item_name: "Full".into(), quantity: 1.0, unit: "kg".into(), note: None };
+    let body = app::wire::NewIngredientRequest {
+        item_name: "Full".into(),
+        quantity: app::wire::Quantity(1.0),
+        unit: "kg".into(),
+        note: None,
+    };
     // A write may still fit in a page SQLite already has; one soon does not.
     let mut refused = None;
     for _ in 0..200 {

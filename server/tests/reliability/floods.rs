@@ -91,8 +91,12 @@ async fn an_item_flood_and_a_socket_loop_are_capped_per_user() {
     })
     .await;
     let (flooder, other, chef) = (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await);
-    let body =
-        app::wire::NewIngredientRequest { item_name: "Flood".into(), quantity: 1.0, unit: "kg".into(), note: None };
+    let body = app::wire::NewIngredientRequest {
+        item_name: "Flood".into(),
+        quantity: app::wire::Quantity(1.0),
+        unit: "kg".into(),
+        note: None,
+    };
     let started = Instant::now();
     let mut created = 0;
     let mut limited = 0;
@@ -117,7 +121,7 @@ async fn an_item_flood_and_a_socket_loop_are_capped_per_user() {
         socket.skip_greeting().await;
         sockets.push(socket);
     }
-    assert_eq!(app.hub.session_counts().0, 20, "at most 20 of one user's sockets are open");
+    assert_eq!(app.hub.socket_counts().0, 20, "at most 20 of one user's sockets are open");
     for socket in sockets.iter_mut().take(80) {
         assert_eq!(socket.expect_close().await.0, app::wire::close_code::TOO_MANY_SESSIONS);
     }

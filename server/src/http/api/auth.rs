@@ -1,30 +1,96 @@
 //! `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/me`, `/auth/password`: signing in
 //! (throttled), keeping a session going, ending it, and changing one's own password.
 
-use super::{extract::request_token, ApiError, ApiJson};
+use super::{
+    docs::{answer, endpoint, Access, Endpoint},
+    ApiError, ApiJson, ApiRoute,
+};
 use crate::{
-    auth::{self, AuthUser, SessionId},
-    store::{now_millis, Credentials, EndReason, SessionsToEnd},
-    throttle::{self, SignInKeys},
-    AppState,
+    accounts::{
+        check_new_password, hash_password,
+        throttle::{self, SignInKeys},
+        tokens::new_session_id,
+        verify_password, Caller,
+    },
+    event::{EndReason, SessionId},
+    http::{
+        caller::{token_at, Door, Refused},
+        forwarded, AppState,
+    },
+    store::{now_millis, Credentials, SessionsToEnd},
 };
 use app::wire::{LoginRequest, LoginResponse, PasswordChange, RefreshResponse, User, TOKEN_COOKIE};
 use axum::{
     extract::{ConnectInfo, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use std::net::SocketAddr;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
-        .route("/auth/password", post(change_password))
+pub fn routes() -> Vec<ApiRoute> {
+    vec![
+        ApiRoute::new(
+            Endpoint {
+                answer: answer(
+                    200,
+                    "Signed in; the token is also set as the `miseos_token` cookie",
+                    Some("LoginResponse"),
+                ),
+                errors: vec![
+                    (401, "bad_credentials"),
+                    (403, "account_disabled"),
+                    (429, "too_many_attempts (with Retry-After)"),
+                    (503, "unavailable: too many password checks at once (with Retry-After: 1)"),
+                ],
+                ..endpoint(Method::POST, "/auth/login", "auth", "Sign in", Access::Anyone, Some("LoginRequest"))
+            },
+            login,
+        ),
+        ApiRoute::new(
+            Endpoint {
+                answer: answer(
+                    200,
+                    "A new token for the same session (the cookie is set again)",
+                    Some("RefreshResponse"),
+                ),
+                ..endpoint(Method::POST, "/auth/refresh", "auth", "Renew the token", Access::SignedIn, None)
+            },
+            refresh,
+        ),
+        ApiRoute::new(
+            Endpoint {
+                answer: answer(204, "The session has ended (an expired token still names it)", None),
+                ..endpoint(Method::POST, "/auth/logout", "auth", "Sign out", Access::Anyone, None)
+            },
+            logout,
+        ),
+        ApiRoute::new(
+            Endpoint {
+                answer: answer(200, "The caller", Some("User")),
+                ..endpoint(Method::GET, "/auth/me", "auth", "Who am I", Access::SignedIn, None)
+            },
+            me,
+        ),
+        ApiRoute::new(
+            Endpoint {
+                answer: answer(204, "Changed; the caller's other sessions have ended", None),
+                errors: vec![
+                    (400, "invalid_field (currentPassword wrong, or newPassword too weak)"),
+                    (429, "too_many_attempts"),
+                ],
+                ..endpoint(
+                    Method::POST,
+                    "/auth/password",
+                    "auth",
+                    "Change one's own password",
+                    Access::SignedIn,
+                    Some("PasswordChange"),
+                )
+            },
+            change_password,
+        ),
+    ]
 }
 
 /// Longest accepted email or password; anything longer cannot be a real one.
@@ -36,7 +102,7 @@ async fn login(
     headers: HeaderMap,
     ApiJson(credentials): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let address = throttle::request_client(peer, &headers, &state.config.trusted_proxies);
+    let address = forwarded::request_client(peer, &headers, &state.config.trusted_proxies);
     let email = credentials.email.trim();
     if email.chars().count() > MAX_CREDENTIAL_CHARS || credentials.password.chars().count() > MAX_CREDENTIAL_CHARS {
         return Err(ApiError::BadCredentials);
@@ -60,7 +126,7 @@ async fn login(
     // emails exist.
     let hash = stored.as_ref().map_or_else(|| state.decoy_password_hash.clone(), |found| found.password_hash.clone());
     let password = credentials.password;
-    let Ok(matches) = state.password_checks.run(move || auth::verify_password(&password, &hash)).await else {
+    let Ok(matches) = state.password_checks.run(move || verify_password(&password, &hash)).await else {
         state.store.forget_failure(&keys.account, attempt_at).await?;
         state.metrics.sign_in_refused("busy");
         tracing::warn!(email, %address, "sign-in refused: too many password checks at once");
@@ -80,7 +146,7 @@ async fn login(
     state.store.clear_failures(&keys.account).await?;
     let session = start_session(&state, &signed_in).await?;
     let token = state.tokens.issue(&signed_in.user, session);
-    let cookie = session_cookie(&state, &token, state.config.token_ttl().as_secs());
+    let cookie = session_cookie(&state, &token, state.tokens.ttl().as_secs());
     let answer = LoginResponse { token, user: signed_in.user, must_change_password: signed_in.must_change_password };
     Ok(with_cookie(cookie, Json(answer)))
 }
@@ -89,7 +155,7 @@ async fn login(
 /// meanwhile (disabled, new role or password): the user signs in again and gets the new
 /// answer.
 async fn start_session(state: &AppState, signed_in: &Credentials) -> Result<SessionId, ApiError> {
-    let session = SessionId::generate();
+    let session = new_session_id();
     if !state.store.start_session(session, signed_in, now_millis()).await? {
         return Err(ApiError::Unauthorized("the account changed while signing in; sign in again"));
     }
@@ -98,30 +164,44 @@ async fn start_session(state: &AppState, signed_in: &Credentials) -> Result<Sess
 }
 
 /// A new token for the caller's live session (same `sid`, new `exp`), with its user as the
-/// store has it now.
-async fn refresh(State(state): State<AppState>, caller: AuthUser) -> Result<Response, ApiError> {
-    let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+/// store has it now. The session and the user are read from the database whatever this
+/// process has cached: a refresh extends a session's life, so it must never outlive an ending
+/// this process has not heard of yet.
+async fn refresh(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
+    let door = Door::Rest { method: &method, path: "/auth/refresh" };
+    let holder = state.tokens.verify(token_at(&state, &headers, door)?).map_err(Refused::Token)?;
+    let caller = state.sessions.admit_checked(holder).await?;
+    if caller.must_change_password {
+        return Err(ApiError::PasswordChangeRequired);
+    }
+    let user = state.store.user(caller.user).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+    if !user.active {
+        return Err(ApiError::Unauthorized(EndReason::AccountDisabled.reason()));
+    }
     let token = state.tokens.issue(&user, caller.session);
-    let cookie = session_cookie(&state, &token, state.config.token_ttl().as_secs());
+    let cookie = session_cookie(&state, &token, state.tokens.ttl().as_secs());
     Ok(with_cookie(cookie, Json(RefreshResponse { token, user })))
 }
 
 /// Ends the caller's session, if the request names a live one, and clears the cookie either
-/// way: signing out always succeeds.
+/// way: signing out always succeeds. The ending reaches this process's cache and sockets, and
+/// every other process, through the live road.
 async fn logout(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Result<Response, ApiError> {
+    let door = Door::Rest { method: &method, path: "/auth/logout" };
     // An expired token still names its session, which signing out must end.
-    let caller =
-        request_token(&method, &headers, &state)?.and_then(|token| state.tokens.verify_ignoring_expiry(token).ok());
-    if let Some(caller) = caller {
-        if state.store.end_session(caller.session, caller.id, EndReason::SignedOut, &state.bus).await? {
-            state.sessions.ended_here(&[(caller.session, EndReason::SignedOut)]);
-        }
+    let holder = match token_at(&state, &headers, door) {
+        Ok(token) => state.tokens.verify_ignoring_expiry(token).ok(),
+        Err(Refused::MissingToken) => None,
+        Err(refused) => return Err(refused.into()),
+    };
+    if let Some(holder) = holder {
+        state.store.end_session(holder.session, EndReason::SignedOut).await?;
     }
     Ok(with_cookie(session_cookie(&state, "", 0), StatusCode::NO_CONTENT))
 }
 
-async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<User>, ApiError> {
-    let user = state.store.user(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<User>, ApiError> {
+    let user = state.store.user(caller.user).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
     Ok(Json(user))
 }
 
@@ -132,12 +212,12 @@ async fn change_password(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    caller: AuthUser,
+    caller: Caller,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let Credentials { user, password_hash: hash, .. } =
-        state.store.credentials_of(caller.id).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
-    let address = throttle::request_client(peer, &headers, &state.config.trusted_proxies);
+        state.store.credentials_of(caller.user).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
+    let address = forwarded::request_client(peer, &headers, &state.config.trusted_proxies);
     let keys = SignInKeys::new(&user.email, address);
     if let Some(retry_after) = throttle::retry_after(&state.store, &keys, false, 0).await? {
         return Err(ApiError::TooManyAttempts { retry_after });
@@ -145,12 +225,10 @@ async fn change_password(
     if change.current_password.chars().count() > MAX_CREDENTIAL_CHARS {
         return Err(ApiError::InvalidField("currentPassword is not your current password".into()));
     }
-    auth::check_new_password(&change.new_password, &user.email).map_err(ApiError::InvalidField)?;
+    check_new_password(&change.new_password, &user.email).map_err(ApiError::InvalidField)?;
     let (current, new, stored_hash) = (change.current_password, change.new_password, hash.clone());
-    let new_hash = state
-        .password_checks
-        .run(move || auth::verify_password(&current, &stored_hash).then(|| auth::hash_password(&new)))
-        .await?;
+    let new_hash =
+        state.password_checks.run(move || verify_password(&current, &stored_hash).then(|| hash_password(&new))).await?;
     let Some(new_hash) = new_hash else {
         state.store.record_failure(&[&keys.account, &keys.address], now_millis()).await?;
         tracing::warn!(email = user.email, %address, "wrong current password in a password change");
@@ -158,8 +236,7 @@ async fn change_password(
     };
     let others = SessionsToEnd::AllBut(caller.session, EndReason::Revoked);
     // Only over the hash just checked: a reset meanwhile wins (and has ended this session).
-    let ended = state.store.set_password(caller.id, &new_hash, false, Some(&hash), others, &state.bus).await?;
-    state.sessions.ended_here(&ended);
+    state.store.set_password(caller.user, &new_hash, false, Some(&hash), others).await?;
     state.sessions.password_changed(caller.session);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,88 +1,13 @@
-//! Extractors: who is calling (`AuthUser`, `AdminUser`, `HeadChef`) and what they sent
-//! (`ApiJson`, `OptionalJson`), each failing with the contract's JSON error.
+//! What a caller sent: JSON bodies (`ApiJson`, `OptionalJson`), each failing with the
+//! contract's JSON error. (Who is calling: `crate::http::caller`.)
 
 use super::ApiError;
-use crate::{
-    auth::{bearer_token, cookie_token, AuthUser},
-    AppState,
-};
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Request},
-    http::{request::Parts, HeaderMap, Method, StatusCode},
+    extract::{FromRequest, Request},
+    http::StatusCode,
 };
 use serde::de::DeserializeOwned;
-
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token =
-            request_token(&parts.method, &parts.headers, state)?.ok_or(ApiError::Unauthorized("missing token"))?;
-        let user = state.tokens.verify(token).map_err(|error| ApiError::Unauthorized(error.reason()))?;
-        let standing = state.sessions.check(&user).await?;
-        crate::telemetry::record_user(user.id);
-        if standing.must_change_password && !allowed_before_password_change(parts.uri.path()) {
-            return Err(ApiError::PasswordChangeRequired);
-        }
-        Ok(user)
-    }
-}
-
-/// The token a REST request carries, if any: the Bearer header, which wins, or the session
-/// cookie, whose state changes must come from an allowed page as JSON (section 8).
-pub(super) fn request_token<'a>(
-    method: &Method,
-    headers: &'a HeaderMap,
-    state: &AppState,
-) -> Result<Option<&'a str>, ApiError> {
-    if let Some(token) = bearer_token(headers) {
-        return Ok(Some(token));
-    }
-    let token = cookie_token(headers);
-    if token.is_some() {
-        crate::edge::check_cookie_request(method, headers, &state.config.allowed_origins)?;
-    }
-    Ok(token)
-}
-
-/// The routes a user with a temporary password may use before changing it. (Paths as the
-/// nested `/api/v1` router sees them.)
-fn allowed_before_password_change(path: &str) -> bool {
-    matches!(path.strip_prefix("/api/v1").unwrap_or(path), "/auth/password" | "/auth/me" | "/auth/logout")
-}
-
-/// A caller who is a head chef; anyone else gets 403 before the body is read.
-pub struct HeadChef(pub AuthUser);
-
-impl FromRequestParts<AppState> for HeadChef {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        if user.role == app::wire::Role::HeadChef {
-            Ok(HeadChef(user))
-        } else {
-            Err(ApiError::HeadChefOnly)
-        }
-    }
-}
-
-/// A caller who is a head chef or sous chef; anyone else gets 403 before the body is read.
-pub struct AdminUser(pub AuthUser);
-
-impl FromRequestParts<AppState> for AdminUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        if user.role.is_admin() {
-            Ok(AdminUser(user))
-        } else {
-            Err(ApiError::Forbidden)
-        }
-    }
-}
 
 /// A JSON body. Accepted whatever the Content-Type says (curl's `-d` sends a form type),
 /// limited in size by the router's body limit (413), and parsed with clear 400 messages.

@@ -3,20 +3,20 @@
 //! under the strictest Content Security Policy).
 //!
 //! The bodies' schemas are derived from the wire types themselves (`utoipa::ToSchema` on
-//! `app::wire`); the operations are listed once in [`endpoints`], next to nothing else, and a
-//! test holds that list equal to the routes the router really serves.
+//! `app::wire`). Each operation is described once, where its handler is routed ([`super::ApiRoute`]):
+//! the router and this document are built from the same list, so neither can name a route
+//! the other lacks.
 
 use app::wire::{
-    CreatedUser, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse, NewDishSuggestion,
-    NewIngredientRequest, NewUser, PasswordChange, RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User,
-    UserChanges,
+    CreatedUser, DishDetails, ErrorBody, IngredientDetails, Item, ItemDetails, LoginRequest, LoginResponse, NewUser,
+    PasswordChange, RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User, UserChanges,
 };
 use axum::{
     http::{header, HeaderValue, Method},
     response::{Html, IntoResponse, Response},
     Json,
 };
-use std::sync::OnceLock;
+use std::{borrow::Cow, sync::OnceLock};
 use utoipa::{
     openapi::{
         path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder},
@@ -49,7 +49,7 @@ pub struct Answer {
     pub many: bool,
 }
 
-/// One operation of the REST API.
+/// One operation of the REST API, as the document describes it.
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     pub method: Method,
@@ -58,7 +58,8 @@ pub struct Endpoint {
     pub tag: &'static str,
     pub summary: String,
     pub access: Access,
-    pub body: Option<&'static str>,
+    /// The request body's schema name.
+    pub body: Option<Cow<'static, str>>,
     /// Query parameters: name and meaning.
     pub query: &'static [(&'static str, &'static str)],
     pub answer: Answer,
@@ -67,17 +68,19 @@ pub struct Endpoint {
     pub errors: Vec<(u16, &'static str)>,
 }
 
-fn answer(status: u16, description: &'static str, body: Option<&'static str>) -> Answer {
+/// An answer with `status`, described so, with the schema named `body`.
+pub fn answer(status: u16, description: &'static str, body: Option<&'static str>) -> Answer {
     Answer { status, description, body, many: false }
 }
 
-fn list_of(body: &'static str) -> Answer {
+/// A 200 answer: a JSON array of the schema named `body`, newest first.
+pub fn list_of(body: &'static str) -> Answer {
     Answer { status: 200, description: "The list, newest first", body: Some(body), many: true }
 }
 
 /// An operation answering 200 with no body and no errors of its own; the callers set what
 /// differs.
-fn endpoint(
+pub fn endpoint(
     method: Method,
     path: impl Into<String>,
     tag: &'static str,
@@ -91,173 +94,15 @@ fn endpoint(
         tag,
         summary: summary.into(),
         access,
-        body,
+        body: body.map(Cow::Borrowed),
         query: &[],
         answer: answer(200, "Done", None),
         errors: Vec::new(),
     }
 }
 
-/// Every operation under `/api/v1`, in the order the document lists them.
-pub fn endpoints() -> Vec<Endpoint> {
-    let mut all = vec![
-        Endpoint {
-            answer: answer(200, "Signed in; the token is also set as the `miseos_token` cookie", Some("LoginResponse")),
-            errors: vec![
-                (401, "bad_credentials"),
-                (403, "account_disabled"),
-                (429, "too_many_attempts (with Retry-After)"),
-                (503, "unavailable: too many password checks at once (with Retry-After: 1)"),
-            ],
-            ..endpoint(Method::POST, "/auth/login", "auth", "Sign in", Access::Anyone, Some("LoginRequest"))
-        },
-        Endpoint {
-            answer: answer(200, "A new token for the same session (the cookie is set again)", Some("RefreshResponse")),
-            ..endpoint(Method::POST, "/auth/refresh", "auth", "Renew the token", Access::SignedIn, None)
-        },
-        Endpoint {
-            answer: answer(204, "The session has ended (an expired token still names it)", None),
-            ..endpoint(Method::POST, "/auth/logout", "auth", "Sign out", Access::Anyone, None)
-        },
-        Endpoint {
-            answer: answer(200, "The caller", Some("User")),
-            ..endpoint(Method::GET, "/auth/me", "auth", "Who am I", Access::SignedIn, None)
-        },
-        Endpoint {
-            answer: answer(204, "Changed; the caller's other sessions have ended", None),
-            errors: vec![
-                (400, "invalid_field (currentPassword wrong, or newPassword too weak)"),
-                (429, "too_many_attempts"),
-            ],
-            ..endpoint(
-                Method::POST,
-                "/auth/password",
-                "auth",
-                "Change one's own password",
-                Access::SignedIn,
-                Some("PasswordChange"),
-            )
-        },
-        Endpoint {
-            answer: answer(200, "The pending counts and the current seq and epoch", Some("Snapshot")),
-            ..endpoint(
-                Method::GET,
-                "/notifications/snapshot",
-                "notifications",
-                "The dashboard badges",
-                Access::Admins,
-                None,
-            )
-        },
-        Endpoint {
-            answer: answer(
-                101,
-                "Switching to the notification WebSocket: see docs/asyncapi.yaml (a refused caller is \
-                 closed at once with 1008)",
-                None,
-            ),
-            errors: vec![(426, "upgrade_required: not a WebSocket upgrade request")],
-            ..endpoint(
-                Method::GET,
-                "/notifications",
-                "notifications",
-                "Open the notification socket",
-                Access::Anyone,
-                None,
-            )
-        },
-        Endpoint {
-            answer: list_of("User"),
-            ..endpoint(Method::GET, "/users", "users", "The brigade", Access::HeadChefs, None)
-        },
-        Endpoint {
-            answer: answer(201, "Added; the temporary password is shown this once", Some("CreatedUser")),
-            errors: vec![(409, "email_taken")],
-            ..endpoint(Method::POST, "/users", "users", "Add a person", Access::HeadChefs, Some("NewUser"))
-        },
-        Endpoint {
-            answer: answer(200, "Changed; a new role or disabling ends the person's sessions", Some("User")),
-            errors: vec![(404, "not_found"), (409, "email_taken, last_head_chef")],
-            ..endpoint(Method::PATCH, "/users/{id}", "users", "Change a person", Access::HeadChefs, Some("UserChanges"))
-        },
-        Endpoint {
-            answer: answer(
-                200,
-                "A new temporary password, shown this once; the person's sessions ended",
-                Some("TemporaryPassword"),
-            ),
-            errors: vec![(404, "not_found")],
-            ..endpoint(Method::POST, "/users/{id}/reset-password", "users", "Reset a password", Access::HeadChefs, None)
-        },
-    ];
-    all.extend(item_endpoints(
-        "/ingredient-requests",
-        "ingredient request",
-        "NewIngredientRequest",
-        "IngredientRequest",
-    ));
-    all.extend(item_endpoints("/dish-suggestions", "dish suggestion", "NewDishSuggestion", "DishSuggestion"));
-    all
-}
-
-/// The five operations of one item kind.
-fn item_endpoints(base: &str, noun: &'static str, new: &'static str, item: &'static str) -> Vec<Endpoint> {
-    let tag = "items";
-    let one = format!("{base}/{{id}}");
-    let reviewed = |decision: &str| Endpoint {
-        answer: answer(200, "Reviewed; the requester is told over the socket", Some(item)),
-        errors: vec![(404, "not_found"), (409, "already_reviewed")],
-        ..endpoint(
-            Method::POST,
-            format!("{one}/{decision}"),
-            tag,
-            format!("{} a pending {noun}", capitalized(decision)),
-            Access::Admins,
-            Some("ReviewBody"),
-        )
-    };
-    vec![
-        Endpoint {
-            answer: answer(201, "Created, PENDING; every admin is told over the socket", Some(item)),
-            errors: vec![(429, "too_many_requests: over the per-user limits (with Retry-After)")],
-            ..endpoint(Method::POST, base, tag, format!("Create a {noun}"), Access::SignedIn, Some(new))
-        },
-        Endpoint {
-            query: &[
-                ("status", "PENDING, APPROVED or REJECTED"),
-                ("limit", "at most this many, 1 to 1000 (default 500); cooks always see only their own"),
-                ("before", "only items with a smaller id: the next page starts before the last id of this one"),
-                ("reviewedSince", "only items reviewed at or after this instant (Unix milliseconds)"),
-                ("person", "only items this user (id) asked for or reviewed"),
-            ],
-            answer: list_of(item),
-            ..endpoint(
-                Method::GET,
-                base,
-                tag,
-                format!("List {noun}s (admins: all; cooks: their own)"),
-                Access::SignedIn,
-                None,
-            )
-        },
-        Endpoint {
-            answer: answer(200, "The item", Some(item)),
-            errors: vec![(404, "not_found")],
-            ..endpoint(
-                Method::GET,
-                one.clone(),
-                tag,
-                format!("Read one {noun} (cooks: their own only)"),
-                Access::SignedIn,
-                None,
-            )
-        },
-        reviewed("approve"),
-        reviewed("reject"),
-    ]
-}
-
-fn capitalized(word: &str) -> String {
+/// `word` with its first letter in upper case.
+pub fn capitalized(word: &str) -> String {
     let mut letters = word.chars();
     letters.next().map(|first| first.to_uppercase().chain(letters).collect()).unwrap_or_default()
 }
@@ -361,7 +206,7 @@ fn operation(endpoint: &Endpoint) -> OperationBuilder {
                 .schema(Some(Object::with_type(Type::String))),
         );
     }
-    if let Some(body) = endpoint.body {
+    if let Some(body) = &endpoint.body {
         // A review's note is optional, and so is its body.
         let required = if body == "ReviewBody" { Required::False } else { Required::True };
         operation = operation.request_body(Some(
@@ -411,9 +256,20 @@ fn with_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder 
     components.schema_from::<T>().schemas_from_iter(nested)
 }
 
+/// Adds the schema of an item of kind `D`, named as the contract names the kind
+/// (`IngredientRequest`), and those of the types inside it.
+fn with_item_schema<D: ItemDetails + ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder
+where
+    Item<D>: ToSchema,
+{
+    let mut nested = Vec::new();
+    <Item<D> as ToSchema>::schemas(&mut nested);
+    components.schema(D::CATEGORY.item_schema(), <Item<D> as utoipa::PartialSchema>::schema()).schemas_from_iter(nested)
+}
+
 fn build() -> OpenApi {
     let mut paths: std::collections::BTreeMap<String, PathItem> = std::collections::BTreeMap::new();
-    for endpoint in endpoints() {
+    for endpoint in super::endpoints() {
         let item = PathItem::new(http_method(&endpoint.method), operation(&endpoint));
         match paths.entry(format!("/api/v1{}", endpoint.path)) {
             std::collections::btree_map::Entry::Occupied(mut existing) => existing.get_mut().merge_operations(item),
@@ -440,10 +296,10 @@ fn build() -> OpenApi {
         with_schema::<CreatedUser> as AddSchema,
         with_schema::<UserChanges> as AddSchema,
         with_schema::<TemporaryPassword> as AddSchema,
-        with_schema::<NewIngredientRequest> as AddSchema,
-        with_schema::<IngredientRequest> as AddSchema,
-        with_schema::<NewDishSuggestion> as AddSchema,
-        with_schema::<DishSuggestion> as AddSchema,
+        with_schema::<IngredientDetails> as AddSchema,
+        with_item_schema::<IngredientDetails> as AddSchema,
+        with_schema::<DishDetails> as AddSchema,
+        with_item_schema::<DishDetails> as AddSchema,
         with_schema::<ReviewBody> as AddSchema,
         with_schema::<Snapshot> as AddSchema,
         with_schema::<ErrorBody> as AddSchema,
@@ -559,70 +415,18 @@ fn render_page() -> String {
     html
 }
 
-/// The document's operations as `(METHOD, /path)` pairs, for tests.
-pub fn documented_operations() -> Vec<(String, String)> {
-    endpoints().iter().map(|endpoint| (endpoint.method.as_str().to_string(), endpoint.path.clone())).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
-
-    /// The routes `router` serves, as `(METHOD, path)`: read from the router's own description
-    /// of itself (its `Debug` form lists each route's path and the methods it allows), so the
-    /// check below does not trust the list it checks.
-    fn served(router: &axum::Router<crate::AppState>) -> BTreeSet<(String, String)> {
-        let text = format!("{router:?}");
-        let paths_at = text.find("paths: {").expect("the router lists its paths");
-        // `RouteId(3): "/users/{id}", …` up to the map's closing brace (paths hold braces of
-        // their own, so entries are read one quoted path at a time).
-        let mut paths = std::collections::HashMap::new();
-        let mut rest = &text[paths_at + "paths: {".len()..];
-        while let Some(entry) = rest.strip_prefix("RouteId(").or_else(|| rest.strip_prefix(", RouteId(")) {
-            let (number, after) = entry.split_once("): \"").expect("an id, then its path");
-            let (path, after) = after.split_once('"').expect("the end of the path");
-            paths.insert(format!("RouteId({number})"), path.to_string());
-            rest = after;
-        }
-        assert!(rest.starts_with('}'), "the router's paths were not all read: {rest:.80}");
-        let mut served = BTreeSet::new();
-        for (id, path) in &paths {
-            let route_at = text.find(&format!("{id}: MethodRouter(")).expect("each path has its method router");
-            let allow_at = route_at + text[route_at..].find("allow_header: ").expect("its allowed methods");
-            let allowed = &text[allow_at..];
-            let allowed = &allowed[..allowed.find(')').expect("end of the allowed methods")];
-            let methods = allowed.rsplit('"').nth(1).unwrap_or_default();
-            for method in methods.split(',').filter(|method| !method.is_empty() && *method != "HEAD") {
-                served.insert((method.to_string(), path.clone()));
-            }
-        }
-        served
-    }
-
-    #[test]
-    fn the_document_lists_every_route_the_router_serves_and_no_other() {
-        let router = super::super::router();
-        let served = served(&router);
-        assert!(
-            served.contains(&("POST".into(), "/auth/login".into())),
-            "the router's description changed: {served:?}"
-        );
-        let documented: BTreeSet<(String, String)> = documented_operations().into_iter().collect();
-        let undocumented: Vec<_> = served.difference(&documented).collect();
-        let not_served: Vec<_> = documented.difference(&served).collect();
-        assert!(undocumented.is_empty(), "served but not in /api/openapi.json: {undocumented:?}");
-        assert!(not_served.is_empty(), "in /api/openapi.json but not served: {not_served:?}");
-    }
 
     #[test]
     fn the_document_is_openapi_3_1_with_a_schema_for_every_body() {
         let document = serde_json::to_value(openapi()).expect("JSON");
         assert_eq!(document["openapi"], "3.1.0");
         let schemas = document["components"]["schemas"].as_object().expect("schemas");
-        for endpoint in endpoints() {
-            for name in endpoint.body.iter().chain(endpoint.answer.body.iter()) {
-                assert!(schemas.contains_key(*name), "no schema {name}");
+        for endpoint in super::super::endpoints() {
+            for name in endpoint.body.as_deref().into_iter().chain(endpoint.answer.body) {
+                assert!(schemas.contains_key(name), "no schema {name}");
             }
         }
         // Every reference resolves: the types inside the bodies are described too.

@@ -1,93 +1,100 @@
 //! `/ingredient-requests` and `/dish-suggestions`: create, list, read, approve, reject.
 //!
-//! Both resources share one set of handlers, generic over the store's [`ItemKind`]; what
-//! differs (the create body and its validation) is in [`Creatable`].
+//! Every kind of item has the same five operations, routed and described once here, generic
+//! over the store's [`ItemKind`]; what differs between kinds (the create body, its rules, the
+//! table) is the kind's `impl ItemKind`.
 
-use super::{AdminUser, ApiError, ApiJson, OptionalJson};
-use crate::{
-    auth::AuthUser,
-    bus::Bus,
-    store::{DishSuggestions, IngredientRequests, ItemFilter, ItemKind, Store, StoreError},
-    validate, AppState,
+use super::{
+    docs::{answer, capitalized, endpoint, list_of, Access, Endpoint},
+    ApiError, ApiJson, ApiRoute, OptionalJson,
 };
-use app::wire::{Decision, NewDishSuggestion, NewIngredientRequest, Person, ReviewBody, ReviewStatus};
+use crate::{
+    accounts::Caller,
+    http::{caller::Admin, AppState},
+    store::{ItemFilter, ItemKind},
+    validate,
+};
+use app::wire::{Decision, DishDetails, IngredientDetails, Item, ReviewBody, ReviewStatus, UserId};
 use axum::{
     extract::{rejection::PathRejection, Path, Query, State},
-    http::StatusCode,
-    routing::{get, post},
-    Json, Router,
+    http::{Method, StatusCode},
+    Json,
 };
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use std::future::Future;
+use serde::Deserialize;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(routes::<IngredientRequests>("/ingredient-requests"))
-        .merge(routes::<DishSuggestions>("/dish-suggestions"))
+pub fn routes() -> Vec<ApiRoute> {
+    [kind_routes::<IngredientDetails>(), kind_routes::<DishDetails>()].into_iter().flatten().collect()
 }
 
-fn routes<K: Creatable>(base: &str) -> Router<AppState>
-where
-    K::Item: Serialize,
-{
-    Router::new()
-        .route(base, post(create::<K>).get(list::<K>))
-        .route(&format!("{base}/{{id}}"), get(read::<K>))
-        .route(&format!("{base}/{{id}}/approve"), post(approve::<K>))
-        .route(&format!("{base}/{{id}}/reject"), post(reject::<K>))
-}
-
-/// An item kind that can be created through the API.
-pub trait Creatable: ItemKind {
-    /// The create body.
-    type New: DeserializeOwned + Send + 'static;
-    /// Checks every field; the message says which one is wrong and why.
-    fn validate(new: &Self::New) -> Result<(), String>;
-    /// Stores the item in the requester's kitchen in one transaction and hands its event to
-    /// the bus.
-    fn insert(
-        store: &Store,
-        kitchen_id: i64,
-        requester: &Person,
-        new: &Self::New,
-        bus: &Bus,
-    ) -> impl Future<Output = Result<Self::Item, StoreError>> + Send;
-}
-
-impl Creatable for IngredientRequests {
-    type New = NewIngredientRequest;
-
-    fn validate(new: &NewIngredientRequest) -> Result<(), String> {
-        validate::ingredient_request(new)
-    }
-
-    async fn insert(
-        store: &Store,
-        kitchen_id: i64,
-        requester: &Person,
-        new: &NewIngredientRequest,
-        bus: &Bus,
-    ) -> Result<Self::Item, StoreError> {
-        store.create_ingredient_request(kitchen_id, requester, new, bus).await
-    }
-}
-
-impl Creatable for DishSuggestions {
-    type New = NewDishSuggestion;
-
-    fn validate(new: &NewDishSuggestion) -> Result<(), String> {
-        validate::dish_suggestion(new)
-    }
-
-    async fn insert(
-        store: &Store,
-        kitchen_id: i64,
-        requester: &Person,
-        new: &NewDishSuggestion,
-        bus: &Bus,
-    ) -> Result<Self::Item, StoreError> {
-        store.create_dish_suggestion(kitchen_id, requester, new, bus).await
-    }
+/// The five operations of one kind of item.
+fn kind_routes<K: ItemKind + utoipa::ToSchema>() -> Vec<ApiRoute> {
+    let category = K::CATEGORY;
+    let base = format!("/{}", category.resource());
+    let one = format!("{base}/{{id}}");
+    let (noun, item) = (category.noun(), category.item_schema());
+    let tag = "items";
+    let reviewed = |decision: Decision| Endpoint {
+        answer: answer(200, "Reviewed; the requester is told over the socket", Some(item)),
+        errors: vec![(404, "not_found"), (409, "already_reviewed")],
+        ..endpoint(
+            Method::POST,
+            format!("{one}/{}", decision.action()),
+            tag,
+            format!("{} a pending {noun}", capitalized(decision.action())),
+            Access::Admins,
+            Some("ReviewBody"),
+        )
+    };
+    vec![
+        ApiRoute::new(
+            Endpoint {
+                answer: answer(201, "Created, PENDING; every admin is told over the socket", Some(item)),
+                errors: vec![(429, "too_many_requests: over the per-user limits (with Retry-After)")],
+                // The create body is the kind's details.
+                body: Some(<K as utoipa::ToSchema>::name()),
+                ..endpoint(Method::POST, base.clone(), tag, format!("Create a {noun}"), Access::SignedIn, None)
+            },
+            create::<K>,
+        ),
+        ApiRoute::new(
+            Endpoint {
+                query: &[
+                    ("status", "PENDING, APPROVED or REJECTED"),
+                    ("limit", "at most this many, 1 to 1000 (default 500); cooks always see only their own"),
+                    ("before", "only items with a smaller id: the next page starts before the last id of this one"),
+                    ("reviewedSince", "only items reviewed at or after this instant (Unix milliseconds)"),
+                    ("person", "only items this user (id) asked for or reviewed"),
+                ],
+                answer: list_of(item),
+                ..endpoint(
+                    Method::GET,
+                    base,
+                    tag,
+                    format!("List {noun}s (admins: all; cooks: their own)"),
+                    Access::SignedIn,
+                    None,
+                )
+            },
+            list::<K>,
+        ),
+        ApiRoute::new(
+            Endpoint {
+                answer: answer(200, "The item", Some(item)),
+                errors: vec![(404, "not_found")],
+                ..endpoint(
+                    Method::GET,
+                    one.clone(),
+                    tag,
+                    format!("Read one {noun} (cooks: their own only)"),
+                    Access::SignedIn,
+                    None,
+                )
+            },
+            read::<K>,
+        ),
+        ApiRoute::new(reviewed(Decision::Approve), review::<K, true>),
+        ApiRoute::new(reviewed(Decision::Reject), review::<K, false>),
+    ]
 }
 
 /// Longest list returned when the caller names no limit, and the most one may ask for.
@@ -116,28 +123,22 @@ fn whole_number(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError>
     }
 }
 
-async fn create<K: Creatable>(
+async fn create<K: ItemKind>(
     State(state): State<AppState>,
-    caller: AuthUser,
-    ApiJson(new): ApiJson<K::New>,
-) -> Result<(StatusCode, Json<K::Item>), ApiError>
-where
-    K::Item: Serialize,
-{
-    K::validate(&new).map_err(ApiError::InvalidField)?;
+    caller: Caller,
+    ApiJson(details): ApiJson<K>,
+) -> Result<(StatusCode, Json<Item<K>>), ApiError> {
+    details.validate().map_err(ApiError::InvalidField)?;
     let _admission = state.hub.admit_write().await;
-    let item = K::insert(&state.store, caller.kitchen_id, &caller.person(), &new, &state.bus).await?;
+    let item = state.store.create::<K>(caller.kitchen, &caller.person(), &details).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
-async fn list<K: Creatable>(
+async fn list<K: ItemKind>(
     State(state): State<AppState>,
-    caller: AuthUser,
+    caller: Caller,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<K::Item>>, ApiError>
-where
-    K::Item: Serialize,
-{
+) -> Result<Json<Vec<Item<K>>>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::InvalidField(rejection.body_text()))?;
     let status = match query.status.as_deref() {
         None | Some("") => None,
@@ -154,69 +155,40 @@ where
     let filter = ItemFilter {
         status,
         // Admins see every item of their kitchen; staff see their own, whatever else they ask for.
-        requested_by: (!caller.role.is_admin()).then_some(caller.id),
+        requested_by: (!caller.is_admin()).then_some(caller.user),
         reviewed_since: whole_number("reviewedSince", query.reviewed_since.as_deref())?,
-        person: whole_number("person", query.person.as_deref())?,
+        person: whole_number("person", query.person.as_deref())?.map(UserId),
         before: whole_number("before", query.before.as_deref())?,
         limit,
     };
-    let items = state.store.list::<K>(caller.kitchen_id, filter).await?;
-    Ok(Json(items))
+    Ok(Json(state.store.list::<K>(caller.kitchen, filter).await?))
 }
 
-async fn read<K: Creatable>(
+async fn read<K: ItemKind>(
     State(state): State<AppState>,
-    caller: AuthUser,
+    caller: Caller,
     id: Result<Path<i64>, PathRejection>,
-) -> Result<Json<K::Item>, ApiError>
-where
-    K::Item: Serialize,
-{
+) -> Result<Json<Item<K>>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     // Another kitchen's item is not found, and neither is another cook's.
-    let item = state.store.get::<K>(caller.kitchen_id, id).await?.ok_or(ApiError::NotFound)?;
-    if !caller.role.is_admin() && K::requester(&item).id != caller.id {
+    let item = state.store.get::<K>(caller.kitchen, id).await?.ok_or(ApiError::NotFound)?;
+    if !caller.is_admin() && item.requested_by.id != caller.user {
         return Err(ApiError::NotFound);
     }
     Ok(Json(item))
 }
 
-async fn approve<K: Creatable>(
-    state: State<AppState>,
-    admin: AdminUser,
-    id: Result<Path<i64>, PathRejection>,
-    decision: OptionalJson<ReviewBody>,
-) -> Result<Json<K::Item>, ApiError>
-where
-    K::Item: Serialize,
-{
-    review::<K>(state, admin, id, decision, Decision::Approve).await
-}
-
-async fn reject<K: Creatable>(
-    state: State<AppState>,
-    admin: AdminUser,
-    id: Result<Path<i64>, PathRejection>,
-    decision: OptionalJson<ReviewBody>,
-) -> Result<Json<K::Item>, ApiError>
-where
-    K::Item: Serialize,
-{
-    review::<K>(state, admin, id, decision, Decision::Reject).await
-}
-
-async fn review<K: Creatable>(
+/// Approves (`APPROVE`) or rejects a pending item.
+async fn review<K: ItemKind, const APPROVE: bool>(
     State(state): State<AppState>,
-    AdminUser(reviewer): AdminUser,
+    Admin(reviewer): Admin,
     id: Result<Path<i64>, PathRejection>,
     OptionalJson(body): OptionalJson<ReviewBody>,
-    decision: Decision,
-) -> Result<Json<K::Item>, ApiError> {
+) -> Result<Json<Item<K>>, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
+    let decision = if APPROVE { Decision::Approve } else { Decision::Reject };
     let note = validate::review_note(body.note).map_err(ApiError::InvalidField)?;
-    let kitchen_id = reviewer.kitchen_id;
-    let reviewer = reviewer.person();
     let _admission = state.hub.admit_write().await;
-    let item = state.store.review::<K>(kitchen_id, id, &reviewer, decision, note.as_deref(), &state.bus).await?;
+    let item = state.store.review::<K>(reviewer.kitchen, id, &reviewer.person(), decision, note.as_deref()).await?;
     Ok(Json(item))
 }

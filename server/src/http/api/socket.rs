@@ -1,113 +1,112 @@
-//! `GET /api/v1/notifications`: authenticates the upgrade request, registers the session with
-//! the hub and runs it. A refused caller still gets the upgrade, then an immediate close with
-//! 1008 and a short reason, as the contract says.
+//! `GET /api/v1/notifications`: admits the caller of the upgrade request, registers their
+//! socket with the hub and runs it. A refused caller still gets the upgrade, then an
+//! immediate close with 1008 and a short reason, as the contract says.
 
-use super::upgrade::{Connection, UpgradeRequest};
-use crate::{
-    auth::{bearer_token, cookie_token, AuthUser},
-    edge::origin_allowed,
-    hub::{run_session, websocket_config, CloseReason, Registration, SessionSettings},
-    sessions::Refusal,
-    AppState,
+use super::{
+    docs::{answer, endpoint, Access, Endpoint},
+    upgrade::{Connection, UpgradeRequest},
+    ApiRoute,
 };
-use axum::{extract::State, http::HeaderMap, response::Response};
+use crate::{
+    accounts::Caller,
+    http::{
+        caller::{admit, Door},
+        AppState,
+    },
+    live::hub::{run_socket, websocket_config, CloseReason, Registration, SocketOwner, SocketSettings},
+};
+use app::wire::SessionType;
+use axum::{
+    extract::State,
+    http::{HeaderMap, Method},
+    response::Response,
+};
 use futures::SinkExt;
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
+pub fn routes() -> Vec<ApiRoute> {
+    vec![ApiRoute::new(
+        Endpoint {
+            answer: answer(
+                101,
+                "Switching to the notification WebSocket: see docs/asyncapi.yaml (a refused caller is \
+                 closed at once with 1008)",
+                None,
+            ),
+            errors: vec![(426, "upgrade_required: not a WebSocket upgrade request")],
+            ..endpoint(
+                Method::GET,
+                "/notifications",
+                "notifications",
+                "Open the notification socket",
+                Access::Anyone,
+                None,
+            )
+        },
+        notifications,
+    )]
+}
+
 /// The upgrade handler.
-pub async fn notifications(State(state): State<AppState>, headers: HeaderMap, upgrade: UpgradeRequest) -> Response {
-    let caller = match authenticate(&state, &headers) {
-        Ok(user) => admit(&state, user).await,
-        Err(reason) => Err(reason),
-    };
+async fn notifications(State(state): State<AppState>, headers: HeaderMap, upgrade: UpgradeRequest) -> Response {
+    let caller = admit(&state, &headers, Door::Socket).await.map_err(|refused| refused.close_reason());
     let ping_interval = state.config.ws_ping_interval();
-    // The session's own span, not a child of the request's (that one ends with the upgrade).
-    // It covers the setup; the end of the session is logged in a span of its own (see
-    // `SessionGuard::finish`). One held open for the socket's whole life would cost every
-    // idle session about 2 KiB in the log subscriber's registry (docs/PERFORMANCE.md).
+    // The socket's own span, not a child of the request's (that one ends with the upgrade).
+    // It covers the setup; the socket's end is logged in a span of its own (see
+    // `SocketGuard::finish`). One held open for the socket's whole life would cost every
+    // idle socket a registry entry in the log subscriber (docs/PERFORMANCE.md).
     let span = match &caller {
-        Ok(user) => tracing::info_span!(parent: None, "socket", user_id = user.id, role = user.role.as_str()),
+        Ok(caller) => tracing::info_span!(parent: None, "socket", user_id = caller.user.0, role = caller.role.as_str()),
         Err(_) => tracing::Span::none(),
     };
     upgrade.on_upgrade(websocket_config(), move |socket| async move {
         match register(state, caller).instrument(span).await {
             Ok((registration, expires_at)) => {
-                let settings = SessionSettings { ping_interval, expires_at };
+                let settings = SocketSettings { ping_interval, expires_at };
                 // A task of its own, and this one ends: the upgrade's task also holds hyper's
                 // upgrade state and this closure's captures, which would otherwise stay with
-                // every idle session for its whole life (its task was 2,048 bytes;
-                // docs/PERFORMANCE.md).
-                tokio::spawn(run_session(socket, registration, settings));
+                // every idle socket for its whole life (docs/PERFORMANCE.md).
+                tokio::spawn(run_socket(socket, registration, settings));
             }
             Err(reason) => close_at_once(socket, reason).await,
         }
     })
 }
 
-/// Registers an admitted caller's session with the hub in their kitchen (claiming a STAFF
-/// session first); returns the registration and when its token expires, or how to close the
+/// Registers an admitted caller's socket with the hub in their kitchen (claiming a STAFF
+/// socket first); returns the registration and when its token expires, or how to close the
 /// socket.
 async fn register(
     state: AppState,
-    caller: Result<AuthUser, CloseReason>,
+    caller: Result<Caller, CloseReason>,
 ) -> Result<(Registration, Instant), CloseReason> {
-    let user = caller?;
-    let claim = if user.role.is_admin() {
-        None
-    } else {
-        match state.store.claim_staff_session(user.id, &state.bus).await {
+    let caller = caller?;
+    let session_type = if caller.is_admin() { SessionType::Admin } else { SessionType::Staff };
+    let claim = match session_type {
+        SessionType::Admin => None,
+        SessionType::Staff => match state.store.claim_staff_socket(caller.user).await {
             Ok(claim) => claim.map(|claim| claim.claim),
             Err(error) => {
-                tracing::warn!(%error, "cannot claim a staff session");
+                tracing::warn!(%error, "cannot claim a staff socket");
                 return Err(CloseReason::TRY_LATER);
             }
-        }
+        },
     };
     // Read once per kitchen and process; after that, from memory.
-    let clock = state.store.kitchen_clock(user.kitchen_id).await.map_err(|error| {
+    let clock = state.store.kitchen_clock(caller.kitchen).await.map_err(|error| {
         tracing::warn!(%error, "cannot read a socket's kitchen");
         CloseReason::TRY_LATER
     })?;
-    let registration = state.hub.register(&user, claim, clock).map_err(|_| CloseReason::SHUTDOWN)?;
+    let owner = SocketOwner { user: caller.user, kitchen: caller.kitchen, session: caller.session, session_type };
+    let registration = state.hub.register(owner, claim, clock).map_err(|_| CloseReason::SHUTDOWN)?;
     // An ending that raced the registration missed the hub; close it here.
-    if let Some(reason) = state.sessions.ended_reason(user.session) {
-        registration.outbox.close(CloseReason::policy(reason.message()));
+    if let Some(reason) = state.sessions.ended_reason(caller.session) {
+        registration.outbox.close(CloseReason::policy(reason.reason()));
     }
-    Ok((registration, instant_of_unix(user.expires_at)))
-}
-
-/// Who opened the socket: a Bearer header (no Origin needed), or the cookie from an allowed
-/// Origin. The error is how the socket is closed.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AuthUser, CloseReason> {
-    let token = match bearer_token(headers) {
-        Some(token) => token,
-        None => {
-            let token = cookie_token(headers).ok_or(CloseReason::policy("missing token"))?;
-            if !origin_allowed(headers, &state.config.allowed_origins) {
-                return Err(CloseReason::policy("origin not allowed"));
-            }
-            token
-        }
-    };
-    state.tokens.verify(token).map_err(|error| CloseReason::policy(error.reason()))
-}
-
-/// Whether the token's session admits a socket: live, and not waiting for a temporary
-/// password to be changed.
-async fn admit(state: &AppState, user: AuthUser) -> Result<AuthUser, CloseReason> {
-    match state.sessions.check(&user).await {
-        Ok(standing) if standing.must_change_password => Err(CloseReason::PASSWORD_CHANGE_REQUIRED),
-        Ok(_) => Ok(user),
-        Err(Refusal::Ended(reason)) => Err(CloseReason::policy(reason.message())),
-        Err(Refusal::Unknown) => Err(CloseReason::policy("invalid token")),
-        Err(Refusal::Store(error)) => {
-            tracing::warn!(%error, "cannot check a socket's session");
-            Err(CloseReason::TRY_LATER)
-        }
-    }
+    Ok((registration, instant_of_unix(caller.expires_at)))
 }
 
 async fn close_at_once(mut socket: WebSocketStream<Connection>, reason: CloseReason) {

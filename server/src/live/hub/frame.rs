@@ -2,7 +2,7 @@
 //!
 //! Why the hub frames its messages itself rather than handing them to tungstenite: a server's
 //! frames are never masked (RFC 6455 §5.1), so a frame's bytes are the same for every
-//! recipient. Encoded once per message, a session writes the frames waiting for it straight
+//! recipient. Encoded once per message, a socket writes the frames waiting for it straight
 //! from the shared bytes with one vectored write, instead of copying each into a write buffer
 //! of its own first. Under load that buffer capped a write at about a dozen frames (a bigger
 //! one stays allocated for the socket's life: tungstenite never shrinks it), and every write

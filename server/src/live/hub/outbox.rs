@@ -1,10 +1,10 @@
-//! A session's outbound queue: bounded, never blocking the hub, and free for idle sessions.
+//! A socket's outbound queue: bounded, never blocking the hub, and free for idle sockets.
 //!
-//! One small allocation per session holds the frames waiting to be written and the reason
-//! the hub closed the session, if it did. The queue is a `VecDeque` that allocates only
+//! One small allocation per socket holds the frames waiting to be written and the reason
+//! the hub closed the socket, if it did. The queue is a `VecDeque` that allocates only
 //! when the first frame arrives (a channel would reserve its slots up front, about a KiB per
-//! idle session). The hub pushes under a short std mutex, never across an `.await`; the
-//! session task is the only consumer and is woken through a `Notify` permit.
+//! idle socket). The hub pushes under a short std mutex, never across an `.await`; the
+//! socket task is the only consumer and is woken through a `Notify` permit.
 
 use super::{CloseReason, Frame};
 use std::{
@@ -13,7 +13,7 @@ use std::{
 };
 use tokio::sync::Notify;
 
-/// What the session should do next.
+/// What the socket should do next.
 #[derive(Debug, PartialEq)]
 pub enum Next {
     /// Write this frame.
@@ -28,7 +28,7 @@ struct State {
     close: Option<CloseReason>,
 }
 
-/// The queue between the hub (many producers, via the registry) and one session task.
+/// The queue between the hub (many producers, via the registry) and one socket task.
 #[derive(Default)]
 pub struct Outbox {
     state: Mutex<State>,
@@ -41,7 +41,7 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues all of `frames` and wakes the session (one lock, one wake-up) unless that would
+    /// Queues all of `frames` and wakes the socket (one lock, one wake-up) unless that would
     /// exceed `capacity` waiting frames; false when full (or already closed), and then nothing
     /// is queued.
     pub fn push(&self, frames: &[Frame], capacity: usize) -> bool {
@@ -53,9 +53,9 @@ impl Outbox {
     }
 
     /// Queues all of `frames` like [`Outbox::push`] but leaves the wake-up to the caller:
-    /// `None` when refused, else whether the session needs one. It does only when the queue
-    /// was empty: frames already waiting have a wake-up on its way (or the session is awake),
-    /// and the session looks at the queue before it waits again.
+    /// `None` when refused, else whether the socket needs one. It does only when the queue
+    /// was empty: frames already waiting have a wake-up on its way (or the socket is awake),
+    /// and the socket looks at the queue before it waits again.
     pub fn push_quietly(&self, frames: &[Frame], capacity: usize) -> Option<bool> {
         let mut state = self.state();
         if state.close.is_some() || state.frames.len() + frames.len() > capacity {
@@ -66,12 +66,12 @@ impl Outbox {
         Some(was_empty)
     }
 
-    /// Wakes the session to look at its queue.
+    /// Wakes the socket to look at its queue.
     pub fn wake(&self) {
         self.wake.notify_one();
     }
 
-    /// Asks the session to close with `reason`; queued frames are dropped. The first reason
+    /// Asks the socket to close with `reason`; queued frames are dropped. The first reason
     /// wins.
     pub fn close(&self, reason: CloseReason) {
         let mut state = self.state();
@@ -93,7 +93,7 @@ impl Outbox {
         .await
     }
 
-    /// Resolves once the hub has asked the session to close.
+    /// Resolves once the hub has asked the socket to close.
     pub async fn closed(&self) -> CloseReason {
         self.wait_for(|state| state.close).await
     }
@@ -118,7 +118,7 @@ impl Outbox {
         let count = state.frames.len().min(max);
         batch.extend(state.frames.drain(..count));
         if state.frames.is_empty() && state.frames.capacity() > 64 {
-            // A burst is over: give its memory back rather than keep it per session.
+            // A burst is over: give its memory back rather than keep it per socket.
             state.frames = VecDeque::new();
         }
     }
@@ -164,7 +164,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_waiting_session_wakes_for_a_frame() {
+    async fn a_waiting_socket_wakes_for_a_frame() {
         let outbox = std::sync::Arc::new(Outbox::default());
         let waiter = tokio::spawn({
             let outbox = outbox.clone();

@@ -1,31 +1,31 @@
-//! Wakes the sessions a broadcast queued frames for, a few at a time.
+//! Wakes the sockets a broadcast queued frames for, a few at a time.
 //!
-//! Why not all at once: a broadcast to 10,000 sessions that woke every one of them would put
+//! Why not all at once: a broadcast to 10,000 sockets that woke every one of them would put
 //! 10,000 tasks in tokio's run queues, most of them in the shared injection queue (a worker's
 //! own queue holds 256). Whatever is woken next from outside the runtime, such as a request's
 //! next database round trip (sqlx's SQLite worker is its own thread), lands in that queue
 //! behind all of them: a create then waits a whole fan-out per round trip, so few events are
-//! ever in flight and each session writes them one `write()` at a time.
+//! ever in flight and each socket writes them one `write()` at a time.
 //!
-//! Woken a chunk at a time, with a yield between chunks, the sessions share the cores with
+//! Woken a chunk at a time, with a yield between chunks, the sockets share the cores with
 //! everything else.
 //!
-//! Under load the events batch: the pacer wakes in rounds (every session handed over since
+//! Under load the events batch: the pacer wakes in rounds (every socket handed over since
 //! the last round), and when broadcasts arrived while a round was being woken, the next
-//! round waits twice the last one's length (see [`ROUND_SPACING`]). A session then writes
-//! the events that gathered meanwhile with one vectored write (up to the session's batch
+//! round waits twice the last one's length (see [`ROUND_SPACING`]). A socket then writes
+//! the events that gathered meanwhile with one vectored write (up to the socket's batch
 //! size), where woken as fast as possible it wrote a few frames per `writev`: on loopback
 //! that call's cost is nearly all per call, not per byte, and the readers pay per call too.
 //! At low rates a round ends before the next broadcast, nothing is held, and nothing waits
-//! longer than before; a kitchen of ten sessions is woken in microseconds, so its pause is
+//! longer than before; a kitchen of ten sockets is woken in microseconds, so its pause is
 //! as short.
 //!
-//! Writes could then outrun the fan-out, and sessions that read fine would overflow their
+//! Writes could then outrun the fan-out, and sockets that read fine would overflow their
 //! queues waiting for their turn. So writes are admitted against the pacer's load
 //! ([`Pacer::admit`]): the broadcasts it has not finished waking (every broadcast counts,
-//! also one whose sessions all had frames waiting already and need no new wake-up), plus the
+//! also one whose sockets all had frames waiting already and need no new wake-up), plus the
 //! writes admitted and not yet finished (each may add one broadcast). A write waits while
-//! that load is at the limit; a session waiting for its turn then gathers at most that many
+//! that load is at the limit; a socket waiting for its turn then gathers at most that many
 //! events.
 
 use super::Outbox;
@@ -44,9 +44,9 @@ use tokio::{
 const WAKE_CHUNK: usize = 128;
 
 /// Under load, how many times a round's own length the next round waits from its start: the
-/// sessions then write what gathered meanwhile with one write each, instead of a few frames
-/// per write as fast as the kernel takes them (docs/PERFORMANCE.md: two to four times as
-/// many frames per write, and the writers and readers get the core time that saves).
+/// sockets then write what gathered meanwhile with one write each, instead of a few frames
+/// per write as fast as the kernel takes them; the writers and readers get the core time
+/// that saves (docs/PERFORMANCE.md).
 const ROUND_SPACING: u32 = 2;
 
 /// The longest pause between two rounds, however long the last round took.
@@ -98,7 +98,7 @@ impl Pacer {
         Pacer { waiting, load }
     }
 
-    /// Wakes the sessions of these outboxes, soon, in order. Called once per broadcast, also
+    /// Wakes the sockets of these outboxes, soon, in order. Called once per broadcast, also
     /// with none: the broadcast counts in the load until its round is woken.
     pub fn wake(&self, outboxes: Vec<Arc<Outbox>>) {
         self.load.add();
@@ -128,7 +128,7 @@ impl Pacer {
     }
 }
 
-/// Wakes what it is given in rounds: a round is every session handed over since the last
+/// Wakes what it is given in rounds: a round is every socket handed over since the last
 /// one, woken a chunk at a time. When broadcasts arrived while a round was being woken, the
 /// fan-out is behind, and the next round waits until `ROUND_SPACING` times the last round's
 /// length has passed since it began (at most `MAX_PAUSE`).
@@ -168,10 +168,10 @@ fn gather_handed_over(to_wake: &mut mpsc::UnboundedReceiver<Vec<Arc<Outbox>>>, r
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::{Frame, Next};
+    use crate::live::hub::{Frame, Next};
 
     #[tokio::test]
-    async fn every_session_given_is_woken() {
+    async fn every_socket_given_is_woken() {
         let pacer = Pacer::start();
         let outboxes: Vec<Arc<Outbox>> = (0..WAKE_CHUNK * 3 + 1).map(|_| Arc::new(Outbox::default())).collect();
         let waiters: Vec<_> = outboxes
@@ -193,7 +193,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_broadcast_with_no_session_to_wake_counts_in_the_load_until_its_round() {
+    async fn a_broadcast_with_no_socket_to_wake_counts_in_the_load_until_its_round() {
         let pacer = Pacer::start();
         pacer.wake(Vec::new());
         assert_eq!(pacer.load.count.load(Ordering::Acquire), 1);

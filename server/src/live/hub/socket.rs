@@ -1,8 +1,8 @@
-//! One WebSocket session: a single task that writes the hub's queued frames, reads (and
+//! One notification socket: a single task that writes the hub's queued frames, reads (and
 //! mostly ignores) the client's frames, pings an idle peer, and closes the socket with the
 //! contract's code when the hub, the token's expiry or the client ends it.
 //!
-//! One task rather than a reader and a writer task: per idle session that halves the task
+//! One task rather than a reader and a writer task: per idle socket that halves the task
 //! memory, and nothing here needs the two halves to run in parallel.
 //!
 //! The hub's frames are written straight to the socket, already encoded and shared (see
@@ -26,7 +26,7 @@ use tokio_tungstenite::{
 /// Largest client message accepted before closing with 1009.
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 4 * 1024;
 
-/// Frames written per write at most, so one busy session yields to the others (and one
+/// Frames written per write at most, so one busy socket yields to the others (and one
 /// vectored write stays far under the kernel's limit of 1,024 pieces).
 const MAX_BATCH: usize = 128;
 
@@ -35,14 +35,14 @@ const CLOSE_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Bytes tungstenite reads from the socket at a time. Clients send only pongs and the odd
 /// tiny frame, and tungstenite zero-fills this whole buffer on its first read: a small one
-/// keeps idle sessions small (a 4 KiB client message simply takes several reads).
+/// keeps idle sockets small (a 4 KiB client message simply takes several reads).
 const READ_BUFFER_BYTES: usize = 128;
 /// Control frames tungstenite may hold for a peer that does not read, before its writes
 /// fail. The hub's frames never pass through tungstenite's buffer (it only ever holds a
-/// ping, a pong or the close), so it stays a few bytes per session.
+/// ping, a pong or the close), so it stays a few bytes per socket.
 const MAX_CONTROL_BUFFER_BYTES: usize = 4 * 1024;
 
-/// How tungstenite is set up for a session's socket.
+/// How tungstenite is set up for a socket.
 pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -53,16 +53,16 @@ pub fn websocket_config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_CLIENT_MESSAGE_BYTES))
 }
 
-/// Timing of a session.
+/// Timing of a socket.
 #[derive(Clone, Copy, Debug)]
-pub struct SessionSettings {
+pub struct SocketSettings {
     /// Ping an idle peer this often; drop it if the previous ping got no answer.
     pub ping_interval: Duration,
-    /// When the token expires: the session is closed with 1008 then.
+    /// When the token expires: the socket is closed with 1008 then.
     pub expires_at: Instant,
 }
 
-/// How a session ends: why, and whether its close frame may still be sent (not when a
+/// How a socket ends: why, and whether its close frame may still be sent (not when a
 /// write of the hub's frames was cut off inside a frame: anything after it would be read as
 /// that frame's rest).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,10 +77,10 @@ impl From<CloseReason> for Ending {
     }
 }
 
-/// Runs a registered session over an accepted socket until it ends. Generic over the socket's
+/// Runs a registered socket over an accepted socket until it ends. Generic over the socket's
 /// transport so that tests can drive it over an in-memory pipe; the server runs it over the
 /// upgraded HTTP connection.
-pub async fn run_session<S>(mut socket: WebSocketStream<S>, registration: Registration, settings: SessionSettings)
+pub async fn run_socket<S>(mut socket: WebSocketStream<S>, registration: Registration, settings: SocketSettings)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -88,13 +88,13 @@ where
     let mut frames_sent: u64 = 0;
     let ending: Ending = async {
         // The write's state lives on the heap only while it runs, which keeps every idle
-        // session's task small (here and below).
+        // socket's task small (here and below).
         if Box::pin(VectoredWrite::new(&greeting).run(&mut socket)).await.is_err() {
             return CloseReason::CONNECTION_LOST.into();
         }
         frames_sent += greeting.len() as u64;
         drop(greeting);
-        // One timer serves both the pings and the token's expiry: fewer timers per session
+        // One timer serves both the pings and the token's expiry: fewer timers per socket
         // to keep in memory and to poll on every wake-up.
         let mut next_ping_at = Instant::now() + settings.ping_interval;
         let mut awaiting_pong = false;
@@ -160,7 +160,7 @@ where
 
 /// Writes `first` and what else is waiting (up to `MAX_BATCH` frames) with as few writes as
 /// the socket takes. A stalled peer is cut off by the hub's close request, not waited for.
-/// Returns how many frames were written, or how the session ends.
+/// Returns how many frames were written, or how the socket ends.
 async fn write_waiting<S>(socket: &mut WebSocketStream<S>, first: Frame, outbox: &Outbox) -> Result<u64, Ending>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -184,7 +184,7 @@ where
 }
 
 /// Sends a ping. A peer whose socket will not even take it within `patience` is as dead as a
-/// silent one. Returns why the session ends, if it does.
+/// silent one. Returns why the socket ends, if it does.
 async fn ping<S>(socket: &mut WebSocketStream<S>, patience: Duration) -> Option<CloseReason>
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -266,8 +266,12 @@ fn is_oversized(error: &tokio_tungstenite::tungstenite::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{auth::AuthUser, clock::KitchenClock, hub::Hub};
-    use app::wire::{close_code, Role};
+    use crate::{
+        clock::KitchenClock,
+        event::SessionId,
+        live::hub::{Hub, SocketOwner},
+    };
+    use app::wire::close_code;
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, DuplexStream};
     use tokio_tungstenite::tungstenite::protocol::Role as SocketRole;
@@ -278,8 +282,8 @@ mod tests {
     const PING_OPCODE: u8 = 0x9;
     const PONG: u8 = 0xA;
 
-    /// A head chef's session run over an in-memory pipe. The test is the client, speaking raw
-    /// frames: it sees exactly the bytes the session writes, and answers pings only when told
+    /// A head chef's socket run over an in-memory pipe. The test is the client, speaking raw
+    /// frames: it sees exactly the bytes the socket writes, and answers pings only when told
     /// to (a tungstenite client would answer them by itself).
     struct Harness {
         hub: Hub,
@@ -290,30 +294,27 @@ mod tests {
 
     fn start(expires_in: Duration, pipe_bytes: usize) -> Harness {
         let hub = Hub::new("test", 512, 0, Default::default());
-        let user = AuthUser {
-            id: 1,
-            role: Role::HeadChef,
-            first_name: "Gordon".into(),
-            last_name: "Ramsay".into(),
-            expires_at: 0,
-            session: crate::auth::SessionId::from_u128(1),
-            kitchen_id: 1,
+        let owner = SocketOwner {
+            user: app::wire::UserId(1),
+            kitchen: app::wire::KitchenId(1),
+            session: SessionId::from_u128(1),
+            session_type: app::wire::SessionType::Admin,
         };
         let clock = KitchenClock::new(chrono_tz::UTC);
-        let registration = hub.register(&user, None, clock).expect("registered");
+        let registration = hub.register(owner, None, clock).expect("registered");
         let outbox = registration.outbox.clone();
         let (client, server) = tokio::io::duplex(pipe_bytes);
         let started = Instant::now();
-        let settings = SessionSettings { ping_interval: PING, expires_at: started + expires_in };
+        let settings = SocketSettings { ping_interval: PING, expires_at: started + expires_in };
         tokio::spawn(async move {
             let socket = WebSocketStream::from_raw_socket(server, SocketRole::Server, Some(websocket_config())).await;
-            run_session(socket, registration, settings).await;
+            run_socket(socket, registration, settings).await;
         });
         Harness { hub, outbox, client, started }
     }
 
     impl Harness {
-        /// The next frame the session wrote, as its opcode and payload; `None` once the socket
+        /// The next frame the socket wrote, as its opcode and payload; `None` once the socket
         /// is closed.
         async fn next_frame(&mut self) -> Option<(u8, Vec<u8>)> {
             let mut head = [0u8; 2];
@@ -333,7 +334,7 @@ mod tests {
         /// The next frame that is not a text frame (the greeting and the hub's messages).
         async fn next_control(&mut self) -> (u8, Vec<u8>) {
             loop {
-                match self.next_frame().await.expect("the session sends more") {
+                match self.next_frame().await.expect("the socket sends more") {
                     (TEXT, _) => continue,
                     other => return other,
                 }
@@ -352,12 +353,12 @@ mod tests {
             }
             frame.extend([0; 4]);
             frame.extend(payload);
-            self.client.write_all(&frame).await.expect("the session reads");
+            self.client.write_all(&frame).await.expect("the socket reads");
         }
 
-        /// Waits until the session has unregistered.
+        /// Waits until the socket has unregistered.
         async fn ended(&self) {
-            while self.hub.session_counts() != (0, 0) {
+            while self.hub.socket_counts() != (0, 0) {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
         }
@@ -371,50 +372,50 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_silent_peer_is_pinged_then_dropped_with_1011() {
-        let mut session = start(Duration::from_secs(3600), 64 * 1024);
-        assert_eq!(session.next_control().await.0, PING_OPCODE);
-        assert_eq!(session.started.elapsed(), PING);
-        let close = session.next_control().await;
+        let mut harness = start(Duration::from_secs(3600), 64 * 1024);
+        assert_eq!(harness.next_control().await.0, PING_OPCODE);
+        assert_eq!(harness.started.elapsed(), PING);
+        let close = harness.next_control().await;
         assert_eq!(close_of(&close), (close_code::PING_TIMEOUT, "ping timeout".into()));
-        assert_eq!(session.started.elapsed(), 2 * PING);
+        assert_eq!(harness.started.elapsed(), 2 * PING);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_peer_that_answers_is_kept() {
-        let mut session = start(Duration::from_secs(3600), 64 * 1024);
+        let mut harness = start(Duration::from_secs(3600), 64 * 1024);
         for _ in 0..3 {
-            assert_eq!(session.next_control().await.0, PING_OPCODE);
-            session.send(PONG, b"").await;
+            assert_eq!(harness.next_control().await.0, PING_OPCODE);
+            harness.send(PONG, b"").await;
         }
-        assert_eq!(session.started.elapsed(), 3 * PING);
-        assert_eq!(session.hub.session_counts(), (1, 0));
+        assert_eq!(harness.started.elapsed(), 3 * PING);
+        assert_eq!(harness.hub.socket_counts(), (1, 0));
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_session_ends_with_1008_when_its_token_expires() {
-        let mut session = start(Duration::from_secs(5), 64 * 1024);
-        let close = session.next_control().await;
+    async fn the_socket_closes_with_1008_when_its_token_expires() {
+        let mut harness = start(Duration::from_secs(5), 64 * 1024);
+        let close = harness.next_control().await;
         assert_eq!(close_of(&close), (close_code::POLICY_VIOLATION, "token expired".into()));
-        assert_eq!(session.started.elapsed(), Duration::from_secs(5));
+        assert_eq!(harness.started.elapsed(), Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_client_message_over_4_kib_ends_the_session_with_1009() {
-        let mut session = start(Duration::from_secs(3600), 64 * 1024);
-        session.send(TEXT, "x".repeat(MAX_CLIENT_MESSAGE_BYTES).as_bytes()).await;
-        session.send(TEXT, "x".repeat(MAX_CLIENT_MESSAGE_BYTES + 1).as_bytes()).await;
-        let close = session.next_control().await;
+    async fn a_client_message_over_4_kib_closes_the_socket_with_1009() {
+        let mut harness = start(Duration::from_secs(3600), 64 * 1024);
+        harness.send(TEXT, "x".repeat(MAX_CLIENT_MESSAGE_BYTES).as_bytes()).await;
+        harness.send(TEXT, "x".repeat(MAX_CLIENT_MESSAGE_BYTES + 1).as_bytes()).await;
+        let close = harness.next_control().await;
         assert_eq!(close_of(&close), (close_code::MESSAGE_TOO_BIG, "message too big".into()));
-        assert_eq!(session.started.elapsed(), Duration::ZERO);
+        assert_eq!(harness.started.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_client_that_goes_away_is_unregistered_without_a_close_frame() {
-        let mut session = start(Duration::from_secs(3600), 64 * 1024);
+        let mut harness = start(Duration::from_secs(3600), 64 * 1024);
         let mut received = Vec::new();
-        session.client.read_buf(&mut received).await.expect("the greeting");
-        drop(session.client);
-        while session.hub.session_counts() != (0, 0) {
+        harness.client.read_buf(&mut received).await.expect("the greeting");
+        drop(harness.client);
+        while harness.hub.socket_counts() != (0, 0) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
@@ -423,38 +424,38 @@ mod tests {
     /// frame: every write stops inside a frame, and they still arrive whole and in order.
     #[tokio::test(start_paused = true)]
     async fn queued_frames_arrive_whole_and_in_order_through_short_writes() {
-        let mut session = start(Duration::from_secs(3600), 7);
+        let mut harness = start(Duration::from_secs(3600), 7);
         let messages: Vec<String> = (0..MAX_BATCH * 2 + 3).map(|index| format!("{{\"n\":{index}}}")).collect();
         for message in &messages {
-            assert!(session.outbox.push(&[Frame::text(message)], 512));
+            assert!(harness.outbox.push(&[Frame::text(message)], 512));
         }
-        let greeting = session.next_frame().await.expect("the welcome");
+        let greeting = harness.next_frame().await.expect("the welcome");
         assert!(String::from_utf8(greeting.1).expect("UTF-8").contains("CONNECTED"));
         for _ in 0..2 {
-            assert_eq!(session.next_frame().await.expect("a count").0, TEXT);
+            assert_eq!(harness.next_frame().await.expect("a count").0, TEXT);
         }
         for message in &messages {
-            assert_eq!(session.next_frame().await, Some((TEXT, message.clone().into_bytes())));
+            assert_eq!(harness.next_frame().await, Some((TEXT, message.clone().into_bytes())));
         }
     }
 
-    /// The hub closes a session whose write stopped inside a frame (the peer reads slowly):
+    /// The hub closes a socket whose write stopped inside a frame (the peer reads slowly):
     /// the frame is finished first, so the close frame that follows is read as one.
     #[tokio::test(start_paused = true)]
     async fn a_close_during_a_write_finishes_the_frame_then_sends_the_close() {
-        let mut session = start(Duration::from_secs(3600), 64);
+        let mut harness = start(Duration::from_secs(3600), 64);
         let mut greeting = Vec::new();
         for _ in 0..3 {
-            greeting.push(session.next_frame().await.expect("the greeting"));
+            greeting.push(harness.next_frame().await.expect("the greeting"));
         }
         let big = "x".repeat(10_000);
-        assert!(session.outbox.push(&[Frame::text(&big), Frame::text("never sent")], 512));
+        assert!(harness.outbox.push(&[Frame::text(&big), Frame::text("never sent")], 512));
         tokio::time::sleep(Duration::from_millis(10)).await;
-        session.outbox.close(CloseReason::TOO_SLOW);
-        assert_eq!(session.next_frame().await, Some((TEXT, big.into_bytes())));
-        let close = session.next_frame().await.expect("the close frame");
+        harness.outbox.close(CloseReason::TOO_SLOW);
+        assert_eq!(harness.next_frame().await, Some((TEXT, big.into_bytes())));
+        let close = harness.next_frame().await.expect("the close frame");
         assert_eq!(close_of(&close), (close_code::TRY_AGAIN_LATER, "too slow to keep up".into()));
-        session.ended().await;
+        harness.ended().await;
     }
 
     /// A peer that stops reading inside a frame gets no close frame after it (it would read
@@ -462,18 +463,18 @@ mod tests {
     /// the peer can still read is a clean prefix of the frame.
     #[tokio::test(start_paused = true)]
     async fn a_peer_that_never_reads_the_rest_of_a_frame_is_dropped_without_a_close() {
-        let mut session = start(Duration::from_secs(3600), 64);
+        let mut harness = start(Duration::from_secs(3600), 64);
         for _ in 0..3 {
-            session.next_frame().await.expect("the greeting");
+            harness.next_frame().await.expect("the greeting");
         }
         let big = Frame::text(&"x".repeat(10_000));
-        assert!(session.outbox.push(std::slice::from_ref(&big), 512));
+        assert!(harness.outbox.push(std::slice::from_ref(&big), 512));
         tokio::time::sleep(Duration::from_millis(10)).await;
-        session.outbox.close(CloseReason::TOO_SLOW);
-        session.ended().await;
-        assert!(session.started.elapsed() >= CLOSE_DEADLINE);
+        harness.outbox.close(CloseReason::TOO_SLOW);
+        harness.ended().await;
+        assert!(harness.started.elapsed() >= CLOSE_DEADLINE);
         let mut received = Vec::new();
-        session.client.read_to_end(&mut received).await.expect("the pipe's contents");
+        harness.client.read_to_end(&mut received).await.expect("the pipe's contents");
         assert!(!received.is_empty() && received.len() < big.as_bytes().len());
         assert_eq!(received, big.as_bytes()[..received.len()]);
     }
