@@ -218,6 +218,9 @@ async fn restore(config: &Config, backup: &Path, out: &mut impl std::io::Write) 
     let staged_url = format!("sqlite://{}", staged.display());
     let epoch = async {
         let store = Store::connect(&staged_url, 1, KitchenClock::new(config.timezone)).await?;
+        // The sessions live when the backup was made are not to be trusted again: their tokens
+        // get 401 and their sockets 1008 `session revoked` as soon as a server starts on it.
+        store.end_every_session(EndReason::Revoked).await?;
         let epoch = store.renew_epoch().await;
         // Everything into the file itself: only the file is renamed into place.
         let checkpointed = store.checkpoint().await;

@@ -99,7 +99,18 @@ pub struct Config {
     #[arg(long, env = "MISEOS_MAX_CONNECTIONS", default_value_t = 16_000)]
     pub max_connections: u32,
 
-    /// Seconds a new connection has to send its first request's headers. 0: no limit.
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold at once; trusted
+    /// proxies are exempt. One more is closed at once. 0 lifts the limit.
+    #[arg(long, env = "MISEOS_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 500)]
+    pub max_connections_per_address: u32,
+
+    /// New sockets one user may open per minute (per process); beyond it the upgrade answers
+    /// 429 before anything is written. 0 lifts the limit.
+    #[arg(long, env = "MISEOS_MAX_SOCKET_OPENS_PER_MINUTE", default_value_t = 60)]
+    pub max_socket_opens_per_minute: u32,
+
+    /// Seconds every request's headers have to arrive, from their first byte (a new
+    /// connection's first request: from the connect). 0: no limit.
     #[arg(long, env = "MISEOS_HEADER_TIMEOUT_SECONDS", default_value_t = 10.0)]
     pub header_timeout_seconds: f64,
 
@@ -171,7 +182,13 @@ impl Config {
         (self.max_connections > 0).then(|| usize::try_from(self.max_connections).unwrap_or(usize::MAX))
     }
 
-    /// How long a new connection has to send its first request's headers, if limited.
+    /// Most connections one client may hold at once, if limited.
+    pub fn max_connections_per_address(&self) -> Option<usize> {
+        (self.max_connections_per_address > 0)
+            .then(|| usize::try_from(self.max_connections_per_address).unwrap_or(usize::MAX))
+    }
+
+    /// How long a request's headers may take to arrive, if limited.
     pub fn header_timeout(&self) -> Option<Duration> {
         seconds(self.header_timeout_seconds)
     }

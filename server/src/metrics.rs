@@ -118,6 +118,8 @@ pub struct Metrics {
     /// Requests by route and status with their latency (`_count`: how many).
     pub http_requests: Family<RouteLabel, Histogram>,
     pub sign_ins: Family<SignInLabel, Counter>,
+    /// Accounts that reached their failure limit (each then refuses sign-ins for a while).
+    pub lockouts: Counter,
 }
 
 /// Latency buckets from 0.25 ms to about 4 s, doubling.
@@ -178,12 +180,23 @@ impl Metrics {
             "Sign-ins refused: wrong credentials, disabled account, throttled (429) or busy (503)",
             sign_ins.clone(),
         );
-        Arc::new(Metrics { registry, hub, bus, pool, pool_in_use, pool_idle, http_requests, sign_ins })
+        let lockouts = Counter::default();
+        registry.register(
+            "sign_in_lockouts",
+            "Accounts locked out by failed sign-ins (5 within 15 minutes): a password being guessed; alert on any",
+            lockouts.clone(),
+        );
+        Arc::new(Metrics { registry, hub, bus, pool, pool_in_use, pool_idle, http_requests, sign_ins, lockouts })
     }
 
     /// Counts a refused sign-in (`bad_credentials`, `account_disabled`, `throttled`, `busy`).
     pub fn sign_in_refused(&self, outcome: &'static str) {
         self.sign_ins.get_or_create(&SignInLabel { outcome }).inc();
+    }
+
+    /// Counts an account locked out by failed sign-ins.
+    pub fn account_locked_out(&self) {
+        self.lockouts.inc();
     }
 
     /// The text exposition, with the pool's gauges read now.

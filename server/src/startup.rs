@@ -10,7 +10,7 @@ use crate::{
     clock::KitchenClock,
     config::Config,
     http::{self, serve, AppContext, AppState},
-    live::{bus::Bus, hub::Hub, LiveHandler},
+    live::{self, bus::Bus, hub::Hub, LiveHandler},
     metrics::{BusMetrics, HubMetrics, Metrics, PoolMetrics},
     store::{self, Store},
 };
@@ -99,7 +99,9 @@ impl Application {
         }
         let tasks = TaskTracker::new();
         let stop = CancellationToken::new();
-        let session_cache = SessionCache::default();
+        // Held from here: a start-up that fails below stops what it has started.
+        let stop_tasks = stop.clone().drop_guard();
+        let session_cache = SessionCache::new(live::close_sockets(hub.clone()));
         let handler = Arc::new(LiveHandler { hub: hub.clone(), sessions: session_cache.clone() });
         let bus = Bus::start(&store, &database_url, handler, bus_metrics, &tasks, stop.child_token()).await?;
         // From here on, what the store commits is announced through the bus.
@@ -113,29 +115,31 @@ impl Application {
         if let Some(path) = &config.port_file {
             write_port_file(path, listener.local_addr()?.port())?;
         }
+        let socket_opens = accounts::throttle::AttemptLimiter::new(
+            config.max_socket_opens_per_minute,
+            std::time::Duration::from_secs(60),
+        );
         let state = AppState(Arc::new(AppContext {
             tokens: TokenKeys::new(&secret, config.token_ttl()),
             config,
             store,
             bus,
             hub,
+            sockets: TaskTracker::new(),
             sessions,
             password_checks: accounts::throttle::PasswordChecks::per_core(),
             sign_ins_in_flight: accounts::throttle::InFlight::default(),
+            sign_in_attempts: accounts::throttle::AttemptLimiter::new(
+                accounts::throttle::ATTEMPTS_PER_CLIENT,
+                std::time::Duration::from_secs(60),
+            ),
+            socket_opens,
             decoy_password_hash,
             leptos_options,
             metrics,
         }));
         let router = http::router(state.clone());
-        Ok(Application {
-            listener,
-            router,
-            metrics_listener,
-            state,
-            tasks,
-            stop_tasks: stop.drop_guard(),
-            _database_lock: database_lock,
-        })
+        Ok(Application { listener, router, metrics_listener, state, tasks, stop_tasks, _database_lock: database_lock })
     }
 
     /// The bound address (with the real port when the configured one was 0).
@@ -161,12 +165,12 @@ impl Application {
     /// Serves until `stop` completes; then closes every socket with 1001, waits for requests
     /// in flight, stops the background tasks (waiting for each) and closes the database.
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let hub = self.state.hub.clone();
+        let (hub, sockets) = (self.state.hub.clone(), self.state.sockets.clone());
         let limits = serve::ConnectionLimits::of(&self.state.config);
         let stop_metrics = CancellationToken::new();
         let metrics_server = self.metrics_listener.map(|listener| {
             let stopped = stop_metrics.clone();
-            tokio::spawn(serve::serve(listener, http::metrics_router(self.state.clone()), limits, async move {
+            tokio::spawn(serve::serve(listener, http::metrics_router(self.state.clone()), limits.clone(), async move {
                 stopped.cancelled().await;
             }))
         });
@@ -175,6 +179,9 @@ impl Application {
             stop_metrics.cancel();
             tracing::info!("shutting down: closing every socket");
             hub.shut_down().await;
+            // Sockets still being set up find the hub closed and are closed with 1001 too.
+            sockets.close();
+            sockets.wait().await;
             tracing::info!("every socket closed; finishing in-flight requests");
         })
         .await;

@@ -71,35 +71,56 @@ struct Cached {
     must_change_password: bool,
 }
 
+/// What else must happen when sessions end: their sockets close (the live road's part, given
+/// as a function so accounts never names it).
+pub type OnEnded = dyn Fn(&[(SessionId, EndReason)]) + Send + Sync;
+
 /// The sessions this process has seen, live or recently ended. Cheap to clone; the live road
 /// holds one to mark endings as they arrive.
-#[derive(Clone, Default)]
-pub struct SessionCache(Arc<Mutex<HashMap<SessionId, Cached>>>);
+#[derive(Clone)]
+pub struct SessionCache {
+    sessions: Arc<Mutex<HashMap<SessionId, Cached>>>,
+    on_ended: Arc<OnEnded>,
+}
 
 impl SessionCache {
-    fn lock(&self) -> MutexGuard<'_, HashMap<SessionId, Cached>> {
-        // Every critical section is a map update that cannot panic half-way.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// An empty cache; `on_ended` is told of every session it learns has ended, once.
+    pub fn new(on_ended: Arc<OnEnded>) -> SessionCache {
+        SessionCache { sessions: Arc::default(), on_ended }
     }
 
-    /// Marks sessions ended: their tokens are refused from now on, with this reason.
+    fn lock(&self) -> MutexGuard<'_, HashMap<SessionId, Cached>> {
+        // Every critical section is a map update that cannot panic half-way.
+        self.sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks sessions ended: their tokens are refused from now on, with this reason, and
+    /// those not known to have ended before are handed to `on_ended` (their sockets close),
+    /// whichever way the ending was learnt (the live road, or a read of the database).
     pub fn ended(&self, endings: &[(SessionId, EndReason)]) {
         let now = now_millis();
-        let mut cache = self.lock();
-        for &(session, reason) in endings {
-            let entry = cache.entry(session).or_insert(Cached {
-                user: UserId(0),
-                kitchen: KitchenId(0),
-                ended: None,
-                last_used: now,
-                flushed: now,
-                ended_seen: now,
-                must_change_password: false,
-            });
-            if entry.ended.is_none() {
-                entry.ended = Some(reason);
-                entry.ended_seen = now;
+        let mut newly_ended = Vec::new();
+        {
+            let mut cache = self.lock();
+            for &(session, reason) in endings {
+                let entry = cache.entry(session).or_insert(Cached {
+                    user: UserId(0),
+                    kitchen: KitchenId(0),
+                    ended: None,
+                    last_used: now,
+                    flushed: now,
+                    ended_seen: now,
+                    must_change_password: false,
+                });
+                if entry.ended.is_none() {
+                    entry.ended = Some(reason);
+                    entry.ended_seen = now;
+                    newly_ended.push((session, reason));
+                }
             }
+        }
+        if !newly_ended.is_empty() {
+            (self.on_ended)(&newly_ended);
         }
     }
 
@@ -207,21 +228,19 @@ impl Sessions {
         self.admit(holder).await
     }
 
-    /// Caches a session just started by a sign-in on this process.
+    /// Caches a session just started by a sign-in on this process. An ending that came in
+    /// between (a disable committed the moment the session's row was) is kept.
     pub fn started(&self, session: SessionId, user: &User, must_change_password: bool) {
         let now = now_millis();
-        self.cache().insert(
-            session,
-            Cached {
-                user: user.id,
-                kitchen: user.kitchen_id,
-                ended: None,
-                last_used: now,
-                flushed: now,
-                ended_seen: 0,
-                must_change_password,
-            },
-        );
+        self.cache().entry(session).or_insert(Cached {
+            user: user.id,
+            kitchen: user.kitchen_id,
+            ended: None,
+            last_used: now,
+            flushed: now,
+            ended_seen: 0,
+            must_change_password,
+        });
     }
 
     /// The session's password was changed by its own user: it may do everything again.

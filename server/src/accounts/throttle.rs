@@ -4,11 +4,13 @@
 
 use crate::store::{normalize_email, now_millis, Store, StoreError};
 use std::{
+    collections::HashMap,
     net::IpAddr,
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc,
+        Arc, Mutex, MutexGuard,
     },
+    time::{Duration, Instant},
 };
 use tokio::sync::Semaphore;
 
@@ -76,76 +78,125 @@ impl Drop for Admitted<'_> {
     }
 }
 
-/// Sign-ins being checked right now, per client address (this process). Their outcome is not
-/// known yet, so they count toward the address's limit: a flood sent all at once is throttled
-/// like one sent in turn.
+/// Sign-ins being checked right now, per throttling key (an account, a client address), in
+/// this process. Their outcome is not known yet, so they count as failures of their keys: a
+/// flood sent all at once is throttled like one sent in turn, without anything written to the
+/// database before a password is found wrong.
 #[derive(Clone, Default)]
 pub struct InFlight {
-    counts: Arc<std::sync::Mutex<std::collections::HashMap<IpAddr, u32>>>,
+    counts: Arc<Mutex<HashMap<String, u32>>>,
 }
 
-/// One sign-in in flight; leaves the count when dropped.
+/// One sign-in in flight under one key; leaves the count when dropped.
 pub struct InFlightSignIn {
     in_flight: InFlight,
-    address: IpAddr,
+    key: String,
 }
 
 impl InFlight {
-    fn counts(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<IpAddr, u32>> {
+    fn counts(&self) -> MutexGuard<'_, HashMap<String, u32>> {
         // Each critical section is one map update.
         self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Enters a sign-in from `address`; returns it and how many others from there are in flight.
-    pub fn enter(&self, address: IpAddr) -> (InFlightSignIn, u32) {
+    /// Enters a sign-in under `key`; returns it and how many others under that key are in
+    /// flight.
+    pub fn enter(&self, key: &str) -> (InFlightSignIn, u32) {
         let mut counts = self.counts();
-        let count = counts.entry(address).or_insert(0);
+        let count = counts.entry(key.to_string()).or_insert(0);
         let others = *count;
         *count += 1;
-        (InFlightSignIn { in_flight: self.clone(), address }, others)
+        (InFlightSignIn { in_flight: self.clone(), key: key.to_string() }, others)
     }
 }
 
 impl Drop for InFlightSignIn {
     fn drop(&mut self) {
         let mut counts = self.in_flight.counts();
-        if let Some(count) = counts.get_mut(&self.address) {
+        if let Some(count) = counts.get_mut(&self.key) {
             *count -= 1;
             if *count == 0 {
-                counts.remove(&self.address);
+                counts.remove(&self.key);
             }
         }
     }
 }
 
-/// The throttling keys of a sign-in: its account and its client address.
+/// Attempts per key (a client's sign-ins, a user's socket opens), counted in memory in a
+/// fixed window each: a flood is answered 429 before anything touches the database.
+pub struct AttemptLimiter<K> {
+    limit: u32,
+    window: Duration,
+    /// Per key: when its current window began and how many attempts it holds.
+    windows: Mutex<HashMap<K, (Instant, u32)>>,
+}
+
+/// Most keys a limiter remembers before it forgets those whose window has passed.
+const REMEMBERED_KEYS: usize = 10_000;
+
+impl<K: std::hash::Hash + Eq> AttemptLimiter<K> {
+    /// At most `limit` attempts per key within each `window` (0: no limit).
+    pub fn new(limit: u32, window: Duration) -> AttemptLimiter<K> {
+        AttemptLimiter { limit, window, windows: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts an attempt under `key`; the seconds to wait when it is one too many.
+    pub fn admit(&self, key: K) -> Result<(), u64> {
+        if self.limit == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        // Each critical section is a map update.
+        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if windows.len() >= REMEMBERED_KEYS {
+            windows.retain(|_, (began, _)| now.duration_since(*began) < self.window);
+        }
+        let (began, attempts) = windows.entry(key).or_insert((now, 0));
+        if now.duration_since(*began) >= self.window {
+            *began = now;
+            *attempts = 0;
+        }
+        if *attempts >= self.limit {
+            let left = self.window.saturating_sub(now.duration_since(*began));
+            return Err(left.as_secs().max(1));
+        }
+        *attempts += 1;
+        Ok(())
+    }
+}
+
+/// Sign-in attempts one client may make per minute before the database is asked anything:
+/// four times its failure window, so a kitchen's shift signing in behind one router is never
+/// stopped, and a flood is.
+pub const ATTEMPTS_PER_CLIENT: u32 = 4 * PER_ADDRESS.limit;
+
+/// The throttling keys of a sign-in: its account and its client (IPv6: its /64).
 pub struct SignInKeys {
     pub account: String,
     pub address: String,
 }
 
 impl SignInKeys {
-    pub fn new(email: &str, address: IpAddr) -> SignInKeys {
-        SignInKeys { account: format!("email:{}", normalize_email(email)), address: format!("address:{address}") }
+    pub fn new(email: &str, client: IpAddr) -> SignInKeys {
+        SignInKeys { account: format!("email:{}", normalize_email(email)), address: format!("address:{client}") }
     }
 }
 
-/// Seconds until a throttled sign-in may be tried again; `None` when it may now. With
-/// `attempt_recorded`, the caller has already recorded this attempt as a failure of its
-/// account (so concurrent guesses count each other before any password is checked), and it
-/// is not held against itself. `address_in_flight` other sign-ins from the same address are
-/// being checked: they count as failures of the address until their outcome is known.
+/// Seconds until a throttled sign-in may be tried again; `None` when it may now. Only reads:
+/// `account_in_flight` and `address_in_flight` other sign-ins of the same account and client
+/// are being checked, and count as failures until their outcome is known.
 pub async fn retry_after(
     store: &Store,
     keys: &SignInKeys,
-    attempt_recorded: bool,
+    account_in_flight: u32,
     address_in_flight: u32,
 ) -> Result<Option<u64>, StoreError> {
     let now = now_millis();
-    // A burst from one address bigger than its window allows: look again in a second.
-    let mut wait_ms = if address_in_flight >= PER_ADDRESS.limit { 1000 } else { 0 };
+    // A burst bigger than a window allows: look again in a second.
+    let mut wait_ms =
+        if address_in_flight >= PER_ADDRESS.limit || account_in_flight >= PER_ACCOUNT.limit { 1000 } else { 0 };
     let limits = [
-        (&keys.account, PER_ACCOUNT, PER_ACCOUNT.limit + u32::from(attempt_recorded)),
+        (&keys.account, PER_ACCOUNT, PER_ACCOUNT.limit.saturating_sub(account_in_flight).max(1)),
         (&keys.address, PER_ADDRESS, PER_ADDRESS.limit.saturating_sub(address_in_flight).max(1)),
     ];
     for (key, window, limit) in limits {
@@ -154,6 +205,15 @@ pub async fn retry_after(
         }
     }
     Ok((wait_ms > 0).then(|| u64::try_from((wait_ms + 999) / 1000).unwrap_or(1).max(1)))
+}
+
+/// Whether the failure just recorded for an account was the one that locks it out: the
+/// window now holds exactly its limit (the next attempts get 429 until one leaves it).
+pub async fn locked_out_now(store: &Store, keys: &SignInKeys) -> Result<bool, StoreError> {
+    let window_start = now_millis() - PER_ACCOUNT.millis;
+    let at_limit = store.nth_recent_failure(&keys.account, window_start, PER_ACCOUNT.limit).await?.is_some();
+    let over = store.nth_recent_failure(&keys.account, window_start, PER_ACCOUNT.limit + 1).await?.is_some();
+    Ok(at_limit && !over)
 }
 
 #[cfg(test)]
@@ -185,5 +245,21 @@ mod tests {
         assert!(second.await.unwrap().unwrap());
         assert_eq!(checks.admitted.load(Ordering::Acquire), 0);
         assert!(checks.run(|| true).await.is_ok());
+    }
+
+    #[test]
+    fn the_attempt_limiter_counts_each_client_apart_and_forgets_past_windows() {
+        let limiter = AttemptLimiter::<IpAddr>::new(3, Duration::from_secs(60));
+        let (one, two): (IpAddr, IpAddr) = ("127.0.0.1".parse().unwrap(), "127.0.0.2".parse().unwrap());
+        for _ in 0..3 {
+            assert!(limiter.admit(one).is_ok());
+        }
+        let wait = limiter.admit(one).expect_err("the fourth within the minute");
+        assert!((59..=60).contains(&wait), "{wait}");
+        assert!(limiter.admit(two).is_ok(), "another client is counted apart");
+        let short = AttemptLimiter::<IpAddr>::new(1, Duration::from_millis(1));
+        assert!(short.admit(one).is_ok());
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(short.admit(one).is_ok(), "a new window");
     }
 }

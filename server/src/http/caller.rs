@@ -38,6 +38,9 @@ pub enum Refused {
     CookieRule(ApiError),
     /// The token did not verify.
     Token(TokenError),
+    /// The request carries two session cookies that both verify (a sibling domain planted
+    /// one): which is the caller's cannot be told, so neither is used.
+    AmbiguousCookie,
     /// The token's session does not admit it.
     Session(Refusal),
     /// Signed in with a temporary password, which must be changed before this.
@@ -64,7 +67,7 @@ pub fn token_at<'h>(state: &AppState, headers: &'h HeaderMap, door: Door<'_>) ->
     if let (Some(token), Door::Rest { .. } | Door::Socket) = (bearer_token(headers), door) {
         return Ok(token);
     }
-    let token = cookie_token(headers).ok_or(Refused::MissingToken)?;
+    let token = session_cookie(state, headers)?;
     match door {
         Door::Rest { method, .. } => {
             edge::check_cookie_request(method, headers, &state.config.allowed_origins).map_err(Refused::CookieRule)?;
@@ -75,6 +78,29 @@ pub fn token_at<'h>(state: &AppState, headers: &'h HeaderMap, door: Door<'_>) ->
         Door::Socket | Door::Page => {}
     }
     Ok(token)
+}
+
+/// The session cookie of a request. A second cookie of the same name can be planted by a
+/// sibling domain (a cookie set for the parent domain is sent here too): of several, only
+/// the ones this server signed count, and two different ones of those are refused.
+fn session_cookie<'h>(state: &AppState, headers: &'h HeaderMap) -> Result<&'h str, Refused> {
+    let cookies = cookie_tokens(headers);
+    let [first, ..] = cookies[..] else { return Err(Refused::MissingToken) };
+    if cookies.len() == 1 {
+        return Ok(first);
+    }
+    let mut ours: Vec<&str> = Vec::new();
+    for token in cookies.iter().copied() {
+        if !ours.contains(&token) && state.tokens.verify_ignoring_expiry(token).is_ok() {
+            ours.push(token);
+        }
+    }
+    match ours[..] {
+        // None of them is ours: the first one fails the token check, with its reason.
+        [] => Ok(first),
+        [only] => Ok(only),
+        _ => Err(Refused::AmbiguousCookie),
+    }
 }
 
 /// The routes a user with a temporary password may use before changing it. (Paths as the
@@ -89,6 +115,7 @@ impl From<Refused> for ApiError {
             Refused::MissingToken => ApiError::Unauthorized("missing token"),
             Refused::CookieRule(error) => error,
             Refused::Token(error) => ApiError::Unauthorized(error.reason()),
+            Refused::AmbiguousCookie => ApiError::Unauthorized(AMBIGUOUS_COOKIE),
             Refused::Session(refusal) => refusal.into(),
             Refused::PasswordChangeRequired => ApiError::PasswordChangeRequired,
         }
@@ -103,6 +130,7 @@ impl Refused {
             Refused::MissingToken => CloseReason::policy("missing token"),
             Refused::CookieRule(_) => CloseReason::policy("origin not allowed"),
             Refused::Token(error) => CloseReason::policy(error.reason()),
+            Refused::AmbiguousCookie => CloseReason::policy(AMBIGUOUS_COOKIE),
             Refused::Session(Refusal::Ended(reason)) => CloseReason::policy(reason.reason()),
             Refused::Session(Refusal::Unknown) => CloseReason::policy("invalid token"),
             Refused::Session(Refusal::Store(error)) => {
@@ -165,17 +193,20 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// The `miseos_token` cookie, if the request carries one.
-pub fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+/// What a caller with two session cookies is told.
+const AMBIGUOUS_COOKIE: &str = "two session cookies: sign in again";
+
+/// Every non-empty `miseos_token` cookie the request carries, in order.
+pub fn cookie_tokens(headers: &HeaderMap) -> Vec<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == TOKEN_COOKIE)
+        .filter(|(name, token)| *name == TOKEN_COOKIE && !token.is_empty())
         .map(|(_, token)| token)
-        .filter(|token| !token.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -183,12 +214,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_the_token_cookie_among_others() {
+    fn finds_the_token_cookies_among_others() {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, "theme=dark; miseos_token=abc.def.ghi; lang=da".parse().unwrap());
-        assert_eq!(cookie_token(&headers), Some("abc.def.ghi"));
+        assert_eq!(cookie_tokens(&headers), ["abc.def.ghi"]);
+        headers.insert(header::COOKIE, "miseos_token=; miseos_token=x.y.z".parse().unwrap());
+        assert_eq!(cookie_tokens(&headers), ["x.y.z"]);
         headers.insert(header::COOKIE, "miseos_token=".parse().unwrap());
-        assert_eq!(cookie_token(&headers), None);
+        assert!(cookie_tokens(&headers).is_empty());
     }
 
     #[test]

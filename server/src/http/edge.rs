@@ -120,6 +120,19 @@ pub fn check_cookie_request(method: &Method, headers: &HeaderMap, allowed_origin
     Ok(())
 }
 
+/// The rule of `POST /auth/login` (section 8): a request that carries an `Origin` must carry
+/// an allowed one (a sign-in from a foreign page, login CSRF, is refused), and the body must
+/// be declared JSON. Checked before anything else, so a refused sign-in costs nothing.
+pub fn check_sign_in_request(headers: &HeaderMap, allowed_origins: &[String]) -> Result<(), ApiError> {
+    if headers.contains_key(header::ORIGIN) && !origin_allowed(headers, allowed_origins) {
+        return Err(ApiError::ForbiddenOrigin);
+    }
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Ok(())
+}
+
 /// Whether the body is declared `application/json` (parameters such as `charset` allowed).
 fn is_json(headers: &HeaderMap) -> bool {
     headers

@@ -64,6 +64,9 @@ pub enum ApiError {
     /// 429: a write limit (new items per minute, pending items per user).
     #[error("{limit}")]
     TooManyRequests { limit: WriteLimit, retry_after: u64 },
+    /// 429: too many sockets opened by one user within a minute.
+    #[error("too many notification sockets opened in a minute; try again in {retry_after} s")]
+    TooManySocketOpens { retry_after: u64 },
     /// 429: too many failed sign-ins for this account or from this address.
     #[error("too many attempts, try again in {retry_after} s")]
     TooManyAttempts { retry_after: u64 },
@@ -108,7 +111,9 @@ impl ApiError {
             ApiError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             ApiError::LastHeadChef => (StatusCode::CONFLICT, "last_head_chef"),
             ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
-            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::TooManyRequests { .. } | ApiError::TooManySocketOpens { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UpgradeRequired => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             ApiError::Unavailable | ApiError::Busy | ApiError::TimedOut => {
@@ -126,9 +131,9 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "request failed");
         }
         let retry_after = match &self {
-            ApiError::TooManyAttempts { retry_after } | ApiError::TooManyRequests { retry_after, .. } => {
-                Some(*retry_after)
-            }
+            ApiError::TooManyAttempts { retry_after }
+            | ApiError::TooManyRequests { retry_after, .. }
+            | ApiError::TooManySocketOpens { retry_after } => Some(*retry_after),
             ApiError::Busy => Some(1),
             _ => None,
         };

@@ -4,7 +4,20 @@
 //! `/metrics` decides by it who may read.
 
 use ipnet::IpNet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+/// The key a client is counted by in per-address limits: an IPv4 address as it is, an IPv6
+/// address by its /64, the block one host or one home usually holds (counting each of its
+/// 2^64 addresses apart would let one host take any share it likes).
+pub fn client_key(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
 
 /// The client address of a request: see [`client_address`]. Every `X-Forwarded-For` line
 /// counts, in order (a proxy may add its own line after the client's).
@@ -70,6 +83,16 @@ pub fn read_forwarded_chain(peer: IpAddr, forwarded_for: &str, is_trusted: impl 
 mod tests {
     use super::*;
     use crate::config::parse_network;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_an_ipv4_one_by_its_address() {
+        let key = |text: &str| client_key(text.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), "2001:db8:1:2::");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(key("::ffff:203.0.113.9"), "203.0.113.9");
+    }
 
     fn peer(address: &str) -> SocketAddr {
         SocketAddr::new(address.parse().unwrap(), 40_000)

@@ -45,9 +45,15 @@ pub struct AppContext {
     pub store: Store,
     pub bus: Bus,
     pub hub: Hub,
+    /// Every socket's tasks, from its upgrade on: stopping waits for the last one.
+    pub sockets: tokio_util::task::TaskTracker,
     pub sessions: Sessions,
     pub password_checks: throttle::PasswordChecks,
     pub sign_ins_in_flight: throttle::InFlight,
+    /// Sign-in attempts per client, before the database is asked.
+    pub sign_in_attempts: throttle::AttemptLimiter<std::net::IpAddr>,
+    /// Socket opens per user (`MISEOS_MAX_SOCKET_OPENS_PER_MINUTE`), before anything is written.
+    pub socket_opens: throttle::AttemptLimiter<app::wire::UserId>,
     pub tokens: TokenKeys,
     /// A real Argon2id hash checked when an email is unknown, so sign-in takes as long
     /// for unknown emails as for wrong passwords.

@@ -1,15 +1,19 @@
 //! Serving connections with the limits of section 8, which `axum::serve` does not set (it
 //! gives hyper no timer): hyper's HTTP/1 connection (with upgrades, for the notification
-//! socket) driven by hyper-util's tokio glue, under three rules:
+//! socket) driven by hyper-util's tokio glue, under these rules:
 //!
 //! - at most `max_connections` connections at once, counted until the socket closes (an
 //!   upgraded WebSocket keeps its place): one more is closed at once, before a byte is read,
 //!   so the process never runs out of file descriptors and the users already in are unharmed;
-//! - a new connection whose first request's headers are not complete within
-//!   `header_timeout` is dropped;
-//! - a kept-alive connection waits at most `idle_timeout` for its next request. (hyper
-//!   times a request's headers from the moment it waits for them, so on a kept-alive
-//!   connection the idle wait and the next request's headers share that one timer.)
+//! - at most `max_per_address` of them from one client (an IPv4 address, or an IPv6 /64, the
+//!   block one host usually holds); trusted proxies, which carry many clients, are exempt. One
+//!   client over its share is refused the same way, and nobody else notices;
+//! - every request's headers must be complete within `header_timeout` of their first byte
+//!   (and a new connection's first request within `header_timeout` of its connecting): a
+//!   client that sends headers a byte at a time holds its connection for no longer, on a
+//!   kept-alive connection as on a new one;
+//! - a kept-alive connection waits at most `idle_timeout` for its next request (hyper's own
+//!   header timer, which runs from the moment it waits for a request).
 //!
 //! Stopping: no new connection is accepted, idle connections close, requests in flight
 //! finish; upgraded sockets are closed by the hub beforehand. Every connection's task is
@@ -17,34 +21,39 @@
 //! `GracefulShutdown` would do the same, but it cannot watch a connection that may be
 //! upgraded, which the notification socket needs.)
 
+use super::forwarded::client_key;
 use crate::config::Config;
 use axum::{extract::ConnectInfo, Router};
+use futures::FutureExt;
 use hyper::{body::Incoming, server::conn::http1};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use ipnet::IpNet;
 use std::{
+    collections::HashMap,
     future::Future,
     io,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     pin::Pin,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
+    sync::{Arc, Mutex, MutexGuard},
     task::{Context, Poll},
     time::Duration,
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::{OwnedSemaphorePermit, Semaphore},
+    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    time::Instant,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower::ServiceExt;
 
 /// The connection limits; `None` lifts one.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConnectionLimits {
     pub max_connections: Option<usize>,
+    pub max_per_address: Option<usize>,
+    /// Peers the per-address limit does not count: the trusted reverse proxies.
+    pub exempt: Arc<[IpNet]>,
     pub header_timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
 }
@@ -54,6 +63,8 @@ impl ConnectionLimits {
     pub fn of(config: &Config) -> ConnectionLimits {
         ConnectionLimits {
             max_connections: config.max_connections(),
+            max_per_address: config.max_connections_per_address(),
+            exempt: config.trusted_proxies.clone().into(),
             header_timeout: config.header_timeout(),
             idle_timeout: config.idle_timeout(),
         }
@@ -74,6 +85,7 @@ pub async fn serve(
 ) -> io::Result<()> {
     let capacity = limits.max_connections.unwrap_or(Semaphore::MAX_PERMITS).clamp(1, Semaphore::MAX_PERMITS);
     let places = Arc::new(Semaphore::new(capacity));
+    let per_address = Arc::new(AddressPlaces::default());
     let stopping = CancellationToken::new();
     let connections = TaskTracker::new();
     let mut http = http1::Builder::new();
@@ -97,13 +109,28 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        let address_place = match limits.max_per_address {
+            Some(share) if !limits.exempt.iter().any(|net| net.contains(&peer.ip().to_canonical())) => {
+                match per_address.take(client_key(peer.ip()), share) {
+                    Some(address_place) => Some(address_place),
+                    None => {
+                        tracing::debug!(%peer, "connection refused: the client holds its share already");
+                        drop(stream);
+                        continue;
+                    }
+                }
+            }
+            _ => None,
+        };
         let _ = stream.set_nodelay(true);
+        let clock = limits.header_timeout.map(|_| Arc::new(RequestClock::new()));
         let connection = Connection {
-            io: TokioIo::new(Counted { stream, _place: place }),
+            io: TokioIo::new(Counted { stream, _place: place, _address_place: address_place, clock: clock.clone() }),
             peer,
             router: router.clone(),
             http: http.clone(),
-            limits,
+            header_timeout: limits.header_timeout,
+            clock,
             stopping: stopping.clone(),
         };
         connections.spawn(connection.run());
@@ -123,29 +150,53 @@ struct Connection {
     peer: SocketAddr,
     router: Router,
     http: http1::Builder,
-    limits: ConnectionLimits,
+    header_timeout: Option<Duration>,
+    /// Where the connection is between requests (`None` without a header timeout).
+    clock: Option<Arc<RequestClock>>,
     stopping: CancellationToken,
 }
 
 impl Connection {
     async fn run(self) {
-        let first_request_seen = Arc::new(AtomicBool::new(false));
-        let seen = first_request_seen.clone();
-        let (router, peer) = (self.router, self.peer);
+        let (router, peer, clock) = (self.router, self.peer, self.clock);
+        let request_clock = clock.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            seen.store(true, Ordering::Release);
             // What the `ConnectInfo` extractor reads (sign-in throttling counts addresses).
             request.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(request)
+            if let Some(clock) = &request_clock {
+                clock.set(Phase::Answering);
+            }
+            let answered = request_clock.clone();
+            router.clone().oneshot(request).map(move |response| {
+                if let Some(clock) = &answered {
+                    clock.set(Phase::Idle);
+                }
+                response
+            })
         });
         let connection = self.http.serve_connection(self.io, service).with_upgrades();
         tokio::pin!(connection);
-        // The first request's headers must be complete within the header timeout.
-        let first_deadline = tokio::time::sleep(self.limits.header_timeout.unwrap_or(Duration::ZERO));
-        let mut awaiting_first = self.limits.header_timeout.is_some();
+        // Armed while a request's headers are on their way (the first one's from the connect).
+        let deadline = tokio::time::sleep(Duration::ZERO);
         let stopping = self.stopping.cancelled();
-        tokio::pin!(first_deadline, stopping);
+        tokio::pin!(deadline, stopping);
+        let mut head_started = None;
         loop {
+            if let (Some(clock), Some(timeout)) = (&clock, self.header_timeout) {
+                head_started = match clock.phase() {
+                    Phase::Head(started) => Some(started),
+                    Phase::Idle | Phase::Answering => None,
+                };
+                if let Some(started) = head_started {
+                    deadline.as_mut().reset(started + timeout);
+                }
+            }
+            let changed = async {
+                match &clock {
+                    Some(clock) => clock.changed.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 result = connection.as_mut() => {
                     if let Err(error) = result {
@@ -153,10 +204,10 @@ impl Connection {
                     }
                     return;
                 }
-                () = &mut first_deadline, if awaiting_first => {
-                    awaiting_first = false;
-                    if !first_request_seen.load(Ordering::Acquire) {
-                        tracing::debug!(%peer, "dropped a connection whose first request did not arrive in time");
+                () = changed => {}
+                () = &mut deadline, if head_started.is_some() => {
+                    if clock.as_ref().map(|clock| clock.phase()) == head_started.map(Phase::Head) {
+                        tracing::debug!(%peer, "dropped a connection whose request headers did not arrive in time");
                         return;
                     }
                 }
@@ -170,16 +221,117 @@ impl Connection {
     }
 }
 
-/// A connection's socket together with its place under the connection limit, so the place
-/// is given back exactly when the socket closes, also after an upgrade.
+/// Where a connection is between its requests, for the header timeout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// A request's headers are on their way since this instant (the first request's since the
+    /// connection was accepted).
+    Head(Instant),
+    /// A request is being answered.
+    Answering,
+    /// Answered; no byte of the next request yet (hyper's idle timeout runs).
+    Idle,
+}
+
+/// A connection's phase, moved on by the socket's reads and the service's requests, watched
+/// by the connection's task.
+struct RequestClock {
+    phase: Mutex<Phase>,
+    changed: Notify,
+}
+
+impl RequestClock {
+    fn new() -> RequestClock {
+        RequestClock { phase: Mutex::new(Phase::Head(Instant::now())), changed: Notify::new() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Phase> {
+        // Every critical section is one assignment.
+        self.phase.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn phase(&self) -> Phase {
+        *self.lock()
+    }
+
+    fn set(&self, phase: Phase) {
+        *self.lock() = phase;
+        self.changed.notify_one();
+    }
+
+    /// Bytes arrived: after an answer, they are the next request's first.
+    fn bytes_read(&self) {
+        let mut phase = self.lock();
+        if *phase == Phase::Idle {
+            *phase = Phase::Head(Instant::now());
+            drop(phase);
+            self.changed.notify_one();
+        }
+    }
+}
+
+/// How many connections each client holds, for the per-address limit.
+#[derive(Default)]
+struct AddressPlaces {
+    held: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl AddressPlaces {
+    fn lock(&self) -> MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // Every critical section is one map update.
+        self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A place for one more connection of `client`, unless it holds `share` already.
+    fn take(self: &Arc<Self>, client: IpAddr, share: usize) -> Option<AddressPlace> {
+        let mut held = self.lock();
+        let count = held.entry(client).or_insert(0);
+        if *count >= share {
+            return None;
+        }
+        *count += 1;
+        Some(AddressPlace { places: self.clone(), client })
+    }
+}
+
+/// One connection's place in its client's share; given back when the socket closes.
+struct AddressPlace {
+    places: Arc<AddressPlaces>,
+    client: IpAddr,
+}
+
+impl Drop for AddressPlace {
+    fn drop(&mut self) {
+        let mut held = self.places.lock();
+        if let Some(count) = held.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// A connection's socket together with its places under the connection limits, so they are
+/// given back exactly when the socket closes, also after an upgrade; its reads move the
+/// request clock on.
 struct Counted {
     stream: TcpStream,
     _place: OwnedSemaphorePermit,
+    _address_place: Option<AddressPlace>,
+    clock: Option<Arc<RequestClock>>,
 }
 
 impl AsyncRead for Counted {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(clock)) = (&read, &self.clock) {
+            if buf.filled().len() > before {
+                clock.bytes_read();
+            }
+        }
+        read
     }
 }
 

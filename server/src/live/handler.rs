@@ -1,16 +1,27 @@
 //! Where the bus hands what it carries in this process: the hub, for every event, resync and
-//! claim, and, for session endings, both the session cache (their tokens are refused from
-//! now on) and the hub (their sockets are closed with 1008 and the ending's reason).
+//! claim, and, for session endings, the session cache (their tokens are refused from now on),
+//! which has their sockets closed with 1008 and the ending's reason ([`close_sockets`]).
 
 use super::{
     bus::Handler,
     hub::{CloseReason, Hub},
 };
 use crate::{
-    accounts::SessionCache,
+    accounts::{sessions::OnEnded, SessionCache},
     event::{Event, PendingCounts, SessionsEnded, StaffClaim},
 };
 use app::wire::KitchenId;
+use std::sync::Arc;
+
+/// What ending a session means for its sockets: each closes with 1008 and the ending's
+/// reason. Given to the session cache, which calls it once per ending it learns of.
+pub fn close_sockets(hub: Hub) -> Arc<OnEnded> {
+    Arc::new(move |endings| {
+        let closes: Vec<_> =
+            endings.iter().map(|(session, reason)| (*session, CloseReason::policy(reason.reason()))).collect();
+        hub.close_sockets_of(&closes);
+    })
+}
 
 /// The bus's one handler in a serving process.
 pub struct LiveHandler {
@@ -32,10 +43,6 @@ impl Handler for LiveHandler {
     }
 
     fn sessions_ended(&self, ended: &SessionsEnded) {
-        // The cache first: a socket registering meanwhile checks it after it registers.
         self.sessions.ended(&ended.endings);
-        let closes: Vec<_> =
-            ended.endings.iter().map(|(session, reason)| (*session, CloseReason::policy(reason.reason()))).collect();
-        self.hub.close_sockets_of(&closes);
     }
 }

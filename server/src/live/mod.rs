@@ -10,4 +10,4 @@ pub mod bus;
 mod handler;
 pub mod hub;
 
-pub use handler::LiveHandler;
+pub use handler::{close_sockets, LiveHandler};

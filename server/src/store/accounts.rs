@@ -212,7 +212,7 @@ impl Store {
         } else {
             SessionsToEnd::None
         };
-        let ended = end_sessions(&mut write.tx, id, end).await?;
+        let ended = end_sessions(&mut write.tx, self.backend, id, end).await?;
         let sessions_ended = ended.as_ref().map_or(0, |ended| ended.endings.len());
         self.commit_endings(write, ended).await?;
         Ok(UserChanged { user: after, sessions_ended })
@@ -243,7 +243,7 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Err(if replacing.is_some() { StoreError::PasswordChanged } else { StoreError::NotFound });
         }
-        let ended = end_sessions(&mut write.tx, user_id, end).await?;
+        let ended = end_sessions(&mut write.tx, self.backend, user_id, end).await?;
         let sessions_ended = ended.as_ref().map_or(0, |ended| ended.endings.len());
         self.commit_endings(write, ended).await?;
         Ok(sessions_ended)
@@ -361,6 +361,25 @@ impl Store {
         Ok(true)
     }
 
+    /// Ends every live session with `reason` (a database restored from a backup: the sessions
+    /// live when it was copied are not to be trusted again); how many it ended.
+    pub async fn end_every_session(&self, reason: EndReason) -> Result<usize, StoreError> {
+        let mut write = self.begin_write().await?;
+        let seq = take_ending_seq(&mut write.tx).await?;
+        let rows = sqlx::query(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_seq = $3 WHERE ended_at IS NULL RETURNING id, end_reason",
+        )
+        .bind(now_millis())
+        .bind(reason.reason())
+        .bind(seq)
+        .fetch_all(&mut *write.tx)
+        .await?;
+        let endings: Vec<_> = rows.iter().filter_map(ended_from_row).collect();
+        let ended = endings.len();
+        self.commit_endings(write, (!endings.is_empty()).then_some(SessionsEnded { seq, endings })).await?;
+        Ok(ended)
+    }
+
     /// Ends, as `session expired`, those of `sessions` not seen since `seen_before` (Unix ms),
     /// in one transaction; returns the ones it ended.
     pub async fn expire_sessions(
@@ -373,6 +392,16 @@ impl Store {
         }
         let mut write = self.begin_write().await?;
         let seq = take_ending_seq(&mut write.tx).await?;
+        if self.backend == Backend::Postgres {
+            let placeholders: Vec<String> = (1..=sessions.len()).map(|index| format!("${index}")).collect();
+            let sql =
+                format!("SELECT id FROM sessions WHERE id IN ({}) ORDER BY id FOR UPDATE", placeholders.join(", "));
+            let mut lock = sqlx::query(AssertSqlSafe(sql));
+            for session in sessions {
+                lock = lock.bind(session.to_string());
+            }
+            lock.execute(&mut *write.tx).await?;
+        }
         let placeholders: Vec<String> = (5..sessions.len() + 5).map(|index| format!("${index}")).collect();
         let sql = format!(
             "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_seq = $3 \
@@ -402,12 +431,24 @@ impl Store {
         }
         let rows: Vec<String> =
             (0..seen.len()).map(|index| format!("(${}, ${})", 2 * index + 1, 2 * index + 2)).collect();
-        // Both databases name a VALUES list's columns column1, column2.
-        let sql = format!(
-            "UPDATE sessions SET last_seen_at = seen.column2 FROM (VALUES {}) AS seen \
-             WHERE sessions.id = seen.column1 AND sessions.last_seen_at < seen.column2",
-            rows.join(", ")
-        );
+        // Both databases name a VALUES list's columns column1, column2. On PostgreSQL the rows
+        // are locked in id order first, as every other write of several sessions does, so two
+        // of them can never wait for each other.
+        let sql = match self.backend {
+            Backend::Sqlite => format!(
+                "UPDATE sessions SET last_seen_at = seen.column2 FROM (VALUES {}) AS seen \
+                 WHERE sessions.id = seen.column1 AND sessions.last_seen_at < seen.column2",
+                rows.join(", ")
+            ),
+            Backend::Postgres => format!(
+                "WITH seen AS (VALUES {}), \
+                 locked AS (SELECT s.id FROM sessions s JOIN seen ON s.id = seen.column1 ORDER BY s.id FOR UPDATE OF s) \
+                 UPDATE sessions SET last_seen_at = seen.column2 FROM seen \
+                 WHERE sessions.id = seen.column1 AND sessions.id IN (SELECT id FROM locked) \
+                 AND sessions.last_seen_at < seen.column2",
+                rows.join(", ")
+            ),
+        };
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (session, last_seen_at) in seen {
             query = query.bind(session.to_string()).bind(*last_seen_at);
@@ -520,6 +561,7 @@ async fn take_ending_seq(tx: &mut sqlx::Transaction<'static, sqlx::Any>) -> Resu
 /// what it ended, if anything.
 async fn end_sessions(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
     user_id: UserId,
     end: SessionsToEnd,
 ) -> Result<Option<SessionsEnded>, StoreError> {
@@ -529,6 +571,13 @@ async fn end_sessions(
         SessionsToEnd::AllBut(session, reason) => (reason, session.to_string()),
     };
     let seq = take_ending_seq(tx).await?;
+    if backend == Backend::Postgres {
+        // In id order, as every write of several sessions locks them (see `touch_sessions`).
+        sqlx::query("SELECT id FROM sessions WHERE user_id = $1 AND ended_at IS NULL ORDER BY id FOR UPDATE")
+            .bind(user_id.0)
+            .execute(&mut **tx)
+            .await?;
+    }
     let rows = sqlx::query(
         "UPDATE sessions SET ended_at = $1, end_reason = $2, ended_seq = $3 \
          WHERE user_id = $4 AND ended_at IS NULL AND id <> $5 RETURNING id, end_reason",

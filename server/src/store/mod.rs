@@ -103,7 +103,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
-    #[error("cannot create the database directory: {0}")]
+    #[error("cannot create the database's directory or file: {0}")]
     Directory(#[from] std::io::Error),
 }
 
@@ -297,6 +297,9 @@ impl Store {
         if self.backend != Backend::Sqlite {
             return Err(StoreError::Unsupported("backups of PostgreSQL are made with pg_dump (see the README)"));
         }
+        // Made first, readable by its owner only, like the database (VACUUM INTO fills an
+        // empty file): a backup holds every password hash.
+        create_private_file(path)?;
         sqlx::query("VACUUM INTO $1")
             .bind(path.to_string_lossy().into_owned())
             .execute(&mut *self.connection().await?)
@@ -387,11 +390,26 @@ pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     Some(options.get_filename().to_path_buf())
 }
 
-/// Makes sure the directory of a `sqlite://path` URL exists, so a first start just works.
+/// Makes sure the directory of a `sqlite://path` URL exists, so a first start just works, and
+/// makes a new database's file readable by its owner only (SQLite gives its write-ahead log
+/// the same mode): it holds every password hash.
 fn create_sqlite_directory(url: &str) -> Result<(), StoreError> {
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
-    create_parent_directory(Path::new(options.get_filename()))?;
+    let file = Path::new(options.get_filename());
+    create_parent_directory(file)?;
+    if !options.get_filename().as_os_str().is_empty() && file != Path::new(":memory:") {
+        create_private_file(file)?;
+    }
     Ok(())
+}
+
+/// Creates `path` empty, readable and writable by its owner only, unless it exists.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 fn create_parent_directory(path: &Path) -> std::io::Result<()> {

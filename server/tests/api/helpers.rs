@@ -139,6 +139,8 @@ pub fn test_config(database_url: &str) -> Config {
     config.max_new_items_per_minute = 0;
     config.max_pending_per_user = 0;
     config.max_sockets_per_user = 0;
+    config.max_socket_opens_per_minute = 0;
+    config.max_connections_per_address = 0;
     config
 }
 
@@ -479,6 +481,12 @@ macro_rules! on_both_databases {
     };
 }
 
+/// The server binary the process tests run: this build's, or `MISEOS_TEST_SERVER_BINARY` (an
+/// older build, to measure a change's before with the same test).
+pub fn server_binary() -> String {
+    std::env::var("MISEOS_TEST_SERVER_BINARY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_string())
+}
+
 /// One server process (the real binary) on a database, as an operator would run it.
 pub struct ServerProcess {
     pub child: Child,
@@ -501,7 +509,7 @@ impl ServerProcess {
         std::fs::create_dir_all(&data_dir).expect("data directory");
         let port_file = data_dir.join(format!("port-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
         let _ = std::fs::remove_file(&port_file);
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        let child = Command::new(server_binary())
             .env("PORT", "0")
             .env("HOST", "127.0.0.1")
             .env("DATABASE_URL", database_url)
@@ -510,6 +518,8 @@ impl ServerProcess {
             .env("MISEOS_MAX_NEW_ITEMS_PER_MINUTE", "0")
             .env("MISEOS_MAX_PENDING_PER_USER", "0")
             .env("MISEOS_MAX_SOCKETS_PER_USER", "0")
+            .env("MISEOS_MAX_SOCKET_OPENS_PER_MINUTE", "0")
+            .env("MISEOS_MAX_CONNECTIONS_PER_ADDRESS", "0")
             .env("MISEOS_DATA_DIR", &data_dir)
             .env("MISEOS_PORT_FILE", &port_file)
             .env("LEPTOS_OUTPUT_NAME", "miseos")

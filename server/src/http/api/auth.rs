@@ -14,13 +14,15 @@ use crate::{
     },
     event::{EndReason, SessionId},
     http::{
+        api::body::parse_json,
         caller::{token_at, Door, Refused},
-        forwarded, AppState,
+        edge, forwarded, AppState,
     },
     store::{now_millis, Credentials, SessionsToEnd},
 };
 use app::wire::{LoginRequest, LoginResponse, PasswordChange, RefreshResponse, User, TOKEN_COOKIE};
 use axum::{
+    body::Bytes,
     extract::{ConnectInfo, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
@@ -100,47 +102,60 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    ApiJson(credentials): ApiJson<LoginRequest>,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Sign-in follows the cookie rule (section 8): a page of another origin cannot sign a
+    // kitchen's browser in as someone else, and only JSON is taken.
+    edge::check_sign_in_request(&headers, &state.config.allowed_origins)?;
+    let credentials: LoginRequest = parse_json(&body)?;
     let address = forwarded::request_client(peer, &headers, &state.config.trusted_proxies);
+    let client = forwarded::client_key(address);
+    // A flood from one client is refused here, before the database is asked anything.
+    if let Err(retry_after) = state.sign_in_attempts.admit(client) {
+        state.metrics.sign_in_refused("throttled");
+        tracing::warn!(%address, retry_after, "sign-ins throttled: too many attempts from one client");
+        return Err(ApiError::TooManyAttempts { retry_after });
+    }
     let email = credentials.email.trim();
     if email.chars().count() > MAX_CREDENTIAL_CHARS || credentials.password.chars().count() > MAX_CREDENTIAL_CHARS {
         return Err(ApiError::BadCredentials);
     }
-    let keys = SignInKeys::new(email, address);
-    // Counted against the account before its password is checked, so guesses at one account
-    // sent at once count each other; taken back if throttled, refused as busy, or right.
-    // (The address is charged only after a wrong password: many cooks behind one kitchen
-    // router may sign in at the same moment.)
-    let (_in_flight, others_in_flight) = state.sign_ins_in_flight.enter(address);
-    let attempt_at = now_millis();
-    state.store.record_failure(&[&keys.account], attempt_at).await?;
-    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, true, others_in_flight).await? {
-        state.store.forget_failure(&keys.account, attempt_at).await?;
+    let keys = SignInKeys::new(email, client);
+    // Sign-ins of the same account or client being checked meanwhile count as failures until
+    // they are known not to be: guesses sent at once are throttled like guesses sent in turn.
+    let (_account_in_flight, account_others) = state.sign_ins_in_flight.enter(&keys.account);
+    let (_client_in_flight, client_others) = state.sign_ins_in_flight.enter(&keys.address);
+    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, account_others, client_others).await? {
         state.metrics.sign_in_refused("throttled");
-        tracing::warn!(email, %address, retry_after, "sign-in throttled");
+        tracing::warn!(%address, retry_after, "sign-in throttled");
         return Err(ApiError::TooManyAttempts { retry_after });
     }
     let stored = state.store.credentials(email).await?;
+    // Logged by the account's id when there is one, never by what was typed as the email
+    // (people type their password there).
+    let account = stored.as_ref().map(|found| found.user.id);
     // An unknown email still costs one hash verification, so timing does not tell which
     // emails exist.
     let hash = stored.as_ref().map_or_else(|| state.decoy_password_hash.clone(), |found| found.password_hash.clone());
     let password = credentials.password;
     let Ok(matches) = state.password_checks.run(move || verify_password(&password, &hash)).await else {
-        state.store.forget_failure(&keys.account, attempt_at).await?;
         state.metrics.sign_in_refused("busy");
-        tracing::warn!(email, %address, "sign-in refused: too many password checks at once");
+        tracing::warn!(?account, %address, "sign-in refused: too many password checks at once");
         return Err(ApiError::Busy);
     };
     let Some(signed_in) = stored.filter(|_| matches) else {
-        state.store.record_failure(&[&keys.address], now_millis()).await?;
+        state.store.record_failure(&[&keys.account, &keys.address], now_millis()).await?;
         state.metrics.sign_in_refused("bad_credentials");
-        tracing::warn!(email, %address, "failed sign-in");
+        tracing::warn!(?account, %address, "failed sign-in");
+        if throttle::locked_out_now(&state.store, &keys).await? {
+            state.metrics.account_locked_out();
+            tracing::warn!(?account, %address, "an account is locked out: too many failed sign-ins");
+        }
         return Err(ApiError::BadCredentials);
     };
     if !signed_in.user.active {
         state.metrics.sign_in_refused("account_disabled");
-        tracing::warn!(email, %address, "sign-in to a disabled account");
+        tracing::warn!(?account, %address, "sign-in to a disabled account");
         return Err(ApiError::AccountDisabled);
     }
     state.store.clear_failures(&keys.account).await?;
@@ -218,8 +233,8 @@ async fn change_password(
     let Credentials { user, password_hash: hash, .. } =
         state.store.credentials_of(caller.user).await?.ok_or(ApiError::Unauthorized("unknown user"))?;
     let address = forwarded::request_client(peer, &headers, &state.config.trusted_proxies);
-    let keys = SignInKeys::new(&user.email, address);
-    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, false, 0).await? {
+    let keys = SignInKeys::new(&user.email, forwarded::client_key(address));
+    if let Some(retry_after) = throttle::retry_after(&state.store, &keys, 0, 0).await? {
         return Err(ApiError::TooManyAttempts { retry_after });
     }
     if change.current_password.chars().count() > MAX_CREDENTIAL_CHARS {
@@ -231,7 +246,7 @@ async fn change_password(
         state.password_checks.run(move || verify_password(&current, &stored_hash).then(|| hash_password(&new))).await?;
     let Some(new_hash) = new_hash else {
         state.store.record_failure(&[&keys.account, &keys.address], now_millis()).await?;
-        tracing::warn!(email = user.email, %address, "wrong current password in a password change");
+        tracing::warn!(account = %user.id, %address, "wrong current password in a password change");
         return Err(ApiError::InvalidField("currentPassword is not your current password".into()));
     };
     let others = SessionsToEnd::AllBut(caller.session, EndReason::Revoked);

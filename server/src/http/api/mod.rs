@@ -4,7 +4,7 @@
 //! document ([`docs`]) are built.
 
 mod auth;
-mod body;
+pub mod body;
 mod docs;
 mod items;
 mod snapshot;

@@ -5,7 +5,7 @@
 use super::{
     docs::{answer, endpoint, Access, Endpoint},
     upgrade::{Connection, UpgradeRequest},
-    ApiRoute,
+    ApiError, ApiRoute,
 };
 use crate::{
     accounts::Caller,
@@ -19,7 +19,7 @@ use app::wire::SessionType;
 use axum::{
     extract::State,
     http::{HeaderMap, Method},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use futures::SinkExt;
 use std::time::Duration;
@@ -36,7 +36,11 @@ pub fn routes() -> Vec<ApiRoute> {
                  closed at once with 1008)",
                 None,
             ),
-            errors: vec![(426, "upgrade_required: not a WebSocket upgrade request")],
+            errors: vec![
+                (400, "invalid_field: Sec-WebSocket-Key is not the base64 of 16 bytes"),
+                (426, "upgrade_required: not a WebSocket upgrade request (with Sec-WebSocket-Version: 13)"),
+                (429, "too_many_requests: more socket opens in a minute than allowed (with Retry-After)"),
+            ],
             ..endpoint(
                 Method::GET,
                 "/notifications",
@@ -50,9 +54,16 @@ pub fn routes() -> Vec<ApiRoute> {
     )]
 }
 
-/// The upgrade handler.
+/// The upgrade handler. A user who opens sockets faster than allowed gets 429 instead of the
+/// upgrade, before anything is written (a STAFF socket's claim is a write on PostgreSQL).
 async fn notifications(State(state): State<AppState>, headers: HeaderMap, upgrade: UpgradeRequest) -> Response {
     let caller = admit(&state, &headers, Door::Socket).await.map_err(|refused| refused.close_reason());
+    if let Ok(caller) = &caller {
+        if let Err(retry_after) = state.socket_opens.admit(caller.user) {
+            tracing::warn!(user = %caller.user, retry_after, "socket opens throttled");
+            return ApiError::TooManySocketOpens { retry_after }.into_response();
+        }
+    }
     let ping_interval = state.config.ws_ping_interval();
     // The socket's own span, not a child of the request's (that one ends with the upgrade).
     // It covers the setup; the socket's end is logged in a span of its own (see
@@ -62,14 +73,15 @@ async fn notifications(State(state): State<AppState>, headers: HeaderMap, upgrad
         Ok(caller) => tracing::info_span!(parent: None, "socket", user_id = caller.user.0, role = caller.role.as_str()),
         Err(_) => tracing::Span::none(),
     };
-    upgrade.on_upgrade(websocket_config(), move |socket| async move {
+    let tasks = state.sockets.clone();
+    upgrade.on_upgrade(websocket_config(), &tasks.clone(), move |socket| async move {
         match register(state, caller).instrument(span).await {
             Ok((registration, expires_at)) => {
                 let settings = SocketSettings { ping_interval, expires_at };
                 // A task of its own, and this one ends: the upgrade's task also holds hyper's
                 // upgrade state and this closure's captures, which would otherwise stay with
                 // every idle socket for its whole life (docs/PERFORMANCE.md).
-                tokio::spawn(run_socket(socket, registration, settings));
+                tasks.spawn(run_socket(socket, registration, settings));
             }
             Err(reason) => close_at_once(socket, reason).await,
         }

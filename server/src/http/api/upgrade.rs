@@ -7,7 +7,7 @@ use super::ApiError;
 use axum::{
     extract::FromRequestParts,
     http::{header, request::Parts, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
@@ -16,6 +16,7 @@ use tokio_tungstenite::{
     tungstenite::{handshake::derive_accept_key, protocol::Role},
     WebSocketStream,
 };
+use tokio_util::task::TaskTracker;
 
 /// The upgraded connection, as the session's socket is built on.
 pub type Connection = TokioIo<hyper::upgrade::Upgraded>;
@@ -27,29 +28,51 @@ pub struct UpgradeRequest {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for UpgradeRequest {
-    /// 426 for whatever is not a WebSocket upgrade request.
-    type Rejection = ApiError;
+    /// 426 (with the version this server speaks) for whatever is not a WebSocket upgrade
+    /// request; 400 for one whose key is not the base64 of 16 bytes.
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
         let headers = &parts.headers;
         let is_upgrade = parts.method == Method::GET
             && header_lists(headers, header::CONNECTION, "upgrade")
             && header_is(headers, header::UPGRADE, "websocket")
             && header_is(headers, header::SEC_WEBSOCKET_VERSION, "13");
-        let key = headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| is_upgrade).ok_or(ApiError::UpgradeRequired)?;
-        let accept =
-            HeaderValue::from_str(&derive_accept_key(key.as_bytes())).map_err(|_| ApiError::UpgradeRequired)?;
-        let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or(ApiError::UpgradeRequired)?;
+        let key = headers.get(header::SEC_WEBSOCKET_KEY).filter(|_| is_upgrade).ok_or_else(upgrade_required)?;
+        if !is_websocket_key(key.as_bytes()) {
+            let refused = ApiError::InvalidField("Sec-WebSocket-Key must be the base64 of 16 bytes".into());
+            return Err(refused.into_response());
+        }
+        let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes())).map_err(|_| upgrade_required())?;
+        let on_upgrade = parts.extensions.remove::<OnUpgrade>().ok_or_else(upgrade_required)?;
         Ok(UpgradeRequest { accept, on_upgrade })
     }
 }
 
+/// 426, naming the one version of the protocol this server speaks (RFC 6455 §4.4).
+fn upgrade_required() -> Response {
+    let mut response = ApiError::UpgradeRequired.into_response();
+    response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    response
+}
+
+/// Whether a `Sec-WebSocket-Key` is the base64 of 16 bytes (RFC 6455 §4.1): 22 characters of
+/// the alphabet and `==`, the last of the 22 carrying no bits beyond the 128.
+fn is_websocket_key(key: &[u8]) -> bool {
+    let base64 = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/';
+    matches!(key, [data @ .., b'=', b'='] if data.len() == 22
+        && data.iter().all(base64)
+        && matches!(data[21], b'A' | b'Q' | b'g' | b'w'))
+}
+
 impl UpgradeRequest {
     /// Answers 101 Switching Protocols and, once the connection is handed over, runs
-    /// `session` with the WebSocket on it (tungstenite set up by `config`) in a task of its own.
+    /// `session` with the WebSocket on it (tungstenite set up by `config`) in a task of its
+    /// own on `tasks`, so that stopping can wait for it.
     pub fn on_upgrade<Session, Running>(
         self,
         config: tokio_tungstenite::tungstenite::protocol::WebSocketConfig,
+        tasks: &TaskTracker,
         session: Session,
     ) -> Response
     where
@@ -57,7 +80,7 @@ impl UpgradeRequest {
         Running: Future<Output = ()> + Send + 'static,
     {
         let on_upgrade = self.on_upgrade;
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let socket =
@@ -97,7 +120,7 @@ mod tests {
     use super::*;
     use axum::http::Request;
 
-    async fn extract(request: Request<()>) -> Result<UpgradeRequest, ApiError> {
+    async fn extract(request: Request<()>) -> Result<UpgradeRequest, Response> {
         let (mut parts, ()) = request.into_parts();
         parts.extensions.insert(hyper::upgrade::on(Request::new(())));
         UpgradeRequest::from_request_parts(&mut parts, &()).await
@@ -119,7 +142,7 @@ mod tests {
     #[tokio::test]
     async fn a_valid_request_is_answered_with_101_and_the_rfcs_accept_key() {
         let upgrade = extract(upgrade_request(|_| {})).await.expect("a valid upgrade");
-        let response = upgrade.on_upgrade(Default::default(), |_| async {});
+        let response = upgrade.on_upgrade(Default::default(), &TaskTracker::new(), |_| async {});
         assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
         assert_eq!(response.headers()[header::SEC_WEBSOCKET_ACCEPT], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
         assert_eq!(response.headers()[header::UPGRADE], "websocket");
@@ -146,7 +169,24 @@ mod tests {
             }),
         ];
         for request in refused {
-            assert!(matches!(extract(request).await, Err(ApiError::UpgradeRequired)));
+            let Err(refused) = extract(request).await else { panic!("refused") };
+            assert_eq!(refused.status(), StatusCode::UPGRADE_REQUIRED);
+            assert_eq!(refused.headers()[header::SEC_WEBSOCKET_VERSION], "13");
         }
+    }
+
+    #[tokio::test]
+    async fn a_key_that_is_not_the_base64_of_16_bytes_is_refused_with_400() {
+        for key in
+            ["", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZR==", "dGhlIHNhbXBsZSBub25j!Q==", "c2hvcnQ=", "x"]
+        {
+            let request = upgrade_request(|headers| {
+                headers.insert(header::SEC_WEBSOCKET_KEY, HeaderValue::from_str(key).unwrap());
+            });
+            let Err(refused) = extract(request).await else { panic!("{key:?} is refused") };
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{key:?}");
+        }
+        assert!(is_websocket_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(is_websocket_key(b"AAAAAAAAAAAAAAAAAAAAAA=="));
     }
 }

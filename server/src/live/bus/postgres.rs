@@ -7,9 +7,10 @@
 //! reads what happened from those tables (see `store::live_log` for why a notification is
 //! never trusted beyond "look now").
 //!
-//! The relay takes every notification already received at once: the events first, in commit
-//! order, then the claims, collapsed to one read however many a reconnecting client made, so
-//! a cook reconnecting in a loop cannot queue reads ahead of every kitchen's events.
+//! The relay takes every notification already received at once, in order, and collapses the
+//! STAFF claims between two events into one read however many a reconnecting client made, so
+//! a cook reconnecting in a loop costs the others at most one read per event. (Socket opens
+//! are also rate-limited per user before anything is written: `MISEOS_MAX_SOCKET_OPENS_PER_MINUTE`.)
 //!
 //! After every (re)connection the listener first LISTENs, then reads every kitchen's counts
 //! and the latest STAFF claims and hands them to the handler, so a change committed while it
@@ -100,7 +101,12 @@ pub(super) async fn start_listener(
                         () = stop.cancelled() => return,
                         () = tokio::time::sleep(backoff) => {}
                     }
-                    match listen(&store, &url, &bus).await {
+                    // A database that does not answer must not hold up stopping.
+                    let listened = tokio::select! {
+                        () = stop.cancelled() => return,
+                        listened = listen(&store, &url, &bus) => listened,
+                    };
+                    match listened {
                         Ok(connected) => {
                             tracing::info!("PostgreSQL LISTEN connection restored");
                             // Sessions may have ended while we were not listening.
@@ -167,8 +173,9 @@ async fn relay(listener: &mut PgListener, store: &Store, bus: &Bus, endings: &En
     }
 }
 
-/// Hands over what a batch of notifications names: every event in the order received (one
-/// kitchen's in `seq` order), then the newest claim of each user named, read at once.
+/// Hands over what a batch of notifications names, in the order they came: each event in
+/// turn (one kitchen's in `seq` order), and the claims between two events as one read of the
+/// newest claim of each user they name, however many a reconnecting client made.
 async fn hand_over(
     notifications: impl Iterator<Item = PgNotification>,
     store: &Store,
@@ -179,20 +186,25 @@ async fn hand_over(
     for notification in notifications {
         let payload = notification.payload();
         match notification.channel() {
-            EVENT_CHANNEL => match event_ids(payload) {
-                Some((kitchen_id, seq)) => match store.logged_event(kitchen_id, seq).await? {
-                    Some(logged) => match serde_json::from_str::<Event>(&logged) {
-                        Ok(event) => handler.event(&event),
-                        Err(error) => tracing::error!(%error, "ignoring an event this version cannot read"),
+            EVENT_CHANNEL => {
+                // A claim made before this event is applied before it: a decision committed
+                // after a newer socket's claim must not reach the socket it replaced.
+                hand_over_claims(&mut claimants, store, handler).await?;
+                match event_ids(payload) {
+                    Some((kitchen_id, seq)) => match store.logged_event(kitchen_id, seq).await? {
+                        Some(logged) => match serde_json::from_str::<Event>(&logged) {
+                            Ok(event) => handler.event(&event),
+                            Err(error) => tracing::error!(%error, "ignoring an event this version cannot read"),
+                        },
+                        None => tracing::warn!(
+                            kitchen = %kitchen_id,
+                            seq,
+                            "ignoring a notification of an event the database does not have"
+                        ),
                     },
-                    None => tracing::warn!(
-                        kitchen = %kitchen_id,
-                        seq,
-                        "ignoring a notification of an event the database does not have"
-                    ),
-                },
-                None => tracing::warn!(payload, "ignoring an event notification that names no event"),
-            },
+                    None => tracing::warn!(payload, "ignoring an event notification that names no event"),
+                }
+            }
             CLAIM_CHANNEL => match payload.parse::<i64>() {
                 Ok(user) => {
                     claimants.insert(UserId(user));
@@ -203,8 +215,20 @@ async fn hand_over(
             channel => tracing::warn!(channel, payload, "ignoring a notification of an unknown channel"),
         }
     }
-    let claimants: Vec<UserId> = claimants.into_iter().collect();
-    for claim in store.latest_staff_claims_of(&claimants).await? {
+    hand_over_claims(&mut claimants, store, handler).await
+}
+
+/// Hands over the newest claim of each user gathered, with one read, and forgets them.
+async fn hand_over_claims(
+    claimants: &mut BTreeSet<UserId>,
+    store: &Store,
+    handler: &dyn Handler,
+) -> Result<(), StoreError> {
+    if claimants.is_empty() {
+        return Ok(());
+    }
+    let users: Vec<UserId> = std::mem::take(claimants).into_iter().collect();
+    for claim in store.latest_staff_claims_of(&users).await? {
         handler.claim(claim);
     }
     Ok(())

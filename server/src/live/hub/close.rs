@@ -44,16 +44,34 @@ impl CloseReason {
         CloseReason { code: close_code::TOO_MANY_SESSIONS, reason: "too many sessions" };
     /// The client did not answer a ping within a period.
     pub const PING_TIMEOUT: CloseReason = CloseReason { code: close_code::PING_TIMEOUT, reason: "ping timeout" };
+    /// The client sent a frame the protocol forbids: unmasked, with reserved bits set, or
+    /// otherwise malformed (RFC 6455 §7.4.1).
+    pub const PROTOCOL_ERROR: CloseReason = CloseReason { code: PROTOCOL_ERROR_CODE, reason: "protocol error" };
+    /// The client sent a text frame that is not UTF-8.
+    pub const INVALID_UTF8: CloseReason = CloseReason { code: INVALID_UTF8_CODE, reason: "invalid UTF-8" };
     /// The client vanished (or its socket failed): nothing is sent.
     pub const CONNECTION_LOST: CloseReason = CloseReason { code: CONNECTION_LOST_CODE, reason: "connection lost" };
-    /// The client sent a close frame; the socket library answers it, nothing more is sent.
-    /// Recorded as a normal closure.
-    pub const CLOSED_BY_CLIENT: CloseReason =
-        CloseReason { code: close_code::NORMAL_CLOSURE, reason: "closed by the client" };
 
-    /// The close frame to send, unless the client is already gone or closed first.
+    /// The client sent a close frame with `code` (or none): the answer echoes it, 1000 when
+    /// there is none, and 1002 for a code no endpoint may send (RFC 6455 §7.4).
+    pub fn closed_by_client(code: Option<u16>) -> CloseReason {
+        let echoed = match code {
+            None => close_code::NORMAL_CLOSURE,
+            Some(code) if CloseCode::from(code).is_allowed() => code,
+            Some(_) => PROTOCOL_ERROR_CODE,
+        };
+        CloseReason { code: echoed, reason: CLOSED_BY_CLIENT }
+    }
+
+    /// The code to echo, when this answers a client's close frame.
+    pub fn echo_code(self) -> Option<u16> {
+        (self.reason == CLOSED_BY_CLIENT).then_some(self.code)
+    }
+
+    /// The close frame to send, unless the client is already gone, or closed first (that
+    /// answer is [`CloseReason::echo_code`]'s).
     pub fn frame(self) -> Option<Message> {
-        (self != CloseReason::CONNECTION_LOST && self != CloseReason::CLOSED_BY_CLIENT).then(|| {
+        (self != CloseReason::CONNECTION_LOST && self.echo_code().is_none()).then(|| {
             Message::Close(Some(CloseFrame {
                 code: CloseCode::from(self.code),
                 reason: Utf8Bytes::from_static(self.reason),
@@ -61,3 +79,9 @@ impl CloseReason {
         })
     }
 }
+
+/// The reason recorded for a socket the client closed.
+const CLOSED_BY_CLIENT: &str = "closed by the client";
+/// RFC 6455's codes for a protocol error and for data that does not match its type.
+const PROTOCOL_ERROR_CODE: u16 = 1002;
+const INVALID_UTF8_CODE: u16 = 1007;

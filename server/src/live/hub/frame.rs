@@ -103,4 +103,28 @@ mod tests {
             assert_eq!(read, Message::Text(message.as_str().into()));
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 200, ..Default::default() })]
+
+        /// Any text, at any length up to past the 16-bit form, is read back by tungstenite as
+        /// the message it was made of, and the frame's own view of it agrees.
+        #[test]
+        fn any_text_frame_reads_back_as_its_message(
+            fill in proptest::char::any(),
+            length in 0usize..70_000,
+            tail in "\\PC{0,40}",
+        ) {
+            let text: String = std::iter::repeat_n(fill, length / fill.len_utf8()).collect::<String>() + &tail;
+            let frame = Frame::text(&text);
+            proptest::prop_assert_eq!(frame.payload(), text.as_str());
+            proptest::prop_assert_eq!(frame.payload_len(), text.len());
+            let mut client = tokio_tungstenite::tungstenite::WebSocket::from_raw_socket(
+                std::io::Cursor::new(frame.as_bytes().to_vec()),
+                Role::Client,
+                None,
+            );
+            proptest::prop_assert_eq!(client.read().expect("a valid frame"), Message::Text(text.as_str().into()));
+        }
+    }
 }

@@ -77,6 +77,49 @@ impl From<CloseReason> for Ending {
     }
 }
 
+/// The socket's one timer, shared by the pings and the token's expiry (fewer timers per
+/// socket to keep in memory and to poll on every wake-up), and what it decides.
+struct Clock {
+    settings: SocketSettings,
+    next_ping_at: Instant,
+    /// A ping went out and nothing has come back since.
+    awaiting_pong: bool,
+    /// When a write of the hub's frames last moved bytes: a write that makes progress shows
+    /// the peer reads, whether or not it can answer a ping meanwhile.
+    last_write_progress: Instant,
+}
+
+impl Clock {
+    fn new(settings: SocketSettings) -> Clock {
+        let now = Instant::now();
+        Clock { settings, next_ping_at: now + settings.ping_interval, awaiting_pong: false, last_write_progress: now }
+    }
+
+    fn deadline(&self) -> Instant {
+        self.next_ping_at.min(self.settings.expires_at)
+    }
+
+    /// The timer fired while a write of the hub's frames was under way (a ping cannot go out
+    /// in the middle of a frame): the socket ends if the token expired, or if not one byte has
+    /// left for a whole ping period (the peer stopped reading); otherwise it is looked at again
+    /// a period after the last progress. Returns the timer's next deadline.
+    fn tick_while_writing(&mut self, now: Instant, last_progress: Option<Instant>) -> Result<Instant, CloseReason> {
+        if now >= self.settings.expires_at {
+            return Err(CloseReason::TOKEN_EXPIRED);
+        }
+        if let Some(last_progress) = last_progress {
+            self.last_write_progress = self.last_write_progress.max(last_progress);
+        }
+        if now.duration_since(self.last_write_progress) >= self.settings.ping_interval {
+            return Err(CloseReason::PING_TIMEOUT);
+        }
+        // The bytes that left are the peer's answer: nothing is owed until a period after them.
+        self.awaiting_pong = false;
+        self.next_ping_at = self.last_write_progress + self.settings.ping_interval;
+        Ok(self.deadline())
+    }
+}
+
 /// Runs a registered socket over an accepted socket until it ends. Generic over the socket's
 /// transport so that tests can drive it over an in-memory pipe; the server runs it over the
 /// upgraded HTTP connection.
@@ -94,85 +137,136 @@ where
         }
         frames_sent += greeting.len() as u64;
         drop(greeting);
-        // One timer serves both the pings and the token's expiry: fewer timers per socket
-        // to keep in memory and to poll on every wake-up.
-        let mut next_ping_at = Instant::now() + settings.ping_interval;
-        let mut awaiting_pong = false;
-        let timer = tokio::time::sleep_until(next_ping_at.min(settings.expires_at));
+        let mut clock = Clock::new(settings);
+        let timer = tokio::time::sleep_until(clock.deadline());
         tokio::pin!(timer);
         loop {
             tokio::select! {
-                // Frames first: under load the queue is what is ready most often.
+                // The timer first and the client's frames next, so pings, the token's expiry
+                // and the client's close keep their turn however many frames are waiting.
                 biased;
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if now >= settings.expires_at {
+                        return CloseReason::TOKEN_EXPIRED.into();
+                    }
+                    if clock.awaiting_pong {
+                        return CloseReason::PING_TIMEOUT.into();
+                    }
+                    clock.awaiting_pong = true;
+                    if let Some(ending) = Box::pin(ping(&mut socket, settings.ping_interval)).await {
+                        return ending.into();
+                    }
+                    clock.next_ping_at = now + settings.ping_interval;
+                    timer.as_mut().reset(clock.deadline());
+                }
+                incoming = socket.next() => {
+                    clock.awaiting_pong = false;
+                    if let Some(ending) = ending_of(incoming) {
+                        return ending;
+                    }
+                }
                 next = outbox.next() => {
                     let frame = match next {
                         Next::Close(reason) => return reason.into(),
                         Next::Frame(frame) => frame,
                     };
                     // Write the frame and whatever else is already waiting in one write.
-                    match Box::pin(write_waiting(&mut socket, frame, &outbox)).await {
+                    let written = Box::pin(write_waiting(&mut socket, frame, &outbox, &mut clock, timer.as_mut()));
+                    match written.await {
                         Ok(written) => frames_sent += written,
                         Err(ending) => return ending,
                     }
-                }
-                incoming = socket.next() => {
-                    awaiting_pong = false;
-                    match incoming {
-                        None => return CloseReason::CONNECTION_LOST.into(),
-                        Some(Ok(Message::Close(_))) => return CloseReason::CLOSED_BY_CLIENT.into(),
-                        Some(Ok(Message::Text(text))) if text.len() > MAX_CLIENT_MESSAGE_BYTES => {
-                            return CloseReason::MESSAGE_TOO_BIG.into();
-                        }
-                        Some(Ok(Message::Binary(bytes))) if bytes.len() > MAX_CLIENT_MESSAGE_BYTES => {
-                            return CloseReason::MESSAGE_TOO_BIG.into();
-                        }
-                        // The protocol has no client requests yet: other frames are ignored.
-                        Some(Ok(_)) => {}
-                        Some(Err(error)) if is_oversized(&error) => return CloseReason::MESSAGE_TOO_BIG.into(),
-                        Some(Err(_)) => return CloseReason::CONNECTION_LOST.into(),
-                    }
-                }
-                () = &mut timer => {
-                    let now = Instant::now();
-                    if now >= settings.expires_at {
-                        return CloseReason::TOKEN_EXPIRED.into();
-                    }
-                    if awaiting_pong {
-                        return CloseReason::PING_TIMEOUT.into();
-                    }
-                    awaiting_pong = true;
-                    if let Some(ending) = Box::pin(ping(&mut socket, settings.ping_interval)).await {
-                        return ending.into();
-                    }
-                    next_ping_at = now + settings.ping_interval;
-                    timer.as_mut().reset(next_ping_at.min(settings.expires_at));
                 }
             }
         }
     }
     .await;
-    if let Some(frame) = ending.reason.frame().filter(|_| ending.may_send_close) {
+    if ending.may_send_close {
         // A peer that does not take the close frame in time is dropped all the same.
-        let _ = tokio::time::timeout(CLOSE_DEADLINE, socket.send(frame)).await;
+        let _ = tokio::time::timeout(CLOSE_DEADLINE, send_close(&mut socket, ending.reason)).await;
     }
     guard.finish(ending.reason, frames_sent);
 }
 
+/// How what the client sent ends the socket, if it does.
+fn ending_of(incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Option<Ending> {
+    use tokio_tungstenite::tungstenite::{error::ProtocolError, Error};
+    let reason = match incoming {
+        None => CloseReason::CONNECTION_LOST,
+        Some(Ok(Message::Close(frame))) => CloseReason::closed_by_client(frame.map(|frame| u16::from(frame.code))),
+        Some(Ok(Message::Text(text))) if text.len() > MAX_CLIENT_MESSAGE_BYTES => CloseReason::MESSAGE_TOO_BIG,
+        Some(Ok(Message::Binary(bytes))) if bytes.len() > MAX_CLIENT_MESSAGE_BYTES => CloseReason::MESSAGE_TOO_BIG,
+        // The protocol has no client requests yet: other frames are ignored.
+        Some(Ok(_)) => return None,
+        Some(Err(error)) if is_oversized(&error) => CloseReason::MESSAGE_TOO_BIG,
+        // A peer gone without a close frame is not one to answer.
+        Some(Err(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => CloseReason::CONNECTION_LOST,
+        // An unmasked, reserved-bit or otherwise malformed frame (RFC 6455 §7.4.1).
+        Some(Err(Error::Protocol(_))) => CloseReason::PROTOCOL_ERROR,
+        Some(Err(Error::Utf8(_))) => CloseReason::INVALID_UTF8,
+        Some(Err(_)) => CloseReason::CONNECTION_LOST,
+    };
+    Some(reason.into())
+}
+
+/// Sends the close frame of `reason`, if it has one. The answer to a client's close frame is
+/// written as it is (tungstenite would answer a close frame without a code with one without a
+/// code, where the contract asks for 1000); any other close goes through tungstenite, which
+/// writes what it still holds first.
+async fn send_close<S>(socket: &mut WebSocketStream<S>, reason: CloseReason) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    if let Some(echo) = reason.echo_code() {
+        let [high, low] = echo.to_be_bytes();
+        // FIN and opcode 8 (close), an unmasked payload of two bytes: the code.
+        let io = socket.get_mut();
+        io.write_all(&[0x88, 0x02, high, low]).await?;
+        return io.flush().await;
+    }
+    match reason.frame() {
+        Some(frame) => socket.send(frame).await.map_err(io::Error::other),
+        None => Ok(()),
+    }
+}
+
 /// Writes `first` and what else is waiting (up to `MAX_BATCH` frames) with as few writes as
-/// the socket takes. A stalled peer is cut off by the hub's close request, not waited for.
-/// Returns how many frames were written, or how the socket ends.
-async fn write_waiting<S>(socket: &mut WebSocketStream<S>, first: Frame, outbox: &Outbox) -> Result<u64, Ending>
+/// the socket takes. A stalled peer is cut off by the hub's close request, the token's expiry
+/// or a ping period without progress (the clock's timer keeps running meanwhile), not waited
+/// for. Returns how many frames were written, or how the socket ends.
+async fn write_waiting<S>(
+    socket: &mut WebSocketStream<S>,
+    first: Frame,
+    outbox: &Outbox,
+    clock: &mut Clock,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+) -> Result<u64, Ending>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut batch = vec![first];
     outbox.take_waiting(&mut batch, MAX_BATCH - 1);
     let mut write = VectoredWrite::new(&batch);
-    let cut_off = tokio::select! {
-        biased;
-        reason = outbox.closed() => reason,
-        written = write.run(socket) => {
-            return written.map(|()| batch.len() as u64).map_err(|_| CloseReason::CONNECTION_LOST.into());
+    let cut_off = loop {
+        let outcome = tokio::select! {
+            biased;
+            reason = outbox.closed() => Err(reason),
+            () = &mut timer => clock.tick_while_writing(Instant::now(), write.last_progress).map(|deadline| {
+                timer.as_mut().reset(deadline);
+                None
+            }),
+            written = write.run(socket) => Ok(Some(written)),
+        };
+        match outcome {
+            Ok(None) => continue,
+            Ok(Some(written)) => {
+                if let Some(last_progress) = write.last_progress {
+                    clock.last_write_progress = last_progress;
+                }
+                return written.map(|()| batch.len() as u64).map_err(|_| CloseReason::CONNECTION_LOST.into());
+            }
+            Err(reason) => break reason,
         }
     };
     if !write.inside_a_frame() {
@@ -204,11 +298,13 @@ struct VectoredWrite<'a> {
     frames: &'a [Frame],
     /// Bytes of the first frame already written.
     written_of_first: usize,
+    /// When bytes last left, if any have.
+    last_progress: Option<Instant>,
 }
 
 impl<'a> VectoredWrite<'a> {
     fn new(frames: &'a [Frame]) -> Self {
-        VectoredWrite { frames, written_of_first: 0 }
+        VectoredWrite { frames, written_of_first: 0, last_progress: None }
     }
 
     fn inside_a_frame(&self) -> bool {
@@ -241,6 +337,7 @@ impl<'a> VectoredWrite<'a> {
             if written == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
+            self.last_progress = Some(Instant::now());
             written += self.written_of_first;
             self.written_of_first = 0;
             while let Some((first, rest)) = self.frames.split_first() {
@@ -477,5 +574,205 @@ mod tests {
         harness.client.read_to_end(&mut received).await.expect("the pipe's contents");
         assert!(!received.is_empty() && received.len() < big.as_bytes().len());
         assert_eq!(received, big.as_bytes()[..received.len()]);
+    }
+
+    /// The next close frame, after whatever text frames come first.
+    async fn close_after_texts(harness: &mut Harness) -> (u16, String) {
+        loop {
+            match harness.next_frame().await.expect("a close frame") {
+                (TEXT, _) => continue,
+                other => return close_of(&other),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_clients_close_frame_is_answered_with_its_code_or_1000() {
+        for (sent, answered) in [(Some(4321u16), 4321u16), (Some(1001), 1001), (None, 1000), (Some(1005), 1002)] {
+            let mut harness = start(Duration::from_secs(3600), 64 * 1024);
+            let payload = sent.map(u16::to_be_bytes).map(Vec::from).unwrap_or_default();
+            harness.send(CLOSE, &payload).await;
+            let (code, _) = close_after_texts(&mut harness).await;
+            assert_eq!(code, answered, "the answer to a close frame with {sent:?}");
+            harness.ended().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unmasked_or_reserved_bit_frame_is_closed_with_1002_and_bad_utf8_with_1007() {
+        // Unmasked: the mask bit of the second byte is clear.
+        let unmasked = [0x81, 0x02, b'h', b'i'];
+        // RSV1 set on a masked text frame.
+        let reserved = [0xC1, 0x82, 0, 0, 0, 0, b'h', b'i'];
+        for (frame, code) in [(&unmasked[..], 1002), (&reserved[..], 1002)] {
+            let mut harness = start(Duration::from_secs(3600), 64 * 1024);
+            harness.client.write_all(frame).await.expect("the socket reads");
+            assert_eq!(close_after_texts(&mut harness).await, (code, "protocol error".into()));
+            harness.ended().await;
+        }
+        let mut harness = start(Duration::from_secs(3600), 64 * 1024);
+        harness.send(TEXT, &[0xC3, 0x28]).await;
+        assert_eq!(close_after_texts(&mut harness).await, (1007, "invalid UTF-8".into()));
+        harness.ended().await;
+    }
+
+    /// A client that reads 200 bytes a second while five items a second are queued for it:
+    /// its pings and its token's expiry keep their turn, and it is closed with 1008 when the
+    /// token expires (the frame under way finished first), not served on past it.
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_of_a_busy_kitchen_is_closed_when_its_token_expires() {
+        let expires_in = Duration::from_secs(5);
+        let mut harness = start(expires_in, 256);
+        let outbox = harness.outbox.clone();
+        let feeding = tokio::spawn(async move {
+            for index in 0..100 {
+                let _ =
+                    outbox.push(&[Frame::text(&format!("{{\"item\":{index},\"name\":\"{}\"}}", "x".repeat(80)))], 512);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        let mut received = Vec::new();
+        let mut chunk = [0u8; 200];
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match harness.client.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => received.extend_from_slice(&chunk[..read]),
+            }
+            if harness.hub.socket_counts() == (0, 0) {
+                break;
+            }
+        }
+        let closed_at = harness.started.elapsed();
+        feeding.abort();
+        harness.client.read_to_end(&mut received).await.expect("the rest");
+        assert!(
+            closed_at >= expires_in && closed_at < expires_in + CLOSE_DEADLINE + Duration::from_secs(1),
+            "{closed_at:?}"
+        );
+        // The close frame is the last thing on the wire, after whole frames.
+        let close_at = received.windows(2).rposition(|pair| pair == [0x88, 2 + "token expired".len() as u8]);
+        let close_at = close_at.expect("a close frame");
+        assert_eq!(&received[close_at + 2..close_at + 4], &1008u16.to_be_bytes());
+    }
+
+    /// A peer that stops reading while frames wait for it is closed one ping period after the
+    /// last byte left, though it never gets the ping.
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_stops_reading_is_closed_at_the_next_ping_period() {
+        let harness = start(Duration::from_secs(3600), 1024);
+        for index in 0..400 {
+            let frame = Frame::text(&format!("{{\"item\":{index}}}"));
+            if !harness.outbox.push(&[frame], 512) {
+                break;
+            }
+        }
+        tokio::time::timeout(10 * PING, harness.ended()).await.expect("closed, not waited for");
+        let ended_at = harness.started.elapsed();
+        assert!(ended_at >= PING && ended_at <= PING + CLOSE_DEADLINE + Duration::from_millis(10), "{ended_at:?}");
+    }
+
+    /// A writer that takes at most the next of `sizes` bytes per call (cycling), like a
+    /// socket whose buffer has room for only so much at a time, and takes nothing more once
+    /// `stall_after` calls have been made (a peer that stopped reading), while that is set.
+    struct ShortWrites {
+        written: Vec<u8>,
+        sizes: Vec<usize>,
+        call: usize,
+        stall_after: Option<usize>,
+    }
+
+    impl AsyncWrite for ShortWrites {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            if self.stall_after.is_some_and(|stall| self.call >= stall) {
+                return std::task::Poll::Pending;
+            }
+            let room = self.sizes[self.call % self.sizes.len()].min(buf.len());
+            self.call += 1;
+            self.written.extend_from_slice(&buf[..room]);
+            std::task::Poll::Ready(Ok(room))
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Every message `bytes` holds, read as a client would; panics on anything but whole,
+    /// valid text frames, a piece of one at the end included.
+    fn read_messages(bytes: Vec<u8>) -> Vec<String> {
+        let length = bytes.len();
+        let messages = read_whole_frames(bytes);
+        let framed: usize = messages.iter().map(|text| Frame::text(text).as_bytes().len()).sum();
+        assert_eq!(framed, length, "bytes after the last whole frame");
+        messages
+    }
+
+    fn read_whole_frames(bytes: Vec<u8>) -> Vec<String> {
+        let mut client = tokio_tungstenite::tungstenite::WebSocket::from_raw_socket(
+            std::io::Cursor::new(bytes),
+            SocketRole::Client,
+            None,
+        );
+        let mut messages = Vec::new();
+        loop {
+            match client.read() {
+                Ok(Message::Text(text)) => messages.push(text.to_string()),
+                Ok(other) => panic!("not a text frame: {other:?}"),
+                // The end of the bytes, at a frame's end (inside one, the read would wait).
+                Err(tokio_tungstenite::tungstenite::Error::Protocol(
+                    tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                )) => return messages,
+                Err(error) => panic!("not whole frames: {error}"),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 200, ..Default::default() })]
+
+        /// However short the writes the socket takes, the frames arrive whole, in order, none
+        /// split by another; and a write cut off at any point and then finished up to the frame
+        /// it stopped in leaves only whole frames on the wire, the first ones, in order.
+        #[test]
+        fn short_writes_never_split_or_interleave_frames(
+            messages in proptest::collection::vec("\\PC{0,300}", 1..12),
+            sizes in proptest::collection::vec(1usize..64, 1..8),
+            cut_after_calls in 0usize..40,
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+            let frames: Vec<Frame> = messages.iter().map(|text| Frame::text(text)).collect();
+            let mut whole = ShortWrites { written: Vec::new(), sizes: sizes.clone(), call: 0, stall_after: None };
+            runtime.block_on(VectoredWrite::new(&frames).write_all(&mut whole)).expect("written");
+            proptest::prop_assert_eq!(read_messages(whole.written), messages.clone());
+
+            // The same, stalled after `cut_after_calls` writes and cut off there (the future
+            // dropped, as a close does), then finished to the end of the frame it stopped in.
+            let mut cut = ShortWrites { written: Vec::new(), sizes, call: 0, stall_after: Some(cut_after_calls) };
+            let mut write = VectoredWrite::new(&frames);
+            {
+                use futures::FutureExt;
+                let _ = write.write_all(&mut cut).now_or_never();
+            }
+            cut.stall_after = None;
+            runtime.block_on(write.finish_frame(&mut cut)).expect("finished");
+            let read = read_messages(cut.written);
+            proptest::prop_assert!(read.len() <= messages.len());
+            proptest::prop_assert_eq!(&read[..], &messages[..read.len()]);
+        }
     }
 }
