@@ -127,8 +127,19 @@ impl Drop for InFlightSignIn {
 pub struct AttemptLimiter<K> {
     limit: u32,
     window: Duration,
-    /// Per key: when its current window began and how many attempts it holds.
+    /// Per key: when its current window began and how many attempts it has counted (those
+    /// refused included).
     windows: Mutex<HashMap<K, (Instant, u32)>>,
+}
+
+/// An attempt one too many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    /// Seconds until the key's window ends.
+    pub retry_after: u64,
+    /// Whether it is the first refused in its window: a flood is logged once per window, not
+    /// once per attempt (the log would otherwise be the flood's second target).
+    pub first_in_window: bool,
 }
 
 /// Most keys a limiter remembers before it forgets those whose window has passed.
@@ -140,8 +151,8 @@ impl<K: std::hash::Hash + Eq> AttemptLimiter<K> {
         AttemptLimiter { limit, window, windows: Mutex::new(HashMap::new()) }
     }
 
-    /// Counts an attempt under `key`; the seconds to wait when it is one too many.
-    pub fn admit(&self, key: K) -> Result<(), u64> {
+    /// Counts an attempt under `key`; refused when it is one too many.
+    pub fn admit(&self, key: K) -> Result<(), Throttled> {
         if self.limit == 0 {
             return Ok(());
         }
@@ -156,11 +167,11 @@ impl<K: std::hash::Hash + Eq> AttemptLimiter<K> {
             *began = now;
             *attempts = 0;
         }
-        if *attempts >= self.limit {
+        *attempts = attempts.saturating_add(1);
+        if *attempts > self.limit {
             let left = self.window.saturating_sub(now.duration_since(*began));
-            return Err(left.as_secs().max(1));
+            return Err(Throttled { retry_after: left.as_secs().max(1), first_in_window: *attempts == self.limit + 1 });
         }
-        *attempts += 1;
         Ok(())
     }
 }
@@ -254,8 +265,11 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.admit(one).is_ok());
         }
-        let wait = limiter.admit(one).expect_err("the fourth within the minute");
-        assert!((59..=60).contains(&wait), "{wait}");
+        let fourth = limiter.admit(one).expect_err("the fourth within the minute");
+        assert!((59..=60).contains(&fourth.retry_after), "{fourth:?}");
+        assert!(fourth.first_in_window);
+        let fifth = limiter.admit(one).expect_err("the fifth too");
+        assert!(!fifth.first_in_window, "a flood is reported once per window");
         assert!(limiter.admit(two).is_ok(), "another client is counted apart");
         let short = AttemptLimiter::<IpAddr>::new(1, Duration::from_millis(1));
         assert!(short.admit(one).is_ok());

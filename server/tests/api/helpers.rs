@@ -307,14 +307,10 @@ impl TestApp {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
         let stream = socket.connect(([127, 0, 0, 1], self.port).into()).await.expect("connect");
-        let mut request =
-            format!("ws://127.0.0.1:{}/api/v1/notifications", self.port).into_client_request().expect("request");
-        request
-            .headers_mut()
-            .insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
-        let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
-            .await
-            .expect("the upgrade succeeds");
+        let (stream, _) =
+            tokio_tungstenite::client_async(socket_request(self.port, token), MaybeTlsStream::Plain(stream))
+                .await
+                .expect("the upgrade succeeds");
         Socket { stream }
     }
 
@@ -340,11 +336,18 @@ impl Drop for TestApp {
     }
 }
 
-/// Opens the notification socket of the server on `port` with a Bearer token.
-pub async fn open_socket(port: u16, token: &str) -> Socket {
+/// The upgrade request for the notification socket of the server on `port`, with a Bearer
+/// token.
+pub fn socket_request(port: u16, token: &str) -> tungstenite::handshake::client::Request {
     let mut request = format!("ws://127.0.0.1:{port}/api/v1/notifications").into_client_request().expect("request");
     request.headers_mut().insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).expect("header"));
-    let (stream, response) = tokio_tungstenite::connect_async(request).await.expect("the upgrade succeeds");
+    request
+}
+
+/// Opens the notification socket of the server on `port` with a Bearer token.
+pub async fn open_socket(port: u16, token: &str) -> Socket {
+    let (stream, response) =
+        tokio_tungstenite::connect_async(socket_request(port, token)).await.expect("the upgrade succeeds");
     assert_eq!(response.status(), 101);
     Socket { stream }
 }
@@ -549,6 +552,21 @@ impl ServerProcess {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Collects the log of a process started with `capture_log`: its lines once it has
+    /// stopped.
+    pub fn collect_log(&mut self) -> JoinHandle<Vec<String>> {
+        use tokio::io::AsyncBufReadExt;
+        let log = self.child.stderr.take().expect("started with capture_log");
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(log).lines();
+            let mut all = Vec::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                all.push(line);
+            }
+            all
+        })
     }
 
     /// Stops the process with SIGTERM, as an operator's service manager does, and waits.

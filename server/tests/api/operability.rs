@@ -5,7 +5,6 @@ use crate::helpers::*;
 use app::wire::{Notification, ReviewBody};
 use futures::SinkExt;
 use std::{collections::HashMap, time::Duration};
-use tokio::io::AsyncBufReadExt;
 
 /// The samples of a Prometheus text exposition: `name{labels}` to value.
 fn samples(text: &str) -> HashMap<String, f64> {
@@ -121,15 +120,7 @@ async fn logs_have_request_spans_and_a_line_per_closed_socket_and_no_credentials
         true,
     )
     .await;
-    let log = server.child.stderr.take().expect("stderr");
-    let lines = tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(log).lines();
-        let mut all = Vec::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            all.push(line);
-        }
-        all
-    });
+    let lines = server.collect_log();
     let login = server.login_attempt(GORDON, PASSWORD).await;
     let cookie = login.headers()["set-cookie"].to_str().expect("cookie").to_string();
     let token = expect_json::<app::wire::LoginResponse>(login, 200).await.token;

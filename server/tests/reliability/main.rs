@@ -13,3 +13,4 @@ mod database_away;
 mod disk_full;
 mod floods;
 mod fuzz;
+mod hardening;

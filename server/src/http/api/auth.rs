@@ -111,10 +111,12 @@ async fn login(
     let address = forwarded::request_client(peer, &headers, &state.config.trusted_proxies);
     let client = forwarded::client_key(address);
     // A flood from one client is refused here, before the database is asked anything.
-    if let Err(retry_after) = state.sign_in_attempts.admit(client) {
+    if let Err(throttled) = state.sign_in_attempts.admit(client) {
         state.metrics.sign_in_refused("throttled");
-        tracing::warn!(%address, retry_after, "sign-ins throttled: too many attempts from one client");
-        return Err(ApiError::TooManyAttempts { retry_after });
+        if throttled.first_in_window {
+            tracing::warn!(%address, retry_after = throttled.retry_after, "sign-ins throttled: too many attempts from one client (logged once per window)");
+        }
+        return Err(ApiError::TooManyAttempts { retry_after: throttled.retry_after });
     }
     let email = credentials.email.trim();
     if email.chars().count() > MAX_CREDENTIAL_CHARS || credentials.password.chars().count() > MAX_CREDENTIAL_CHARS {

@@ -59,9 +59,11 @@ pub fn routes() -> Vec<ApiRoute> {
 async fn notifications(State(state): State<AppState>, headers: HeaderMap, upgrade: UpgradeRequest) -> Response {
     let caller = admit(&state, &headers, Door::Socket).await.map_err(|refused| refused.close_reason());
     if let Ok(caller) = &caller {
-        if let Err(retry_after) = state.socket_opens.admit(caller.user) {
-            tracing::warn!(user = %caller.user, retry_after, "socket opens throttled");
-            return ApiError::TooManySocketOpens { retry_after }.into_response();
+        if let Err(throttled) = state.socket_opens.admit(caller.user) {
+            if throttled.first_in_window {
+                tracing::warn!(user = %caller.user, retry_after = throttled.retry_after, "socket opens throttled (logged once per window)");
+            }
+            return ApiError::TooManySocketOpens { retry_after: throttled.retry_after }.into_response();
         }
     }
     let ping_interval = state.config.ws_ping_interval();
