@@ -7,15 +7,19 @@
 #   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct reconnect snapshot scale-out site
 # (scale-out needs the local PostgreSQL, as the tests do; site needs Chromium and end2end's packages)
 # The server logs at `warn` (MISEOS_BENCH_LOG=info measures the production default, with its
-# request and socket spans).
+# request and socket spans). MISEOS_BENCH_BIN=/some/dir measures the server, loadgen and floor
+# found there instead (an older commit's release build, for a before/after; nothing is built).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 # The server alone first, so target/release/server is built with its own (production)
 # features; then the tools of bench/, whose client features do not reach that binary.
-cargo build --release --locked -p server
-cargo build --release --locked -p bench
+bin="${MISEOS_BENCH_BIN:-target/release}"
+if [ -z "${MISEOS_BENCH_BIN:-}" ]; then
+  cargo build --release --locked -p server
+  cargo build --release --locked -p bench
+fi
 
 export MISEOS_JWT_SECRET=bench-secret-that-is-long-enough-0123456789
 # The demo users are the benchmark's head chef and cook; the load generator starts their
@@ -23,7 +27,7 @@ export MISEOS_JWT_SECRET=bench-secret-that-is-long-enough-0123456789
 export MISEOS_DEMO=true
 # One head chef holds thousands of sockets (more than the default connection ceiling) and one
 # cook posts hundreds of items a minute: the limits of section 8 are lifted.
-export MISEOS_MAX_CONNECTIONS=0 MISEOS_MAX_SOCKETS_PER_USER=0 MISEOS_MAX_NEW_ITEMS_PER_MINUTE=0 MISEOS_MAX_PENDING_PER_USER=0
+export MISEOS_MAX_CONNECTIONS=0 MISEOS_MAX_CONNECTIONS_PER_ADDRESS=0 MISEOS_MAX_SOCKETS_PER_USER=0 MISEOS_MAX_SOCKET_OPENS_PER_MINUTE=0 MISEOS_MAX_NEW_ITEMS_PER_MINUTE=0 MISEOS_MAX_PENDING_PER_USER=0
 data=$(mktemp -d /tmp/miseos-bench.XXXXXX)
 export DATABASE_URL="sqlite://$data/miseos.db?mode=rwc"
 server_port=5101
@@ -34,14 +38,14 @@ floor_pid=""
 
 start_server() {
   MISEOS_DATA_DIR="$data" PORT=$server_port RUST_LOG="${MISEOS_BENCH_LOG:-warn}" LEPTOS_OUTPUT_NAME=miseos LEPTOS_SITE_ROOT=target/site \
-    LEPTOS_SITE_PKG_DIR=pkg target/release/server >>"$data/server.log" 2>&1 &
+    LEPTOS_SITE_PKG_DIR=pkg "$bin/server" >>"$data/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$server_port/healthz" >/dev/null && return; sleep 0.05; done
   echo "the server did not start" >&2; exit 1
 }
 stop_server() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi; server_pid=""; }
 start_floor() {
-  target/release/floor --ws $floor_ws --trigger $floor_trigger "$@" >>"$data/floor.log" 2>&1 &
+  "$bin/floor" --ws $floor_ws --trigger $floor_trigger "$@" >>"$data/floor.log" 2>&1 &
   floor_pid=$!
   sleep 0.3
 }
@@ -49,8 +53,8 @@ stop_floor() { if [ -n "$floor_pid" ]; then kill "$floor_pid" 2>/dev/null || tru
 cleanup() { stop_server; stop_floor; rm -rf "$data"; }
 trap cleanup EXIT
 
-loadgen() { target/release/loadgen --server "127.0.0.1:$server_port" --server-pid "$server_pid" "$@"; }
-floorgen() { target/release/loadgen --server $floor_ws --floor-trigger $floor_trigger --server-pid "$floor_pid" "$@"; }
+loadgen() { "$bin/loadgen" --server "127.0.0.1:$server_port" --server-pid "$server_pid" "$@"; }
+floorgen() { "$bin/loadgen" --server $floor_ws --floor-trigger $floor_trigger --server-pid "$floor_pid" "$@"; }
 
 run() {
   # Every scenario starts from an empty database (the demo users only).
@@ -105,7 +109,7 @@ run() {
     reconnect)
       echo "== 10,000 sessions reconnecting after a restart (app backoff, full jitter)"
       start_server
-      target/release/loadgen --server "127.0.0.1:$server_port" --scenario reconnect --admins 10000 > "$data/reconnect.txt" &
+      "$bin/loadgen" --server "127.0.0.1:$server_port" --scenario reconnect --admins 10000 > "$data/reconnect.txt" &
       generator=$!
       sleep 5
       stop_server; start_server
@@ -136,14 +140,14 @@ PY
       export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database"
       for port in 5201 5202 5203; do
         MISEOS_DATA_DIR="$data" PORT=$port RUST_LOG=warn \
-          LEPTOS_OUTPUT_NAME=miseos LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg target/release/server >>"$data/pg.log" 2>&1 &
+          LEPTOS_OUTPUT_NAME=miseos LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg "$bin/server" >>"$data/pg.log" 2>&1 &
         pids+=($!)
         for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.05; done
       done
-      target/release/loadgen --scenario broadcast --server 127.0.0.1:5201 --also-servers 127.0.0.1:5202,127.0.0.1:5203 \
+      "$bin/loadgen" --scenario broadcast --server 127.0.0.1:5201 --also-servers 127.0.0.1:5202,127.0.0.1:5203 \
         --admins 50000 --clients 3 --rate 2 --events 20 --posters 1 --server-pid "${pids[0]}" --also-server-pids "${pids[1]},${pids[2]}"
       kill "${pids[1]}" "${pids[2]}"; wait "${pids[1]}" "${pids[2]}" || true
-      target/release/loadgen --scenario broadcast --server 127.0.0.1:5201 --admins 19000 --rate 2 --events 20 --posters 1 --server-pid "${pids[0]}"
+      "$bin/loadgen" --scenario broadcast --server 127.0.0.1:5201 --admins 19000 --rate 2 --events 20 --posters 1 --server-pid "${pids[0]}"
       kill "${pids[0]}"; wait "${pids[0]}" || true
       psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $database WITH (FORCE)" ;;
     site)
