@@ -73,6 +73,9 @@ if [ ! -x .tools/node_modules/.bin/wasm-opt ] || [ "$(node -p "require('./.tools
 fi
 
 if $want_test_tools; then
+  # The push tests check the server's Web Push against independent implementations built on
+  # the system's OpenSSL (the ece and openssl crates).
+  need_debian_packages libssl-dev pkg-config
   # The licence, ban and source gate of scripts/test.sh.
   if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$cargo_deny_version" ]; then
     say "installing cargo-deny $cargo_deny_version"

@@ -461,6 +461,57 @@ pub struct ReviewNotice {
     pub reviewed_at_millis: i64,
 }
 
+/// Answer of `GET /api/v1/push/key`: the VAPID application server key pages subscribe with.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PushKey {
+    /// base64url of the uncompressed P-256 point (65 bytes).
+    pub public_key: String,
+}
+
+/// Body of `POST /api/v1/push/subscriptions`: the browser's `PushSubscription` as its
+/// `toJSON()` gives it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPushSubscription {
+    /// The push service's URL for this browser: `https://` to a public address.
+    pub endpoint: String,
+    pub keys: PushSubscriptionKeys,
+    /// When the browser says the subscription ends (Unix ms), if it says; not used.
+    #[serde(default)]
+    pub expiration_time: Option<f64>,
+}
+
+/// The keys of a `PushSubscription`, base64url.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PushSubscriptionKeys {
+    /// The browser's P-256 public key (65 bytes, uncompressed).
+    pub p256dh: String,
+    /// The browser's authentication secret (16 bytes).
+    pub auth: String,
+}
+
+/// Answer of `POST /api/v1/push/subscriptions`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PushSubscriptionId {
+    pub id: i64,
+}
+
+/// One of the caller's push subscriptions (`GET /api/v1/push/subscriptions`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSubscriptionInfo {
+    pub id: i64,
+    pub endpoint: String,
+    /// When it was made, in the kitchen's time.
+    pub created_at: String,
+}
+
 /// Every message the server sends on `/api/v1/notifications`, tagged by `notificationType`.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(tag = "notificationType", rename_all = "SCREAMING_SNAKE_CASE", rename_all_fields = "camelCase")]
@@ -518,6 +569,18 @@ impl Notification {
             Notification::RequestRejected(notice) | Notification::SuggestionRejected(notice) => {
                 Some((Decision::Reject, notice))
             }
+            _ => None,
+        }
+    }
+
+    /// The note of a review's notice, if this message tells of a review with one (a push
+    /// shortens it to fit).
+    pub fn review_note_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Notification::RequestApproved(notice)
+            | Notification::SuggestionApproved(notice)
+            | Notification::RequestRejected(notice)
+            | Notification::SuggestionRejected(notice) => notice.note.as_mut(),
             _ => None,
         }
     }

@@ -3,6 +3,9 @@
 //! running servers. This is how a kitchen and its first head chef are made; afterwards the
 //! team page does the rest.
 //!
+//! `server push rotate-key` replaces the deployment's VAPID key (every subscription, made
+//! with the old one, is dropped; the pages subscribe again with the new one).
+//!
 //! `server backup PATH` writes a consistent copy of the SQLite database while the server
 //! runs; `server restore PATH` puts one back (server stopped) under a new epoch, and
 //! `server renew-epoch` gives a database restored by other means (`pg_restore`) its new one.
@@ -59,6 +62,17 @@ pub enum Command {
     /// Give the database a new epoch, after restoring it by other means (`pg_restore`), before
     /// the servers start again.
     RenewEpoch,
+    /// Web Push.
+    #[command(subcommand)]
+    Push(PushCommand),
+}
+
+/// `server push …`.
+#[derive(Subcommand, Clone, Debug)]
+pub enum PushCommand {
+    /// Make a new VAPID key and drop every push subscription (each was made with the old
+    /// key); open pages subscribe again with the new one. Running servers use it at once.
+    RotateKey,
 }
 
 /// `server kitchen …`.
@@ -184,6 +198,12 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
             }
             Err(error) => Err(error.into()),
         },
+        Command::Push(PushCommand::RotateKey) => {
+            let key = crate::outbound::push::VapidKey::generate();
+            let dropped = store.replace_push_key(&key).await?;
+            print(out, &format!("new VAPID public key {}; {dropped} subscriptions dropped", key.public_key));
+            Ok(())
+        }
         Command::Restore { .. } => unreachable!("handled before the database is opened"),
     };
     store.close().await;

@@ -136,6 +136,17 @@ pub struct Config {
     #[arg(long, env = "MISEOS_WS_QUEUE", default_value_t = 256)]
     pub ws_queue_capacity: usize,
 
+    /// The contact push services are given in every push's VAPID JWT (`sub`): a `mailto:` or
+    /// `https:` URL where the operator can be reached. Default: the first of
+    /// `MISEOS_ALLOWED_ORIGINS`, else `mailto:operator@localhost` (with a warning).
+    #[arg(long, env = "MISEOS_PUSH_SUBJECT", value_parser = parse_push_subject)]
+    pub push_subject: Option<String>,
+
+    /// Origins push subscriptions may point at besides public `https://` ones, comma-separated
+    /// (e.g. `http://127.0.0.1:9900`): for tests and private push services.
+    #[arg(long, env = "MISEOS_PUSH_EXTRA_ORIGINS", value_delimiter = ',')]
+    pub push_extra_origins: Vec<String>,
+
     /// Largest number of database connections.
     #[arg(long, env = "MISEOS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
@@ -223,6 +234,15 @@ impl Config {
         Duration::from_secs(u64::from(self.token_ttl_minutes) * 60)
     }
 
+    /// The VAPID JWT's `sub`, and whether it is the fallback nobody chose.
+    pub fn push_subject(&self) -> (String, bool) {
+        match (&self.push_subject, self.allowed_origins.iter().find(|origin| origin.starts_with("https://"))) {
+            (Some(subject), _) => (subject.clone(), false),
+            (None, Some(origin)) => (origin.clone(), false),
+            (None, None) => ("mailto:operator@localhost".into(), true),
+        }
+    }
+
     /// The database to open: the configured URL or the default SQLite file.
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
@@ -249,6 +269,16 @@ pub fn parse_network(text: &str) -> Result<IpNet, String> {
         .map_err(|_| format!("{text:?} is neither an IP address nor a network such as 10.0.0.0/8"))
 }
 
+/// A VAPID contact: a `mailto:` or `https:` URL (RFC 8292).
+fn parse_push_subject(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if (text.starts_with("mailto:") && text.len() > "mailto:".len()) || text.starts_with("https://") {
+        Ok(text.to_string())
+    } else {
+        Err(format!("{text:?} is neither a mailto: nor an https: URL"))
+    }
+}
+
 /// A duration of `value` seconds; `None` for 0 (no limit) or anything not positive.
 fn seconds(value: f64) -> Option<Duration> {
     (value.is_finite() && value > 0.0).then(|| Duration::from_secs_f64(value.min(86_400.0 * 365.0)))
@@ -272,6 +302,20 @@ mod tests {
         assert!(command_without_environment().get_arguments().all(|argument| argument.get_env().is_none()));
         let defaults = Config::defaults();
         assert_eq!((defaults.port, defaults.ws_queue_capacity, defaults.port_file), (5001, 256, None));
+    }
+
+    #[test]
+    fn the_push_subject_is_a_contact_url() {
+        assert!(parse_push_subject("mailto:chef@noma.dk").is_ok());
+        assert!(parse_push_subject("https://noma.dk/contact").is_ok());
+        assert!(parse_push_subject("chef@noma.dk").is_err());
+        assert!(parse_push_subject("mailto:").is_err());
+        let mut config = Config::defaults();
+        assert_eq!(config.push_subject(), ("mailto:operator@localhost".to_string(), true));
+        config.allowed_origins = vec!["https://kitchen.example".into()];
+        assert_eq!(config.push_subject(), ("https://kitchen.example".to_string(), false));
+        config.push_subject = Some("mailto:ops@kitchen.example".into());
+        assert_eq!(config.push_subject().0, "mailto:ops@kitchen.example");
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! - [`live`]: the live road. The bus is that sink: it carries announcements between
 //!   processes (PostgreSQL LISTEN/NOTIFY) and hands them to one handler, which gives them to
 //!   the hub (the sockets of each kitchen, fan-out, close codes) and to the session cache.
+//! - [`outbound`]: what leaves for other servers (Web Push), from the outbox the store writes
+//!   in each change's transaction, through a client that reaches public addresses only.
 //! - [`event`]: the vocabulary the store and the live road share, so neither names the other.
 //!
 //! At the top: [`startup`] wires the parts and runs them, [`config`] reads flags and the
@@ -29,6 +31,7 @@ pub mod event;
 pub mod http;
 pub mod live;
 pub mod metrics;
+pub mod outbound;
 pub mod startup;
 pub mod store;
 pub mod validate;

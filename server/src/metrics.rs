@@ -84,6 +84,49 @@ pub struct BusMetrics {
     pub reconnects: Counter,
 }
 
+/// What became of a push attempt (`miseos_push_attempts_total`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PushOutcomeLabel {
+    pub outcome: &'static str,
+}
+
+/// Every outcome of a push attempt, exported at 0 from the start.
+pub const PUSH_OUTCOMES: [&str; 6] = ["delivered", "retried", "gone", "refused", "expired", "unsendable"];
+
+/// The outbox sender's counters.
+#[derive(Clone)]
+pub struct PushMetrics {
+    /// Attempts by outcome: delivered (2xx), retried (429, 5xx, unreachable), gone (404, 410:
+    /// the subscription deleted), refused (another 4xx: dropped), expired (12 hours without
+    /// success), unsendable (the endpoint or keys no longer pass: the subscription deleted).
+    pub attempts: Family<PushOutcomeLabel, Counter>,
+    /// Seconds from a decision's commit to the push service accepting its push.
+    pub delivery_seconds: Histogram,
+}
+
+impl Default for PushMetrics {
+    fn default() -> PushMetrics {
+        let attempts = Family::<PushOutcomeLabel, Counter>::default();
+        for outcome in PUSH_OUTCOMES {
+            drop(attempts.get_or_create(&PushOutcomeLabel { outcome }));
+        }
+        PushMetrics { attempts, delivery_seconds: latency_histogram() }
+    }
+}
+
+impl PushMetrics {
+    /// Counts an attempt's outcome (one of [`PUSH_OUTCOMES`]).
+    pub fn outcome(&self, outcome: &'static str) {
+        self.attempts.get_or_create(&PushOutcomeLabel { outcome }).inc();
+    }
+
+    /// Counts a push accepted `after` its decision's commit.
+    pub fn delivered(&self, after: std::time::Duration) {
+        self.outcome("delivered");
+        self.delivery_seconds.observe(after.as_secs_f64());
+    }
+}
+
 /// Store calls waiting for a pooled connection.
 #[derive(Clone, Default)]
 pub struct PoolMetrics {
@@ -113,6 +156,7 @@ pub struct Metrics {
     pub hub: HubMetrics,
     pub bus: BusMetrics,
     pub pool: PoolMetrics,
+    pub push: PushMetrics,
     pool_in_use: Gauge,
     pool_idle: Gauge,
     /// Requests by route and status with their latency (`_count`: how many).
@@ -129,7 +173,7 @@ fn latency_histogram() -> Histogram {
 
 impl Metrics {
     /// Registers every metric, named `miseos_…`.
-    pub fn new(hub: HubMetrics, bus: BusMetrics, pool: PoolMetrics) -> Arc<Metrics> {
+    pub fn new(hub: HubMetrics, bus: BusMetrics, pool: PoolMetrics, push: PushMetrics) -> Arc<Metrics> {
         let mut registry = Registry::with_prefix("miseos");
         // The names keep the contract's word for a socket's kind (its `sessionType`).
         registry.register("ws_sessions_open", "Notification sockets open, by session type", hub.sockets_open.clone());
@@ -180,13 +224,23 @@ impl Metrics {
             "Sign-ins refused: wrong credentials, disabled account, throttled (429) or busy (503)",
             sign_ins.clone(),
         );
+        registry.register(
+            "push_attempts",
+            "Web Push attempts by outcome: delivered, retried, gone (subscription deleted), refused, expired, unsendable",
+            push.attempts.clone(),
+        );
+        registry.register(
+            "push_delivery_seconds",
+            "Seconds from a decision's commit to the push service accepting its push",
+            push.delivery_seconds.clone(),
+        );
         let lockouts = Counter::default();
         registry.register(
             "sign_in_lockouts",
             "Accounts locked out by failed sign-ins (5 within 15 minutes): a password being guessed; alert on any",
             lockouts.clone(),
         );
-        Arc::new(Metrics { registry, hub, bus, pool, pool_in_use, pool_idle, http_requests, sign_ins, lockouts })
+        Arc::new(Metrics { registry, hub, bus, pool, push, pool_in_use, pool_idle, http_requests, sign_ins, lockouts })
     }
 
     /// Counts a refused sign-in (`bad_credentials`, `account_disabled`, `throttled`, `busy`).

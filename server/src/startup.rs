@@ -11,7 +11,8 @@ use crate::{
     config::Config,
     http::{self, serve, AppContext, AppState},
     live::{self, bus::Bus, hub::Hub, LiveHandler},
-    metrics::{BusMetrics, HubMetrics, Metrics, PoolMetrics},
+    metrics::{BusMetrics, HubMetrics, Metrics, PoolMetrics, PushMetrics},
+    outbound::{self, push::VapidKey, OutboundRules},
     store::{self, Store},
 };
 use axum::Router;
@@ -34,6 +35,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Busy(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A built application with its port bound, ready to serve.
@@ -73,9 +76,16 @@ impl Application {
             }
             None => None,
         };
-        let (hub_metrics, bus_metrics, pool_metrics) =
-            (HubMetrics::default(), BusMetrics::default(), PoolMetrics::default());
-        let metrics = Metrics::new(hub_metrics.clone(), bus_metrics.clone(), pool_metrics.clone());
+        let outbound = OutboundRules::new(&config.push_extra_origins)
+            .map_err(|why| StartError::Config(format!("MISEOS_PUSH_EXTRA_ORIGINS: {why}")))?;
+        let (push_subject, subject_unset) = config.push_subject();
+        if subject_unset && !config.demo {
+            tracing::warn!("MISEOS_PUSH_SUBJECT is not set: push services are given {push_subject} as the contact; set it to yours");
+        }
+        let (hub_metrics, bus_metrics, pool_metrics, push_metrics) =
+            (HubMetrics::default(), BusMetrics::default(), PoolMetrics::default(), PushMetrics::default());
+        let metrics =
+            Metrics::new(hub_metrics.clone(), bus_metrics.clone(), pool_metrics.clone(), push_metrics.clone());
         let store = Store::connect(&database_url, config.db_max_connections, clock)
             .await?
             .with_write_limits(limits)
@@ -83,6 +93,9 @@ impl Application {
         if store.has_no_users().await? {
             seed(&store, &config).await?;
         }
+        // The deployment's VAPID key: the first process to start makes it, every other reads it.
+        let push_key = store.push_key_or_insert(VapidKey::generate()).await?;
+        VapidKey::from_stored(&push_key).map_err(StartError::Config)?;
         let decoy_password_hash = tokio::task::spawn_blocking(|| accounts::hash_password("decoy for unknown emails"))
             .await
             .map_err(|error| StartError::Secret(error.to_string()))?;
@@ -108,6 +121,14 @@ impl Application {
         let store = store.with_sink(Arc::new(bus.clone()));
         let sessions = Sessions::new(store.clone(), session_cache, config.session_idle());
         tasks.spawn(sessions.clone().keep_up(stop.child_token()));
+        outbound::start_push_sender(
+            store.clone(),
+            outbound.clone(),
+            push_subject,
+            push_metrics,
+            &tasks,
+            stop.child_token(),
+        );
         let listener = listen(SocketAddr::new(config.host, config.port))?;
         let metrics_host = config.metrics_host.unwrap_or(config.host);
         let metrics_listener =
@@ -121,6 +142,7 @@ impl Application {
         );
         let state = AppState(Arc::new(AppContext {
             tokens: TokenKeys::new(&secret, config.token_ttl()),
+            outbound,
             config,
             store,
             bus,

@@ -256,7 +256,8 @@ impl Sessions {
     }
 
     /// Runs the upkeep until `stop` is cancelled: uses written back, idle sessions expired,
-    /// cached sessions checked again, old entries and failed sign-ins forgotten.
+    /// cached sessions checked again, old entries, failed sign-ins and day-old idempotency
+    /// keys forgotten.
     pub async fn keep_up(self, stop: CancellationToken) {
         let mut last_prune = now_millis();
         let mut last_recheck = now_millis();
@@ -288,6 +289,7 @@ impl Sessions {
             *last_prune = now;
             self.cache().retain(|_, cached| cached.ended.is_none() || now - cached.ended_seen < ENDED_KEPT_MS);
             self.0.store.prune_failures(now - FAILURES_KEPT_MS).await?;
+            self.0.store.prune_idempotency_keys().await?;
         }
         Ok(())
     }

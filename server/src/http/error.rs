@@ -22,6 +22,16 @@ pub enum ApiError {
     /// 400: a field is missing, of the wrong type, or out of bounds.
     #[error("{0}")]
     InvalidField(String),
+    /// 409: a request with this Idempotency-Key is still being handled.
+    #[error("a request with this Idempotency-Key is still being handled; try again in a moment")]
+    IdempotencyInProgress,
+    /// 422: this Idempotency-Key came before with another request.
+    #[error("this Idempotency-Key was used for another request; use a new key for a new request")]
+    IdempotencyKeyReused,
+    /// 400: a push subscription's endpoint or keys are unusable (the contract's `validation`,
+    /// API.md section 10).
+    #[error("{0}")]
+    Validation(String),
     /// 401: no token, or one that does not verify.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -98,6 +108,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
             ApiError::InvalidField(_) => (StatusCode::BAD_REQUEST, "invalid_field"),
+            ApiError::Validation(_) => (StatusCode::BAD_REQUEST, "validation"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
             ApiError::Forbidden | ApiError::HeadChefOnly => (StatusCode::FORBIDDEN, "forbidden"),
@@ -110,6 +121,8 @@ impl ApiError {
             ApiError::AlreadyReviewed => (StatusCode::CONFLICT, "already_reviewed"),
             ApiError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             ApiError::LastHeadChef => (StatusCode::CONFLICT, "last_head_chef"),
+            ApiError::IdempotencyInProgress => (StatusCode::CONFLICT, "idempotency_in_progress"),
+            ApiError::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             ApiError::TooManyRequests { .. } | ApiError::TooManySocketOpens { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
@@ -138,7 +151,7 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let field = match &self {
-            ApiError::InvalidField(message) => field_at_fault(message),
+            ApiError::InvalidField(message) | ApiError::Validation(message) => field_at_fault(message),
             _ => None,
         };
         let body = ErrorBody { error: code.to_string(), message: self.to_string(), field };

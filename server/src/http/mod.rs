@@ -20,6 +20,7 @@ use crate::{
     config::Config,
     live::{bus::Bus, hub::Hub},
     metrics::Metrics,
+    outbound::OutboundRules,
     store::Store,
 };
 use app::data::PageData;
@@ -55,6 +56,8 @@ pub struct AppContext {
     /// Socket opens per user (`MISEOS_MAX_SOCKET_OPENS_PER_MINUTE`), before anything is written.
     pub socket_opens: throttle::AttemptLimiter<app::wire::UserId>,
     pub tokens: TokenKeys,
+    /// Which URLs push subscriptions may name (`MISEOS_PUSH_EXTRA_ORIGINS`).
+    pub outbound: OutboundRules,
     /// A real Argon2id hash checked when an email is unknown, so sign-in takes as long
     /// for unknown emails as for wrong passwords.
     pub decoy_password_hash: String,

@@ -6,10 +6,10 @@
 //! The SQL text is assembled only from these compile-time table and column names (hence
 //! `AssertSqlSafe`); every value is bound.
 
-use super::{kitchens::bump_pending, Store, StoreError, WriteLimit};
+use super::{idempotency, kitchens::bump_pending, push, IdempotencyKey, Store, StoreError, WriteLimit};
 use crate::{
     clock::KitchenClock,
-    event::{Announcement, Change, Event},
+    event::{deliveries, Announcement, Change, Event},
     validate,
 };
 use app::wire::{
@@ -165,6 +165,12 @@ fn insert_sql<K: ItemKind>() -> String {
     )
 }
 
+/// An item as the REST API answers it.
+fn item_json<K: ItemKind>(item: &Item<K>) -> String {
+    // Items hold strings, numbers and enums only; serializing one cannot fail.
+    serde_json::to_string(item).expect("items always serialize")
+}
+
 /// One item of a kitchen; another kitchen's is not found.
 async fn fetch_item<'e, K: ItemKind, E>(
     executor: E,
@@ -293,12 +299,15 @@ impl Store {
         fetch_item::<K, _>(&mut *self.connection().await?, &clock, kitchen_id, id).await
     }
 
-    /// Stores a new item of kind `K` in the requester's kitchen and announces it.
+    /// Stores a new item of kind `K` in the requester's kitchen and announces it. With
+    /// `answering`, the answer (201 and the item) is recorded under that claimed key in the
+    /// same transaction.
     pub async fn create<K: ItemKind>(
         &self,
         kitchen_id: KitchenId,
         requester: &Person,
         details: &K,
+        answering: Option<&IdempotencyKey>,
     ) -> Result<Item<K>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
         let mut write = self.begin_write().await?;
@@ -321,13 +330,17 @@ impl Store {
                 requested_by: item.requested_by.clone(),
             },
         };
+        if let Some(key) = answering {
+            idempotency::record_answer(&mut write.tx, key, 201, &item_json(&item)).await?;
+        }
         self.commit(write, Announcement::Event(event)).await?;
         Ok(item)
     }
 
     /// Approves or rejects a PENDING item of a kitchen, atomically: of two reviewers at the
     /// same moment, exactly one succeeds and the other gets [`StoreError::AlreadyReviewed`].
-    /// Another kitchen's item is [`StoreError::NotFound`].
+    /// Another kitchen's item is [`StoreError::NotFound`]. With `answering`, the answer (200
+    /// and the item) is recorded under that claimed key in the same transaction.
     pub async fn review<K: ItemKind>(
         &self,
         kitchen_id: KitchenId,
@@ -335,6 +348,7 @@ impl Store {
         reviewer: &Person,
         decision: Decision,
         note: Option<&str>,
+        answering: Option<&IdempotencyKey>,
     ) -> Result<Item<K>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
         let mut write = self.begin_write().await?;
@@ -379,6 +393,14 @@ impl Store {
                 note: note.map(str::to_string),
             },
         };
+        // The requester's phones hear of it even with no page open (API.md section 10).
+        if let Some((requester, message)) = deliveries(&event, false).to_staff {
+            let payload = push::push_payload(&message);
+            write.wakes_outbox = push::enqueue_pushes(&mut write.tx, self.backend, requester, &payload).await? > 0;
+        }
+        if let Some(key) = answering {
+            idempotency::record_answer(&mut write.tx, key, 200, &item_json(&item)).await?;
+        }
         self.commit(write, Announcement::Event(event)).await?;
         Ok(item)
     }

@@ -19,15 +19,21 @@
 //! is dropped half-way (a client hanging up) cannot leave a change committed but unannounced.
 
 mod accounts;
+mod idempotency;
 mod items;
 mod kitchens;
 mod live_log;
+mod push;
 
 pub use accounts::{
     normalize_email, now_millis, Credentials, NewAccount, SessionState, SessionsToEnd, StoredSession, UserChanged,
 };
+pub use idempotency::{Claimed, IdempotencyKey};
 pub use items::{ItemFilter, ItemKind};
 pub use kitchens::{Kitchen, DEMO_KITCHEN_ID, DEMO_KITCHEN_NAME};
+pub use push::{
+    push_payload, DuePush, PushSubscriptionRow, PushSubscriptionToStore, StoredPushKey, MAX_PUSH_PAYLOAD_BYTES,
+};
 
 use crate::{
     clock::KitchenClock,
@@ -44,7 +50,7 @@ use std::{
     sync::{Arc, RwLock},
     time::Duration,
 };
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -167,6 +173,9 @@ pub struct Store {
     epoch: Arc<str>,
     /// Where committed announcements go.
     sink: Arc<dyn AnnouncementSink>,
+    /// Told when a write that recorded something to send (a push) has committed: the
+    /// outbox's sender in this process sends it at once rather than at its next look.
+    outbox_wake: Arc<Notify>,
 }
 
 impl Store {
@@ -214,6 +223,7 @@ impl Store {
             pool_metrics: PoolMetrics::default(),
             epoch: epoch.into(),
             sink: Arc::new(Silent),
+            outbox_wake: Arc::default(),
         })
     }
 
@@ -283,7 +293,12 @@ impl Store {
             Some(turn) => Some(turn.clone().lock_owned().await),
             None => None,
         };
-        Ok(Write { tx: self.begin().await?, turn })
+        Ok(Write { tx: self.begin().await?, turn, wakes_outbox: false })
+    }
+
+    /// What a committed write that recorded something to send notifies.
+    pub fn outbox_wake(&self) -> Arc<Notify> {
+        self.outbox_wake.clone()
     }
 
     /// Which database this is.
@@ -325,7 +340,7 @@ impl Store {
         if self.backend != Backend::Postgres {
             return Ok(None);
         }
-        let mut write = Write { tx: self.begin().await?, turn: None };
+        let mut write = Write { tx: self.begin().await?, turn: None, wakes_outbox: false };
         let row = sqlx::query("SELECT nextval('staff_session_claims')").fetch_one(&mut *write.tx).await?;
         let claim = StaffClaim { user_id, claim: row.try_get(0)? };
         sqlx::query(
@@ -343,13 +358,21 @@ impl Store {
     /// Stages `announcement` with the sink, then commits and hands it to the sink in a task of
     /// its own that also holds the turn until then: dropping the caller mid-COMMIT can neither
     /// lose the announcement nor let the next write announce first.
+    /// Sessions that end take their push subscriptions with them, in the same transaction.
     async fn commit(&self, mut write: Write, announcement: Announcement) -> Result<(), StoreError> {
+        if let Announcement::SessionsEnded(ended) = &announcement {
+            push::forget_subscriptions_of_ending(&mut write.tx, ended.seq).await?;
+        }
         self.sink.stage(&mut write.tx, &announcement).await?;
         let sink = self.sink.clone();
+        let outbox_wake = write.wakes_outbox.then(|| self.outbox_wake.clone());
         let committing = tokio::spawn(async move {
             write.tx.commit().await?;
             sink.committed(&announcement);
             drop(write.turn);
+            if let Some(wake) = outbox_wake {
+                wake.notify_one();
+            }
             Ok(())
         });
         match committing.await {
@@ -371,6 +394,8 @@ fn generate_epoch() -> String {
 struct Write {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     turn: Option<OwnedMutexGuard<()>>,
+    /// Whether it recorded something for the outbox's sender.
+    wakes_outbox: bool,
 }
 
 /// The lock file beside a SQLite database, `<database>.lock`: every server holds it shared

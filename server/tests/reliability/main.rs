@@ -7,6 +7,9 @@
 #[allow(dead_code)]
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[allow(dead_code)]
+#[path = "../api/push_service.rs"]
+mod push_service;
 
 mod crash;
 mod database_away;
@@ -14,3 +17,4 @@ mod disk_full;
 mod floods;
 mod fuzz;
 mod hardening;
+mod outbox;

@@ -8,8 +8,9 @@
 //! the other lacks.
 
 use app::wire::{
-    CreatedUser, DishDetails, ErrorBody, IngredientDetails, Item, ItemDetails, LoginRequest, LoginResponse, NewUser,
-    PasswordChange, RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User, UserChanges,
+    CreatedUser, DishDetails, ErrorBody, IngredientDetails, Item, ItemDetails, LoginRequest, LoginResponse,
+    NewPushSubscription, NewUser, PasswordChange, PushKey, PushSubscriptionId, PushSubscriptionInfo, RefreshResponse,
+    ReviewBody, Snapshot, TemporaryPassword, User, UserChanges,
 };
 use axum::{
     http::{header, HeaderValue, Method},
@@ -66,6 +67,8 @@ pub struct Endpoint {
     /// Error statuses besides those every operation of its access level may answer, each with
     /// the `error` codes it carries.
     pub errors: Vec<(u16, &'static str)>,
+    /// Whether it takes an `Idempotency-Key` header (API.md section 11).
+    pub idempotent: bool,
 }
 
 /// An answer with `status`, described so, with the schema named `body`.
@@ -98,6 +101,7 @@ pub fn endpoint(
         query: &[],
         answer: answer(200, "Done", None),
         errors: Vec::new(),
+        idempotent: false,
     }
 }
 
@@ -152,10 +156,15 @@ fn json(schema: RefOr<Schema>) -> Content {
 }
 
 fn http_method(method: &Method) -> HttpMethod {
-    [(Method::POST, HttpMethod::Post), (Method::PATCH, HttpMethod::Patch), (Method::PUT, HttpMethod::Put)]
-        .into_iter()
-        .find(|(known, _)| known == method)
-        .map_or(HttpMethod::Get, |(_, documented)| documented)
+    [
+        (Method::POST, HttpMethod::Post),
+        (Method::PATCH, HttpMethod::Patch),
+        (Method::PUT, HttpMethod::Put),
+        (Method::DELETE, HttpMethod::Delete),
+    ]
+    .into_iter()
+    .find(|(known, _)| known == method)
+    .map_or(HttpMethod::Get, |(_, documented)| documented)
 }
 
 /// An error answer whose description names its `error` codes.
@@ -169,6 +178,10 @@ fn error_response(codes: &str) -> ResponseBuilder {
 fn merged_errors(endpoint: &Endpoint) -> Vec<(u16, String)> {
     let mut errors = common_errors(endpoint.access, endpoint.body.is_some());
     errors.extend(endpoint.errors.iter().copied());
+    if endpoint.idempotent {
+        errors.push((409, "idempotency_in_progress: a request with this Idempotency-Key is being handled"));
+        errors.push((422, "idempotency_key_reused: this Idempotency-Key came with another request"));
+    }
     errors.sort_by_key(|(status, _)| *status);
     let mut merged: Vec<(u16, String)> = Vec::new();
     for (status, codes) in errors {
@@ -195,6 +208,18 @@ fn operation(endpoint: &Endpoint) -> OperationBuilder {
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
                 .schema(Some(Object::with_type(Type::Integer))),
+        );
+    }
+    if endpoint.idempotent {
+        operation = operation.parameter(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .description(Some(
+                    "1 to 64 printable ASCII characters, remembered per user for 24 hours: a repeat with the \
+                     same body is answered what the first was (with Idempotent-Replayed: true), once",
+                ))
+                .schema(Some(Object::with_type(Type::String))),
         );
     }
     for (name, meaning) in endpoint.query {
@@ -303,6 +328,10 @@ fn build() -> OpenApi {
         with_schema::<ReviewBody> as AddSchema,
         with_schema::<Snapshot> as AddSchema,
         with_schema::<ErrorBody> as AddSchema,
+        with_schema::<PushKey> as AddSchema,
+        with_schema::<NewPushSubscription> as AddSchema,
+        with_schema::<PushSubscriptionId> as AddSchema,
+        with_schema::<PushSubscriptionInfo> as AddSchema,
     ]
     .into_iter()
     .fold(ComponentsBuilder::new(), |components, add| add(components))

@@ -6,6 +6,7 @@
 
 use super::{
     docs::{answer, capitalized, endpoint, list_of, Access, Endpoint},
+    idempotency::{self, Begun, Claim, IdempotencyHeader},
     ApiError, ApiJson, ApiRoute, OptionalJson,
 };
 use crate::{
@@ -16,8 +17,9 @@ use crate::{
 };
 use app::wire::{Decision, DishDetails, IngredientDetails, Item, ReviewBody, ReviewStatus, UserId};
 use axum::{
-    extract::{rejection::PathRejection, Path, Query, State},
+    extract::{rejection::PathRejection, OriginalUri, Path, Query, State},
     http::{Method, StatusCode},
+    response::{IntoResponse, Response},
     Json,
 };
 use serde::Deserialize;
@@ -36,6 +38,7 @@ fn kind_routes<K: ItemKind + utoipa::ToSchema>() -> Vec<ApiRoute> {
     let reviewed = |decision: Decision| Endpoint {
         answer: answer(200, "Reviewed; the requester is told over the socket", Some(item)),
         errors: vec![(404, "not_found"), (409, "already_reviewed")],
+        idempotent: true,
         ..endpoint(
             Method::POST,
             format!("{one}/{}", decision.action()),
@@ -50,6 +53,7 @@ fn kind_routes<K: ItemKind + utoipa::ToSchema>() -> Vec<ApiRoute> {
             Endpoint {
                 answer: answer(201, "Created, PENDING; every admin is told over the socket", Some(item)),
                 errors: vec![(429, "too_many_requests: over the per-user limits (with Retry-After)")],
+                idempotent: true,
                 // The create body is the kind's details.
                 body: Some(<K as utoipa::ToSchema>::name()),
                 ..endpoint(Method::POST, base.clone(), tag, format!("Create a {noun}"), Access::SignedIn, None)
@@ -126,12 +130,20 @@ fn whole_number(name: &str, text: Option<&str>) -> Result<Option<i64>, ApiError>
 async fn create<K: ItemKind>(
     State(state): State<AppState>,
     caller: Caller,
+    key: IdempotencyHeader,
+    OriginalUri(uri): OriginalUri,
     ApiJson(details): ApiJson<K>,
-) -> Result<(StatusCode, Json<Item<K>>), ApiError> {
+) -> Result<Response, ApiError> {
     details.validate().map_err(ApiError::InvalidField)?;
+    let claim = match idempotency::begin(&state, caller.user, key, &Method::POST, uri.path(), &details).await? {
+        Begun::Answer(answer) => return Ok(answer),
+        Begun::Run(claim) => claim,
+    };
     let _admission = state.hub.admit_write().await;
-    let item = state.store.create::<K>(caller.kitchen, &caller.person(), &details).await?;
-    Ok((StatusCode::CREATED, Json(item)))
+    let answering = claim.as_ref().map(Claim::key);
+    let created = state.store.create::<K>(caller.kitchen, &caller.person(), &details, answering).await;
+    let item = Claim::settle(claim, created).await?;
+    Ok((StatusCode::CREATED, Json(item)).into_response())
 }
 
 async fn list<K: ItemKind>(
@@ -183,12 +195,21 @@ async fn review<K: ItemKind, const APPROVE: bool>(
     State(state): State<AppState>,
     Admin(reviewer): Admin,
     id: Result<Path<i64>, PathRejection>,
+    key: IdempotencyHeader,
+    OriginalUri(uri): OriginalUri,
     OptionalJson(body): OptionalJson<ReviewBody>,
-) -> Result<Json<Item<K>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::NotFound)?;
     let decision = if APPROVE { Decision::Approve } else { Decision::Reject };
-    let note = validate::review_note(body.note).map_err(ApiError::InvalidField)?;
+    let note = validate::review_note(body.note.clone()).map_err(ApiError::InvalidField)?;
+    let claim = match idempotency::begin(&state, reviewer.user, key, &Method::POST, uri.path(), &body).await? {
+        Begun::Answer(answer) => return Ok(answer),
+        Begun::Run(claim) => claim,
+    };
     let _admission = state.hub.admit_write().await;
-    let item = state.store.review::<K>(reviewer.kitchen, id, &reviewer.person(), decision, note.as_deref()).await?;
-    Ok(Json(item))
+    let answering = claim.as_ref().map(Claim::key);
+    let reviewed =
+        state.store.review::<K>(reviewer.kitchen, id, &reviewer.person(), decision, note.as_deref(), answering).await;
+    let item = Claim::settle(claim, reviewed).await?;
+    Ok(Json(item).into_response())
 }

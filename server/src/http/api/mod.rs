@@ -1,12 +1,14 @@
-//! The REST API under `/api/v1`: one module per resource (auth, users, items, snapshot, the
-//! notification socket's upgrade), each listing its routes as [`ApiRoute`]s: the handler and
+//! The REST API under `/api/v1`: one module per resource (auth, users, items, snapshot, push,
+//! the notification socket's upgrade), each listing its routes as [`ApiRoute`]s: the handler and
 //! the operation's description side by side, from which both the router and the OpenAPI
 //! document ([`docs`]) are built.
 
 mod auth;
 pub mod body;
 mod docs;
+mod idempotency;
 mod items;
+mod push;
 mod snapshot;
 mod socket;
 mod upgrade;
@@ -45,7 +47,7 @@ impl ApiRoute {
 
 /// Every operation under `/api/v1`.
 fn routes() -> Vec<ApiRoute> {
-    [auth::routes(), snapshot::routes(), socket::routes(), users::routes(), items::routes()]
+    [auth::routes(), snapshot::routes(), socket::routes(), users::routes(), items::routes(), push::routes()]
         .into_iter()
         .flatten()
         .collect()

@@ -1,66 +1,10 @@
-//! Who gets what of one committed event: the messages it turns into for a kitchen's ADMIN
-//! sockets and for the requester's STAFF socket ([`deliveries`]), each serialized and framed
-//! once, and the fan-out of those frames into the sockets' queues ([`broadcast`], [`direct`]).
+//! The fan-out of one committed event's messages ([`crate::event::deliveries`]), each
+//! serialized and framed once, into the sockets' queues ([`broadcast`], [`direct`]).
 
 use super::{CloseReason, Frame, Shared, SocketHandle, SocketId};
-use crate::{
-    event::{Change, Event, PendingCounts},
-    metrics::HubMetrics,
-};
-use app::wire::{Category, NewItemNotice, Notification, ReviewNotice, UserId};
+use crate::{event::PendingCounts, metrics::HubMetrics};
+use app::wire::{Category, Notification, UserId};
 use std::collections::HashMap;
-
-/// What one event means for the sockets: the messages for every ADMIN socket of its kitchen,
-/// in order, and the one for the requester's STAFF socket.
-#[derive(Debug, PartialEq)]
-pub struct Delivery {
-    pub to_admins: Vec<Notification>,
-    pub to_staff: Option<(UserId, Notification)>,
-}
-
-/// The messages `event` turns into, stamped with its timestamp: a new item is announced to
-/// the admins and followed by its count; a review sends the admins only the count and tells
-/// the requester. The count is left out when it is no news (`count_is_news` false: an event
-/// the counts already include, heard again after a resync).
-pub fn deliveries(event: &Event, count_is_news: bool) -> Delivery {
-    let timestamp = &event.timestamp;
-    let count = count_is_news.then(|| Notification::PendingCountUpdated {
-        category: event.category,
-        count: event.pending(),
-        seq: event.seq(),
-        timestamp: timestamp.to_string(),
-    });
-    match &event.change {
-        Change::Created { item_id, item_name, requested_by } => {
-            let announcement = Notification::new_item(NewItemNotice {
-                category: event.category,
-                request_id: *item_id,
-                item_name: item_name.clone(),
-                requested_by: requested_by.clone(),
-                timestamp: timestamp.to_string(),
-                // A creation's event is stamped with the item's creation instant.
-                created_at_millis: event.at_millis,
-            });
-            Delivery { to_admins: std::iter::once(announcement).chain(count).collect(), to_staff: None }
-        }
-        Change::Reviewed { item_id, item_name, requester_id, reviewed_by, decision, note } => {
-            let notice = ReviewNotice {
-                category: event.category,
-                request_id: *item_id,
-                item_name: item_name.clone(),
-                reviewed_by: reviewed_by.clone(),
-                timestamp: timestamp.to_string(),
-                note: note.clone(),
-                // A review's event is stamped with the review's instant.
-                reviewed_at_millis: event.at_millis,
-            };
-            Delivery {
-                to_admins: count.into_iter().collect(),
-                to_staff: Some((*requester_id, Notification::review(*decision, notice))),
-            }
-        }
-    }
-}
 
 /// The PENDING_COUNT_UPDATED of one category of `counts`.
 pub(super) fn count_update(counts: &PendingCounts, category: Category, timestamp: &str) -> Notification {

@@ -37,7 +37,6 @@ mod socket;
 mod tests;
 
 pub use close::CloseReason;
-pub use delivery::{deliveries, Delivery};
 pub use frame::Frame;
 pub use outbox::{Next, Outbox};
 pub use pacer::Admission;
@@ -45,7 +44,7 @@ pub use socket::{run_socket, websocket_config, SocketSettings};
 
 use crate::{
     clock::KitchenClock,
-    event::{Event, PendingCounts, SessionId, StaffClaim},
+    event::{deliveries, Event, PendingCounts, SessionId, StaffClaim},
     metrics::{CloseLabel, HubMetrics, SessionTypeLabel},
 };
 use app::wire::{Category, KitchenId, Notification, SessionType, UserId, WELCOME_MESSAGE};
