@@ -526,6 +526,10 @@ pub enum Notification {
         /// The database's epoch (additive; see [`Snapshot::epoch`]).
         #[serde(default)]
         epoch: String,
+        /// STAFF sockets only: how many head and sous chefs of the kitchen have a dashboard
+        /// open, on any process (API.md section 13).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chefs_online: Option<i64>,
     },
     NewIngredientRequest(NewItemNotice),
     NewDishSuggestion(NewItemNotice),
@@ -539,6 +543,11 @@ pub enum Notification {
     RequestRejected(ReviewNotice),
     SuggestionApproved(ReviewNotice),
     SuggestionRejected(ReviewNotice),
+    /// To STAFF sockets: the number of chefs online in the kitchen changed.
+    ChefsOnline {
+        count: i64,
+        timestamp: String,
+    },
 }
 
 impl Notification {
@@ -722,6 +731,7 @@ mod tests {
             kitchen_id: KitchenId(1),
             timestamp: "2026-03-27 10:15".into(),
             epoch: "5f0c6a1e9b2d4e77".into(),
+            chefs_online: None,
         };
         assert_eq!(
             serde_json::to_string(&welcome).unwrap(),

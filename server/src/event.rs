@@ -21,6 +21,17 @@ pub enum Announcement {
     Claim(StaffClaim),
     /// Sessions ended (sign-out, disable, new role or password, idle expiry).
     SessionsEnded(SessionsEnded),
+    /// How many chefs of a kitchen have a dashboard open changed.
+    ChefsOnline(ChefsOnline),
+}
+
+/// How many of a kitchen's head and sous chefs have an ADMIN socket open on any process, as of
+/// the kitchen's presence `version` (each change takes the next, in commit order).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ChefsOnline {
+    pub kitchen_id: KitchenId,
+    pub count: i64,
+    pub version: i64,
 }
 
 /// One committed change to a kitchen's items.

@@ -105,10 +105,14 @@ impl Application {
             usize::try_from(config.max_sockets_per_user).unwrap_or(usize::MAX),
             hub_metrics,
         );
-        // Every kitchen's counts as they are now; from here on the hub follows the events (and,
-        // on PostgreSQL, reads them all again whenever its listener connects).
+        // Every kitchen's counts and chefs online as they are now; from here on the hub follows
+        // the announcements (and, on PostgreSQL, reads them all again whenever its listener
+        // connects).
         for (kitchen_id, counts) in store.all_pending_counts().await? {
             hub.resync(kitchen_id, counts);
+        }
+        for online in store.all_chefs_online().await? {
+            hub.set_chefs_online(online);
         }
         let tasks = TaskTracker::new();
         let stop = CancellationToken::new();
@@ -121,6 +125,9 @@ impl Application {
         let store = store.with_sink(Arc::new(bus.clone()));
         let sessions = Sessions::new(store.clone(), session_cache, config.session_idle());
         tasks.spawn(sessions.clone().keep_up(stop.child_token()));
+        let (presence_changes, presence_heard) = tokio::sync::mpsc::unbounded_channel();
+        hub.report_presence(presence_changes);
+        live::presence::start(store.clone(), store::random_id(), presence_heard, &tasks, stop.child_token()).await?;
         outbound::start_push_sender(
             store.clone(),
             outbound.clone(),

@@ -100,6 +100,7 @@ async fn serve_socket(stream: TcpStream, mut frames: broadcast::Receiver<Utf8Byt
         timestamp: TIMESTAMP.into(),
         // As long as the server's.
         epoch: "0123456789abcdef".into(),
+        chefs_online: None,
     };
     if sink.send(Message::Text(encode(&welcome))).await.is_err() {
         return;

@@ -1,5 +1,5 @@
-//! Where the bus hands what it carries in this process: the hub, for every event, resync and
-//! claim, and, for session endings, the session cache (their tokens are refused from now on),
+//! Where the bus hands what it carries in this process: the hub, for every event, resync,
+//! claim and count of chefs online, and, for session endings, the session cache (their tokens are refused from now on),
 //! which has their sockets closed with 1008 and the ending's reason ([`close_sockets`]).
 
 use super::{
@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     accounts::{sessions::OnEnded, SessionCache},
-    event::{Event, PendingCounts, SessionsEnded, StaffClaim},
+    event::{ChefsOnline, Event, PendingCounts, SessionsEnded, StaffClaim},
 };
 use app::wire::KitchenId;
 use std::sync::Arc;
@@ -44,5 +44,9 @@ impl Handler for LiveHandler {
 
     fn sessions_ended(&self, ended: &SessionsEnded) {
         self.sessions.ended(&ended.endings);
+    }
+
+    fn chefs_online(&self, online: ChefsOnline) {
+        self.hub.set_chefs_online(online);
     }
 }

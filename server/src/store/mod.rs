@@ -23,6 +23,7 @@ mod idempotency;
 mod items;
 mod kitchens;
 mod live_log;
+mod presence;
 mod push;
 
 pub use accounts::{
@@ -384,8 +385,13 @@ impl Store {
     }
 }
 
-/// A new database epoch: 16 random hex digits.
+/// A new database epoch: a [`random_id`].
 fn generate_epoch() -> String {
+    random_id()
+}
+
+/// 16 random hex digits: a database's epoch, a running process's presence id.
+pub fn random_id() -> String {
     use rand_core::{OsRng, RngCore};
     format!("{:016x}", OsRng.next_u64())
 }

@@ -298,7 +298,7 @@ impl TestApp {
         shape(&mut request);
         let (stream, response) = tokio_tungstenite::connect_async(request).await.expect("the upgrade succeeds");
         assert_eq!(response.status(), 101);
-        Socket { stream }
+        Socket { stream, hears_presence: false }
     }
 
     /// Opens the notification socket over a TCP connection with a tiny receive buffer, as a
@@ -311,7 +311,7 @@ impl TestApp {
             tokio_tungstenite::client_async(socket_request(self.port, token), MaybeTlsStream::Plain(stream))
                 .await
                 .expect("the upgrade succeeds");
-        Socket { stream }
+        Socket { stream, hears_presence: false }
     }
 
     /// Stops the server the way SIGTERM does and waits for it to finish.
@@ -349,12 +349,15 @@ pub async fn open_socket(port: u16, token: &str) -> Socket {
     let (stream, response) =
         tokio_tungstenite::connect_async(socket_request(port, token)).await.expect("the upgrade succeeds");
     assert_eq!(response.status(), 101);
-    Socket { stream }
+    Socket { stream, hears_presence: false }
 }
 
 /// A client's notification socket.
 pub struct Socket {
     pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Whether `CHEFS_ONLINE` frames are handed to the test; most tests are about something
+    /// else and skip them, as a client that does not show presence would.
+    pub hears_presence: bool,
 }
 
 /// What the next frame turned out to be.
@@ -366,6 +369,11 @@ pub enum Received {
 }
 
 impl Socket {
+    /// The same socket, handing `CHEFS_ONLINE` frames to the test.
+    pub fn hearing_presence(self) -> Socket {
+        Socket { hears_presence: true, ..self }
+    }
+
     /// The next notification or close, waiting at most `within`.
     pub async fn next_within(&mut self, within: Duration) -> Received {
         let deadline = tokio::time::Instant::now() + within;
@@ -375,9 +383,12 @@ impl Socket {
                 Ok(None) => return Received::Closed(None),
                 Ok(Some(Err(_))) => return Received::Closed(None),
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    return Received::Message(
-                        serde_json::from_str(&text).unwrap_or_else(|error| panic!("unparseable {text}: {error}")),
-                    )
+                    let message: Notification =
+                        serde_json::from_str(&text).unwrap_or_else(|error| panic!("unparseable {text}: {error}"));
+                    if matches!(message, Notification::ChefsOnline { .. }) && !self.hears_presence {
+                        continue;
+                    }
+                    return Received::Message(message);
                 }
                 Ok(Some(Ok(Message::Close(frame)))) => {
                     return Received::Closed(

@@ -9,6 +9,7 @@ mod idempotency;
 mod kitchens;
 mod notifications;
 mod operability;
+mod presence;
 mod push;
 mod push_service;
 mod rest;

@@ -35,7 +35,8 @@ async fn an_admin_is_welcomed_with_the_current_counts(db: Db) {
     app.create_suggestion(&cook, "Smørrebrød").await;
     app.create_request(&cook, "Persille").await;
     let mut socket = app.socket(&app.token(GORDON).await).await;
-    let Notification::Connected { message, session_type, user_id, kitchen_id, timestamp, epoch } = socket.next().await
+    let Notification::Connected { message, session_type, user_id, kitchen_id, timestamp, epoch, chefs_online } =
+        socket.next().await
     else {
         panic!("the welcome comes first");
     };
@@ -44,6 +45,7 @@ async fn an_admin_is_welcomed_with_the_current_counts(db: Db) {
         ("Connected to MiseOS notifications", SessionType::Admin, UserId(1), KitchenId(1))
     );
     assert_eq!((epoch.len(), epoch.as_str()), (16, app.store.epoch()));
+    assert_eq!(chefs_online, None, "presence is for cooks");
     assert_eq!(timestamp.len(), "2026-03-27 10:15".len());
     let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
         panic!("counts follow")

@@ -18,3 +18,4 @@ mod floods;
 mod fuzz;
 mod hardening;
 mod outbox;
+mod presence;

@@ -22,7 +22,7 @@
 mod postgres;
 
 use crate::{
-    event::{Announcement, Event, PendingCounts, SessionsEnded, StaffClaim},
+    event::{Announcement, ChefsOnline, Event, PendingCounts, SessionsEnded, StaffClaim},
     metrics::BusMetrics,
     store::{AnnouncementSink, Backend, Store, StoreError},
 };
@@ -50,6 +50,9 @@ pub trait Handler: Send + Sync + 'static {
     fn claim(&self, claim: StaffClaim);
     /// Sessions that ended, from any process; possibly more than once.
     fn sessions_ended(&self, ended: &SessionsEnded);
+    /// A kitchen's count of chefs online as of its presence version, from any process;
+    /// possibly more than once, and not always in version order.
+    fn chefs_online(&self, online: ChefsOnline);
 }
 
 /// How often the bus reads the endings it may have missed, notified or not.
@@ -135,11 +138,13 @@ impl AnnouncementSink for Bus {
         match (self.inner.backend, announcement) {
             (Backend::Sqlite, Announcement::Event(event)) => handler.event(event),
             (Backend::Sqlite, Announcement::Claim(claim)) => handler.claim(*claim),
+            (Backend::Sqlite, Announcement::ChefsOnline(online)) => handler.chefs_online(*online),
             // This process's own endings take effect here at once, on either database (the
             // others hear them through the bus; hearing them again is harmless).
             (_, Announcement::SessionsEnded(ended)) => handler.sessions_ended(ended),
-            // PostgreSQL: the listener hears this process's events and claims in commit order.
-            (Backend::Postgres, Announcement::Event(_) | Announcement::Claim(_)) => {}
+            // PostgreSQL: the listener hears this process's events, claims and presence in
+            // commit order.
+            (Backend::Postgres, Announcement::Event(_) | Announcement::Claim(_) | Announcement::ChefsOnline(_)) => {}
         }
     }
 }

@@ -1,9 +1,10 @@
 //! The PostgreSQL side of the bus: one LISTEN connection per process, for committed events,
-//! STAFF socket claims and session endings.
+//! STAFF socket claims, session endings and chefs' presence.
 //!
 //! A notification carries only ids: an event's kitchen and `seq` as `kitchen:seq` (the event
 //! itself is written to the event log in the same transaction), a user id (whose newest claim
-//! is in `staff_session_latest`), or an ending's place in the order of endings. The listener
+//! is in `staff_session_latest`), an ending's place in the order of endings, or a kitchen whose
+//! presence changed (its count is in `chefs_online`). The listener
 //! reads what happened from those tables (see `store::live_log` for why a notification is
 //! never trusted beyond "look now").
 //!
@@ -12,8 +13,8 @@
 //! a cook reconnecting in a loop costs the others at most one read per event. (Socket opens
 //! are also rate-limited per user before anything is written: `MISEOS_MAX_SOCKET_OPENS_PER_MINUTE`.)
 //!
-//! After every (re)connection the listener first LISTENs, then reads every kitchen's counts
-//! and the latest STAFF claims and hands them to the handler, so a change committed while it
+//! After every (re)connection the listener first LISTENs, then reads every kitchen's counts,
+//! chefs online and the latest STAFF claims and hands them to the handler, so a change committed while it
 //! was cut off still reaches the dashboards as a count, a socket replaced meanwhile is still
 //! closed, and nothing committed after the read can be missed.
 
@@ -37,6 +38,8 @@ const EVENT_CHANNEL: &str = "miseos_events";
 const CLAIM_CHANNEL: &str = "miseos_sessions";
 /// The channel that says sessions ended (its payload, the ending's place, is only logged).
 const ENDINGS_CHANNEL: &str = "miseos_sessions_ended";
+/// The channel that names a kitchen whose chefs online changed.
+const PRESENCE_CHANNEL: &str = "miseos_presence";
 
 /// How long logged events are kept: far longer than a listener takes to read one.
 const EVENT_LOG_KEPT_MS: i64 = 10 * 60 * 1000;
@@ -57,6 +60,7 @@ pub(super) async fn notify(connection: &mut AnyConnection, announcement: &Announ
         }
         Announcement::Claim(claim) => (CLAIM_CHANNEL, claim.user_id.to_string()),
         Announcement::SessionsEnded(ended) => (ENDINGS_CHANNEL, ended.seq.to_string()),
+        Announcement::ChefsOnline(online) => (PRESENCE_CHANNEL, online.kitchen_id.to_string()),
     };
     sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(ids).execute(connection).await?;
     Ok(())
@@ -132,9 +136,10 @@ pub(super) async fn start_listener(
 /// gets the resent counts never finds `/readyz` still at 503.
 async fn listen(store: &Store, database_url: &str, bus: &Bus) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
-    listener.listen_all([EVENT_CHANNEL, CLAIM_CHANNEL, ENDINGS_CHANNEL]).await?;
+    listener.listen_all([EVENT_CHANNEL, CLAIM_CHANNEL, ENDINGS_CHANNEL, PRESENCE_CHANNEL]).await?;
     let counts = store.all_pending_counts().await?;
     let claims = store.latest_staff_claims().await?;
+    let presence = store.all_chefs_online().await?;
     bus.set_listening(true);
     if let Some(handler) = bus.handler() {
         for (kitchen_id, counts) in counts {
@@ -142,6 +147,9 @@ async fn listen(store: &Store, database_url: &str, bus: &Bus) -> Result<PgListen
         }
         for claim in claims {
             handler.claim(claim);
+        }
+        for online in presence {
+            handler.chefs_online(online);
         }
     }
     Ok(listener)
@@ -212,6 +220,14 @@ async fn hand_over(
                 Err(_) => tracing::warn!(payload, "ignoring a claim notification that names no user"),
             },
             ENDINGS_CHANNEL => endings.look_now(),
+            PRESENCE_CHANNEL => match payload.parse::<i64>() {
+                Ok(kitchen) => {
+                    if let Some(online) = store.chefs_online_in(KitchenId(kitchen)).await? {
+                        handler.chefs_online(online);
+                    }
+                }
+                Err(_) => tracing::warn!(payload, "ignoring a presence notification that names no kitchen"),
+            },
             channel => tracing::warn!(channel, payload, "ignoring a notification of an unknown channel"),
         }
     }

@@ -44,7 +44,7 @@ pub use socket::{run_socket, websocket_config, SocketSettings};
 
 use crate::{
     clock::KitchenClock,
-    event::{deliveries, Event, PendingCounts, SessionId, StaffClaim},
+    event::{deliveries, ChefsOnline, Event, PendingCounts, SessionId, StaffClaim},
     metrics::{CloseLabel, HubMetrics, SessionTypeLabel},
 };
 use app::wire::{Category, KitchenId, Notification, SessionType, UserId, WELCOME_MESSAGE};
@@ -54,10 +54,10 @@ use std::{
     collections::{HashMap, VecDeque},
     sync::{
         atomic::{AtomicUsize, Ordering},
-        Arc, Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard, OnceLock,
     },
 };
-use tokio::sync::Notify;
+use tokio::sync::{mpsc::UnboundedSender, Notify};
 
 /// A socket's number in this hub.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -73,9 +73,20 @@ pub struct SocketOwner {
     pub session_type: SessionType,
 }
 
+/// A chef's first dashboard of a kitchen opened in this process, or their last one closed:
+/// what the hub reports for presence (API.md section 13).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ChefPresence {
+    pub kitchen: KitchenId,
+    pub user: UserId,
+    pub online: bool,
+}
+
 /// The hub's side of one socket.
 struct SocketHandle {
     id: SocketId,
+    /// Its kitchen (a STAFF socket hears its kitchen's presence).
+    kitchen: KitchenId,
     /// The sign-in whose token opened it.
     session: SessionId,
     /// For STAFF sockets, the claim that orders them (newest wins); 0 for ADMIN sockets.
@@ -100,6 +111,16 @@ struct KitchenRoom {
     clock: Option<KitchenClock>,
     /// The kitchen's ADMIN sockets.
     admins: HashMap<SocketId, SocketHandle>,
+    /// How many chefs of the kitchen have a dashboard open on any process, as of the newest
+    /// presence version heard (its STAFF sockets are told when the count changes).
+    chefs_online: ChefsOnlineCount,
+}
+
+/// A kitchen's chefs online, with the presence version it is true as of.
+#[derive(Default, Clone, Copy)]
+struct ChefsOnlineCount {
+    count: i64,
+    version: i64,
 }
 
 /// Everything behind the hub's one lock.
@@ -113,6 +134,8 @@ struct Registry {
     staff: HashMap<UserId, SocketHandle>,
     /// The newest STAFF claim seen per user, from this process or any other.
     newest_claims: HashMap<UserId, i64>,
+    /// ADMIN sockets open here per kitchen and chef: presence changes when one appears or goes.
+    chef_sockets: HashMap<(KitchenId, UserId), usize>,
     next_id: u64,
     /// Set on shutdown: no new socket is registered.
     closed: bool,
@@ -138,6 +161,8 @@ struct Shared {
     /// Wakes the sockets a broadcast queued frames for, a chunk at a time.
     pacer: Pacer,
     metrics: HubMetrics,
+    /// Where the chefs' presence changes in this process go (see [`Hub::report_presence`]).
+    presence: OnceLock<UnboundedSender<ChefPresence>>,
 }
 
 /// A cheap, cloneable handle to the hub.
@@ -219,7 +244,22 @@ impl Hub {
                 all_stopped: Notify::new(),
                 pacer: Pacer::start(),
                 metrics,
+                presence: OnceLock::new(),
             }),
+        }
+    }
+
+    /// Sends every change of this process's chefs' presence to `changes` from now on (the live
+    /// road records it in the database); set once, at start.
+    pub fn report_presence(&self, changes: UnboundedSender<ChefPresence>) {
+        let _ = self.shared.presence.set(changes);
+    }
+
+    /// Reports a presence change, if anyone listens.
+    fn presence_changed(&self, kitchen: KitchenId, user: UserId, online: bool) {
+        if let Some(changes) = self.shared.presence.get() {
+            // Nobody listens after shutdown: the change no longer matters.
+            let _ = changes.send(ChefPresence { kitchen, user, online });
         }
     }
 
@@ -251,7 +291,10 @@ impl Hub {
             SessionType::Admin => 0,
             SessionType::Staff => claim.unwrap_or(id.0 as i64),
         };
-        let handle = SocketHandle { id, session: owner.session, claim, outbox: outbox.clone() };
+        let handle = SocketHandle { id, kitchen: owner.kitchen, session: owner.session, claim, outbox: outbox.clone() };
+        let Registry { kitchens, admins_by_user, staff, newest_claims, chef_sockets, .. } = &mut *registry;
+        let kitchen = kitchens.entry(owner.kitchen).or_default();
+        kitchen.clock = Some(clock);
         let mut greeting = vec![encode(&Notification::Connected {
             message: WELCOME_MESSAGE.to_string(),
             session_type: owner.session_type,
@@ -259,12 +302,14 @@ impl Hub {
             kitchen_id: owner.kitchen,
             timestamp: timestamp.clone(),
             epoch: self.shared.epoch.to_string(),
+            chefs_online: (owner.session_type == SessionType::Staff).then_some(kitchen.chefs_online.count),
         })];
-        let Registry { kitchens, admins_by_user, staff, newest_claims, .. } = &mut *registry;
-        let kitchen = kitchens.entry(owner.kitchen).or_default();
-        kitchen.clock = Some(clock);
+        let mut arrived = false;
         match owner.session_type {
             SessionType::Admin => {
+                let open = chef_sockets.entry((owner.kitchen, owner.user)).or_default();
+                *open += 1;
+                arrived = *open == 1;
                 let counts = kitchen.counts;
                 greeting.extend(Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp))));
                 kitchen.admins.insert(id, handle);
@@ -295,6 +340,9 @@ impl Hub {
             }
         }
         drop(registry);
+        if arrived {
+            self.presence_changed(owner.kitchen, owner.user, true);
+        }
         self.shared.running.fetch_add(1, Ordering::AcqRel);
         self.shared.metrics.sockets_open.get_or_create(&owner.session_type.into()).inc();
         let started = std::time::Instant::now();
@@ -332,6 +380,15 @@ impl Hub {
         let mut registry = self.registry();
         match owner.session_type {
             SessionType::Admin => {
+                let chef = (owner.kitchen, owner.user);
+                let left = registry.chef_sockets.get_mut(&chef).map(|open| {
+                    *open -= 1;
+                    *open == 0
+                });
+                if left == Some(true) {
+                    registry.chef_sockets.remove(&chef);
+                    self.presence_changed(owner.kitchen, owner.user, false);
+                }
                 if let Some(kitchen) = registry.kitchens.get_mut(&owner.kitchen) {
                     kitchen.admins.remove(&id);
                 }
@@ -388,6 +445,34 @@ impl Hub {
             let updates = Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp)));
             broadcast(&mut kitchen.admins, &updates, &self.shared);
         }
+    }
+
+    /// Takes a kitchen's count of chefs online, if newer than what the hub has; when the count
+    /// changed, the kitchen's STAFF sockets are told (`CHEFS_ONLINE`).
+    pub fn set_chefs_online(&self, online: ChefsOnline) {
+        let mut registry = self.registry();
+        let Registry { kitchens, staff, .. } = &mut *registry;
+        let kitchen = kitchens.entry(online.kitchen_id).or_default();
+        if online.version <= kitchen.chefs_online.version {
+            return;
+        }
+        let changed = kitchen.chefs_online.count != online.count;
+        kitchen.chefs_online = ChefsOnlineCount { count: online.count, version: online.version };
+        if !changed {
+            return;
+        }
+        let timestamp = kitchen.clock.map(|clock| clock.now_formatted()).unwrap_or_default();
+        let frame = encode(&Notification::ChefsOnline { count: online.count, timestamp });
+        let cooks: Vec<UserId> =
+            staff.iter().filter(|(_, socket)| socket.kitchen == online.kitchen_id).map(|(user, _)| *user).collect();
+        for cook in cooks {
+            direct(staff, cook, frame.clone(), self.shared.queue_capacity, &self.shared.metrics);
+        }
+    }
+
+    /// The count of chefs online in a kitchen the hub has.
+    pub fn chefs_online(&self, kitchen_id: KitchenId) -> i64 {
+        self.registry().kitchens.get(&kitchen_id).map_or(0, |kitchen| kitchen.chefs_online.count)
     }
 
     /// Admits a write that may broadcast: waits while the fan-out is too far behind, then
