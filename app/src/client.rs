@@ -3,8 +3,8 @@
 
 use crate::wire::{
     Category, CreatedUser, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse,
-    NewDishSuggestion, NewIngredientRequest, NewUser, PasswordChange, RefreshResponse, ReviewBody, Snapshot,
-    TemporaryPassword, User, UserChanges, UserId,
+    NewDishSuggestion, NewIngredientRequest, NewPushSubscription, NewUser, PasswordChange, PushKey, PushSubscriptionId,
+    RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User, UserChanges, UserId,
 };
 use gloo_net::http::{Request, Response};
 use serde::{de::DeserializeOwned, Serialize};
@@ -25,6 +25,13 @@ pub struct CallError {
 impl CallError {
     fn local(message: String) -> CallError {
         CallError { message, ..CallError::default() }
+    }
+
+    /// Whether the request may not have reached the server, or its answer did not come back
+    /// (no answer at all, a 5xx, a first request still being handled): worth sending again
+    /// later with the same `Idempotency-Key`. A 429 is an answer: the user is told it.
+    pub fn worth_retrying(&self) -> bool {
+        self.status == 0 || self.status >= 500 || self.code == "idempotency_in_progress"
     }
 
     /// A field the page itself found wrong before sending, told like the server's own.
@@ -118,14 +125,33 @@ pub async fn item<T: DeserializeOwned>(category: Category, id: i64) -> Result<T,
     get(&format!("/api/v1/{}/{id}", category.resource())).await
 }
 
-/// Asks for an ingredient.
-pub async fn create_ingredient_request(new: &NewIngredientRequest) -> Result<IngredientRequest, CallError> {
-    post("/api/v1/ingredient-requests", new).await
+/// Asks for an ingredient; sent again with the same `key`, it is answered the same item.
+pub async fn create_ingredient_request(new: &NewIngredientRequest, key: &str) -> Result<IngredientRequest, CallError> {
+    post_once("/api/v1/ingredient-requests", new, key).await
 }
 
-/// Suggests a dish.
-pub async fn create_dish_suggestion(new: &NewDishSuggestion) -> Result<DishSuggestion, CallError> {
-    post("/api/v1/dish-suggestions", new).await
+/// Suggests a dish; sent again with the same `key`, it is answered the same suggestion.
+pub async fn create_dish_suggestion(new: &NewDishSuggestion, key: &str) -> Result<DishSuggestion, CallError> {
+    post_once("/api/v1/dish-suggestions", new, key).await
+}
+
+/// The VAPID key pages subscribe with.
+pub async fn push_key() -> Result<PushKey, CallError> {
+    get("/api/v1/push/key").await
+}
+
+/// Subscribes this browser to the signed-in user's pushes.
+pub async fn subscribe_push(subscription: &NewPushSubscription) -> Result<PushSubscriptionId, CallError> {
+    post("/api/v1/push/subscriptions", subscription).await
+}
+
+/// Unsubscribes one of the signed-in user's browsers.
+pub async fn unsubscribe_push(id: i64) -> Result<(), CallError> {
+    let response = Request::delete(&format!("/api/v1/push/subscriptions/{id}")).send().await.map_err(unreachable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    read_json::<serde_json::Value>(response).await.map(|_| ())
 }
 
 /// One page of `category`'s items for the history, newest first: `query` holds the filters
@@ -152,6 +178,15 @@ async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {
 
 async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, CallError> {
     let request = Request::post(path).json(body).map_err(|error| CallError::local(error.to_string()))?;
+    read_json(request.send().await.map_err(unreachable)?).await
+}
+
+/// A POST with an `Idempotency-Key` (API.md section 11).
+async fn post_once<B: Serialize, T: DeserializeOwned>(path: &str, body: &B, key: &str) -> Result<T, CallError> {
+    let request = Request::post(path)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .map_err(|error| CallError::local(error.to_string()))?;
     read_json(request.send().await.map_err(unreachable)?).await
 }
 

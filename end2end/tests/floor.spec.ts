@@ -1,8 +1,7 @@
 // On the kitchen floor (issue 13): the interface in Danish and English, the count on the title
 // and the favicon, the cook's buzz and "while you were away", and the themes.
-import { Browser, BrowserContext, Page } from "@playwright/test";
 import { expect, test } from "./guard";
-import { PASSWORD, serverForTests } from "./server";
+import { serverForTests } from "./server";
 
 const server = serverForTests("each");
 
@@ -10,20 +9,6 @@ declare global {
   interface Window {
     vibrations: number[];
   }
-}
-
-async function signedIn(browser: Browser, email: string, options: { locale?: string } = {}): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
-  const response = await context.request.post(`${server.url}/api/v1/auth/login`, { data: { email, password: PASSWORD } });
-  expect(response.ok()).toBeTruthy();
-  return context;
-}
-
-async function openHome(context: BrowserContext, live = "Live"): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${server.url}/`);
-  await expect(page.getByTestId("link-state")).toHaveText(live);
-  return page;
 }
 
 test("a Danish browser gets the whole interface in Danish, numbers and dates too, and the switch is remembered", async ({ browser }) => {
@@ -41,7 +26,7 @@ test("a Danish browser gets the whole interface in Danish, numbers and dates too
   await signIn.getByRole("button", { name: "Log ind" }).click();
   await expect(signIn.getByRole("alert")).toHaveText("Forkert e-mail eller adgangskode.");
 
-  const chef = await openHome(await signedIn(browser, "gordon@miseos.dk", { locale: "da-DK" }));
+  const chef = await server.openHome(await server.signedIn(browser, "gordon@miseos.dk", { locale: "da-DK" }));
   await expect(chef.getByRole("heading", { name: "Varebestillinger" })).toBeVisible();
   await expect(chef.getByTestId("pending-announcement")).toHaveText("1 afventer: 1 varebestilling, 0 retforslag");
   const card = chef.getByTestId("pending-card").filter({ hasText: "Rødspættefilet" });
@@ -61,7 +46,7 @@ test("a Danish browser gets the whole interface in Danish, numbers and dates too
   await expect(chef.getByTestId("language-switch")).toHaveText("Dansk");
 
   // A cook's validation error, told in Danish from its code and field.
-  const cook = await openHome(await signedIn(browser, "sara@miseos.dk", { locale: "da" }), "Live");
+  const cook = await server.openHome(await server.signedIn(browser, "sara@miseos.dk", { locale: "da" }), "Live");
   await cook.getByRole("button", { name: "Send bestilling" }).click();
   await expect(cook.getByRole("alert").filter({ hasText: "Skriv" })).toHaveText("Skriv varen: én linje på højst 100 tegn.");
   await cook.getByLabel("Vare", { exact: true }).fill("Persille");
@@ -73,7 +58,7 @@ test("a Danish browser gets the whole interface in Danish, numbers and dates too
 });
 
 test("the title and the favicon count what is pending", async ({ browser }) => {
-  const chef = await openHome(await signedIn(browser, "gordon@miseos.dk"));
+  const chef = await server.openHome(await server.signedIn(browser, "gordon@miseos.dk"));
   const icon = chef.locator("link[rel='icon']");
   await expect(chef).toHaveTitle("MiseOS Live");
   await expect(icon).toHaveAttribute("href", "/icon.svg");
@@ -94,7 +79,7 @@ test("the title and the favicon count what is pending", async ({ browser }) => {
 });
 
 test("a cook's phone buzzes once per decision, counts it in the title, and catches up on what came while away", async ({ browser }) => {
-  const context = await signedIn(browser, "ali@miseos.dk");
+  const context = await server.signedIn(browser, "ali@miseos.dk");
   await context.addInitScript(() => {
     window.vibrations = [];
     Object.defineProperty(Navigator.prototype, "vibrate", {
@@ -106,7 +91,7 @@ test("a cook's phone buzzes once per decision, counts it in the title, and catch
   });
   const ali = await server.token("ali@miseos.dk");
   const chef = await server.token("gordon@miseos.dk");
-  const cook = await openHome(context);
+  const cook = await server.openHome(context);
   await expect(cook.getByTestId("while-away")).toHaveCount(0);
 
   // Live: a toast, one buzz, and the title counts the unread toast.
@@ -127,7 +112,7 @@ test("a cook's phone buzzes once per decision, counts it in the title, and catch
   await server.api("POST", `/api/v1/ingredient-requests/${capers.id}/reject`, chef, { note: "Vi har nok" });
   await server.api("POST", `/api/v1/dish-suggestions/${tart.id}/approve`, chef, {});
 
-  const back = await openHome(context);
+  const back = await server.openHome(context);
   const away = back.getByTestId("while-away");
   await expect(away).toBeVisible();
   await expect(away).toContainText("2 decisions on your items while you were away:");
@@ -149,8 +134,8 @@ test("a cook's phone buzzes once per decision, counts it in the title, and catch
 });
 
 test("themes: the system's dark and high-contrast choices, and a manual one that is remembered", async ({ browser }) => {
-  const context = await signedIn(browser, "gordon@miseos.dk");
-  const chef = await openHome(context);
+  const context = await server.signedIn(browser, "gordon@miseos.dk");
+  const chef = await server.openHome(context);
   const paper = () => chef.evaluate(() => getComputedStyle(document.body).backgroundColor);
   await expect(chef.locator("html")).toHaveAttribute("data-theme", "auto");
   expect(await paper()).toBe("rgb(246, 244, 238)");

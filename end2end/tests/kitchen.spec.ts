@@ -1,29 +1,14 @@
 // The live kitchen in a real Chromium: a head chef's dashboard and a cook's view in two
 // separate browser contexts (two people), against the real server binary.
-import { Browser, BrowserContext, Page } from "@playwright/test";
+import { Browser, Page } from "@playwright/test";
 import { expect, test } from "./guard";
-import { PASSWORD, serverForTests } from "./server";
+import { serverForTests } from "./server";
 
 const server = serverForTests("each");
 
-/** A browser context signed in as `email` (the session cookie set by the login call). */
-async function signedIn(browser: Browser, email: string, viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport });
-  const response = await context.request.post(`${server.url}/api/v1/auth/login`, { data: { email, password: PASSWORD } });
-  expect(response.ok()).toBeTruthy();
-  return context;
-}
-
-async function openHome(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${server.url}/`);
-  await expect(page.getByTestId("link-state")).toHaveText("Live");
-  return page;
-}
-
 /** `email`'s home page, live, with the browser's clock under the test's control from the first script on. */
 async function openHomeOnTestClock(browser: Browser, email: string): Promise<Page> {
-  const page = await (await signedIn(browser, email)).newPage();
+  const page = await (await server.signedIn(browser, email)).newPage();
   await page.clock.install({ time: Date.now() });
   await page.goto(`${server.url}/`);
   await expect(page.getByTestId("link-state")).toHaveText("Live");
@@ -33,8 +18,8 @@ async function openHomeOnTestClock(browser: Browser, email: string): Promise<Pag
 const badge = (page: Page, name: "ingredients" | "dishes" | "total") => page.getByTestId(`badge-${name}`).locator(".count");
 
 test("the chef's badge rises when a cook asks, and the cook is told when the chef approves", async ({ browser }) => {
-  const chef = await openHome(await signedIn(browser, "gordon@miseos.dk"));
-  const cook = await openHome(await signedIn(browser, "ali@miseos.dk"));
+  const chef = await server.openHome(await server.signedIn(browser, "gordon@miseos.dk"));
+  const cook = await server.openHome(await server.signedIn(browser, "ali@miseos.dk"));
   await expect(badge(chef, "ingredients")).toHaveText("0");
 
   await cook.getByLabel("Ingredient", { exact: true }).fill("Frisk Dild");
@@ -67,8 +52,8 @@ test("the chef's badge rises when a cook asks, and the cook is told when the che
 });
 
 test("a rejected dish suggestion reaches the cook, and the server's validation shows inline", async ({ browser }) => {
-  const chef = await openHome(await signedIn(browser, "monica@miseos.dk"));
-  const cook = await openHome(await signedIn(browser, "sara@miseos.dk"));
+  const chef = await server.openHome(await server.signedIn(browser, "monica@miseos.dk"));
+  const cook = await server.openHome(await server.signedIn(browser, "sara@miseos.dk"));
 
   await cook.getByRole("button", { name: "Send request" }).click();
   // Told by the error's code and field in the cook's language, not as the server's message.
@@ -87,9 +72,9 @@ test("a rejected dish suggestion reaches the cook, and the server's validation s
 });
 
 test("a cook's second tab takes over and the first stays disconnected", async ({ browser }) => {
-  const context = await signedIn(browser, "noah@miseos.dk");
-  const first = await openHome(context);
-  const second = await openHome(context);
+  const context = await server.signedIn(browser, "noah@miseos.dk");
+  const first = await server.openHome(context);
+  const second = await server.openHome(context);
   await expect(first.getByRole("alert").filter({ hasText: "MiseOS was opened in another tab or device" })).toBeVisible();
   await expect(first.getByTestId("link-state")).toHaveText("Disconnected");
   // It does not reconnect by itself (which would in turn replace the second tab).
@@ -99,7 +84,7 @@ test("a cook's second tab takes over and the first stays disconnected", async ({
 });
 
 test("after a server restart the dashboard reconnects and shows the right counts", async ({ browser }) => {
-  const chef = await openHome(await signedIn(browser, "gordon@miseos.dk"));
+  const chef = await server.openHome(await server.signedIn(browser, "gordon@miseos.dk"));
   const cookToken = await server.token("ali@miseos.dk");
   await server.api("POST", "/api/v1/ingredient-requests", cookToken, { itemName: "Smør", quantity: 1, unit: "kg" });
   await expect(badge(chef, "ingredients")).toHaveText("1");
@@ -119,13 +104,13 @@ test("after a server restart the dashboard reconnects and shows the right counts
 });
 
 test("markup in a name is shown as text and never runs", async ({ browser }) => {
-  const chef = await openHome(await signedIn(browser, "gordon@miseos.dk"));
+  const chef = await server.openHome(await server.signedIn(browser, "gordon@miseos.dk"));
   let dialogs = 0;
   chef.on("dialog", (dialog) => {
     dialogs += 1;
     void dialog.dismiss();
   });
-  const cook = await openHome(await signedIn(browser, "ali@miseos.dk"));
+  const cook = await server.openHome(await server.signedIn(browser, "ali@miseos.dk"));
   const hostile = "<img src=x onerror=alert(1)>";
   await cook.getByLabel("Ingredient", { exact: true }).fill(hostile);
   await cook.getByLabel("Unit").fill("kg");
@@ -142,7 +127,7 @@ test("markup in a name is shown as text and never runs", async ({ browser }) => 
 });
 
 test("a cook over the write limit is told so in words, next to the form", async ({ browser }) => {
-  const context = await signedIn(browser, "sara@miseos.dk");
+  const context = await server.signedIn(browser, "sara@miseos.dk");
   // Thirty requests a minute are allowed; the session cookie authenticates these, so they
   // come from the kitchen's own origin as JSON, like the app's.
   for (let index = 0; index < 30; index++) {
@@ -152,7 +137,7 @@ test("a cook over the write limit is told so in words, next to the form", async 
     });
     expect(response.status()).toBe(201);
   }
-  const cook = await openHome(context);
+  const cook = await server.openHome(context);
   await cook.getByLabel("Ingredient", { exact: true }).fill("Persille");
   await cook.getByLabel("Unit").fill("bundt");
   await cook.getByRole("button", { name: "Send request" }).click();

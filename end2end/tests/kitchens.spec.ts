@@ -1,7 +1,7 @@
 // Two kitchens in one deployment (API.md section 9), in a real Chromium: the demo kitchen's
 // head chef and a second kitchen's, made from the command line, each on a live dashboard.
 // Each sees only their own kitchen's items, counts and people.
-import { Browser, BrowserContext, Page } from "@playwright/test";
+import { Page } from "@playwright/test";
 import { expect, test } from "./guard";
 import { PASSWORD, serverForTests } from "./server";
 
@@ -23,20 +23,6 @@ async function addUser(kitchen: string, email: string, firstName: string, role: 
   await server.api("POST", "/api/v1/auth/password", token, { currentPassword: temporary, newPassword: NOMA_PASSWORD });
 }
 
-async function signIn(browser: Browser, email: string, password: string): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const response = await context.request.post(`${server.url}/api/v1/auth/login`, { data: { email, password } });
-  expect(response.ok()).toBeTruthy();
-  return context;
-}
-
-async function dashboard(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${server.url}/`);
-  await expect(page.getByTestId("link-state")).toHaveText("Live");
-  return page;
-}
-
 async function tokenOf(email: string, password: string): Promise<string> {
   const response = await fetch(`${server.url}/api/v1/auth/login`, {
     method: "POST",
@@ -55,8 +41,8 @@ test("two head chefs of two kitchens each see only their own kitchen", async ({ 
   await addUser(kitchen, "rene@noma.dk", "René", "HEAD_CHEF");
   await addUser(kitchen, "mette@noma.dk", "Mette", "LINE_COOK");
 
-  const gordon = await dashboard(await signIn(browser, "gordon@miseos.dk", PASSWORD));
-  const rene = await dashboard(await signIn(browser, "rene@noma.dk", NOMA_PASSWORD));
+  const gordon = await server.openHome(await server.signedIn(browser, "gordon@miseos.dk", {}, PASSWORD));
+  const rene = await server.openHome(await server.signedIn(browser, "rene@noma.dk", {}, NOMA_PASSWORD));
   await expect(badge(gordon)).toHaveText("0");
   await expect(badge(rene)).toHaveText("0");
 

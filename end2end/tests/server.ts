@@ -1,5 +1,6 @@
 // Starts and stops the real MiseOS server binary for the browser tests: a fresh data
 // directory (so a fresh SQLite database with the demo users) on a port of its own.
+import { Browser, BrowserContext, BrowserContextOptions, expect, Page } from "@playwright/test";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,6 +36,8 @@ export class MiseServer {
   private process?: ChildProcess;
   private dir?: string;
   port = 0;
+  /** More environment for the next start (e.g. `MISEOS_PUSH_EXTRA_ORIGINS`). */
+  extraEnv: NodeJS.ProcessEnv = {};
 
   /** The data directory, made on first use and again after `dispose`. */
   get dataDir(): string {
@@ -63,6 +66,7 @@ export class MiseServer {
       LEPTOS_ENV: isRelease ? "PROD" : "DEV",
       RUST_LOG: "warn,server=info",
       NO_COLOR: "1",
+      ...this.extraEnv,
     };
   }
 
@@ -118,6 +122,28 @@ export class MiseServer {
     await this.stop();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
+  }
+
+  /** A browser context (a person's browser) signed in as `email`: the login call sets the
+   * session cookie. */
+  async signedIn(
+    browser: Browser,
+    email: string,
+    options: BrowserContextOptions = {},
+    password = PASSWORD,
+  ): Promise<BrowserContext> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    const response = await context.request.post(`${this.url}/api/v1/auth/login`, { data: { email, password } });
+    expect(response.ok()).toBeTruthy();
+    return context;
+  }
+
+  /** `context`'s home page, once its socket shows `live` ("Live"). */
+  async openHome(context: BrowserContext, live = "Live"): Promise<Page> {
+    const page = await context.newPage();
+    await page.goto(`${this.url}/`);
+    await expect(page.getByTestId("link-state")).toHaveText(live);
+    return page;
   }
 
   /** Signs in through the REST API and returns the token. */

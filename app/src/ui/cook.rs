@@ -1,13 +1,17 @@
 //! The cook's view: ask for an ingredient, suggest a dish, follow one's own items live, and
 //! get a toast (and a buzz, where the phone can) the moment a chef approves or rejects one.
 //! Decisions made while no page of theirs was connected are shown once, together, as "while
-//! you were away" (see [`away`]).
+//! you were away" (see [`away`]). A submission made on bad Wi-Fi is queued on the device and
+//! sent once the network is back ([`SubmissionQueue`]); the page says when no chef has a
+//! dashboard open; and the phone can get the decisions as notifications while locked
+//! ([`PushControl`]).
 
 use super::{
     away::{self, AwayPanel},
     badge::CountBadge,
     data, full_name,
     item::{status_badge, Shown},
+    notifications::PushControl,
     preferences::{tr, use_preferences},
     signed_in_page,
     toasts::{ToastRegion, Toasts, Tone},
@@ -15,9 +19,10 @@ use super::{
 use crate::{
     client,
     live::{self, LinkState},
+    queue::{self, Queued, Submission},
     wire::{
         Category, Decision, DishSuggestion, IngredientRequest, Item, ItemDetails, NewDishSuggestion,
-        NewIngredientRequest, Quantity, ReviewNotice, ReviewStatus, User, UserId,
+        NewIngredientRequest, Notification, Quantity, ReviewNotice, ReviewStatus, User, UserId,
     },
 };
 use leptos::prelude::*;
@@ -66,6 +71,87 @@ impl MyItems {
     }
 }
 
+/// Puts a newly created item at the top of its list, unless the list has it already (a
+/// re-fetch after a reconnect may have brought it first).
+fn add_new<D: ItemDetails>(items: &mut Vec<Item<D>>, created: Item<D>) {
+    if items.iter().all(|item| item.id != created.id) {
+        items.insert(0, created);
+    }
+}
+
+/// The cook's submissions that could not be sent yet (offline, or no answer came), kept on
+/// the device with their keys, and sent in order when the network is back: each results in
+/// exactly one item however many times it is sent (API.md section 11).
+#[derive(Clone, Copy)]
+struct SubmissionQueue {
+    user: UserId,
+    waiting: RwSignal<Vec<Queued>>,
+    mine: MyItems,
+    /// Whether a flush is under way (one at a time keeps the order and the sends few).
+    flushing: RwSignal<bool>,
+}
+
+impl SubmissionQueue {
+    fn new(user: UserId, mine: MyItems) -> SubmissionQueue {
+        SubmissionQueue { user, waiting: RwSignal::new(Vec::new()), mine, flushing: RwSignal::new(false) }
+    }
+
+    /// Reads what this device kept (in the browser only: the server knows nothing of it).
+    fn load(self) {
+        self.waiting.set(queue::load(self.user));
+    }
+
+    /// Keeps a submission to send later.
+    fn keep(self, queued: Queued) {
+        self.waiting.update(|waiting| waiting.push(queued));
+        queue::save(self.user, &self.waiting.get_untracked());
+    }
+
+    /// Sends one submission with its key; the created item goes into the lists.
+    async fn send(self, queued: &Queued) -> Result<(), client::CallError> {
+        match &queued.submission {
+            Submission::Ingredient(new) => {
+                let created = client::create_ingredient_request(new, &queued.key).await?;
+                self.mine.requests.update(|items| add_new(items, created));
+            }
+            Submission::Dish(new) => {
+                let created = client::create_dish_suggestion(new, &queued.key).await?;
+                self.mine.suggestions.update(|items| add_new(items, created));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what waits, oldest first, until one finds no answer (it is tried again at the
+    /// next chance). One the server refuses for good (a rule it breaks) is dropped and `failed`
+    /// is told.
+    fn flush(self, failed: impl Fn(String, client::CallError) + 'static) {
+        if self.flushing.get_untracked() || self.waiting.with_untracked(Vec::is_empty) || !queue::online() {
+            return;
+        }
+        self.flushing.set(true);
+        leptos::task::spawn_local(async move {
+            while let Some(next) = self.waiting.with_untracked(|waiting| waiting.first().cloned()) {
+                match self.send(&next).await {
+                    Err(failure) if failure.worth_retrying() => break,
+                    outcome => {
+                        self.waiting.update(|waiting| waiting.retain(|queued| queued.key != next.key));
+                        queue::save(self.user, &self.waiting.get_untracked());
+                        if let Err(failure) = outcome {
+                            failed(next.submission.name().to_string(), failure);
+                        }
+                    }
+                }
+            }
+            self.flushing.set(false);
+        });
+    }
+}
+
+/// How often a page with queued submissions tries to send them, besides when the browser
+/// says it is back online and when the socket reconnects.
+const FLUSH_EVERY_MS: u32 = 15_000;
+
 /// Records a decision on the item it names; false when the list does not have it.
 fn record_review<D: ItemDetails>(items: &mut [Item<D>], notice: &ReviewNotice, status: ReviewStatus) -> bool {
     match items.iter_mut().find(|item| item.id == notice.request_id) {
@@ -92,6 +178,24 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: UserId) ->
     let toasts = Toasts::new();
     let preferences = use_preferences();
     let catch_up = away::CatchUp::new(user_id);
+    let submissions = SubmissionQueue::new(user_id, mine);
+    // How many chefs have a dashboard open (API.md section 13); unknown until welcomed.
+    let chefs_online = RwSignal::new(None::<i64>);
+    let not_sent = move |name: String, failure: client::CallError| {
+        toasts.show(Tone::Bad, preferences.locale.not_sent(&name, &preferences.locale.error(&failure)));
+    };
+    // In the browser only: what this device kept from before, then every chance to send it.
+    Effect::new(move |_| {
+        submissions.load();
+        submissions.flush(not_sent);
+        on_window_event("online", move || submissions.flush(not_sent));
+        leptos::task::spawn_local(async move {
+            loop {
+                gloo_timers::future::TimeoutFuture::new(FLUSH_EVERY_MS).await;
+                submissions.flush(not_sent);
+            }
+        });
+    });
 
     // After the first render and after every re-fetch: what was decided while away.
     Effect::new(move |_| {
@@ -106,8 +210,14 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: UserId) ->
             move || {
                 catch_up.refetch_started();
                 mine.refetch(move || catch_up.refetch_done());
+                submissions.flush(not_sent);
             },
             move |message| {
+                match &message {
+                    Notification::Connected { chefs_online: Some(count), .. }
+                    | Notification::ChefsOnline { count, .. } => chefs_online.set(Some(*count)),
+                    _ => {}
+                }
                 let Some((decision, notice)) = message.as_review() else { return };
                 catch_up.heard_live(notice);
                 mine.apply(decision, notice);
@@ -137,21 +247,39 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: UserId) ->
         let full = |count: usize| i64::try_from(count).unwrap_or(i64::MAX) >= data::COOK_PAGE_ITEMS;
         mine.requests.with(|items| full(items.len())) || mine.suggestions.with(|items| full(items.len()))
     };
+    let has_items = move || {
+        mine.requests.with(|items| !items.is_empty())
+            || mine.suggestions.with(|items| !items.is_empty())
+            || submissions.waiting.with(|waiting| !waiting.is_empty())
+    };
     view! {
         <CountBadge count=unseen/>
         <ToastRegion toasts/>
+        <Show when=move || chefs_online.get() == Some(0)>
+            <p class="banner" role="status" data-testid="no-chef">{tr("No chef online: your request will wait.")}</p>
+        </Show>
         <AwayPanel catch_up/>
+        <PushControl/>
         <div class="columns">
-            <IngredientForm mine/>
-            <DishForm mine/>
+            <IngredientForm submissions/>
+            <DishForm submissions/>
         </div>
         <section class="mine" aria-labelledby="mine-heading">
             <h2 id="mine-heading">{tr("My requests and suggestions")}</h2>
             <Show
-                when=move || mine.requests.with(|items| !items.is_empty()) || mine.suggestions.with(|items| !items.is_empty())
+                when=has_items
                 fallback=move || view! { <p class="empty">{tr("Nothing asked for yet.")}</p> }
             >
                 <ul class="cards">
+                    <For each=move || submissions.waiting.get() key=|queued| queued.key.clone() let:queued>
+                        <li class="card" data-testid="queued-item">
+                            <div class="card-head">
+                                <h3 class="title">{queued.submission.name().to_string()}</h3>
+                                <span class="status queued">{tr("Queued")}</span>
+                            </div>
+                            <p class="meta">{tr("Not sent yet: it goes as soon as the connection is back.")}</p>
+                        </li>
+                    </For>
                     <For each=move || mine.requests.get() key=|item| (item.id, item.status) let:item>
                         <MyItem
                             title=item.name().to_string()
@@ -181,6 +309,15 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: UserId) ->
             </Show>
         </section>
     }
+}
+
+/// Calls `react` on every `event` of the window, for as long as the page lives.
+fn on_window_event(event: &str, react: impl Fn() + 'static) {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else { return };
+    let listener = wasm_bindgen::closure::Closure::<dyn Fn()>::new(react);
+    let _ = window.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+    listener.forget();
 }
 
 /// A short buzz, on phones that can (`navigator.vibrate`); elsewhere nothing.
@@ -233,17 +370,25 @@ impl Sending {
         Sending { busy: RwSignal::new(false), error: RwSignal::new(None) }
     }
 
-    /// Sends `request`; hands its result to `done`, or shows what failed.
-    fn send<T: 'static>(
-        self,
-        request: impl std::future::Future<Output = Result<T, client::CallError>> + 'static,
-        done: impl FnOnce(T) + 'static,
-    ) {
-        self.busy.set(true);
+    /// Sends a submission now, or queues it when the device is offline or no answer comes;
+    /// `done` clears the form once it is sent or queued. What the server refuses is shown next
+    /// to the form, which keeps what was typed.
+    fn submit(self, submissions: SubmissionQueue, submission: Submission, done: impl FnOnce() + 'static) {
+        let queued = Queued::new(submission);
         self.error.set(None);
+        if !queue::online() {
+            submissions.keep(queued);
+            done();
+            return;
+        }
+        self.busy.set(true);
         leptos::task::spawn_local(async move {
-            match request.await {
-                Ok(result) => done(result),
+            match submissions.send(&queued).await {
+                Ok(()) => done(),
+                Err(failure) if failure.worth_retrying() => {
+                    submissions.keep(queued);
+                    done();
+                }
                 Err(failure) => self.error.set(Some(failure)),
             }
             self.busy.set(false);
@@ -281,7 +426,7 @@ fn CookForm(
 
 /// Ask for an ingredient. The server validates; its message is shown next to the form.
 #[component]
-fn IngredientForm(mine: MyItems) -> impl IntoView {
+fn IngredientForm(submissions: SubmissionQueue) -> impl IntoView {
     let item_name = RwSignal::new(String::new());
     let quantity = RwSignal::new(String::from("1"));
     let unit = RwSignal::new(String::new());
@@ -301,8 +446,7 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
             unit: unit.get_untracked(),
             note: Some(written_note).filter(|text| !text.trim().is_empty()),
         };
-        sending.send(async move { client::create_ingredient_request(&new).await }, move |created| {
-            mine.requests.update(|items| items.insert(0, created));
+        sending.submit(submissions, Submission::Ingredient(new), move || {
             item_name.set(String::new());
             quantity.set("1".into());
             unit.set(String::new());
@@ -331,15 +475,14 @@ fn IngredientForm(mine: MyItems) -> impl IntoView {
 
 /// Suggest a dish. The server validates; its message is shown next to the form.
 #[component]
-fn DishForm(mine: MyItems) -> impl IntoView {
+fn DishForm(submissions: SubmissionQueue) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let sending = Sending::new();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         let new = NewDishSuggestion { name: name.get_untracked(), description: description.get_untracked() };
-        sending.send(async move { client::create_dish_suggestion(&new).await }, move |created| {
-            mine.suggestions.update(|items| items.insert(0, created));
+        sending.submit(submissions, Submission::Dish(new), move || {
             name.set(String::new());
             description.set(String::new());
         });

@@ -239,6 +239,14 @@ impl Locale {
         format!("{} {email}", self.t("Signed in as"))
     }
 
+    /// A queued submission the server refused for good when it was finally sent.
+    pub fn not_sent(self, name: &str, why: &str) -> String {
+        match self {
+            Locale::En => format!("“{name}” was not sent: {why}"),
+            Locale::Da => format!("“{name}” blev ikke sendt: {why}"),
+        }
+    }
+
     /// The head of "while you were away": how many decisions it holds.
     pub fn while_away_count(self, decisions: usize) -> String {
         match (self, decisions) {
@@ -327,6 +335,25 @@ fn danish(english: &str) -> Option<&'static str> {
         "This account has too many MiseOS screens open, and this was the oldest. This page no longer updates; close some and reload it." => {
             "Kontoen har for mange MiseOS-skærme åbne, og denne var den ældste. Siden opdateres ikke længere; luk nogle og genindlæs den."
         }
+        // The cook's page on bad Wi-Fi, presence and notifications.
+        "No chef online: your request will wait." => "Ingen køkkenchef online: din bestilling venter.",
+        "Queued" => "I kø",
+        "Not sent yet: it goes as soon as the connection is back." => {
+            "Ikke sendt endnu: den sendes, så snart forbindelsen er tilbage."
+        }
+        "On an iPhone or iPad, notifications work once MiseOS is on the Home Screen: tap Share, then Add to Home Screen, and open it from there." => {
+            "På iPhone og iPad virker notifikationer, når MiseOS er på hjemmeskærmen: tryk på Del, så Føj til hjemmeskærm, og åbn den derfra."
+        }
+        "Notifications are blocked for MiseOS in this browser's settings." => {
+            "Notifikationer fra MiseOS er blokeret i browserens indstillinger."
+        }
+        "Get the chefs' decisions on this device even when MiseOS is closed." => {
+            "Få køkkenchefernes afgørelser på denne enhed, også når MiseOS er lukket."
+        }
+        "Turn on notifications" => "Slå notifikationer til",
+        "Notifications are on for this device." => "Notifikationer er slået til på denne enhed.",
+        "Turn off" => "Slå fra",
+        "Notifications could not be turned on." => "Notifikationer kunne ikke slås til.",
         "Head chef" => "Køkkenchef",
         "Sous chef" => "Souschef",
         "Line cook" => "Kok",

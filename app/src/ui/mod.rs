@@ -26,6 +26,7 @@ mod history;
 mod i18n;
 mod item;
 mod login;
+mod notifications;
 mod password;
 mod preferences;
 mod team;
@@ -187,11 +188,19 @@ fn interactive() -> ReadSignal<bool> {
 fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: bool) -> impl IntoView {
     let interactive = interactive();
     let preferences = preferences::use_preferences();
-    Effect::new(move |_| crate::live::keep_session_fresh());
+    Effect::new(move |_| {
+        crate::live::keep_session_fresh();
+        // Every signed-in page: the service worker (notifications, bad Wi-Fi), and this
+        // device's push subscription kept bound to this sign-in when notifications are on.
+        crate::push::register_service_worker(preferences.locale().code());
+        leptos::task::spawn_local(crate::push::keep_on());
+    });
     let is_head_chef = user.role == Role::HeadChef;
     let role = user.role;
     let on_sign_out = move |_| {
         leptos::task::spawn_local(async {
+            // Notifications off before the session ends (the server would drop them with it).
+            crate::push::forget().await;
             crate::client::logout().await;
             // The socket may be told first and go there itself; either way the page says so.
             crate::client::go_to(&crate::live::sign_in_path(crate::wire::EndReason::SignedOut.reason()));
