@@ -4,7 +4,7 @@
 # load generator over loopback. Prints every figure; stops what it started.
 #
 #   scripts/bench.sh            all scenarios
-#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct reconnect snapshot scale-out site
+#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct push reconnect snapshot scale-out site
 # (scale-out needs the local PostgreSQL, as the tests do; site needs Chromium and end2end's packages)
 # The server logs at `warn` (MISEOS_BENCH_LOG=info measures the production default, with its
 # request and socket spans). MISEOS_BENCH_BIN=/some/dir measures the server, loadgen and floor
@@ -28,6 +28,9 @@ export MISEOS_DEMO=true
 # One head chef holds thousands of sockets (more than the default connection ceiling) and one
 # cook posts hundreds of items a minute: the limits of section 8 are lifted.
 export MISEOS_MAX_CONNECTIONS=0 MISEOS_MAX_CONNECTIONS_PER_ADDRESS=0 MISEOS_MAX_SOCKETS_PER_USER=0 MISEOS_MAX_SOCKET_OPENS_PER_MINUTE=0 MISEOS_MAX_NEW_ITEMS_PER_MINUTE=0 MISEOS_MAX_PENDING_PER_USER=0
+# The push scenario's push service runs in the load generator, on loopback.
+push_service=127.0.0.1:7101
+export MISEOS_PUSH_EXTRA_ORIGINS="http://$push_service"
 data=$(mktemp -d /tmp/miseos-bench.XXXXXX)
 export DATABASE_URL="sqlite://$data/miseos.db?mode=rwc"
 server_port=5101
@@ -106,6 +109,21 @@ run() {
     direct)
       echo "== 10,000 staff sessions, 500 reviews/s"
       start_server; loadgen --scenario direct --staff 10000 --rate 500 --events 5000 --posters 4; stop_server ;;
+    push)
+      echo "== Web Push: 10,000 cooks, 200 decisions/s; without subscriptions, then each pushed while 10,000 admins get 2 creates/s"
+      start_server; loadgen --scenario push --staff 10000 --rate 200 --events 6000 --posters 4; stop_server
+      rm -f "$data"/miseos.db*
+      start_server
+      loadgen --scenario push --staff 10000 --rate 200 --events 6000 --posters 4 --push-service "$push_service" > "$data/push.txt" &
+      generator=$!
+      for _ in $(seq 1 1200); do grep -q '^reviewing' "$data/push.txt" && break; sleep 0.1; done
+      sleep 2
+      echo "-- 10,000 admins of the demo kitchen, 2 creates/s, while the pushes flow:"
+      loadgen --scenario broadcast --admins 10000 --rate 2 --events 20 --posters 1
+      wait "$generator"
+      echo "-- the pushes:"
+      cat "$data/push.txt"
+      stop_server ;;
     reconnect)
       echo "== 10,000 sessions reconnecting after a restart (app backoff, full jitter)"
       start_server

@@ -1,7 +1,9 @@
 // Renders the README's screenshots into docs/screenshots/: the dashboard and the cook's view at
 // desktop and phone size, the wall screen in light and dark, the cook's "while you were
-// away", the history, and the dashboard in Danish.
+// away", the history, the dashboard in Danish, and the cook's phone offline with its queue and
+// with notifications on.
 import { Browser, Page, expect, test } from "@playwright/test";
+import { createECDH, randomBytes } from "node:crypto";
 import path from "node:path";
 import { MiseServer, PASSWORD } from "../tests/server";
 
@@ -70,6 +72,62 @@ test("screenshots of every view", async ({ browser }) => {
     await danish.screenshot({ path: path.join(out, "dashboard-danish.png"), fullPage: true });
     const danishCook = await open(browser, server, "sara@miseos.dk", { locale: "da-DK", viewport: sizes.phone });
     await danishCook.screenshot({ path: path.join(out, "cook-danish-phone.png"), fullPage: true });
+  } finally {
+    await server.dispose();
+  }
+});
+
+test("screenshots of the cook's phone on bad Wi-Fi and with notifications on", async ({ browser }) => {
+  // A kitchen where no chef has a dashboard open.
+  const server = new MiseServer();
+  await server.start();
+  try {
+    const offline = await open(browser, server, "ali@miseos.dk", { viewport: sizes.phone });
+    await offline.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await offline.context().setOffline(true);
+    for (const [name, unit] of [["Frisk Dild", "bunch"], ["Persille", "bunch"], ["Citroner", "kg"]]) {
+      await offline.getByLabel("Ingredient", { exact: true }).fill(name);
+      await offline.getByLabel("Unit").fill(unit);
+      await offline.getByRole("button", { name: "Send request" }).click();
+    }
+    await expect(offline.getByTestId("queued-item")).toHaveCount(3);
+    await expect(offline.getByTestId("no-chef")).toBeVisible();
+    await offline.screenshot({ path: path.join(out, "cook-offline-queue.png"), fullPage: true });
+    await offline.context().close();
+
+    // Headless Chromium has no push service: the subscription is stubbed, as in tests/reach.spec.ts.
+    const browserKey = createECDH("prime256v1");
+    browserKey.generateKeys();
+    const context = await browser.newContext({ viewport: sizes.phone, deviceScaleFactor: 1, locale: "en-GB" });
+    await context.addCookies([{ name: "miseos_theme", value: "light", url: server.url }]);
+    await context.grantPermissions(["notifications"], { origin: server.url });
+    await context.addInitScript(
+      ({ p256dh, auth }) => {
+        const endpoint = "https://push.example.invalid/screenshot";
+        let subscription: unknown = null;
+        PushManager.prototype.subscribe = async function (options?: PushSubscriptionOptionsInit) {
+          const key = options?.applicationServerKey as Uint8Array;
+          const applicationServerKey = key.buffer.slice(key.byteOffset, key.byteOffset + key.byteLength);
+          subscription = {
+            endpoint,
+            options: { userVisibleOnly: true, applicationServerKey },
+            toJSON: () => ({ endpoint, expirationTime: null, keys: { p256dh, auth } }),
+            unsubscribe: async () => true,
+          };
+          return subscription as PushSubscription;
+        };
+        PushManager.prototype.getSubscription = async () => subscription as PushSubscription | null;
+      },
+      { p256dh: browserKey.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url") },
+    );
+    await context.request.post(`${server.url}/api/v1/auth/login`, { data: { email: "ali@miseos.dk", password: PASSWORD } });
+    const cook = await context.newPage();
+    await cook.goto(`${server.url}/`);
+    await expect(cook.getByTestId("link-state")).toHaveText(/Live/);
+    await cook.getByRole("button", { name: "Turn on notifications" }).click();
+    await expect(cook.getByTestId("push-control")).toContainText("Notifications are on for this device.");
+    await cook.screenshot({ path: path.join(out, "cook-notifications-on.png"), fullPage: true });
+    await context.close();
   } finally {
     await server.dispose();
   }

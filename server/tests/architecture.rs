@@ -266,7 +266,8 @@ fn the_walls_hold() {
     names("live::bus", &["live::hub", "accounts", "http"]);
     names("live::hub", &["store", "live::bus", "accounts", "http"]);
     names("live", &["http"]);
-    names("store", &["live", "http", "accounts"]);
+    names("store", &["live", "http", "accounts", "outbound"]);
+    names("outbound", &["live", "http", "accounts"]);
     names("accounts", &["live", "http"]);
     names("event", &["store", "live", "http", "accounts", "config"]);
     names("config", &["store", "live", "http", "accounts", "event"]);

@@ -32,6 +32,10 @@ const LEASE: Duration = Duration::from_secs(30);
 /// How often the sender looks for pushes that came due without a wake-up.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
+/// How long the VAPID key read from the database is used before it is read again: a key
+/// replaced by `server push rotate-key` signs every process's pushes within this.
+const KEY_READ_EVERY: Duration = Duration::from_secs(5);
+
 /// The first retry waits at most this long; each next one twice as long, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(3_600);
@@ -71,7 +75,7 @@ impl Sender {
     async fn run(self: Arc<Self>, sends: &TaskTracker, stop: CancellationToken) {
         let places = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
         let wake = self.store.outbox_wake();
-        let mut key: Option<Arc<VapidKey>> = None;
+        let mut key = KeyInUse::default();
         loop {
             let first = tokio::select! {
                 () = stop.cancelled() => return,
@@ -114,24 +118,16 @@ impl Sender {
         }
     }
 
-    /// Takes at most `room` due pushes, with the VAPID key to sign them (read again each
-    /// time: `server push rotate-key` may have replaced it); `None` when nothing is due.
-    async fn take(
-        &self,
-        room: usize,
-        key: &mut Option<Arc<VapidKey>>,
-    ) -> Result<Option<(Arc<VapidKey>, Vec<DuePush>)>, String> {
+    /// Takes at most `room` due pushes, with the VAPID key to sign them; `None` when nothing
+    /// is due.
+    async fn take(&self, room: usize, key: &mut KeyInUse) -> Result<Option<(Arc<VapidKey>, Vec<DuePush>)>, String> {
         let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
-        let due =
-            self.store.take_due_pushes(i64::try_from(room).unwrap_or(1), lease_ms).await.map_err(|e| e.to_string())?;
+        let limit = i64::try_from(room).unwrap_or(1);
+        let due = self.store.take_due_pushes(limit, lease_ms).await.map_err(|error| error.to_string())?;
         if due.is_empty() {
             return Ok(None);
         }
-        let stored = self.store.push_key().await.map_err(|e| e.to_string())?.ok_or("no VAPID key")?;
-        if !key.as_ref().is_some_and(|key| key.is(&stored)) {
-            *key = Some(Arc::new(VapidKey::from_stored(&stored)?));
-        }
-        Ok(key.clone().map(|key| (key, due)))
+        Ok(Some((key.current(&self.store).await?, due)))
     }
 
     /// Sends one push and records what came of it.
@@ -227,6 +223,30 @@ impl Sender {
             tracing::info!(subscription = push.subscription_id, status, answer = %String::from_utf8_lossy(&text), "push not accepted");
         }
         Attempt::Answered(outcome)
+    }
+}
+
+/// The VAPID key the sender signs with, read from the database again every
+/// [`KEY_READ_EVERY`] (`server push rotate-key` may have replaced it).
+#[derive(Default)]
+struct KeyInUse {
+    key: Option<(Arc<VapidKey>, Instant)>,
+}
+
+impl KeyInUse {
+    async fn current(&mut self, store: &Store) -> Result<Arc<VapidKey>, String> {
+        if let Some((key, read_at)) = &self.key {
+            if read_at.elapsed() < KEY_READ_EVERY {
+                return Ok(key.clone());
+            }
+        }
+        let stored = store.push_key().await.map_err(|error| error.to_string())?.ok_or("no VAPID key")?;
+        let key = match self.key.take() {
+            Some((key, _)) if key.is(&stored) => key,
+            _ => Arc::new(VapidKey::from_stored(&stored)?),
+        };
+        self.key = Some((key.clone(), Instant::now()));
+        Ok(key)
     }
 }
 

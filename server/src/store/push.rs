@@ -256,7 +256,8 @@ impl Store {
     }
 
     /// Takes at most `limit` pushes that are due, for `lease_ms`: until then no process takes
-    /// them again. Oldest due first.
+    /// them again. Oldest due first. One statement takes a whole batch with its subscriptions;
+    /// it runs as a write (SQLite's writers take turns).
     pub async fn take_due_pushes(&self, limit: i64, lease_ms: i64) -> Result<Vec<DuePush>, StoreError> {
         let mut write = self.begin_write().await?;
         let now = database_now(self.backend);
@@ -264,34 +265,36 @@ impl Store {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        let of_subscription = |column: &str| {
+            format!("(SELECT s.{column} FROM push_subscriptions s WHERE s.id = outbox.push_subscription_id)")
+        };
         let sql = format!(
             "UPDATE outbox SET due_at = {now} + $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox WHERE due_at <= {now} AND push_subscription_id IS NOT NULL \
              ORDER BY due_at LIMIT $2{skip_locked}) \
-             RETURNING id, push_subscription_id, payload, created_at, attempts, due_at - $1"
+             RETURNING id, push_subscription_id, payload, created_at, attempts, due_at - $1, {}, {}, {}",
+            of_subscription("endpoint"),
+            of_subscription("p256dh"),
+            of_subscription("auth"),
         );
         let taken = sqlx::query(AssertSqlSafe(sql)).bind(lease_ms).bind(limit).fetch_all(&mut *write.tx).await?;
-        let mut pushes = Vec::with_capacity(taken.len());
-        for row in &taken {
-            let subscription_id: i64 = row.try_get(1)?;
-            let subscription = sqlx::query("SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE id = $1")
-                .bind(subscription_id)
-                .fetch_one(&mut *write.tx)
-                .await?;
-            pushes.push(DuePush {
-                outbox_id: row.try_get(0)?,
-                subscription_id,
-                endpoint: subscription.try_get(0)?,
-                p256dh: subscription.try_get(1)?,
-                auth: subscription.try_get(2)?,
-                payload: row.try_get(2)?,
-                created_at: row.try_get(3)?,
-                attempts: row.try_get(4)?,
-                taken_at: row.try_get(5)?,
-            });
-        }
         write.tx.commit().await?;
-        Ok(pushes)
+        taken
+            .iter()
+            .map(|row| {
+                Ok(DuePush {
+                    outbox_id: row.try_get(0)?,
+                    subscription_id: row.try_get(1)?,
+                    payload: row.try_get(2)?,
+                    created_at: row.try_get(3)?,
+                    attempts: row.try_get(4)?,
+                    taken_at: row.try_get(5)?,
+                    endpoint: row.try_get(6)?,
+                    p256dh: row.try_get(7)?,
+                    auth: row.try_get(8)?,
+                })
+            })
+            .collect()
     }
 
     /// Removes a push from the outbox: sent, or given up.

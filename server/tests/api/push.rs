@@ -313,3 +313,41 @@ async fn two_processes_send_each_push_exactly_once() {
     items.dedup();
     assert_eq!((before, items.len()), (expected, expected), "each decision pushed exactly once");
 }
+
+/// The resolved address is checked, not only the URL's text: an `https://` endpoint whose name
+/// resolves to loopback (here `localhost`, as DNS rebinding would make a public-looking name)
+/// is accepted as text, but no connection is ever made to it; its subscription is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_resolves_to_a_private_address_is_never_connected_to() {
+    let inside = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a listener");
+    let port = inside.local_addr().expect("an address").port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    let watcher = tokio::spawn(async move {
+        while inside.accept().await.is_ok() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let service = PushService::start().await;
+    let app = app_for(Db::Sqlite, &service).await;
+    let (chef, ali) = (app.token(GORDON).await, app.token(ALI).await);
+    let rebound = NewPushSubscription {
+        endpoint: format!("https://localhost:{port}/push/inside"),
+        ..Browser::new(&service, "unused").subscription()
+    };
+    expect_json::<PushSubscriptionId>(app.post("/api/v1/push/subscriptions", &ali, &rebound).await, 201).await;
+    approve(&app, &chef, app.create_request(&ali, "Dild").await).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left: Vec<PushSubscriptionInfo> = expect_json(app.get("/api/v1/push/subscriptions", &ali).await, 200).await;
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the subscription was not dropped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 0, "nothing connected to the loopback listener");
+    let metrics = reqwest::get(format!("{}/metrics", app.address)).await.expect("GET").text().await.expect("text");
+    assert!(metrics.contains("miseos_push_attempts_total{outcome=\"unsendable\"} 1"), "{metrics}");
+    watcher.abort();
+}

@@ -3,12 +3,11 @@
 //! several client processes when one cannot hold them all.
 
 use crate::{
-    client::{connect_sessions, next_text, number_after, user, HttpConnection, Minter, MINTER_NEEDS},
+    client::{account_of, connect_sessions, next_text, number_after, user, HttpConnection, Minter, MINTER_NEEDS},
     measure::{latency_line, sample_process, servers_cpu, unix_micros},
     Args,
 };
 use app::wire::{NewIngredientRequest, Role, UserId};
-use server::store::NewAccount;
 use std::{
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -297,17 +296,7 @@ async fn bench_kitchens(minter: &Minter, count: usize) -> Vec<(UserId, UserId)> 
         }
         let kitchen = minter.store.create_kitchen(&format!("Bench {offset}"), None).await.expect("a kitchen");
         for (id, role) in [(chef, Role::HeadChef), (cook, Role::LineCook)] {
-            let user = user(id, role);
-            let account = NewAccount {
-                kitchen_id: kitchen.id,
-                email: user.email,
-                first_name: user.first_name,
-                last_name: user.last_name,
-                role,
-                password_hash: hash.clone(),
-                must_change_password: false,
-            };
-            accounts.push((id, account));
+            accounts.push((id, account_of(user(id, role), kitchen.id, &hash)));
         }
     }
     for chunk in accounts.chunks(1000) {

@@ -2,12 +2,12 @@
 //! connections for posting, and tokens minted as the server would.
 
 use crate::{measure::Tally, Args};
-use app::wire::{Role, User, UserId};
+use app::wire::{KitchenId, Role, User, UserId};
 use futures::StreamExt;
 use server::{
     accounts::{tokens::new_session_id, TokenKeys},
     clock::KitchenClock,
-    store::{now_millis, Store},
+    store::{now_millis, NewAccount, Store},
 };
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -192,6 +192,79 @@ pub fn user(id: UserId, role: Role) -> User {
         // The benchmarks run against the demo kitchen.
         kitchen_id: server::store::DEMO_KITCHEN_ID,
     }
+}
+
+/// The account of a bench `user` in `kitchen`, with `password_hash`.
+pub fn account_of(user: User, kitchen: KitchenId, password_hash: &str) -> NewAccount {
+    NewAccount {
+        kitchen_id: kitchen,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        role: user.role,
+        password_hash: password_hash.to_string(),
+        must_change_password: false,
+    }
+}
+
+/// One pending ingredient request by each of `tokens`' users, named `<prefix>-<n>`, in their
+/// order; their ids.
+pub async fn one_item_each(args: &Args, tokens: &[String], prefix: &str) -> Vec<usize> {
+    let mut http = HttpConnection::open(args.server).await.expect("HTTP");
+    let mut ids = Vec::with_capacity(tokens.len());
+    for (offset, token) in tokens.iter().enumerate() {
+        let body = serde_json::to_string(&app::wire::NewIngredientRequest {
+            item_name: format!("{prefix}-{offset}"),
+            quantity: app::wire::Quantity(1.0),
+            unit: "kg".into(),
+            note: None,
+        })
+        .expect("serializable");
+        let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", token, &body).await.expect("POST");
+        assert_eq!(status, 201, "{answer}");
+        ids.push(number_after(&answer, "\"id\":").expect("an id"));
+    }
+    ids
+}
+
+/// Approves the first `events` of `item_ids` as `chef`, paced at `args.rate` a second over
+/// `args.posters` connections; `about_to_send(position, item id)` runs just before each call
+/// (where the caller stamps its send time). Returns when every call was answered, with when it started.
+pub async fn approve_at_rate(
+    args: &Args,
+    chef: &str,
+    item_ids: Vec<usize>,
+    events: usize,
+    about_to_send: impl Fn(usize, usize) + Clone,
+) -> Instant {
+    let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let item_ids = Arc::new(item_ids);
+    let reviewers = (0..args.posters.max(1)).map(|_| {
+        let (next, item_ids, about_to_send) = (next.clone(), item_ids.clone(), about_to_send.clone());
+        async move {
+            let mut http = HttpConnection::open(args.server).await.expect("HTTP");
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= events {
+                    return;
+                }
+                tokio::time::sleep_until((started + interval * index as u32).into()).await;
+                let id = item_ids[index];
+                about_to_send(index, id);
+                let (status, answer) = http
+                    .call("POST", &format!("/api/v1/ingredient-requests/{id}/approve"), chef, "")
+                    .await
+                    .expect("POST");
+                if status != 200 {
+                    eprintln!("review answered {status}: {answer}");
+                }
+            }
+        }
+    });
+    futures::future::join_all(reviewers).await;
+    started
 }
 
 /// Opens the sessions with these indexes (at most `--connect-concurrency` at a time, each

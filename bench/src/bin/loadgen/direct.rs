@@ -2,18 +2,15 @@
 //! from the review call to the decision's frame.
 
 use crate::{
-    client::{connect_sessions, number_after, read_session, user, HttpConnection, Minter, MINTER_NEEDS},
+    client::{approve_at_rate, connect_sessions, one_item_each, read_session, user, Minter, MINTER_NEEDS},
     measure::{report_latencies, sample_process, Tally},
     Args,
 };
-use app::wire::{NewIngredientRequest, Role, UserId};
+use app::wire::{Role, UserId};
 use server::store::NewAccount;
 use std::{
-    sync::{
-        atomic::{AtomicUsize, Ordering},
-        Arc,
-    },
-    time::{Duration, Instant},
+    sync::{atomic::Ordering, Arc},
+    time::Duration,
 };
 
 pub async fn run(args: &Args) {
@@ -46,20 +43,7 @@ pub async fn run(args: &Args) {
         tokens.push(minter.token(UserId(first_id + offset)).await);
     }
     // Each staff user asks for one item, so each review has its one recipient.
-    let mut http = HttpConnection::open(args.server).await.expect("HTTP");
-    let mut item_ids = Vec::with_capacity(args.staff);
-    for (offset, token) in tokens.iter().enumerate() {
-        let body = serde_json::to_string(&NewIngredientRequest {
-            item_name: format!("bench-{offset}"),
-            quantity: app::wire::Quantity(1.0),
-            unit: "kg".into(),
-            note: None,
-        })
-        .expect("serializable");
-        let (status, answer) = http.call("POST", "/api/v1/ingredient-requests", token, &body).await.expect("POST");
-        assert_eq!(status, 201, "{answer}");
-        item_ids.push(number_after(&answer, "\"id\":").expect("an id"));
-    }
+    let item_ids = one_item_each(args, &tokens, "bench").await;
     let (sessions, report) =
         connect_sessions(args, (0..args.staff).collect(), |index| Some(tokens[index].clone())).await;
     println!("connected: {report}");
@@ -75,33 +59,10 @@ pub async fn run(args: &Args) {
     }
     let server_before = sample_process(args.server_pid);
     let chef = minter.token(UserId(1)).await;
-    let interval = Duration::from_secs_f64(1.0 / args.rate.max(0.001));
-    let started = Instant::now();
-    let next = Arc::new(AtomicUsize::new(0));
-    let item_ids = Arc::new(item_ids);
-    let reviewers = (0..args.posters.max(1)).map(|_| {
-        let (next, item_ids, tally, chef) = (next.clone(), item_ids.clone(), tally.clone(), chef.clone());
-        async move {
-            let mut http = HttpConnection::open(args.server).await.expect("HTTP");
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                if index >= events {
-                    return;
-                }
-                tokio::time::sleep_until((started + interval * index as u32).into()).await;
-                let id = item_ids[index];
-                tally.sent_at[id].store(tally.now_micros().max(1), Ordering::Release);
-                let (status, answer) = http
-                    .call("POST", &format!("/api/v1/ingredient-requests/{id}/approve"), &chef, "")
-                    .await
-                    .expect("POST");
-                if status != 200 {
-                    eprintln!("review answered {status}: {answer}");
-                }
-            }
-        }
-    });
-    futures::future::join_all(reviewers).await;
+    let started = approve_at_rate(args, &chef, item_ids, events, |_, id| {
+        tally.sent_at[id].store(tally.now_micros().max(1), Ordering::Release);
+    })
+    .await;
     let took = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let server_after = sample_process(args.server_pid);

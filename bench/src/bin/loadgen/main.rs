@@ -16,6 +16,9 @@
 //! - `reconnect`: N sessions that reconnect like the browser app (full-jitter backoff); restart
 //!   the server meanwhile; reports how long until every session was welcomed again.
 //! - `snapshot`: `--posters` keep-alive connections read the snapshot for `--seconds`.
+//! - `push`: `--staff` cooks of a kitchen of their own, each with a pending item and (with
+//!   `--push-service`) a push subscription to a push service this tool runs; their head chef
+//!   reviews `--events` items at `--rate`; latency from each review call to its push arriving.
 //!
 //! Sessions are spread over `--source-ips` loopback addresses (127.0.0.1, 127.0.0.2, …) so the
 //! ephemeral port range is never the limit. Tokens are minted with the server's secret
@@ -27,6 +30,7 @@ mod client;
 mod direct;
 mod idle;
 mod measure;
+mod push;
 mod reconnect;
 mod snapshot;
 
@@ -40,6 +44,7 @@ pub enum Scenario {
     Idle,
     Reconnect,
     Snapshot,
+    Push,
 }
 
 #[derive(Parser)]
@@ -90,6 +95,10 @@ pub struct Args {
     /// Set by the driver for the client processes it starts: read as shard N of --clients.
     #[arg(long, hide = true)]
     pub reader_shard: Option<usize>,
+    /// Where the push scenario's push service listens (its origin must be in the server's
+    /// MISEOS_PUSH_EXTRA_ORIGINS); without it, the scenario subscribes nobody.
+    #[arg(long)]
+    pub push_service: Option<SocketAddr>,
     /// The server process, for its CPU time and RSS.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -126,5 +135,6 @@ async fn main() {
         Scenario::Idle => idle::run(&args).await,
         Scenario::Reconnect => reconnect::run(&args).await,
         Scenario::Snapshot => snapshot::run(&args).await,
+        Scenario::Push => push::run(&args).await,
     }
 }
