@@ -2,9 +2,10 @@
 //! hydration; the session cookie authenticates them.
 
 use crate::wire::{
-    Category, CreatedUser, Decision, DishSuggestion, ErrorBody, IngredientRequest, LoginRequest, LoginResponse,
-    NewDishSuggestion, NewIngredientRequest, NewPushSubscription, NewUser, PasswordChange, PushKey, PushSubscriptionId,
-    RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User, UserChanges, UserId,
+    BulkReview, BulkReviewResults, Category, CreatedUser, Decision, DishSuggestion, ErrorBody, IngredientRequest,
+    KitchenChanges, KitchenSettings, LoginRequest, LoginResponse, NewDishSuggestion, NewIngredientRequest,
+    NewPushSubscription, NewUser, PasswordChange, PushKey, PushSubscriptionId, RefreshResponse, ReviewBody, Snapshot,
+    TemporaryPassword, User, UserChanges, UserId,
 };
 use gloo_net::http::{Request, Response};
 use serde::{de::DeserializeOwned, Serialize};
@@ -104,6 +105,19 @@ pub async fn me() -> Result<User, CallError> {
     get("/api/v1/auth/me").await
 }
 
+/// The caller's kitchen and its settings.
+#[cfg_attr(feature = "ssr", allow(dead_code, reason = "the server renders from its store instead"))]
+pub async fn kitchen() -> Result<KitchenSettings, CallError> {
+    get("/api/v1/kitchen").await
+}
+
+/// Changes the kitchen's settings (head chefs); the settings as they now are.
+pub async fn change_kitchen(changes: &KitchenChanges) -> Result<KitchenSettings, CallError> {
+    let request =
+        Request::patch("/api/v1/kitchen").json(changes).map_err(|error| CallError::local(error.to_string()))?;
+    read_json(request.send().await.map_err(unreachable)?).await
+}
+
 /// The kitchen's counts, as the dashboard's badges start from them.
 #[cfg_attr(feature = "ssr", allow(dead_code, reason = "the server renders from its store instead"))]
 pub async fn snapshot() -> Result<Snapshot, CallError> {
@@ -170,6 +184,11 @@ pub async fn history_page<T: DeserializeOwned>(
 pub async fn review(category: Category, id: i64, decision: Decision, note: Option<String>) -> Result<(), CallError> {
     let path = format!("/api/v1/{}/{id}/{}", category.resource(), decision.action());
     post::<_, serde_json::Value>(&path, &ReviewBody { note }).await.map(|_| ())
+}
+
+/// Approves or rejects several items with one note; what came of each, in order.
+pub async fn review_many(body: &BulkReview) -> Result<BulkReviewResults, CallError> {
+    post("/api/v1/reviews", body).await
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {

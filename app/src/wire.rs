@@ -308,6 +308,8 @@ pub trait ItemDetails:
     const CATEGORY: Category;
     /// The name notifications and cards show.
     fn name(&self) -> &str;
+    /// A whole item of this kind, as one of either kind.
+    fn into_any(item: Item<Self>) -> AnyItem;
 }
 
 /// An ingredient request or a dish suggestion as the REST API returns it: the kind's own
@@ -358,6 +360,9 @@ impl ItemDetails for IngredientDetails {
     fn name(&self) -> &str {
         &self.item_name
     }
+    fn into_any(item: Item<Self>) -> AnyItem {
+        AnyItem::IngredientRequest(item)
+    }
 }
 
 /// What a dish suggestion proposes; also the body of `POST /api/v1/dish-suggestions`.
@@ -374,6 +379,9 @@ impl ItemDetails for DishDetails {
     const CATEGORY: Category = Category::DishSuggestion;
     fn name(&self) -> &str {
         &self.name
+    }
+    fn into_any(item: Item<Self>) -> AnyItem {
+        AnyItem::DishSuggestion(item)
     }
 }
 
@@ -392,6 +400,79 @@ pub type NewDishSuggestion = DishDetails;
 pub struct ReviewBody {
     #[serde(default)]
     pub note: Option<String>,
+}
+
+/// A kitchen and its settings (`GET /api/v1/kitchen`, API.md section 12).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct KitchenSettings {
+    pub id: KitchenId,
+    pub name: String,
+    /// Its IANA time zone (the deployment's when it has none of its own).
+    pub time_zone: String,
+    /// A pending item's waiting time turns amber after this many minutes…
+    pub amber_minutes: i64,
+    /// …and red after this many (at least `amberMinutes`).
+    pub red_minutes: i64,
+    /// A pending item is escalated after this many minutes; 0: never.
+    pub escalate_after_minutes: i64,
+}
+
+/// Body of `PATCH /api/v1/kitchen` (head chefs): the settings to change, any of them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KitchenChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amber_minutes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub red_minutes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after_minutes: Option<i64>,
+}
+
+/// Body of `POST /api/v1/reviews`: one decision, with one note, on 1 to 100 items (API.md
+/// section 12).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct BulkReview {
+    /// `APPROVED` or `REJECTED`.
+    pub decision: ReviewStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub items: Vec<ItemRef>,
+}
+
+/// One item, named by its kind and id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ItemRef {
+    pub category: Category,
+    pub id: i64,
+}
+
+/// Answer of `POST /api/v1/reviews`: one result per item, in the order they were given.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct BulkReviewResults {
+    pub results: Vec<BulkReviewResult>,
+}
+
+/// What came of one item of a bulk review: the status its own route would have answered
+/// (200, 404, 409; 503 when the database failed it), with the reviewed item on 200.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct BulkReviewResult {
+    pub category: Category,
+    pub id: i64,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<AnyItem>,
 }
 
 /// Answer of `GET /api/v1/notifications/snapshot`: the dashboard badges.
@@ -442,6 +523,44 @@ pub struct NewItemNotice {
     /// contract's minute format).
     #[serde(default)]
     pub created_at_millis: i64,
+    /// The whole item as committed (API.md section 12), so a dashboard shows the card without
+    /// reading it. `None` only from an older process of a rolling upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<Box<AnyItem>>,
+}
+
+/// An item of either kind, as a NEW_* message and a bulk review's result carry it.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(untagged)]
+pub enum AnyItem {
+    IngredientRequest(IngredientRequest),
+    DishSuggestion(DishSuggestion),
+}
+
+/// The schema: one of the two item schemas, by reference (each is described once).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AnyItem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(utoipa::openapi::Ref::from_schema_name(Category::IngredientRequest.item_schema()))
+            .item(utoipa::openapi::Ref::from_schema_name(Category::DishSuggestion.item_schema()))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AnyItem {}
+
+/// An item approved or rejected, told to every admin session of its kitchen so that every
+/// dashboard takes its card away at once (API.md section 12).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemReviewedNotice {
+    pub category: Category,
+    pub request_id: i64,
+    pub status: ReviewStatus,
+    pub reviewed_by: Person,
+    pub timestamp: String,
 }
 
 /// A review decision, sent to the requester's staff session.
@@ -543,6 +662,12 @@ pub enum Notification {
     RequestRejected(ReviewNotice),
     SuggestionApproved(ReviewNotice),
     SuggestionRejected(ReviewNotice),
+    /// To ADMIN sockets: an item was reviewed (sent before the count it changed).
+    ItemReviewed(ItemReviewedNotice),
+    /// To every socket of a kitchen: its settings changed (API.md section 12).
+    KitchenUpdated {
+        kitchen: KitchenSettings,
+    },
     /// To STAFF sockets: the number of chefs online in the kitchen changed.
     ChefsOnline {
         count: i64,

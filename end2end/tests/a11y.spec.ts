@@ -24,6 +24,7 @@ const pages: { path: string; as?: string; ready: (page: Page) => Promise<void> }
   { path: "/history", as: "gordon@miseos.dk", ready: async (page) => expect(page.getByTestId("history-row").first()).toBeVisible() },
   { path: "/history", as: "ali@miseos.dk", ready: async (page) => expect(page.getByTestId("history-row").first()).toBeVisible() },
   { path: "/team", as: "gordon@miseos.dk", ready: async (page) => expect(page.getByTestId("team-member").first()).toBeVisible() },
+  { path: "/settings", as: "gordon@miseos.dk", ready: async (page) => expect(page.locator("#kitchen-name")).toBeEnabled() },
   { path: "/password", as: "ali@miseos.dk", ready: async (page) => expect(page.locator("#current-password")).toBeEnabled() },
 ];
 

@@ -60,12 +60,12 @@ test("a Danish browser gets the whole interface in Danish, numbers and dates too
 test("the title and the favicon count what is pending", async ({ browser }) => {
   const chef = await server.openHome(await server.signedIn(browser, "gordon@miseos.dk"));
   const icon = chef.locator("link[rel='icon']");
-  await expect(chef).toHaveTitle("MiseOS Live");
+  await expect(chef).toHaveTitle("MiseOS Test Kitchen · MiseOS Live");
   await expect(icon).toHaveAttribute("href", "/icon.svg");
   const ali = await server.token("ali@miseos.dk");
   await server.api("POST", "/api/v1/ingredient-requests", ali, { itemName: "Kapers", quantity: 1, unit: "glas" });
   await server.api("POST", "/api/v1/dish-suggestions", ali, { name: "Tarteletter", description: "" });
-  await expect(chef).toHaveTitle("(2) MiseOS Live");
+  await expect(chef).toHaveTitle("(2) MiseOS Test Kitchen · MiseOS Live");
   await expect(icon).toHaveAttribute("data-count", "2");
   await expect(icon).toHaveAttribute("href", /^data:image\/svg\+xml,.*%3E2%3C\/text%3E/);
   // The icon is a real image the browser can draw.
@@ -99,9 +99,9 @@ test("a cook's phone buzzes once per decision, counts it in the title, and catch
   await server.api("POST", `/api/v1/ingredient-requests/${dill.id}/approve`, chef, {});
   await expect(cook.getByTestId("toast")).toContainText("Gordon Ramsay approved “Frisk Dild”.");
   expect(await cook.evaluate(() => window.vibrations)).toEqual([200]);
-  await expect(cook).toHaveTitle("(1) MiseOS Live");
+  await expect(cook).toHaveTitle("(1) MiseOS Test Kitchen · MiseOS Live");
   await cook.getByTestId("toast").getByRole("button", { name: "Dismiss" }).click();
-  await expect(cook).toHaveTitle("MiseOS Live");
+  await expect(cook).toHaveTitle("MiseOS Test Kitchen · MiseOS Live");
 
   // Away: the page is gone while two decisions are made. (Leaving it first: a closing page's
   // socket can still hear the next decision, which then counts as seen, rightly.)
@@ -121,12 +121,12 @@ test("a cook's phone buzzes once per decision, counts it in the title, and catch
   await expect(away).toContainText("Vi har nok");
   // The dill was toasted live, so it is not news.
   await expect(away).not.toContainText("Frisk Dild");
-  await expect(back).toHaveTitle("(2) MiseOS Live");
+  await expect(back).toHaveTitle("(2) MiseOS Test Kitchen · MiseOS Live");
   expect(await back.evaluate(() => window.vibrations)).toEqual([]);
 
   await away.getByTestId("mark-seen").click();
   await expect(away).toHaveCount(0);
-  await expect(back).toHaveTitle("MiseOS Live");
+  await expect(back).toHaveTitle("MiseOS Test Kitchen · MiseOS Live");
   // Seen is seen: a new visit does not show them again.
   await back.reload();
   await expect(back.getByTestId("link-state")).toHaveText("Live");

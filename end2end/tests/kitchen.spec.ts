@@ -148,14 +148,14 @@ test("a cook over the write limit is told so in words, next to the form", async 
 
 test("a pending item shows how long it has waited, amber after 10 minutes and red after 20, and the title counts", async ({ browser }) => {
   const chef = await openHomeOnTestClock(browser, "gordon@miseos.dk");
-  await expect(chef).toHaveTitle("MiseOS Live");
+  await expect(chef).toHaveTitle("MiseOS Test Kitchen · MiseOS Live");
 
   const cook = await server.token("ali@miseos.dk");
   await server.api("POST", "/api/v1/ingredient-requests", cook, { itemName: "Kørvel", quantity: 1, unit: "bundt" });
   const card = chef.getByTestId("pending-card").filter({ hasText: "Kørvel" });
   const waiting = card.getByTestId("waiting");
   await expect(waiting).toHaveText("waiting under a minute");
-  await expect(chef).toHaveTitle("(1) MiseOS Live");
+  await expect(chef).toHaveTitle("(1) MiseOS Test Kitchen · MiseOS Live");
 
   await chef.clock.fastForward("10:30");
   await expect(waiting).toHaveText("waiting 10 min");
@@ -166,7 +166,7 @@ test("a pending item shows how long it has waited, amber after 10 minutes and re
 
   await card.getByRole("button", { name: "Approve" }).click();
   await expect(card).toHaveCount(0);
-  await expect(chef).toHaveTitle("MiseOS Live");
+  await expect(chef).toHaveTitle("MiseOS Test Kitchen · MiseOS Live");
   await chef.context().close();
 });
 

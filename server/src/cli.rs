@@ -174,7 +174,9 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
     if let Command::Restore { path } = &command {
         return restore(config, path, out).await;
     }
-    let store = Store::connect(&config.effective_database_url(), 2, KitchenClock::new(config.timezone)).await?;
+    let store = Store::connect(&config.effective_database_url(), 2, KitchenClock::new(config.timezone))
+        .await?
+        .with_kitchen_defaults(crate::startup::kitchen_defaults(config));
     // What the command line changes is announced to the running servers.
     let store = store.clone().with_sink(Arc::new(Bus::outside(store.backend())));
     let result = match command {

@@ -16,6 +16,11 @@ impl KitchenClock {
         KitchenClock { zone }
     }
 
+    /// Its time zone.
+    pub fn zone(&self) -> Tz {
+        self.zone
+    }
+
     /// The current instant in Unix milliseconds.
     pub fn now_millis(&self) -> i64 {
         Utc::now().timestamp_millis()

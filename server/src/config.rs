@@ -43,7 +43,8 @@ pub struct Config {
     #[arg(long, env = "MISEOS_TIMEZONE", default_value = "UTC")]
     pub timezone: chrono_tz::Tz,
 
-    /// Minutes a pending item waits before the dashboard shows its waiting time in amber.
+    /// Minutes a pending item waits before the dashboard shows its waiting time in amber: the
+    /// setting of every kitchen that has none of its own, and of every new kitchen.
     #[arg(long, env = "MISEOS_WAITING_AMBER_MINUTES", default_value_t = 10)]
     pub waiting_amber_minutes: u32,
 
@@ -51,6 +52,11 @@ pub struct Config {
     /// (at least the amber threshold).
     #[arg(long, env = "MISEOS_WAITING_RED_MINUTES", default_value_t = 20)]
     pub waiting_red_minutes: u32,
+
+    /// Minutes a pending item waits before it is escalated (0: never); like the waiting
+    /// colours, the default of kitchens without their own setting.
+    #[arg(long, env = "MISEOS_ESCALATE_AFTER_MINUTES", default_value_t = 15)]
+    pub escalate_after_minutes: u32,
 
     /// Origins whose pages may open the notification socket with the session cookie,
     /// comma-separated (e.g. `https://kitchen.example`). When unset, only an Origin equal to

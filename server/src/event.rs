@@ -9,7 +9,10 @@
 //! one event.
 
 pub use app::wire::EndReason;
-use app::wire::{Category, Decision, KitchenId, NewItemNotice, Notification, Person, ReviewNotice, UserId};
+use app::wire::{
+    AnyItem, Category, Decision, ItemReviewedNotice, KitchenId, KitchenSettings, NewItemNotice, Notification, Person,
+    ReviewNotice, UserId,
+};
 use serde::{Deserialize, Serialize};
 
 /// Everything a committed write can announce to the running processes.
@@ -23,6 +26,15 @@ pub enum Announcement {
     SessionsEnded(SessionsEnded),
     /// How many chefs of a kitchen have a dashboard open changed.
     ChefsOnline(ChefsOnline),
+    /// A kitchen's settings changed.
+    KitchenUpdated(KitchenUpdate),
+}
+
+/// A kitchen's settings as of their `version` (each change takes the next, in commit order).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct KitchenUpdate {
+    pub settings: KitchenSettings,
+    pub version: i64,
 }
 
 /// How many of a kitchen's head and sous chefs have an ADMIN socket open on any process, as of
@@ -66,8 +78,15 @@ impl Event {
 /// What an [`Event`] announces.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 pub enum Change {
-    /// A new item is waiting for review.
-    Created { item_id: i64, item_name: String, requested_by: Person },
+    /// A new item is waiting for review; `item` is the whole of it as committed (`None` only
+    /// in an event logged by an older process).
+    Created {
+        item_id: i64,
+        item_name: String,
+        requested_by: Person,
+        #[serde(default)]
+        item: Option<Box<AnyItem>>,
+    },
     /// An item was approved or rejected.
     Reviewed {
         item_id: i64,
@@ -88,8 +107,9 @@ pub struct Delivery {
 }
 
 /// The messages `event` turns into, stamped with its timestamp: a new item is announced to
-/// the admins and followed by its count; a review sends the admins only the count and tells
-/// the requester. The count is left out when it is no news (`count_is_news` false: an event
+/// the admins (the whole item) and followed by its count; a review is told to the admins
+/// (ITEM_REVIEWED, so every dashboard takes the card away) before its count, and to the
+/// requester. The count is left out when it is no news (`count_is_news` false: an event
 /// the counts already include, heard again after a resync).
 pub fn deliveries(event: &Event, count_is_news: bool) -> Delivery {
     let timestamp = &event.timestamp;
@@ -100,7 +120,7 @@ pub fn deliveries(event: &Event, count_is_news: bool) -> Delivery {
         timestamp: timestamp.to_string(),
     });
     match &event.change {
-        Change::Created { item_id, item_name, requested_by } => {
+        Change::Created { item_id, item_name, requested_by, item } => {
             let announcement = Notification::new_item(NewItemNotice {
                 category: event.category,
                 request_id: *item_id,
@@ -109,6 +129,7 @@ pub fn deliveries(event: &Event, count_is_news: bool) -> Delivery {
                 timestamp: timestamp.to_string(),
                 // A creation's event is stamped with the item's creation instant.
                 created_at_millis: event.at_millis,
+                item: item.clone(),
             });
             Delivery { to_admins: std::iter::once(announcement).chain(count).collect(), to_staff: None }
         }
@@ -123,8 +144,15 @@ pub fn deliveries(event: &Event, count_is_news: bool) -> Delivery {
                 // A review's event is stamped with the review's instant.
                 reviewed_at_millis: event.at_millis,
             };
+            let reviewed = Notification::ItemReviewed(ItemReviewedNotice {
+                category: event.category,
+                request_id: *item_id,
+                status: decision.status(),
+                reviewed_by: reviewed_by.clone(),
+                timestamp: timestamp.to_string(),
+            });
             Delivery {
-                to_admins: count.into_iter().collect(),
+                to_admins: std::iter::once(reviewed).chain(count).collect(),
                 to_staff: Some((*requester_id, Notification::review(*decision, notice))),
             }
         }
@@ -220,32 +248,46 @@ impl std::fmt::Display for SessionId {
 mod tests {
     use super::*;
     use crate::validate::{MAX_NAME_CHARS, MAX_NOTE_CHARS};
+    use app::wire::{DishDetails, Item, ItemDetails, ReviewStatus};
 
-    /// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. The field limits keep the
-    /// largest event far below that: every character of a name or note at its widest in JSON
-    /// (four UTF-8 bytes), and the reviewer's name as long as a name can be.
+    /// On PostgreSQL an event travels as JSON in the event log (the NOTIFY names only its
+    /// kitchen and `seq`): a new item's event carries the whole item and reads back equal, and
+    /// one logged by an older process, without the item, still reads.
     #[test]
-    fn the_largest_event_fits_a_notify_payload() {
-        let widest_name = "🦞".repeat(MAX_NAME_CHARS);
-        let person = Person { id: UserId(i64::MAX), first_name: widest_name.clone(), last_name: widest_name.clone() };
+    fn events_round_trip_through_the_event_log() {
+        let ali = Person { id: UserId(3), first_name: "Ali".into(), last_name: "Hassan".into() };
+        let item = Item {
+            id: 7,
+            details: DishDetails { name: "🦞".repeat(MAX_NAME_CHARS), description: "\"".repeat(MAX_NOTE_CHARS) },
+            status: ReviewStatus::Pending,
+            requested_by: ali.clone(),
+            created_at: "2026-12-06 18:40".into(),
+            created_at_millis: 1_796_582_400_000,
+            reviewed_by: None,
+            reviewed_at: None,
+            reviewed_at_millis: None,
+            review_note: None,
+        };
         let event = Event {
-            kitchen_id: KitchenId(i64::MAX),
-            counts: PendingCounts { ingredient_requests: i64::MAX, dish_suggestions: i64::MAX, seq: i64::MAX },
+            kitchen_id: KitchenId(1),
+            counts: PendingCounts { ingredient_requests: 0, dish_suggestions: 1, seq: 12 },
             category: Category::DishSuggestion,
-            at_millis: i64::MAX,
-            timestamp: "+262143-12-31 23:59".into(),
-            change: Change::Reviewed {
-                item_id: i64::MAX,
-                item_name: widest_name.clone(),
-                requester_id: UserId(i64::MAX),
-                reviewed_by: person,
-                // The longer of the two names.
-                decision: Decision::Approve,
-                note: Some("\"".repeat(MAX_NOTE_CHARS / 2) + &"🦞".repeat(MAX_NOTE_CHARS / 2)),
+            at_millis: item.created_at_millis,
+            timestamp: item.created_at.clone(),
+            change: Change::Created {
+                item_id: 7,
+                item_name: item.details.name.clone(),
+                requested_by: ali,
+                item: Some(Box::new(DishDetails::into_any(item))),
             },
         };
-        let payload = serde_json::to_string(&event).unwrap();
-        assert!(payload.len() < 4000, "{} bytes", payload.len());
+        let logged = serde_json::to_string(&event).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&logged).unwrap(), event);
+
+        let mut older: serde_json::Value = serde_json::from_str(&logged).unwrap();
+        older["change"]["Created"].as_object_mut().unwrap().remove("item");
+        let read: Event = serde_json::from_value(older).unwrap();
+        assert!(matches!(read.change, Change::Created { item: None, item_id: 7, .. }));
     }
 
     #[test]

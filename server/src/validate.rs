@@ -4,7 +4,7 @@
 //!
 //! The bounds also keep every event well under PostgreSQL's 8000-byte NOTIFY limit.
 
-use app::wire::{NewDishSuggestion, NewIngredientRequest, NewUser, UserChanges};
+use app::wire::{KitchenSettings, NewDishSuggestion, NewIngredientRequest, NewUser, UserChanges};
 
 /// Longest item or dish name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -38,6 +38,34 @@ pub fn ingredient_request(new: &NewIngredientRequest) -> Result<(), String> {
 pub fn dish_suggestion(new: &NewDishSuggestion) -> Result<(), String> {
     single_line("name", &new.name, MAX_NAME_CHARS)?;
     free_text("description", &new.description, MAX_DESCRIPTION_CHARS)
+}
+
+/// Longest a setting of minutes may be: a day.
+pub const MAX_SETTING_MINUTES: i64 = 24 * 60;
+
+/// Checks a kitchen's settings as they would be after a change (so red is checked against
+/// the amber it would have).
+pub fn kitchen_settings(settings: &KitchenSettings) -> Result<(), String> {
+    single_line("name", &settings.name, MAX_NAME_CHARS)?;
+    if settings.time_zone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(format!(
+            "timeZone must be an IANA time zone such as Europe/Copenhagen, not {:?}",
+            settings.time_zone
+        ));
+    }
+    if !(1..=MAX_SETTING_MINUTES).contains(&settings.amber_minutes) {
+        return Err(format!("amberMinutes must be a whole number from 1 to {MAX_SETTING_MINUTES}"));
+    }
+    if !(settings.amber_minutes..=MAX_SETTING_MINUTES).contains(&settings.red_minutes) {
+        return Err(format!(
+            "redMinutes must be a whole number from amberMinutes ({}) to {MAX_SETTING_MINUTES}",
+            settings.amber_minutes
+        ));
+    }
+    if !(0..=MAX_SETTING_MINUTES).contains(&settings.escalate_after_minutes) {
+        return Err(format!("escalateAfterMinutes must be a whole number from 0 (never) to {MAX_SETTING_MINUTES}"));
+    }
+    Ok(())
 }
 
 /// Longest first or last name, in characters.

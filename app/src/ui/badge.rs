@@ -1,4 +1,4 @@
-//! The count a page shows outside itself: in the tab or home-screen title ("(3) MiseOS Live")
+//! The count a page shows outside itself: in the tab or home-screen title ("(3) Noma · MiseOS Live")
 //! and on the favicon, so a chef sees what waits from another tab and a cook sees news on a
 //! phone's tab strip.
 
@@ -10,12 +10,13 @@ const APP_NAME: &str = "MiseOS Live";
 /// The plain icon (public/icon.svg), shown when the count is 0.
 const PLAIN_ICON: &str = "/icon.svg";
 
-/// "(3) MiseOS Live", or the plain name for 0.
-pub fn title_for(count: i64) -> String {
+/// "(3) Noma · MiseOS Live": the count (none for 0), the kitchen's name (if known), the app's.
+pub fn title_for(count: i64, kitchen: &str) -> String {
+    let named = if kitchen.is_empty() { APP_NAME.to_string() } else { format!("{kitchen} · {APP_NAME}") };
     if count > 0 {
-        format!("({count}) {APP_NAME}")
+        format!("({count}) {named}")
     } else {
-        APP_NAME.to_string()
+        named
     }
 }
 
@@ -48,7 +49,9 @@ pub fn CountBadge(count: Signal<i64>) -> impl IntoView {
             let _ = icon.set_attribute("data-count", &count.to_string());
         }
     });
-    view! { <Title text=move || title_for(count.get())/> }
+    let kitchen = super::kitchen_name();
+    // `try_get`: leptos_meta may ask a title again while its page is being replaced.
+    view! { <Title text=move || title_for(count.try_get().unwrap_or(0), &kitchen.try_get().unwrap_or_default())/> }
 }
 
 #[cfg(test)]
@@ -57,8 +60,10 @@ mod tests {
 
     #[test]
     fn the_count_shows_in_the_title_and_on_the_icon() {
-        assert_eq!(title_for(0), "MiseOS Live");
-        assert_eq!(title_for(3), "(3) MiseOS Live");
+        assert_eq!(title_for(0, ""), "MiseOS Live");
+        assert_eq!(title_for(3, ""), "(3) MiseOS Live");
+        assert_eq!(title_for(3, "Noma"), "(3) Noma · MiseOS Live");
+        assert_eq!(title_for(0, "Noma"), "Noma · MiseOS Live");
         let icon = icon_with_count(3);
         assert!(icon.starts_with("data:image/svg+xml,%3Csvg"), "{icon}");
         assert!(icon.contains("%3E3%3C/text%3E"), "{icon}");

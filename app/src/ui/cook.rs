@@ -11,6 +11,7 @@ use super::{
     badge::CountBadge,
     data, full_name,
     item::{status_badge, Shown},
+    kitchen_updater,
     notifications::PushControl,
     preferences::{tr, use_preferences},
     signed_in_page,
@@ -181,6 +182,7 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: UserId) ->
     let submissions = SubmissionQueue::new(user_id, mine);
     // How many chefs have a dashboard open (API.md section 13); unknown until welcomed.
     let chefs_online = RwSignal::new(None::<i64>);
+    let apply_kitchen = kitchen_updater();
     let not_sent = move |name: String, failure: client::CallError| {
         toasts.show(Tone::Bad, preferences.locale.not_sent(&name, &preferences.locale.error(&failure)));
     };
@@ -216,6 +218,7 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: UserId) ->
                 match &message {
                     Notification::Connected { chefs_online: Some(count), .. }
                     | Notification::ChefsOnline { count, .. } => chefs_online.set(Some(*count)),
+                    Notification::KitchenUpdated { kitchen } => apply_kitchen(kitchen),
                     _ => {}
                 }
                 let Some((decision, notice)) = message.as_review() else { return };

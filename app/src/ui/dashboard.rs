@@ -1,25 +1,32 @@
 //! The head chef's dashboard: live badges, the pending items with approve/reject.
 //!
 //! Counts come from the snapshot rendered by the server, then only from PENDING_COUNT_UPDATED
-//! messages newer (by `seq`) than what was applied. New items are fetched and highlighted as
-//! they are announced; after a reconnect everything is fetched again.
+//! messages newer (by `seq`) than what was applied. A new item's card is made from its
+//! announcement (which carries the whole item) and highlighted; a card goes the moment any
+//! chef reviews it (ITEM_REVIEWED); after a reconnect everything is fetched again. A chef's
+//! own item's decision arrives as a toast, as on a cook's page.
 
 use super::{
     badge::CountBadge,
     data, full_name,
     i18n::Locale,
     item::Shown,
+    kitchen_updater,
     preferences::{tr, use_preferences},
     signed_in_page,
+    toasts::{ToastRegion, Toasts, Tone},
     wall::WallScreen,
 };
 use crate::{
     client,
     live::{self, LinkState, SeqGate},
-    wire::{Category, Decision, DishSuggestion, IngredientRequest, Item, Notification, Quantity, User},
+    wire::{
+        AnyItem, BulkReview, Category, Decision, DishSuggestion, IngredientRequest, Item, ItemRef, NewItemNotice,
+        Notification, Quantity, User,
+    },
 };
 use leptos::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// How long a newly announced item stays highlighted.
 const HIGHLIGHT_MS: u32 = 6_000;
@@ -59,6 +66,15 @@ impl<D: Shown> From<&Item<D>> for PendingCard {
             requested_by: full_name(&item.requested_by),
             created_at: item.created_at.clone(),
             created_at_millis: item.created_at_millis,
+        }
+    }
+}
+
+impl From<&AnyItem> for PendingCard {
+    fn from(item: &AnyItem) -> Self {
+        match item {
+            AnyItem::IngredientRequest(item) => PendingCard::from(item),
+            AnyItem::DishSuggestion(item) => PendingCard::from(item),
         }
     }
 }
@@ -111,12 +127,16 @@ struct Board {
     ingredient_requests: Column,
     dish_suggestions: Column,
     fresh: RwSignal<HashSet<(Category, i64)>>,
+    /// The cards chosen for one decision together (the bulk bar).
+    selected: RwSignal<HashSet<(Category, i64)>>,
+    /// Why a card of a bulk review was not reviewed, shown on the card.
+    failures: RwSignal<HashMap<(Category, i64), String>>,
     notice: RwSignal<Option<String>>,
     /// The browser's clock in Unix ms, moved on every few seconds; 0 until the page is
     /// hydrated, so the server's render and the browser's first one agree.
     now_millis: RwSignal<i64>,
-    /// When a card's waiting time turns amber and red (the kitchen's settings).
-    thresholds: data::WaitingThresholds,
+    /// When a card's waiting time turns amber and red (the kitchen's settings, changed live).
+    thresholds: RwSignal<data::WaitingThresholds>,
 }
 
 impl Board {
@@ -129,6 +149,77 @@ impl Board {
 
     fn remove(self, category: Category, id: i64) {
         self.column(category).cards.update(|cards| cards.retain(|card| card.id != id));
+        self.selected.update(|selected| {
+            selected.remove(&(category, id));
+        });
+        self.failures.update(|failures| {
+            failures.remove(&(category, id));
+        });
+    }
+
+    fn select(self, category: Category, id: i64, on: bool) {
+        self.selected.update(|selected| {
+            if on {
+                selected.insert((category, id));
+            } else {
+                selected.remove(&(category, id));
+            }
+        });
+    }
+
+    /// The selected cards, in the order the board shows them.
+    fn selected_in_order(self) -> Vec<ItemRef> {
+        let selected = self.selected.get_untracked();
+        Category::ALL
+            .into_iter()
+            .flat_map(|category| self.column(category).cards.get_untracked())
+            .filter(|card| selected.contains(&(card.category, card.id)))
+            .map(|card| ItemRef { category: card.category, id: card.id })
+            .collect()
+    }
+
+    /// Reviews every selected card with one decision and one note: the reviewed cards go, the
+    /// others stay with the reason on them.
+    fn review_selected(self, decision: Decision, note: String, busy: RwSignal<bool>, locale: Locale) {
+        let items = self.selected_in_order();
+        if items.is_empty() {
+            return;
+        }
+        busy.set(true);
+        let note = Some(note).filter(|text| !text.trim().is_empty());
+        let body = BulkReview { decision: decision.status(), note, items };
+        leptos::task::spawn_local(async move {
+            match client::review_many(&body).await {
+                Ok(answer) => {
+                    let mut not_reviewed = 0;
+                    for result in &answer.results {
+                        if result.status == 200 {
+                            self.remove(result.category, result.id);
+                            continue;
+                        }
+                        not_reviewed += 1;
+                        let failure = client::CallError {
+                            status: result.status,
+                            code: match result.status {
+                                404 => "not_found",
+                                409 => "already_reviewed",
+                                _ => "unavailable",
+                            }
+                            .into(),
+                            ..client::CallError::default()
+                        };
+                        self.select(result.category, result.id, false);
+                        self.failures.update(|failures| {
+                            failures.insert((result.category, result.id), locale.error(&failure));
+                        });
+                    }
+                    let reviewed = answer.results.len() - not_reviewed;
+                    self.notice.set((not_reviewed > 0).then(|| locale.bulk_outcome(reviewed, not_reviewed)));
+                }
+                Err(failure) => self.notice.set(Some(locale.error(&failure))),
+            }
+            busy.set(false);
+        });
     }
 
     fn highlight(self, category: Category, id: i64) {
@@ -152,18 +243,26 @@ impl Board {
         });
     }
 
-    /// Fetches an announced item and puts it on top, highlighted.
-    fn add_announced(self, category: Category, id: i64) {
-        leptos::task::spawn_local(async move {
-            if let Ok(card) = fetch_card(category, id).await {
-                self.column(category).cards.update(|cards| {
-                    if !cards.iter().any(|known| known.id == id) {
-                        cards.insert(0, card);
-                    }
-                });
-            }
+    /// Puts an announced item on top, highlighted: made from the announcement, or fetched
+    /// when it came from an older server without the item.
+    fn add_announced(self, notice: &NewItemNotice) {
+        let (category, id) = (notice.category, notice.request_id);
+        let add = move |card: PendingCard| {
+            self.column(category).cards.update(|cards| {
+                if !cards.iter().any(|known| known.id == id) {
+                    cards.insert(0, card);
+                }
+            });
             self.highlight(category, id);
-        });
+        };
+        match &notice.item {
+            Some(item) => add(PendingCard::from(item.as_ref())),
+            None => leptos::task::spawn_local(async move {
+                if let Ok(card) = fetch_card(category, id).await {
+                    add(card);
+                }
+            }),
+        }
     }
 
     /// Re-fetches a list a moment after its count disagrees with it, if it still does.
@@ -205,11 +304,15 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         ingredient_requests: Column::new(data.snapshot.pending_ingredient_requests, &data.ingredient_requests),
         dish_suggestions: Column::new(data.snapshot.pending_dish_suggestions, &data.dish_suggestions),
         fresh: RwSignal::new(HashSet::new()),
+        selected: RwSignal::new(HashSet::new()),
+        failures: RwSignal::new(HashMap::new()),
         notice: RwSignal::new(None),
         now_millis: RwSignal::new(0),
-        thresholds: data.waiting,
+        thresholds: RwSignal::new(data.waiting),
     };
     let preferences = use_preferences();
+    let toasts = Toasts::new();
+    let apply_kitchen = kitchen_updater();
     let mut gate = SeqGate::default();
     for category in Category::ALL {
         gate.admit(category, data.snapshot.seq);
@@ -252,10 +355,28 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
                 board.column(category).count.set(count);
                 board.reconcile_later(category);
             }
+            Notification::ItemReviewed(notice) => board.remove(notice.category, notice.request_id),
+            Notification::KitchenUpdated { kitchen } => {
+                board.thresholds.set(data::WaitingThresholds {
+                    amber_minutes: kitchen.amber_minutes,
+                    red_minutes: kitchen.red_minutes,
+                });
+                apply_kitchen(&kitchen);
+            }
             other => {
                 if let Some(notice) = other.as_new_item() {
-                    board.add_announced(notice.category, notice.request_id);
+                    board.add_announced(notice);
                     wall.announce();
+                } else if let Some((decision, notice)) = other.as_review() {
+                    // A decision on this chef's own item.
+                    let tone = if decision == Decision::Approve { Tone::Good } else { Tone::Bad };
+                    let text = preferences.locale.decision(
+                        decision,
+                        &full_name(&notice.reviewed_by),
+                        &notice.item_name,
+                        notice.note.as_deref(),
+                    );
+                    toasts.show(tone, text);
                 }
             }
         });
@@ -293,6 +414,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
     .into_any();
     view! {
         {count_badge}
+        <ToastRegion toasts/>
         <div class="board" class:wall=move || wall.on.get() data-testid="board">
         {controls}
         {badges}
@@ -302,6 +424,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
             {move || preferences.locale().pending_announcement(board.ingredient_requests.count.get(), board.dish_suggestions.count.get())}
         </p>
         <p class="notice" role="status" aria-live="polite">{move || board.notice.get()}</p>
+        <BulkBar board/>
         <div class="columns">
             <section class="queue" aria-labelledby="requests-heading">
                 <h2 id="requests-heading">{tr("Ingredient requests")}</h2>
@@ -313,6 +436,37 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
             </section>
         </div>
         </div>
+    }
+}
+
+/// The selected cards' one decision and one note: shown while any card is selected.
+#[component]
+fn BulkBar(board: Board) -> impl IntoView {
+    let preferences = use_preferences();
+    let note = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let review = move |decision: Decision| {
+        board.review_selected(decision, note.get_untracked(), busy, preferences.locale);
+        note.set(String::new());
+    };
+    view! {
+        <Show when=move || board.selected.with(|selected| !selected.is_empty())>
+            <section class="bulk-bar" aria-label=tr("Review the selected items") data-testid="bulk-bar">
+                <p class="bulk-count" data-testid="bulk-count">{move || preferences.locale.selected(board.selected.with(HashSet::len))}</p>
+                <label class="visually-hidden" for="bulk-note">{tr("Note for the selected items (optional)")}</label>
+                <input id="bulk-note" type="text" class="review-note" placeholder=tr("Note for the selected items (optional)")
+                    maxlength="500" bind:value=note/>
+                <div class="actions">
+                    <button type="button" class="approve" disabled=move || busy.get()
+                        on:click=move |_| review(Decision::Approve)>{tr("Approve selected")}</button>
+                    <button type="button" class="reject" disabled=move || busy.get()
+                        on:click=move |_| review(Decision::Reject)>{tr("Reject selected")}</button>
+                    <button type="button" class="clear" on:click=move |_| board.selected.set(HashSet::new())>
+                        {tr("Clear selection")}
+                    </button>
+                </div>
+            </section>
+        </Show>
     }
 }
 
@@ -361,11 +515,19 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
         });
     };
     let is_fresh = move || board.fresh.with(|fresh| fresh.contains(&(category, id)));
+    let is_selected = move || board.selected.with(|selected| selected.contains(&(category, id)));
+    let failure = move || board.failures.with(|failures| failures.get(&(category, id)).cloned());
     let note_id = format!("note-{}-{id}", category.resource());
     let label = card.title.clone();
     view! {
-        <li class="card" class:fresh=is_fresh data-testid="pending-card">
+        <li class="card" class:fresh=is_fresh class:selected=is_selected data-testid="pending-card">
             <div class="card-head">
+                <label class="select">
+                    <input type="checkbox" data-testid="select-card" disabled=move || !interactive.get()
+                        prop:checked=is_selected on:change=move |event| board.select(category, id, event_target_checked(&event))/>
+                    <span>{tr("Select")}</span>
+                    <span class="visually-hidden">{card.title.clone()}</span>
+                </label>
                 <h3 class="title">{card.title.clone()}</h3>
                 {card.amount.clone().map(|(quantity, unit)| view! {
                     <span class="amount">{format!("{} {unit}", preferences.locale().quantity(quantity.0))}</span>
@@ -377,7 +539,7 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
                     preferences.locale().minute(&card.created_at)
                 }</time>
                 {move || {
-                    waiting(preferences.locale(), board.thresholds, card.created_at_millis, board.now_millis.get())
+                    waiting(preferences.locale(), board.thresholds.get(), card.created_at_millis, board.now_millis.get())
                         .map(|(label, level)| view! { " · " <span class=level data-testid="waiting">{label}</span> })
                 }}
             </p>
@@ -392,7 +554,9 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
                     <button type="button" class="reject" disabled=move || busy.get() on:click=move |_| review(Decision::Reject)>{tr("Reject")}</button>
                 </div>
             </fieldset>
-            <p class="form-error" role="alert">{move || error.get().map(|failure| preferences.locale().error(&failure))}</p>
+            <p class="form-error" role="alert" data-testid="card-failure">{move || {
+                error.get().map(|failure| preferences.locale().error(&failure)).or_else(failure)
+            }}</p>
         </li>
     }
 }

@@ -3,7 +3,7 @@
 //! browser it comes from the REST API. Leptos serializes what the server loaded into the
 //! page, so hydration does not fetch it again.
 
-use crate::wire::{DishSuggestion, IngredientRequest, Snapshot, User};
+use crate::wire::{DishSuggestion, IngredientRequest, KitchenSettings, Snapshot, User};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -13,10 +13,12 @@ pub struct Viewer {
     pub user: User,
     /// Signed in with a temporary password: the app sends them to change it first.
     pub must_change_password: bool,
+    /// Their kitchen (its name is in the top bar and the title); `None` if it could not be read.
+    pub kitchen: Option<KitchenSettings>,
 }
 
 /// When a pending item's waiting time turns amber and red on the dashboard: the kitchen's
-/// settings (`MISEOS_WAITING_AMBER_MINUTES`, `MISEOS_WAITING_RED_MINUTES`).
+/// settings (`GET /api/v1/kitchen`).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WaitingThresholds {
     pub amber_minutes: i64,
@@ -71,6 +73,11 @@ mod server_side {
         fn cook_items<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<CookData, String>>;
         /// Every user of the kitchen of the request's head chef, for the team page.
         fn team<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<Vec<crate::wire::User>, String>>;
+        /// The kitchen of the request's head chef and its settings, for the settings page.
+        fn kitchen<'a>(
+            &'a self,
+            headers: &'a http::HeaderMap,
+        ) -> BoxFuture<'a, Result<crate::wire::KitchenSettings, String>>;
         /// Whether the sign-in page lists the demo accounts (the server seeds them).
         fn lists_demo_accounts(&self) -> bool;
     }
@@ -92,7 +99,8 @@ pub fn current_user() -> impl Future<Output = Option<Viewer>> + Send {
     {
         // The server renders every page first and decides where a temporary password goes.
         send_wrapper::SendWrapper::new(async {
-            crate::client::me().await.ok().map(|user| Viewer { user, must_change_password: false })
+            let (user, kitchen) = futures::join!(crate::client::me(), crate::client::kitchen());
+            Some(Viewer { user: user.ok()?, must_change_password: false, kitchen: kitchen.ok() })
         })
     }
 }
@@ -112,18 +120,18 @@ pub fn dashboard() -> impl Future<Output = Result<DashboardData, String>> + Send
     {
         use crate::{client, wire::Category};
         send_wrapper::SendWrapper::new(async {
-            let (snapshot, ingredient_requests, dish_suggestions) = futures::join!(
+            let (snapshot, ingredient_requests, dish_suggestions, kitchen) = futures::join!(
                 client::snapshot(),
                 client::pending(Category::IngredientRequest),
-                client::pending(Category::DishSuggestion)
+                client::pending(Category::DishSuggestion),
+                client::kitchen()
             );
+            let kitchen = kitchen?;
             Ok(DashboardData {
                 snapshot: snapshot?,
                 ingredient_requests: ingredient_requests?,
                 dish_suggestions: dish_suggestions?,
-                // The server renders every page first with the kitchen's thresholds; a page
-                // built in the browser alone (which the app never does) has no API to read them.
-                waiting: Default::default(),
+                waiting: WaitingThresholds { amber_minutes: kitchen.amber_minutes, red_minutes: kitchen.red_minutes },
             })
         })
     }
@@ -171,6 +179,23 @@ pub fn team() -> impl Future<Output = Result<Vec<User>, String>> + Send {
     #[cfg(not(feature = "ssr"))]
     {
         send_wrapper::SendWrapper::new(async { crate::client::users().await.map_err(String::from) })
+    }
+}
+
+/// The kitchen and its settings, for the settings page.
+pub fn kitchen() -> impl Future<Output = Result<KitchenSettings, String>> + Send {
+    #[cfg(feature = "ssr")]
+    {
+        let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
+        let parts = leptos::prelude::use_context::<http::request::Parts>();
+        async move {
+            let (data, parts) = data.zip(parts).ok_or("page data unavailable")?;
+            data.kitchen(&parts.headers).await
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        send_wrapper::SendWrapper::new(async { crate::client::kitchen().await.map_err(String::from) })
     }
 }
 

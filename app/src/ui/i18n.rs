@@ -187,6 +187,23 @@ impl Locale {
         format!("{} {item}", self.t("Note for"))
     }
 
+    /// The bulk bar's count of selected cards.
+    pub fn selected(self, count: usize) -> String {
+        match self {
+            Locale::En if count == 1 => "1 selected".to_string(),
+            Locale::En => format!("{count} selected"),
+            Locale::Da => format!("{count} valgt"),
+        }
+    }
+
+    /// What a bulk review did, when some items were not reviewed by it.
+    pub fn bulk_outcome(self, reviewed: usize, not_reviewed: usize) -> String {
+        match self {
+            Locale::En => format!("{reviewed} reviewed; {not_reviewed} not: see the cards marked."),
+            Locale::Da => format!("{reviewed} behandlet; {not_reviewed} ikke: se de markerede kort."),
+        }
+    }
+
     /// The dashboard's notice when another chef was quicker.
     pub fn already_reviewed(self, item: &str) -> String {
         match self {
@@ -411,6 +428,28 @@ fn danish(english: &str) -> Option<&'static str> {
         "Note for" => "Note til",
         "Approve" => "Godkend",
         "Reject" => "Afvis",
+        "Select" => "Vælg",
+        // The kitchen's settings.
+        "Settings" => "Indstillinger",
+        "Menu" => "Menu",
+        "Kitchen settings" => "Køkkenets indstillinger",
+        "Kitchen name" => "Køkkenets navn",
+        "Time zone (e.g. Europe/Copenhagen)" => "Tidszone (f.eks. Europe/Copenhagen)",
+        "A waiting card turns amber after (minutes)" => "Et ventende kort bliver gult efter (minutter)",
+        "…and red after (minutes)" => "…og rødt efter (minutter)",
+        "Escalate a pending item after (minutes; 0: never)" => "Eskalér en ventende sag efter (minutter; 0: aldrig)",
+        "Saved. Every open page of the kitchen follows." => "Gemt. Alle køkkenets åbne sider følger med.",
+        "Save" => "Gem",
+        "Write the kitchen's name: one line of at most 100 characters." => "Skriv køkkenets navn: én linje på højst 100 tegn.",
+        "Write a time zone such as Europe/Copenhagen." => "Skriv en tidszone som Europe/Copenhagen.",
+        "Amber: a whole number of minutes from 1 to 1440." => "Gul: et helt antal minutter fra 1 til 1440.",
+        "Red: a whole number of minutes from the amber one to 1440." => "Rød: et helt antal minutter fra det gule til 1440.",
+        "Escalation: a whole number of minutes from 0 (never) to 1440." => "Eskalering: et helt antal minutter fra 0 (aldrig) til 1440.",
+        "Approve selected" => "Godkend valgte",
+        "Reject selected" => "Afvis valgte",
+        "Clear selection" => "Fravælg alle",
+        "Note for the selected items (optional)" => "Note til de valgte (valgfri)",
+        "Review the selected items" => "Behandl de valgte",
         // The cook's view.
         "Request an ingredient" => "Bestil en vare",
         "Send request" => "Send bestilling",

@@ -29,6 +29,7 @@ mod login;
 mod notifications;
 mod password;
 mod preferences;
+mod settings;
 mod team;
 mod toasts;
 mod wall;
@@ -102,6 +103,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=Home ssr=SsrMode::Async/>
                 <Route path=StaticSegment("password") view=Password ssr=SsrMode::Async/>
                 <Route path=StaticSegment("team") view=Team ssr=SsrMode::Async/>
+                <Route path=StaticSegment("settings") view=Settings ssr=SsrMode::Async/>
                 <Route path=StaticSegment("history") view=History ssr=SsrMode::Async/>
             </Routes>
         </Router>
@@ -147,14 +149,57 @@ fn Team() -> impl IntoView {
     })
 }
 
+/// `/settings`: the kitchen's settings, for head chefs; everyone else is sent home.
+#[component]
+fn Settings() -> impl IntoView {
+    signed_in(|viewer| {
+        if viewer.user.role == Role::HeadChef {
+            view! { <settings::SettingsPage user=viewer.user/> }.into_any()
+        } else {
+            view! { <Redirect path="/"/> }.into_any()
+        }
+    })
+}
+
 /// A page for a signed-in user: sign-in first for visitors, the password page first for a
 /// temporary password, else `page`.
 fn signed_in(page: impl Fn(Viewer) -> AnyView + Send + Sync + 'static) -> impl IntoView {
     with_viewer(move |viewer| match viewer {
         None => view! { <Redirect path="/login"/> }.into_any(),
         Some(viewer) if viewer.must_change_password => view! { <Redirect path="/password"/> }.into_any(),
-        Some(viewer) => page(viewer),
+        Some(viewer) => {
+            provide_kitchen_name(&viewer);
+            page(viewer)
+        }
     })
+}
+
+/// The name of the signed-in user's kitchen, which the top bar and the title show; a page
+/// whose socket hears KITCHEN_UPDATED sets it, and both follow.
+#[derive(Clone, Copy)]
+pub struct KitchenName(pub RwSignal<String>);
+
+fn provide_kitchen_name(viewer: &Viewer) {
+    let name = viewer.kitchen.as_ref().map(|kitchen| kitchen.name.clone()).unwrap_or_default();
+    provide_context(KitchenName(RwSignal::new(name)));
+}
+
+/// The kitchen's name as the page shows it (empty outside a signed-in page).
+pub fn kitchen_name() -> Signal<String> {
+    let name = use_context::<KitchenName>();
+    // `try_get`: a title leptos_meta still holds may ask once its page has gone.
+    Signal::derive(move || name.and_then(|KitchenName(name)| name.try_get()).unwrap_or_default())
+}
+
+/// What takes new settings of the kitchen heard on the socket: its name, on the top bar and
+/// in the title. Made while the page's component is set up (where its context is).
+pub fn kitchen_updater() -> impl Fn(&crate::wire::KitchenSettings) + Copy + 'static {
+    let name = use_context::<KitchenName>();
+    move |kitchen| {
+        if let Some(KitchenName(name)) = name {
+            name.set(kitchen.name.clone());
+        }
+    }
 }
 
 /// Loads who is looking (decided before the first byte: the pages are async-rendered) and
@@ -197,6 +242,9 @@ fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: b
     });
     let is_head_chef = user.role == Role::HeadChef;
     let role = user.role;
+    let kitchen = kitchen_name();
+    // On a phone the bar is one row; the pages, who, preferences and sign-out open from a menu.
+    let menu_open = RwSignal::new(false);
     let on_sign_out = move |_| {
         leptos::task::spawn_local(async {
             // Notifications off before the session ends (the server would drop them with it).
@@ -207,24 +255,31 @@ fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: b
         });
     };
     view! {
+        <Title text=move || badge::title_for(0, &kitchen.try_get().unwrap_or_default())/>
         <header class="top-bar">
             <a class="brand" href="/">"MiseOS Live"</a>
+            <span class="kitchen-name" data-testid="kitchen-name">{move || kitchen.get()}</span>
             {live.then(|| view! {
                 <span class=move || link.get().css_class() role="status" aria-live="polite" data-testid="link-state">
                     {move || preferences.t(link.get().label())}
                 </span>
             })}
-            <nav class="pages" aria-label=tr("Pages")>
-                <a href="/history">{tr("History")}</a>
-                {is_head_chef.then(|| view! { <a href="/team">{tr("Team")}</a> })}
-                <a href="/password">{tr("Password")}</a>
-            </nav>
-            <span class="who">
-                <span class="name">{format!("{} {}", user.first_name, user.last_name)}</span>
-                <span class="role">{preferences.locale().role(role)}</span>
-            </span>
-            <PreferenceControls/>
-            <button type="button" class="secondary" disabled=move || !interactive.get() on:click=on_sign_out>{tr("Sign out")}</button>
+            <button type="button" class="menu-button secondary" aria-controls="top-bar-menu"
+                aria-expanded=move || menu_open.get().to_string() disabled=move || !interactive.get()
+                on:click=move |_| menu_open.update(|open| *open = !*open)>{tr("Menu")}</button>
+            <div id="top-bar-menu" class="menu-items" class:open=move || menu_open.get()>
+                <nav class="pages" aria-label=tr("Pages")>
+                    <a href="/history">{tr("History")}</a>
+                    {is_head_chef.then(|| view! { <a href="/team">{tr("Team")}</a> <a href="/settings">{tr("Settings")}</a> })}
+                    <a href="/password">{tr("Password")}</a>
+                </nav>
+                <span class="who">
+                    <span class="name">{format!("{} {}", user.first_name, user.last_name)}</span>
+                    <span class="role">{preferences.locale().role(role)}</span>
+                </span>
+                <PreferenceControls/>
+                <button type="button" class="secondary" disabled=move || !interactive.get() on:click=on_sign_out>{tr("Sign out")}</button>
+            </div>
         </header>
         <Show when=move || link.get() == LinkState::Replaced>
             <p class="banner" role="alert">

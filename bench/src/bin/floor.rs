@@ -7,7 +7,10 @@
 //! `floor --ws 127.0.0.1:7001 --trigger 127.0.0.1:7002`; the load generator connects its
 //! sessions to `--ws` and writes one line per event (`bench-<n>`) to `--trigger`.
 
-use app::wire::{Category, NewItemNotice, Notification, Person, SessionType, WELCOME_MESSAGE};
+use app::wire::{
+    Category, IngredientDetails, Item, ItemDetails, NewItemNotice, Notification, Person, Quantity, ReviewStatus,
+    SessionType, WELCOME_MESSAGE,
+};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use std::net::SocketAddr;
@@ -60,14 +63,35 @@ async fn relay_triggers(stream: TcpStream, frames: broadcast::Sender<Utf8Bytes>)
     let mut seq = 0i64;
     while let Ok(Some(name)) = lines.next_line().await {
         seq += 1;
+        let requested_by = Person { id: app::wire::UserId(3), first_name: "Ali".into(), last_name: "Hassan".into() };
+        // As the server sends it: a 13-digit Unix millisecond.
+        let created_at_millis = 1_774_606_500_000;
+        // The whole item, as the load generator posts it (API.md section 12).
+        let item = Item {
+            id: seq,
+            details: IngredientDetails {
+                item_name: name.clone(),
+                quantity: Quantity(1.0),
+                unit: "kg".into(),
+                note: None,
+            },
+            status: ReviewStatus::Pending,
+            requested_by: requested_by.clone(),
+            created_at: TIMESTAMP.into(),
+            created_at_millis,
+            reviewed_by: None,
+            reviewed_at: None,
+            reviewed_at_millis: None,
+            review_note: None,
+        };
         let announcement = Notification::new_item(NewItemNotice {
             category: Category::IngredientRequest,
             request_id: seq,
             item_name: name,
-            requested_by: Person { id: app::wire::UserId(3), first_name: "Ali".into(), last_name: "Hassan".into() },
+            requested_by,
             timestamp: TIMESTAMP.into(),
-            // As the server sends it: a 13-digit Unix millisecond.
-            created_at_millis: 1_774_606_500_000,
+            created_at_millis,
+            item: Some(Box::new(IngredientDetails::into_any(item))),
         });
         let count = Notification::PendingCountUpdated {
             category: Category::IngredientRequest,

@@ -104,6 +104,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
@@ -180,6 +185,7 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyReviewed => ApiError::AlreadyReviewed,
             StoreError::EmailTaken => ApiError::EmailTaken,
             StoreError::LastHeadChef => ApiError::LastHeadChef,
+            StoreError::Invalid(message) => ApiError::InvalidField(message),
             StoreError::TooManyRequests { limit, retry_after } => ApiError::TooManyRequests { limit, retry_after },
             // Only a reset (which ends every session) changes a password under a user.
             StoreError::PasswordChanged => ApiError::Unauthorized(EndReason::Revoked.reason()),

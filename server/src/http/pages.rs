@@ -10,8 +10,8 @@ use super::{
 use crate::{accounts::Caller, store::ItemFilter};
 use app::{
     data::Viewer,
-    data::{CookData, DashboardData, PageData},
-    wire::{DishDetails, IngredientDetails, ReviewStatus, User},
+    data::{CookData, DashboardData, PageData, WaitingThresholds},
+    wire::{DishDetails, IngredientDetails, KitchenSettings, ReviewStatus, User},
 };
 use futures::future::BoxFuture;
 
@@ -45,8 +45,13 @@ impl PageData for StorePageData {
     fn current_user<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Option<Viewer>> {
         Box::pin(async move {
             let caller = self.caller(headers).await?;
-            let user = self.state.store.user(caller.user).await.ok().flatten()?;
-            Some(Viewer { user, must_change_password: caller.must_change_password })
+            let store = &self.state.store;
+            let (user, kitchen) = futures::join!(store.user(caller.user), store.kitchen_settings(caller.kitchen));
+            Some(Viewer {
+                user: user.ok().flatten()?,
+                must_change_password: caller.must_change_password,
+                kitchen: kitchen.ok(),
+            })
         })
     }
 
@@ -55,10 +60,11 @@ impl PageData for StorePageData {
             let kitchen = self.caller_allowed(headers, |role| role.is_admin()).await?.kitchen;
             let store = &self.state.store;
             let pending = ItemFilter { status: Some(ReviewStatus::Pending), ..ItemFilter::newest(DEFAULT_LIST_LIMIT) };
-            let (counts, ingredient_requests, dish_suggestions) = futures::try_join!(
+            let (counts, ingredient_requests, dish_suggestions, settings) = futures::try_join!(
                 store.pending_counts(kitchen),
                 store.list::<IngredientDetails>(kitchen, pending),
-                store.list::<DishDetails>(kitchen, pending)
+                store.list::<DishDetails>(kitchen, pending),
+                store.kitchen_settings(kitchen)
             )
             .map_err(|error| {
                 tracing::error!(%error, "cannot load the dashboard");
@@ -68,7 +74,7 @@ impl PageData for StorePageData {
                 snapshot: counts.snapshot(store.epoch()),
                 ingredient_requests,
                 dish_suggestions,
-                waiting: self.state.config.waiting_thresholds(),
+                waiting: WaitingThresholds { amber_minutes: settings.amber_minutes, red_minutes: settings.red_minutes },
             })
         })
     }
@@ -97,6 +103,16 @@ impl PageData for StorePageData {
             self.state.store.users(chef.kitchen).await.map_err(|error| {
                 tracing::error!(%error, "cannot load the team");
                 "The team cannot be loaded right now.".to_string()
+            })
+        })
+    }
+
+    fn kitchen<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<KitchenSettings, String>> {
+        Box::pin(async move {
+            let chef = self.caller_allowed(headers, |role| role == app::wire::Role::HeadChef).await?;
+            self.state.store.kitchen_settings(chef.kitchen).await.map_err(|error| {
+                tracing::error!(%error, "cannot load the kitchen's settings");
+                "The kitchen's settings cannot be loaded right now.".to_string()
             })
         })
     }

@@ -328,6 +328,7 @@ impl Store {
                 item_id: item.id,
                 item_name: item.name().to_string(),
                 requested_by: item.requested_by.clone(),
+                item: Some(Box::new(K::into_any(item.clone()))),
             },
         };
         if let Some(key) = answering {

@@ -1,12 +1,19 @@
-//! Kitchens: each has a name, a time zone, and one row of pending counters with its own
-//! `seq` (`kitchen_counters`), bumped in every item write of that kitchen.
+//! Kitchens: each has a name, a time zone, its settings (API.md section 12), and one row of
+//! pending counters with its own `seq` (`kitchen_counters`), bumped in every item write of
+//! that kitchen.
 //!
-//! A kitchen's zone never changes once it is made, so each process keeps the clocks it has
-//! read; a kitchen made without a zone reads the time in the deployment's `MISEOS_TIMEZONE`.
+//! Each process keeps the clocks it has read, and forgets one when its kitchen's settings
+//! change; a kitchen without a zone of its own reads the time in the deployment's
+//! `MISEOS_TIMEZONE`, and one without settings of its own follows the deployment's
+//! ([`KitchenDefaults`]).
 
 use super::{Store, StoreError};
-use crate::{clock::KitchenClock, event::PendingCounts};
-use app::wire::{Category, KitchenId};
+use crate::{
+    clock::KitchenClock,
+    event::{Announcement, KitchenUpdate, PendingCounts},
+    validate,
+};
+use app::wire::{Category, KitchenChanges, KitchenId, KitchenSettings};
 use chrono_tz::Tz;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -24,16 +31,44 @@ pub struct Kitchen {
     pub time_zone: Option<Tz>,
 }
 
+/// The settings a kitchen without its own follows (the deployment's variables), which a new
+/// kitchen starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KitchenDefaults {
+    pub amber_minutes: i64,
+    pub red_minutes: i64,
+    pub escalate_after_minutes: i64,
+}
+
+impl Default for KitchenDefaults {
+    /// The contract's: amber after 10 minutes, red after 20, escalated after 15.
+    fn default() -> Self {
+        KitchenDefaults { amber_minutes: 10, red_minutes: 20, escalate_after_minutes: 15 }
+    }
+}
+
+/// The columns a kitchen's settings are read from, in [`Store::settings_from_row`]'s order.
+const SETTINGS_COLUMNS: &str =
+    "id, name, time_zone, amber_minutes, red_minutes, escalate_after_minutes, settings_version";
+
 impl Store {
-    /// Makes a kitchen with no items and its counters at zero; returns it.
+    /// Makes a kitchen with no items and its counters at zero, with the deployment's settings
+    /// written in as its own; returns it.
     pub async fn create_kitchen(&self, name: &str, time_zone: Option<Tz>) -> Result<Kitchen, StoreError> {
         let mut write = self.begin_write().await?;
-        let row = sqlx::query("INSERT INTO kitchens (name, time_zone, created_at) VALUES ($1, $2, $3) RETURNING id")
-            .bind(name)
-            .bind(time_zone.map(|zone| zone.name().to_string()))
-            .bind(super::now_millis())
-            .fetch_one(&mut *write.tx)
-            .await?;
+        let defaults = self.kitchen_defaults;
+        let row = sqlx::query(
+            "INSERT INTO kitchens (name, time_zone, created_at, amber_minutes, red_minutes, escalate_after_minutes) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(name)
+        .bind(time_zone.map(|zone| zone.name().to_string()))
+        .bind(super::now_millis())
+        .bind(defaults.amber_minutes)
+        .bind(defaults.red_minutes)
+        .bind(defaults.escalate_after_minutes)
+        .fetch_one(&mut *write.tx)
+        .await?;
         let id = KitchenId(row.try_get(0)?);
         start_counters(&mut write.tx, id).await?;
         write.tx.commit().await?;
@@ -97,6 +132,102 @@ impl Store {
         let clock = zone(row.try_get(0)?).map_or(self.default_clock, KitchenClock::new);
         self.clocks_mut().insert(kitchen_id, clock);
         Ok(clock)
+    }
+
+    /// A kitchen's settings, its own or the deployment's where it has none.
+    pub async fn kitchen_settings(&self, kitchen_id: KitchenId) -> Result<KitchenSettings, StoreError> {
+        Ok(self.kitchen_settings_versioned(kitchen_id).await?.0)
+    }
+
+    /// A kitchen's settings with the version they are as of (each change takes the next).
+    pub async fn kitchen_settings_versioned(
+        &self,
+        kitchen_id: KitchenId,
+    ) -> Result<(KitchenSettings, i64), StoreError> {
+        let sql = format!("SELECT {SETTINGS_COLUMNS} FROM kitchens WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(kitchen_id.0)
+            .fetch_optional(&mut *self.connection().await?)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        self.settings_from_row(&row)
+    }
+
+    /// Every kitchen's settings and their versions (a listener that reconnected hands them
+    /// all over again).
+    pub async fn all_kitchen_settings(&self) -> Result<Vec<(KitchenSettings, i64)>, StoreError> {
+        let sql = format!("SELECT {SETTINGS_COLUMNS} FROM kitchens ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *self.connection().await?).await?;
+        rows.iter().map(|row| self.settings_from_row(row)).collect()
+    }
+
+    /// Changes the settings `changes` names (the others stay as they are, own or the
+    /// deployment's), checked together (red after amber), and announces the new settings to
+    /// every process. Returns them.
+    pub async fn change_kitchen(
+        &self,
+        kitchen_id: KitchenId,
+        changes: &KitchenChanges,
+    ) -> Result<KitchenSettings, StoreError> {
+        let mut write = self.begin_write().await?;
+        // The version first: it locks the row, so concurrent changes apply one after another.
+        let sql = format!(
+            "UPDATE kitchens SET settings_version = settings_version + 1 WHERE id = $1 RETURNING {SETTINGS_COLUMNS}"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(kitchen_id.0)
+            .fetch_optional(&mut *write.tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let (current, version) = self.settings_from_row(&row)?;
+        let changed = KitchenSettings {
+            id: kitchen_id,
+            name: changes.name.clone().unwrap_or(current.name),
+            time_zone: changes.time_zone.clone().unwrap_or(current.time_zone),
+            amber_minutes: changes.amber_minutes.unwrap_or(current.amber_minutes),
+            red_minutes: changes.red_minutes.unwrap_or(current.red_minutes),
+            escalate_after_minutes: changes.escalate_after_minutes.unwrap_or(current.escalate_after_minutes),
+        };
+        validate::kitchen_settings(&changed).map_err(StoreError::Invalid)?;
+        // Only what was named is written: a setting left alone keeps following the deployment.
+        sqlx::query(
+            "UPDATE kitchens SET name = COALESCE($1, name), time_zone = COALESCE($2, time_zone), \
+             amber_minutes = COALESCE($3, amber_minutes), red_minutes = COALESCE($4, red_minutes), \
+             escalate_after_minutes = COALESCE($5, escalate_after_minutes) WHERE id = $6",
+        )
+        .bind(changes.name.as_deref())
+        .bind(changes.time_zone.as_deref())
+        .bind(changes.amber_minutes)
+        .bind(changes.red_minutes)
+        .bind(changes.escalate_after_minutes)
+        .bind(kitchen_id.0)
+        .execute(&mut *write.tx)
+        .await?;
+        let update = KitchenUpdate { settings: changed.clone(), version };
+        self.commit(write, Announcement::KitchenUpdated(update)).await?;
+        self.forget_clock(kitchen_id);
+        Ok(changed)
+    }
+
+    /// Forgets the clock read for a kitchen (its zone may have changed); the next use reads it.
+    pub fn forget_clock(&self, kitchen_id: KitchenId) {
+        self.clocks_mut().remove(&kitchen_id);
+    }
+
+    /// Settings and version from a row of [`SETTINGS_COLUMNS`], the deployment's where the
+    /// kitchen has none of its own.
+    fn settings_from_row(&self, row: &sqlx::any::AnyRow) -> Result<(KitchenSettings, i64), StoreError> {
+        let defaults = self.kitchen_defaults;
+        let zone = zone(row.try_get(2)?).unwrap_or(self.default_clock.zone());
+        let settings = KitchenSettings {
+            id: KitchenId(row.try_get(0)?),
+            name: row.try_get(1)?,
+            time_zone: zone.name().to_string(),
+            amber_minutes: row.try_get::<Option<i64>, _>(3)?.unwrap_or(defaults.amber_minutes),
+            red_minutes: row.try_get::<Option<i64>, _>(4)?.unwrap_or(defaults.red_minutes),
+            escalate_after_minutes: row.try_get::<Option<i64>, _>(5)?.unwrap_or(defaults.escalate_after_minutes),
+        };
+        Ok((settings, row.try_get(6)?))
     }
 
     fn clocks(&self) -> std::sync::RwLockReadGuard<'_, std::collections::HashMap<KitchenId, KitchenClock>> {

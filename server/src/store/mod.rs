@@ -31,7 +31,7 @@ pub use accounts::{
 };
 pub use idempotency::{Claimed, IdempotencyKey};
 pub use items::{ItemFilter, ItemKind};
-pub use kitchens::{Kitchen, DEMO_KITCHEN_ID, DEMO_KITCHEN_NAME};
+pub use kitchens::{Kitchen, KitchenDefaults, DEMO_KITCHEN_ID, DEMO_KITCHEN_NAME};
 pub use push::{
     push_payload, DuePush, PushSubscriptionRow, PushSubscriptionToStore, StoredPushKey, MAX_PUSH_PAYLOAD_BYTES,
 };
@@ -97,6 +97,9 @@ pub enum StoreError {
     /// Not possible on this database; the text says what to do instead.
     #[error("{0}")]
     Unsupported(&'static str),
+    /// The change breaks a field rule; the text names the field and the rule.
+    #[error("{0}")]
+    Invalid(String),
     /// The password changed meanwhile (a reset won a race with the user's own change).
     #[error("password changed meanwhile")]
     PasswordChanged,
@@ -163,8 +166,11 @@ pub struct Store {
     backend: Backend,
     /// The clock of kitchens made without a zone of their own.
     default_clock: KitchenClock,
-    /// The clocks of the kitchens this process has read (a kitchen's zone never changes).
+    /// The clocks of the kitchens this process has read; forgotten when a kitchen's settings
+    /// change (on any process: the bus tells).
     clocks: Arc<RwLock<HashMap<KitchenId, KitchenClock>>>,
+    /// What a kitchen without settings of its own follows: the deployment's variables.
+    kitchen_defaults: KitchenDefaults,
     /// SQLite only: whose turn it is to write. SQLite admits one writer anyway; waiting here
     /// instead of on its busy timeout also keeps a write and its delivery together.
     write_turn: Option<Arc<Mutex<()>>>,
@@ -219,6 +225,7 @@ impl Store {
             backend,
             default_clock,
             clocks: Arc::default(),
+            kitchen_defaults: KitchenDefaults::default(),
             write_turn,
             write_limits: WriteLimits::default(),
             pool_metrics: PoolMetrics::default(),
@@ -255,6 +262,11 @@ impl Store {
     }
 
     /// The same store, enforcing `limits` on new items.
+    /// The settings kitchens without their own follow, and new kitchens start with.
+    pub fn with_kitchen_defaults(self, defaults: KitchenDefaults) -> Store {
+        Store { kitchen_defaults: defaults, ..self }
+    }
+
     pub fn with_write_limits(self, limits: WriteLimits) -> Store {
         Store { write_limits: limits, ..self }
     }

@@ -63,14 +63,17 @@ async fn a_repeat_is_answered_what_the_first_was_and_nothing_happens_twice(db: D
     let again = post_with_key(&app, &approve, &chef, "pass-7", &note).await;
     assert!(replayed(&again));
     assert_eq!(expect_json::<IngredientRequest>(again, 200).await, approved);
-    // The dashboard: one NEW_INGREDIENT_REQUEST and the counts, nothing more.
+    // The dashboard: one NEW_INGREDIENT_REQUEST, one ITEM_REVIEWED and the counts, nothing more.
     assert!(matches!(dashboard.next().await, Notification::NewIngredientRequest(_)));
-    let mut counts = 0;
+    let (mut counts, mut reviews) = (0, 0);
     while let Received::Message(message) = dashboard.next_within(Duration::from_millis(500)).await {
-        assert!(matches!(message, Notification::PendingCountUpdated { .. }), "{message:?}");
-        counts += 1;
+        match message {
+            Notification::PendingCountUpdated { .. } => counts += 1,
+            Notification::ItemReviewed(_) => reviews += 1,
+            other => panic!("{other:?}"),
+        }
     }
-    assert_eq!(counts, 2, "one count for the create, one for the review");
+    assert_eq!((counts, reviews), (2, 1), "one count for the create, one review and its count");
     // The phone: one decision.
     assert!(matches!(phone.next().await, Notification::RequestApproved(_)));
     phone.expect_silence().await;

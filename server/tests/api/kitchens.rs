@@ -128,6 +128,7 @@ async fn two_kitchens_side_by_side_see_only_their_own(db: Db) {
     let Notification::RequestApproved(notice) = mette_socket.next().await else { panic!("Mette hears") };
     assert_eq!(notice.request_id, mettes_id);
     assert_eq!(notice.timestamp, noma_clock.format(approved.reviewed_at_millis.expect("reviewed")));
+    assert!(matches!(rene_socket.next().await, Notification::ItemReviewed(notice) if notice.request_id == mettes_id));
     assert!(matches!(rene_socket.next().await, Notification::PendingCountUpdated { count: 0, seq: 2, .. }));
     ali_socket.expect_silence().await;
     gordon_socket.expect_silence().await;

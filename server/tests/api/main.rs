@@ -9,6 +9,7 @@ mod idempotency;
 mod kitchens;
 mod notifications;
 mod operability;
+mod pass;
 mod presence;
 mod push;
 mod push_service;

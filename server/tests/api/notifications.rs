@@ -3,8 +3,8 @@
 
 use crate::helpers::*;
 use app::wire::{
-    close_code, Category, KitchenId, NewItemNotice, Notification, Person, ReviewBody, ReviewNotice, Role, SessionType,
-    UserId,
+    close_code, AnyItem, Category, ItemReviewedNotice, KitchenId, NewItemNotice, Notification, Person, ReviewBody,
+    ReviewNotice, ReviewStatus, Role, SessionType, UserId,
 };
 use futures::StreamExt;
 use server::event::{Change, Event, PendingCounts};
@@ -14,8 +14,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 crate::on_both_databases!(
     an_admin_is_welcomed_with_the_current_counts,
     a_cook_is_welcomed_as_staff_and_hears_no_broadcasts,
-    creating_announces_the_item_then_the_count_to_every_admin_tab,
-    reviewing_updates_admins_and_tells_only_the_requester,
+    creating_announces_the_whole_item_then_the_count_to_every_admin_tab,
+    reviewing_tells_every_admin_before_the_count_and_only_the_requester,
+    a_chef_who_asked_for_something_hears_the_decision_on_their_dashboards,
     a_newer_staff_session_replaces_the_older_with_4001,
     concurrent_writes_arrive_in_strict_seq_order_and_end_at_the_snapshot,
 );
@@ -68,7 +69,7 @@ async fn a_cook_is_welcomed_as_staff_and_hears_no_broadcasts(db: Db) {
     socket.expect_silence().await;
 }
 
-async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
+async fn creating_announces_the_whole_item_then_the_count_to_every_admin_tab(db: Db) {
     let app = spawn_app(db).await;
     let chef = app.token(GORDON).await;
     let (mut first_tab, mut second_tab) = (app.socket(&chef).await, app.socket(&chef).await);
@@ -87,6 +88,7 @@ async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
             requested_by,
             timestamp,
             created_at_millis,
+            item: announced,
         }) = socket.next().await
         else {
             panic!("NEW_INGREDIENT_REQUEST first");
@@ -98,6 +100,11 @@ async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
         let item: app::wire::IngredientRequest =
             expect_json(app.get(&format!("/api/v1/ingredient-requests/{id}"), &cook).await, 200).await;
         assert_eq!(created_at_millis, item.created_at_millis, "the notice and the item name the same instant");
+        assert_eq!(
+            announced.as_deref(),
+            Some(&AnyItem::IngredientRequest(item)),
+            "the frame carries the item as committed"
+        );
         let now = chrono::Utc::now().timestamp_millis();
         assert!((now - 60_000..=now).contains(&created_at_millis), "{created_at_millis} is not a recent Unix ms");
         assert_eq!(timestamp.len(), 16);
@@ -110,6 +117,9 @@ async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
             (notice.category, notice.request_id, notice.item_name.as_str()),
             (Category::DishSuggestion, suggestion, "Gravad laks")
         );
+        let dish: app::wire::DishSuggestion =
+            expect_json(app.get(&format!("/api/v1/dish-suggestions/{suggestion}"), &cook).await, 200).await;
+        assert_eq!(notice.item.as_deref(), Some(&AnyItem::DishSuggestion(dish)));
         let Notification::PendingCountUpdated { category, count, seq, .. } = socket.next().await else {
             panic!("then the count")
         };
@@ -117,14 +127,15 @@ async fn creating_announces_the_item_then_the_count_to_every_admin_tab(db: Db) {
     }
 }
 
-async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
+async fn reviewing_tells_every_admin_before_the_count_and_only_the_requester(db: Db) {
     let app = spawn_app(db).await;
     let (ali_token, sara_token, chef) = (app.token(ALI).await, app.token(SARA).await, app.token(GORDON).await);
     let request = app.create_request(&ali_token, "Frisk Dild").await;
     let suggestion = app.create_suggestion(&ali_token, "Stegt flæsk").await;
     let (mut ali_socket, mut sara_socket, mut admin) =
         (app.socket(&ali_token).await, app.socket(&sara_token).await, app.socket(&chef).await);
-    for socket in [&mut ali_socket, &mut sara_socket, &mut admin] {
+    let mut sous = app.socket(&app.token(MONICA).await).await;
+    for socket in [&mut ali_socket, &mut sara_socket, &mut admin, &mut sous] {
         socket.skip_greeting().await;
     }
     app.post(
@@ -154,14 +165,41 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
     let item: app::wire::IngredientRequest =
         expect_json(app.get(&format!("/api/v1/ingredient-requests/{request}"), &ali_token).await, 200).await;
     assert_eq!(Some(reviewed_at_millis), item.reviewed_at_millis, "the notice and the item name the same instant");
-    let Notification::PendingCountUpdated { category, count, seq, .. } = admin.next().await else { panic!("count") };
-    assert_eq!((category, count, seq), (Category::IngredientRequest, 0, 3));
+    // Every chef, the reviewer's own tab too, hears of the review before the count it moved.
+    for chef_socket in [&mut admin, &mut sous] {
+        let Notification::ItemReviewed(ItemReviewedNotice { category, request_id, status, reviewed_by, timestamp }) =
+            chef_socket.next().await
+        else {
+            panic!("ITEM_REVIEWED first");
+        };
+        assert_eq!(
+            (category, request_id, status, reviewed_by, timestamp.len()),
+            (Category::IngredientRequest, request, ReviewStatus::Approved, gordon(), 16)
+        );
+        let Notification::PendingCountUpdated { category, count, seq, .. } = chef_socket.next().await else {
+            panic!("count")
+        };
+        assert_eq!((category, count, seq), (Category::IngredientRequest, 0, 3));
+    }
 
     app.post(&format!("/api/v1/dish-suggestions/{suggestion}/reject"), &chef, &ReviewBody::default()).await;
     let Notification::SuggestionRejected(notice) = ali_socket.next().await else { panic!("SUGGESTION_REJECTED") };
     assert_eq!((notice.request_id, notice.note), (suggestion, None));
-    let Notification::PendingCountUpdated { category, count, seq, .. } = admin.next().await else { panic!("count") };
-    assert_eq!((category, count, seq), (Category::DishSuggestion, 0, 4));
+    for chef_socket in [&mut admin, &mut sous] {
+        assert!(matches!(
+            chef_socket.next().await,
+            Notification::ItemReviewed(ItemReviewedNotice {
+                category: Category::DishSuggestion,
+                status: ReviewStatus::Rejected,
+                request_id,
+                ..
+            }) if request_id == suggestion
+        ));
+        let Notification::PendingCountUpdated { category, count, seq, .. } = chef_socket.next().await else {
+            panic!("count")
+        };
+        assert_eq!((category, count, seq), (Category::DishSuggestion, 0, 4));
+    }
 
     // The other two staff types.
     let rejected = app.create_request(&ali_token, "Trøfler").await;
@@ -175,8 +213,48 @@ async fn reviewing_updates_admins_and_tells_only_the_requester(db: Db) {
     app.post(&format!("/api/v1/dish-suggestions/{approved}/approve"), &chef, &ReviewBody::default()).await;
     assert!(matches!(ali_socket.next().await, Notification::RequestRejected(ReviewNotice { note: Some(_), .. })));
     assert!(matches!(ali_socket.next().await, Notification::SuggestionApproved(ReviewNotice { note: None, .. })));
-    // Sara asked for nothing and hears nothing; admins get no direct messages.
+    // Sara asked for nothing and hears nothing; chefs who asked for nothing get no decisions.
     sara_socket.expect_silence().await;
+    for chef_socket in [&mut admin, &mut sous] {
+        // Two creates and two reviews, each with its count.
+        for _ in 0..8 {
+            let message = chef_socket.next().await;
+            assert!(message.as_review().is_none(), "{message:?}");
+        }
+        chef_socket.expect_silence().await;
+    }
+}
+
+/// API.md section 12 (issue 25, point 5): a sous chef's own request is decided like a cook's,
+/// and the decision reaches their open dashboards, every tab, as well as their ITEM_REVIEWED.
+async fn a_chef_who_asked_for_something_hears_the_decision_on_their_dashboards(db: Db) {
+    let app = spawn_app(db).await;
+    let (head, sous) = (app.token(GORDON).await, app.token(MONICA).await);
+    let (mut first_tab, mut second_tab, mut head_tab) =
+        (app.socket(&sous).await, app.socket(&sous).await, app.socket(&head).await);
+    for socket in [&mut first_tab, &mut second_tab, &mut head_tab] {
+        socket.skip_greeting().await;
+    }
+    let request = app.create_request(&sous, "Kaviar").await;
+    app.post(&format!("/api/v1/ingredient-requests/{request}/reject"), &head, &ReviewBody { note: Some("Nej".into()) })
+        .await;
+    for tab in [&mut first_tab, &mut second_tab] {
+        assert!(matches!(tab.next().await, Notification::NewIngredientRequest(_)));
+        assert!(matches!(tab.next().await, Notification::PendingCountUpdated { .. }));
+        assert!(matches!(tab.next().await, Notification::ItemReviewed(_)));
+        assert!(matches!(tab.next().await, Notification::PendingCountUpdated { .. }));
+        let Notification::RequestRejected(notice) = tab.next().await else {
+            panic!("REQUEST_REJECTED on the dashboard")
+        };
+        assert_eq!((notice.request_id, notice.note.as_deref(), notice.reviewed_by), (request, Some("Nej"), gordon()));
+        tab.expect_silence().await;
+    }
+    // The head chef asked for nothing: the count and ITEM_REVIEWED only.
+    for _ in 0..4 {
+        let message = head_tab.next().await;
+        assert!(!matches!(message, Notification::RequestRejected(_)), "{message:?}");
+    }
+    head_tab.expect_silence().await;
 }
 
 async fn a_newer_staff_session_replaces_the_older_with_4001(db: Db) {
@@ -412,7 +490,7 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
             category: Category::IngredientRequest,
             at_millis: chrono::Utc::now().timestamp_millis(),
             timestamp: "2026-03-27 10:15".into(),
-            change: Change::Created { item_id: index, item_name: big_name.clone(), requested_by: ali() },
+            change: Change::Created { item_id: index, item_name: big_name.clone(), requested_by: ali(), item: None },
         });
         // About 1,000 events/s of 8 KiB: a pace any reading client keeps up with.
         tokio::time::sleep(Duration::from_millis(1)).await;

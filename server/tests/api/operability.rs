@@ -48,14 +48,15 @@ async fn metrics_count_sessions_fan_out_requests_and_sign_ins() {
     assert!(matches!(admin.next().await, Notification::PendingCountUpdated { .. }));
     app.post(&format!("/api/v1/ingredient-requests/{item}/approve"), &chef, &ReviewBody::default()).await;
     assert!(matches!(cook.next().await, Notification::RequestApproved(_)));
+    assert!(matches!(admin.next().await, Notification::ItemReviewed(_)));
     assert!(matches!(admin.next().await, Notification::PendingCountUpdated { .. }));
     let after = scrape(&app.address).await;
     let delta = |series: &str| value(&after, series) - value(&before, series);
-    // The creation: two frames to the one admin; the decision: the count to the admin and
-    // the notice to the cook.
+    // The creation: two frames to the one admin; the decision: ITEM_REVIEWED and the count
+    // to the admin, and the notice to the cook.
     assert_eq!(delta("miseos_ws_broadcasts_total"), 2.0);
     assert_eq!(delta("miseos_ws_direct_messages_total"), 1.0);
-    assert_eq!(delta("miseos_ws_frames_sent_total"), 4.0);
+    assert_eq!(delta("miseos_ws_frames_sent_total"), 5.0);
     assert!(delta("miseos_ws_bytes_sent_total") > 200.0);
     assert_eq!(delta("miseos_ws_queue_overflows_total"), 0.0);
     let created = r#"{method="POST",route="/api/v1/ingredient-requests",status="201"}"#;

@@ -72,6 +72,8 @@ async fn follow(socket: &mut Socket, announcements: usize, final_seq: i64) -> (i
                 }
             }
             Notification::NewIngredientRequest(_) => seen += 1,
+            // Each review is told before its count.
+            Notification::ItemReviewed(_) => {}
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -348,6 +350,7 @@ async fn two_kitchens_across_two_processes_stay_apart() {
     }
     assert_eq!(processes[0].approve(&rene, mettes).await.status(), 200);
     assert!(matches!(mette_socket.next().await, Notification::RequestApproved(notice) if notice.request_id == mettes));
+    assert!(matches!(rene_socket.next().await, Notification::ItemReviewed(notice) if notice.request_id == mettes));
     assert!(matches!(rene_socket.next().await, Notification::PendingCountUpdated { count: 0, seq: 2, .. }));
     for socket in [&mut gordon_socket, &mut ali_socket] {
         socket.expect_silence().await;
@@ -363,4 +366,29 @@ async fn two_kitchens_across_two_processes_stay_apart() {
         assert_eq!(process.snapshot(&gordon).await.seq, 1);
     }
     store.close().await;
+}
+
+/// API.md section 12: a kitchen's settings changed through one process reach the pages on
+/// another at once, and that process reads the kitchen's times in the new zone from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kitchen_settings_changed_on_one_process_reach_the_others() {
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let [first, second]: [ServerProcess; 2] = start_processes(&database).await;
+    let (chef, cook) = (first.token(GORDON).await, second.token(ALI).await);
+    // The second process reads (and keeps) the kitchen's clock before the change.
+    expect_json::<app::wire::IngredientRequest>(second.create(&cook, "Før").await.expect("create"), 201).await;
+    let mut cook_socket = open_socket(second.port, &cook).await;
+    cook_socket.skip_greeting().await;
+    let changes = app::wire::KitchenChanges { time_zone: Some("America/Lima".into()), ..Default::default() };
+    let response =
+        first.http.patch(first.url("/api/v1/kitchen")).bearer_auth(&chef).json(&changes).send().await.expect("PATCH");
+    let changed: app::wire::KitchenSettings = expect_json(response, 200).await;
+    let Notification::KitchenUpdated { kitchen } = cook_socket.next().await else { panic!("KITCHEN_UPDATED") };
+    assert_eq!(kitchen, changed);
+    let read: app::wire::KitchenSettings = expect_json(second.get("/api/v1/kitchen", &cook).await, 200).await;
+    assert_eq!(read.time_zone, "America/Lima");
+    let after: app::wire::IngredientRequest =
+        expect_json(second.create(&cook, "Efter").await.expect("create"), 201).await;
+    let lima = server::clock::KitchenClock::new(chrono_tz::America::Lima);
+    assert_eq!(after.created_at, lima.format(after.created_at_millis));
 }

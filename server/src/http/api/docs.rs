@@ -8,9 +8,10 @@
 //! the other lacks.
 
 use app::wire::{
-    CreatedUser, DishDetails, ErrorBody, IngredientDetails, Item, ItemDetails, LoginRequest, LoginResponse,
-    NewPushSubscription, NewUser, PasswordChange, PushKey, PushSubscriptionId, PushSubscriptionInfo, RefreshResponse,
-    ReviewBody, Snapshot, TemporaryPassword, User, UserChanges,
+    BulkReview, BulkReviewResults, CreatedUser, DishDetails, ErrorBody, IngredientDetails, Item, ItemDetails,
+    KitchenChanges, KitchenSettings, LoginRequest, LoginResponse, NewPushSubscription, NewUser, PasswordChange,
+    PushKey, PushSubscriptionId, PushSubscriptionInfo, RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User,
+    UserChanges,
 };
 use axum::{
     http::{header, HeaderValue, Method},
@@ -326,6 +327,10 @@ fn build() -> OpenApi {
         with_schema::<DishDetails> as AddSchema,
         with_item_schema::<DishDetails> as AddSchema,
         with_schema::<ReviewBody> as AddSchema,
+        with_schema::<BulkReview> as AddSchema,
+        with_schema::<BulkReviewResults> as AddSchema,
+        with_schema::<KitchenSettings> as AddSchema,
+        with_schema::<KitchenChanges> as AddSchema,
         with_schema::<Snapshot> as AddSchema,
         with_schema::<ErrorBody> as AddSchema,
         with_schema::<PushKey> as AddSchema,

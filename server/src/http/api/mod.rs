@@ -8,7 +8,9 @@ pub mod body;
 mod docs;
 mod idempotency;
 mod items;
+mod kitchen;
 mod push;
+mod reviews;
 mod snapshot;
 mod socket;
 mod upgrade;
@@ -47,10 +49,19 @@ impl ApiRoute {
 
 /// Every operation under `/api/v1`.
 fn routes() -> Vec<ApiRoute> {
-    [auth::routes(), snapshot::routes(), socket::routes(), users::routes(), items::routes(), push::routes()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        auth::routes(),
+        snapshot::routes(),
+        socket::routes(),
+        users::routes(),
+        items::routes(),
+        reviews::routes(),
+        kitchen::routes(),
+        push::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Every operation's description, in the order the document lists them.

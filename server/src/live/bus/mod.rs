@@ -22,7 +22,7 @@
 mod postgres;
 
 use crate::{
-    event::{Announcement, ChefsOnline, Event, PendingCounts, SessionsEnded, StaffClaim},
+    event::{Announcement, ChefsOnline, Event, KitchenUpdate, PendingCounts, SessionsEnded, StaffClaim},
     metrics::BusMetrics,
     store::{AnnouncementSink, Backend, Store, StoreError},
 };
@@ -53,6 +53,9 @@ pub trait Handler: Send + Sync + 'static {
     /// A kitchen's count of chefs online as of its presence version, from any process;
     /// possibly more than once, and not always in version order.
     fn chefs_online(&self, online: ChefsOnline);
+    /// A kitchen's settings as of their version, from any process; possibly more than once,
+    /// and not always in version order.
+    fn kitchen_updated(&self, update: &KitchenUpdate);
 }
 
 /// How often the bus reads the endings it may have missed, notified or not.
@@ -139,12 +142,19 @@ impl AnnouncementSink for Bus {
             (Backend::Sqlite, Announcement::Event(event)) => handler.event(event),
             (Backend::Sqlite, Announcement::Claim(claim)) => handler.claim(*claim),
             (Backend::Sqlite, Announcement::ChefsOnline(online)) => handler.chefs_online(*online),
+            (Backend::Sqlite, Announcement::KitchenUpdated(update)) => handler.kitchen_updated(update),
             // This process's own endings take effect here at once, on either database (the
             // others hear them through the bus; hearing them again is harmless).
             (_, Announcement::SessionsEnded(ended)) => handler.sessions_ended(ended),
             // PostgreSQL: the listener hears this process's events, claims and presence in
             // commit order.
-            (Backend::Postgres, Announcement::Event(_) | Announcement::Claim(_) | Announcement::ChefsOnline(_)) => {}
+            (
+                Backend::Postgres,
+                Announcement::Event(_)
+                | Announcement::Claim(_)
+                | Announcement::ChefsOnline(_)
+                | Announcement::KitchenUpdated(_),
+            ) => {}
         }
     }
 }

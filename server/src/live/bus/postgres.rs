@@ -1,10 +1,11 @@
 //! The PostgreSQL side of the bus: one LISTEN connection per process, for committed events,
-//! STAFF socket claims, session endings and chefs' presence.
+//! STAFF socket claims, session endings, chefs' presence and kitchens' settings.
 //!
 //! A notification carries only ids: an event's kitchen and `seq` as `kitchen:seq` (the event
 //! itself is written to the event log in the same transaction), a user id (whose newest claim
 //! is in `staff_session_latest`), an ending's place in the order of endings, or a kitchen whose
-//! presence changed (its count is in `chefs_online`). The listener
+//! presence changed (its count is in `chefs_online`) or whose settings changed (in `kitchens`).
+//! The listener
 //! reads what happened from those tables (see `store::live_log` for why a notification is
 //! never trusted beyond "look now").
 //!
@@ -14,13 +15,13 @@
 //! are also rate-limited per user before anything is written: `MISEOS_MAX_SOCKET_OPENS_PER_MINUTE`.)
 //!
 //! After every (re)connection the listener first LISTENs, then reads every kitchen's counts,
-//! chefs online and the latest STAFF claims and hands them to the handler, so a change committed while it
+//! chefs online, settings and the latest STAFF claims and hands them to the handler, so a change committed while it
 //! was cut off still reaches the dashboards as a count, a socket replaced meanwhile is still
 //! closed, and nothing committed after the read can be missed.
 
 use super::{Bus, EndingsFollower, Handler};
 use crate::{
-    event::{Announcement, Event},
+    event::{Announcement, Event, KitchenUpdate},
     metrics::BusMetrics,
     store::{now_millis, Store, StoreError},
 };
@@ -40,6 +41,8 @@ const CLAIM_CHANNEL: &str = "miseos_sessions";
 const ENDINGS_CHANNEL: &str = "miseos_sessions_ended";
 /// The channel that names a kitchen whose chefs online changed.
 const PRESENCE_CHANNEL: &str = "miseos_presence";
+/// The channel that names a kitchen whose settings changed.
+const KITCHEN_CHANNEL: &str = "miseos_kitchen";
 
 /// How long logged events are kept: far longer than a listener takes to read one.
 const EVENT_LOG_KEPT_MS: i64 = 10 * 60 * 1000;
@@ -61,6 +64,7 @@ pub(super) async fn notify(connection: &mut AnyConnection, announcement: &Announ
         Announcement::Claim(claim) => (CLAIM_CHANNEL, claim.user_id.to_string()),
         Announcement::SessionsEnded(ended) => (ENDINGS_CHANNEL, ended.seq.to_string()),
         Announcement::ChefsOnline(online) => (PRESENCE_CHANNEL, online.kitchen_id.to_string()),
+        Announcement::KitchenUpdated(update) => (KITCHEN_CHANNEL, update.settings.id.to_string()),
     };
     sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(ids).execute(connection).await?;
     Ok(())
@@ -136,10 +140,11 @@ pub(super) async fn start_listener(
 /// gets the resent counts never finds `/readyz` still at 503.
 async fn listen(store: &Store, database_url: &str, bus: &Bus) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
-    listener.listen_all([EVENT_CHANNEL, CLAIM_CHANNEL, ENDINGS_CHANNEL, PRESENCE_CHANNEL]).await?;
+    listener.listen_all([EVENT_CHANNEL, CLAIM_CHANNEL, ENDINGS_CHANNEL, PRESENCE_CHANNEL, KITCHEN_CHANNEL]).await?;
     let counts = store.all_pending_counts().await?;
     let claims = store.latest_staff_claims().await?;
     let presence = store.all_chefs_online().await?;
+    let settings = store.all_kitchen_settings().await?;
     bus.set_listening(true);
     if let Some(handler) = bus.handler() {
         for (kitchen_id, counts) in counts {
@@ -150,6 +155,10 @@ async fn listen(store: &Store, database_url: &str, bus: &Bus) -> Result<PgListen
         }
         for online in presence {
             handler.chefs_online(online);
+        }
+        for (settings, version) in settings {
+            store.forget_clock(settings.id);
+            handler.kitchen_updated(&KitchenUpdate { settings, version });
         }
     }
     Ok(listener)
@@ -227,6 +236,14 @@ async fn hand_over(
                     }
                 }
                 Err(_) => tracing::warn!(payload, "ignoring a presence notification that names no kitchen"),
+            },
+            KITCHEN_CHANNEL => match payload.parse::<i64>() {
+                Ok(kitchen) => {
+                    let (settings, version) = store.kitchen_settings_versioned(KitchenId(kitchen)).await?;
+                    store.forget_clock(settings.id);
+                    handler.kitchen_updated(&KitchenUpdate { settings, version });
+                }
+                Err(_) => tracing::warn!(payload, "ignoring a settings notification that names no kitchen"),
             },
             channel => tracing::warn!(channel, payload, "ignoring a notification of an unknown channel"),
         }

@@ -51,6 +51,34 @@ pub(super) fn broadcast(admins: &mut HashMap<SocketId, SocketHandle>, frames: &[
     }
 }
 
+/// Queues `frame` on every one of `user`'s ADMIN sockets among a kitchen's `admins` (a chef's
+/// own item's decision), closing with 1013 those whose queue is full.
+pub(super) fn to_own_dashboards(
+    admins: &mut HashMap<SocketId, SocketHandle>,
+    user: UserId,
+    frame: &Frame,
+    shared: &Shared,
+) {
+    let metrics = &shared.metrics;
+    let bytes = frame.payload_len() as u64;
+    let mut overflowed = Vec::new();
+    for (id, socket) in admins.iter().filter(|(_, socket)| socket.user == user) {
+        if socket.outbox.push(std::slice::from_ref(frame), shared.queue_capacity) {
+            metrics.frames.inc();
+            metrics.bytes.inc_by(bytes);
+            metrics.direct_messages.inc();
+        } else {
+            overflowed.push(*id);
+        }
+    }
+    metrics.queue_overflows.inc_by(overflowed.len() as u64);
+    for id in overflowed {
+        if let Some(socket) = admins.remove(&id) {
+            socket.close(CloseReason::TOO_SLOW);
+        }
+    }
+}
+
 /// Queues `frame` on one user's STAFF socket, if it is connected; whether it was queued.
 pub(super) fn direct(
     staff: &mut HashMap<UserId, SocketHandle>,

@@ -44,11 +44,11 @@ pub use socket::{run_socket, websocket_config, SocketSettings};
 
 use crate::{
     clock::KitchenClock,
-    event::{deliveries, ChefsOnline, Event, PendingCounts, SessionId, StaffClaim},
+    event::{deliveries, ChefsOnline, Event, KitchenUpdate, PendingCounts, SessionId, StaffClaim},
     metrics::{CloseLabel, HubMetrics, SessionTypeLabel},
 };
 use app::wire::{Category, KitchenId, Notification, SessionType, UserId, WELCOME_MESSAGE};
-use delivery::{broadcast, count_update, direct, encode};
+use delivery::{broadcast, count_update, direct, encode, to_own_dashboards};
 use pacer::Pacer;
 use std::{
     collections::{HashMap, VecDeque},
@@ -85,6 +85,8 @@ pub struct ChefPresence {
 /// The hub's side of one socket.
 struct SocketHandle {
     id: SocketId,
+    /// Whose socket it is (a chef's own item's decision reaches their dashboards).
+    user: UserId,
     /// Its kitchen (a STAFF socket hears its kitchen's presence).
     kitchen: KitchenId,
     /// The sign-in whose token opened it.
@@ -106,9 +108,11 @@ impl SocketHandle {
 struct KitchenRoom {
     /// The newest counts published for the kitchen; its new admin sockets start from these.
     counts: PendingCounts,
-    /// The kitchen's clock, as its sockets registered with it (a resync stamps its counts
-    /// with it; a kitchen's zone never changes).
+    /// The kitchen's clock, as its sockets registered with it or its settings last said (a
+    /// resync stamps its counts with it).
     clock: Option<KitchenClock>,
+    /// The version of the newest settings heard (older ones heard later change nothing).
+    settings_version: i64,
     /// The kitchen's ADMIN sockets.
     admins: HashMap<SocketId, SocketHandle>,
     /// How many chefs of the kitchen have a dashboard open on any process, as of the newest
@@ -291,7 +295,14 @@ impl Hub {
             SessionType::Admin => 0,
             SessionType::Staff => claim.unwrap_or(id.0 as i64),
         };
-        let handle = SocketHandle { id, kitchen: owner.kitchen, session: owner.session, claim, outbox: outbox.clone() };
+        let handle = SocketHandle {
+            id,
+            user: owner.user,
+            kitchen: owner.kitchen,
+            session: owner.session,
+            claim,
+            outbox: outbox.clone(),
+        };
         let Registry { kitchens, admins_by_user, staff, newest_claims, chef_sockets, .. } = &mut *registry;
         let kitchen = kitchens.entry(owner.kitchen).or_default();
         kitchen.clock = Some(clock);
@@ -411,7 +422,7 @@ impl Hub {
     /// Called one event at a time, each kitchen's in `seq` order.
     pub fn publish(&self, event: &Event) {
         let mut registry = self.registry();
-        let Registry { kitchens, staff, .. } = &mut *registry;
+        let Registry { kitchens, staff, chef_sockets, .. } = &mut *registry;
         let kitchen = kitchens.entry(event.kitchen_id).or_default();
         let count_is_news = kitchen.counts.advance_to(event.counts);
         let delivery = deliveries(event, count_is_news);
@@ -422,7 +433,12 @@ impl Hub {
             metrics.broadcasts.inc();
         }
         if let Some((user, message)) = &delivery.to_staff {
-            if direct(staff, *user, encode(message), self.shared.queue_capacity, metrics) {
+            let frame = encode(message);
+            // A sous chef who asked for something hears the decision on their dashboards too.
+            if chef_sockets.contains_key(&(event.kitchen_id, *user)) {
+                to_own_dashboards(&mut kitchen.admins, *user, &frame, &self.shared);
+            }
+            if direct(staff, *user, frame, self.shared.queue_capacity, metrics) {
                 metrics.direct_messages.inc();
             }
         }
@@ -444,6 +460,30 @@ impl Hub {
             let timestamp = clock.now_formatted();
             let updates = Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp)));
             broadcast(&mut kitchen.admins, &updates, &self.shared);
+        }
+    }
+
+    /// Takes a kitchen's settings, if newer than what the hub has: its messages are stamped in
+    /// the new zone, and every socket of the kitchen, ADMIN and STAFF, is told
+    /// (`KITCHEN_UPDATED`).
+    pub fn kitchen_updated(&self, update: &KitchenUpdate) {
+        let kitchen_id = update.settings.id;
+        let mut registry = self.registry();
+        let Registry { kitchens, staff, .. } = &mut *registry;
+        let kitchen = kitchens.entry(kitchen_id).or_default();
+        if update.version <= kitchen.settings_version {
+            return;
+        }
+        kitchen.settings_version = update.version;
+        if let Ok(zone) = update.settings.time_zone.parse() {
+            kitchen.clock = Some(KitchenClock::new(zone));
+        }
+        let frame = encode(&Notification::KitchenUpdated { kitchen: update.settings.clone() });
+        broadcast(&mut kitchen.admins, std::slice::from_ref(&frame), &self.shared);
+        let cooks: Vec<UserId> =
+            staff.iter().filter(|(_, socket)| socket.kitchen == kitchen_id).map(|(user, _)| *user).collect();
+        for cook in cooks {
+            direct(staff, cook, frame.clone(), self.shared.queue_capacity, &self.shared.metrics);
         }
     }
 

@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::event::{Change, EndReason};
-use app::wire::{Decision, NewItemNotice, Person, Role};
+use app::wire::{
+    AnyItem, Decision, IngredientDetails, Item, ItemReviewedNotice, NewItemNotice, Person, Quantity, ReviewStatus, Role,
+};
 
 fn clock() -> KitchenClock {
     KitchenClock::new(chrono_tz::UTC)
@@ -41,8 +43,34 @@ fn created(seq: i64, pending: i64) -> Event {
         category: Category::IngredientRequest,
         at_millis: 0,
         timestamp: "2026-03-27 10:15".into(),
-        change: Change::Created { item_id: seq, item_name: "Dild".into(), requested_by: ali() },
+        change: Change::Created {
+            item_id: seq,
+            item_name: "Dild".into(),
+            requested_by: ali(),
+            item: Some(Box::new(dill(seq))),
+        },
     }
+}
+
+/// The item a [`created`] event announces.
+fn dill(id: i64) -> AnyItem {
+    AnyItem::IngredientRequest(Item {
+        id,
+        details: IngredientDetails {
+            item_name: "Dild".into(),
+            quantity: Quantity(2.0),
+            unit: "bunch".into(),
+            note: None,
+        },
+        status: ReviewStatus::Pending,
+        requested_by: ali(),
+        created_at: "2026-03-27 10:15".into(),
+        created_at_millis: 0,
+        reviewed_by: None,
+        reviewed_at: None,
+        reviewed_at_millis: None,
+        review_note: None,
+    })
 }
 
 fn reviewed(seq: i64, pending: i64, decision: Decision) -> Event {
@@ -71,24 +99,31 @@ fn drain(outbox: &Outbox) -> Vec<Notification> {
 }
 
 #[test]
-fn a_new_item_is_announced_to_the_admins_then_counted() {
+fn a_new_item_is_announced_to_the_admins_whole_then_counted() {
     let delivery = deliveries(&created(7, 2), true);
-    assert!(matches!(
-        &delivery.to_admins[..],
-        [
-            Notification::NewIngredientRequest(NewItemNotice { request_id: 7, .. }),
-            Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 7, .. },
-        ]
-    ));
+    let [Notification::NewIngredientRequest(NewItemNotice { request_id: 7, item, .. }), Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 2, seq: 7, .. }] =
+        &delivery.to_admins[..]
+    else {
+        panic!("NEW_INGREDIENT_REQUEST then its count: {:?}", delivery.to_admins);
+    };
+    assert_eq!(item.as_deref(), Some(&dill(7)));
     assert_eq!(delivery.to_staff, None);
 }
 
 #[test]
-fn a_review_counts_for_the_admins_and_tells_the_requester_alone() {
+fn a_review_is_told_to_the_admins_before_its_count_and_to_the_requester() {
     let delivery = deliveries(&reviewed(8, 0, Decision::Reject), true);
     assert!(matches!(
         &delivery.to_admins[..],
-        [Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 0, seq: 8, .. }]
+        [
+            Notification::ItemReviewed(ItemReviewedNotice {
+                category: Category::DishSuggestion,
+                request_id: 9,
+                status: ReviewStatus::Rejected,
+                ..
+            }),
+            Notification::PendingCountUpdated { category: Category::DishSuggestion, count: 0, seq: 8, .. },
+        ]
     ));
     let Some((UserId(3), Notification::SuggestionRejected(notice))) = &delivery.to_staff else {
         panic!("the requester gets SUGGESTION_REJECTED: {:?}", delivery.to_staff);
@@ -99,7 +134,10 @@ fn a_review_counts_for_the_admins_and_tells_the_requester_alone() {
 #[test]
 fn a_count_that_is_no_news_is_left_out() {
     assert_eq!(deliveries(&created(7, 2), false).to_admins.len(), 1);
-    assert!(deliveries(&reviewed(8, 0, Decision::Approve), false).to_admins.is_empty());
+    assert!(matches!(
+        &deliveries(&reviewed(8, 0, Decision::Approve), false).to_admins[..],
+        [Notification::ItemReviewed(_)]
+    ));
 }
 
 #[test]
@@ -263,7 +301,10 @@ async fn an_event_reaches_only_the_sockets_of_its_kitchen() {
     }
     hub.publish(&theirs);
     assert!(drain(&our_chef.outbox).is_empty());
-    assert!(matches!(&drain(&their_chef.outbox)[..], [Notification::PendingCountUpdated { seq: 5, .. }]));
+    assert!(matches!(
+        &drain(&their_chef.outbox)[..],
+        [Notification::ItemReviewed(_), Notification::PendingCountUpdated { seq: 5, .. }]
+    ));
     assert!(matches!(&drain(&their_cook.outbox)[..], [Notification::SuggestionApproved(_)]));
     assert_eq!((hub.counts(KITCHEN).seq, hub.counts(KitchenId(2)).seq), (1, 5));
 }
@@ -342,7 +383,9 @@ async fn the_asyncapi_document_names_every_message_and_close() {
             messages.extend(deliveries(&event, true).to_admins);
             let mut review = reviewed(2, 0, decision);
             review.category = category;
-            messages.extend(deliveries(&review, true).to_staff.map(|(_, message)| message));
+            let delivery = deliveries(&review, true);
+            messages.extend(delivery.to_admins);
+            messages.extend(delivery.to_staff.map(|(_, message)| message));
         }
     }
     let user = user(1, Role::HeadChef);
@@ -355,7 +398,7 @@ async fn the_asyncapi_document_names_every_message_and_close() {
         .collect();
     types.sort();
     types.dedup();
-    assert_eq!(types.len(), 8, "{types:?}");
+    assert_eq!(types.len(), 9, "{types:?}");
     for name in types {
         assert!(document.contains(&format!("name: {name}")), "docs/asyncapi.yaml lacks the message {name}");
     }
