@@ -106,7 +106,6 @@ pub async fn me() -> Result<User, CallError> {
 }
 
 /// The caller's kitchen and its settings.
-#[cfg_attr(feature = "ssr", allow(dead_code, reason = "the server renders from its store instead"))]
 pub async fn kitchen() -> Result<KitchenSettings, CallError> {
     get("/api/v1/kitchen").await
 }

@@ -464,7 +464,8 @@ pub struct BulkReviewResults {
 }
 
 /// What came of one item of a bulk review: the status its own route would have answered
-/// (200, 404, 409; 503 when the database failed it), with the reviewed item on 200.
+/// (200, 404, 409; or the 5xx it would have, when the database failed it), with the
+/// reviewed item on 200.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct BulkReviewResult {

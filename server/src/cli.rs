@@ -176,7 +176,7 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
     }
     let store = Store::connect(&config.effective_database_url(), 2, KitchenClock::new(config.timezone))
         .await?
-        .with_kitchen_defaults(crate::startup::kitchen_defaults(config));
+        .with_kitchen_defaults(crate::store::KitchenDefaults::of(config).map_err(CliError::Invalid)?);
     // What the command line changes is announced to the running servers.
     let store = store.clone().with_sink(Arc::new(Bus::outside(store.backend())));
     let result = match command {

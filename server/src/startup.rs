@@ -88,7 +88,7 @@ impl Application {
             Metrics::new(hub_metrics.clone(), bus_metrics.clone(), pool_metrics.clone(), push_metrics.clone());
         let store = Store::connect(&database_url, config.db_max_connections, clock)
             .await?
-            .with_kitchen_defaults(kitchen_defaults(&config))
+            .with_kitchen_defaults(store::KitchenDefaults::of(&config).map_err(StartError::Config)?)
             .with_write_limits(limits)
             .with_pool_metrics(pool_metrics);
         if store.has_no_users().await? {
@@ -234,17 +234,6 @@ impl Application {
 
 /// Seeds an empty database: the demo users in development, else a hint on how to make the
 /// first head chef.
-/// The settings of kitchens without their own, and of new kitchens: the deployment's
-/// variables.
-pub fn kitchen_defaults(config: &Config) -> store::KitchenDefaults {
-    let waiting = config.waiting_thresholds();
-    store::KitchenDefaults {
-        amber_minutes: waiting.amber_minutes,
-        red_minutes: waiting.red_minutes,
-        escalate_after_minutes: i64::from(config.escalate_after_minutes),
-    }
-}
-
 async fn seed(store: &Store, config: &Config) -> Result<(), StartError> {
     if !config.demo {
         tracing::warn!("{}", cli::FIRST_HEAD_CHEF_HINT);

@@ -213,6 +213,12 @@ fn LiveCook(data: data::CookData, link: RwSignal<LinkState>, user_id: UserId) ->
                 catch_up.refetch_started();
                 mine.refetch(move || catch_up.refetch_done());
                 submissions.flush(not_sent);
+                // A change of the kitchen's settings made while the socket was down.
+                leptos::task::spawn_local(async move {
+                    if let Ok(kitchen) = client::kitchen().await {
+                        apply_kitchen(&kitchen);
+                    }
+                });
             },
             move |message| {
                 match &message {

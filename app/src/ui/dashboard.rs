@@ -180,17 +180,19 @@ impl Board {
 
     /// Reviews every selected card with one decision and one note: the reviewed cards go, the
     /// others stay with the reason on them.
-    fn review_selected(self, decision: Decision, note: String, busy: RwSignal<bool>, locale: Locale) {
+    /// The note is cleared once the decision is made (kept if the call failed as a whole).
+    fn review_selected(self, decision: Decision, note: RwSignal<String>, busy: RwSignal<bool>, locale: Locale) {
         let items = self.selected_in_order();
         if items.is_empty() {
             return;
         }
         busy.set(true);
-        let note = Some(note).filter(|text| !text.trim().is_empty());
-        let body = BulkReview { decision: decision.status(), note, items };
+        let note_text = Some(note.get_untracked()).filter(|text| !text.trim().is_empty());
+        let body = BulkReview { decision: decision.status(), note: note_text, items };
         leptos::task::spawn_local(async move {
             match client::review_many(&body).await {
                 Ok(answer) => {
+                    note.set(String::new());
                     let mut not_reviewed = 0;
                     for result in &answer.results {
                         if result.status == 200 {
@@ -234,10 +236,15 @@ impl Board {
         });
     }
 
-    /// Fetches one category's pending list again.
+    /// Fetches one category's pending list again; a selection or a mark of a card that is no
+    /// longer pending goes with it.
     fn refetch(self, category: Category) {
         leptos::task::spawn_local(async move {
             if let Ok(cards) = fetch_pending(category).await {
+                let pending: HashSet<i64> = cards.iter().map(|card| card.id).collect();
+                let still = |(kind, id): &(Category, i64)| *kind != category || pending.contains(id);
+                self.selected.update(|selected| selected.retain(still));
+                self.failures.update(|failures| failures.retain(|key, _| still(key)));
                 self.column(category).cards.set(cards);
             }
         });
@@ -337,9 +344,26 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         });
     });
 
+    // What a KITCHEN_UPDATED says, or the settings read again after a reconnect.
+    let take_settings = move |kitchen: &crate::wire::KitchenSettings| {
+        board
+            .thresholds
+            .set(data::WaitingThresholds { amber_minutes: kitchen.amber_minutes, red_minutes: kitchen.red_minutes });
+        apply_kitchen(kitchen);
+    };
+
     // Effects run only in the browser: this opens the socket once the page is hydrated.
     Effect::new(move |_| {
-        let refetch_both = move || Category::ALL.into_iter().for_each(|category| board.refetch(category));
+        // After a reconnect everything is read again, the kitchen's settings too (a change
+        // made while the socket was down was told to nobody here).
+        let refetch_both = move || {
+            Category::ALL.into_iter().for_each(|category| board.refetch(category));
+            leptos::task::spawn_local(async move {
+                if let Ok(kitchen) = client::kitchen().await {
+                    take_settings(&kitchen);
+                }
+            });
+        };
         live::connect(link, refetch_both, move |message| match message {
             // An empty epoch is an older server's, which names none.
             Notification::Connected { epoch: welcome_epoch, .. } => {
@@ -356,13 +380,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
                 board.reconcile_later(category);
             }
             Notification::ItemReviewed(notice) => board.remove(notice.category, notice.request_id),
-            Notification::KitchenUpdated { kitchen } => {
-                board.thresholds.set(data::WaitingThresholds {
-                    amber_minutes: kitchen.amber_minutes,
-                    red_minutes: kitchen.red_minutes,
-                });
-                apply_kitchen(&kitchen);
-            }
+            Notification::KitchenUpdated { kitchen } => take_settings(&kitchen),
             other => {
                 if let Some(notice) = other.as_new_item() {
                     board.add_announced(notice);
@@ -445,10 +463,7 @@ fn BulkBar(board: Board) -> impl IntoView {
     let preferences = use_preferences();
     let note = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    let review = move |decision: Decision| {
-        board.review_selected(decision, note.get_untracked(), busy, preferences.locale);
-        note.set(String::new());
-    };
+    let review = move |decision: Decision| board.review_selected(decision, note, busy, preferences.locale);
     view! {
         <Show when=move || board.selected.with(|selected| !selected.is_empty())>
             <section class="bulk-bar" aria-label=tr("Review the selected items") data-testid="bulk-bar">

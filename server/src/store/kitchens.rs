@@ -40,11 +40,44 @@ pub struct KitchenDefaults {
     pub escalate_after_minutes: i64,
 }
 
+impl KitchenDefaults {
+    /// The deployment's variables (`MISEOS_WAITING_AMBER_MINUTES`, `…_RED_MINUTES`,
+    /// `MISEOS_ESCALATE_AFTER_MINUTES`), held to the rules a head chef's own settings are.
+    pub fn of(config: &crate::config::Config) -> Result<KitchenDefaults, String> {
+        let waiting = config.waiting_thresholds();
+        let defaults = KitchenDefaults {
+            amber_minutes: waiting.amber_minutes,
+            red_minutes: waiting.red_minutes,
+            escalate_after_minutes: i64::from(config.escalate_after_minutes),
+        };
+        let as_settings = KitchenSettings {
+            id: KitchenId(0),
+            name: "the deployment".into(),
+            time_zone: config.timezone.name().into(),
+            amber_minutes: defaults.amber_minutes,
+            red_minutes: defaults.red_minutes,
+            escalate_after_minutes: defaults.escalate_after_minutes,
+        };
+        validate::kitchen_settings(&as_settings).map_err(|rule| {
+            format!("MISEOS_WAITING_AMBER_MINUTES, …_RED_MINUTES, MISEOS_ESCALATE_AFTER_MINUTES: {rule}")
+        })?;
+        Ok(defaults)
+    }
+}
+
 impl Default for KitchenDefaults {
     /// The contract's: amber after 10 minutes, red after 20, escalated after 15.
     fn default() -> Self {
         KitchenDefaults { amber_minutes: 10, red_minutes: 20, escalate_after_minutes: 15 }
     }
+}
+
+/// The kitchens' clocks this process has read, and how many times one was forgotten (a read
+/// that began before a forgetting does not put its clock in).
+#[derive(Default)]
+pub(super) struct ClockCache {
+    clocks: std::collections::HashMap<KitchenId, KitchenClock>,
+    forgotten: u64,
 }
 
 /// The columns a kitchen's settings are read from, in [`Store::settings_from_row`]'s order.
@@ -119,18 +152,28 @@ impl Store {
             .collect()
     }
 
-    /// The clock of a kitchen: its own zone, or the deployment's. Read once per process.
+    /// The clock of a kitchen: its own zone, or the deployment's. Read once per process, and
+    /// again after its settings change.
     pub async fn kitchen_clock(&self, kitchen_id: KitchenId) -> Result<KitchenClock, StoreError> {
-        if let Some(clock) = self.clocks().get(&kitchen_id) {
-            return Ok(*clock);
-        }
+        let forgotten_before = {
+            let cache = self.clocks();
+            if let Some(clock) = cache.clocks.get(&kitchen_id) {
+                return Ok(*clock);
+            }
+            cache.forgotten
+        };
         let row = sqlx::query("SELECT time_zone FROM kitchens WHERE id = $1")
             .bind(kitchen_id.0)
             .fetch_optional(&mut *self.connection().await?)
             .await?
             .ok_or(StoreError::NotFound)?;
         let clock = zone(row.try_get(0)?).map_or(self.default_clock, KitchenClock::new);
-        self.clocks_mut().insert(kitchen_id, clock);
+        let mut cache = self.clocks_mut();
+        // A clock forgotten while this one was being read may be older than the change that
+        // made it forgotten: use it this once, keep it only if nothing was forgotten meanwhile.
+        if cache.forgotten == forgotten_before {
+            cache.clocks.insert(kitchen_id, clock);
+        }
         Ok(clock)
     }
 
@@ -211,7 +254,9 @@ impl Store {
 
     /// Forgets the clock read for a kitchen (its zone may have changed); the next use reads it.
     pub fn forget_clock(&self, kitchen_id: KitchenId) {
-        self.clocks_mut().remove(&kitchen_id);
+        let mut cache = self.clocks_mut();
+        cache.clocks.remove(&kitchen_id);
+        cache.forgotten += 1;
     }
 
     /// Settings and version from a row of [`SETTINGS_COLUMNS`], the deployment's where the
@@ -230,12 +275,12 @@ impl Store {
         Ok((settings, row.try_get(6)?))
     }
 
-    fn clocks(&self) -> std::sync::RwLockReadGuard<'_, std::collections::HashMap<KitchenId, KitchenClock>> {
+    fn clocks(&self) -> std::sync::RwLockReadGuard<'_, ClockCache> {
         // Inserting a copyable value cannot panic half-way: a poisoned map is still whole.
         self.clocks.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn clocks_mut(&self) -> std::sync::RwLockWriteGuard<'_, std::collections::HashMap<KitchenId, KitchenClock>> {
+    fn clocks_mut(&self) -> std::sync::RwLockWriteGuard<'_, ClockCache> {
         self.clocks.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 

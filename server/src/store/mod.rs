@@ -41,11 +41,10 @@ use crate::{
     event::{Announcement, StaffClaim},
     metrics::PoolMetrics,
 };
-use app::wire::{KitchenId, UserId};
+use app::wire::UserId;
 use futures::future::BoxFuture;
 use sqlx::{any::AnyPoolOptions, pool::PoolConnection, Any, AnyConnection, AnyPool, Executor, Row};
 use std::{
-    collections::HashMap,
     path::Path,
     str::FromStr,
     sync::{Arc, RwLock},
@@ -168,7 +167,7 @@ pub struct Store {
     default_clock: KitchenClock,
     /// The clocks of the kitchens this process has read; forgotten when a kitchen's settings
     /// change (on any process: the bus tells).
-    clocks: Arc<RwLock<HashMap<KitchenId, KitchenClock>>>,
+    clocks: Arc<RwLock<kitchens::ClockCache>>,
     /// What a kitchen without settings of its own follows: the deployment's variables.
     kitchen_defaults: KitchenDefaults,
     /// SQLite only: whose turn it is to write. SQLite admits one writer anyway; waiting here

@@ -238,11 +238,19 @@ async fn hand_over(
                 Err(_) => tracing::warn!(payload, "ignoring a presence notification that names no kitchen"),
             },
             KITCHEN_CHANNEL => match payload.parse::<i64>() {
-                Ok(kitchen) => {
-                    let (settings, version) = store.kitchen_settings_versioned(KitchenId(kitchen)).await?;
-                    store.forget_clock(settings.id);
-                    handler.kitchen_updated(&KitchenUpdate { settings, version });
-                }
+                Ok(kitchen) => match store.kitchen_settings_versioned(KitchenId(kitchen)).await {
+                    Ok((settings, version)) => {
+                        store.forget_clock(settings.id);
+                        handler.kitchen_updated(&KitchenUpdate { settings, version });
+                    }
+                    Err(StoreError::NotFound) => {
+                        tracing::warn!(
+                            kitchen,
+                            "ignoring a settings notification of a kitchen the database does not have"
+                        );
+                    }
+                    Err(error) => return Err(error),
+                },
                 Err(_) => tracing::warn!(payload, "ignoring a settings notification that names no kitchen"),
             },
             channel => tracing::warn!(channel, payload, "ignoring a notification of an unknown channel"),
