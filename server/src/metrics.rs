@@ -61,7 +61,7 @@ pub struct SignInLabel {
 }
 
 /// The hub's counters: what the fan-out did.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct HubMetrics {
     pub sockets_open: Family<SessionTypeLabel, Gauge>,
     pub sockets_closed: Family<CloseLabel, Counter>,
@@ -76,6 +76,30 @@ pub struct HubMetrics {
     /// Sockets closed because their queue was full.
     pub queue_overflows: Counter,
 }
+
+impl Default for HubMetrics {
+    /// Both session types' gauges exist from the start, at 0: a dashboard or an alert reads
+    /// "no sockets", not "no data".
+    fn default() -> HubMetrics {
+        let sockets_open = Family::<SessionTypeLabel, Gauge>::default();
+        for session_type in [SessionType::Admin, SessionType::Staff] {
+            drop(sockets_open.get_or_create(&session_type.into()));
+        }
+        HubMetrics {
+            sockets_open,
+            sockets_closed: Family::default(),
+            frames: Counter::default(),
+            bytes: Counter::default(),
+            broadcasts: Counter::default(),
+            direct_messages: Counter::default(),
+            queue_overflows: Counter::default(),
+        }
+    }
+}
+
+/// Every reason a sign-in is refused (`miseos_sign_in_refusals_total`), exported at 0 from
+/// the start.
+pub const SIGN_IN_REFUSALS: [&str; 4] = ["bad_credentials", "account_disabled", "throttled", "busy"];
 
 /// The PostgreSQL bus's counters.
 #[derive(Clone, Default)]
@@ -219,6 +243,9 @@ impl Metrics {
             http_requests.clone(),
         );
         let sign_ins = Family::<SignInLabel, Counter>::default();
+        for outcome in SIGN_IN_REFUSALS {
+            drop(sign_ins.get_or_create(&SignInLabel { outcome }));
+        }
         registry.register(
             "sign_in_refusals",
             "Sign-ins refused: wrong credentials, disabled account, throttled (429) or busy (503)",

@@ -238,3 +238,22 @@ async fn the_signing_secret_can_come_from_a_file() {
     assert!(refused.to_string().contains(&path.display().to_string()), "{refused}");
     let _ = std::fs::remove_file(&path);
 }
+
+/// Issue 27: every labelled family a dashboard or an alert reads is there from the start, at
+/// 0, not missing until its first event.
+#[tokio::test]
+async fn known_series_are_exported_at_zero_from_the_start() {
+    let app = spawn_app(Db::Sqlite).await;
+    let fresh = scrape(&app.address).await;
+    let mut series = vec![
+        r#"miseos_ws_sessions_open{session_type="admin"}"#.to_string(),
+        r#"miseos_ws_sessions_open{session_type="staff"}"#.to_string(),
+    ];
+    series.extend(
+        server::metrics::SIGN_IN_REFUSALS
+            .map(|outcome| format!(r#"miseos_sign_in_refusals_total{{outcome="{outcome}"}}"#)),
+    );
+    for name in series {
+        assert_eq!(fresh.get(&name), Some(&0.0), "{name} is exported at 0 from the start");
+    }
+}
