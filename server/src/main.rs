@@ -1,7 +1,7 @@
 //! Starts MiseOS Live: parse the configuration, build the application, serve until SIGTERM
 //! or Ctrl-C. With a subcommand (`server user …`), runs that against the database instead.
 
-use clap::Parser;
+use clap::{parser::ValueSource, CommandFactory, FromArgMatches, Parser};
 use server::{cli, config::Config, Application};
 use tracing_subscriber::EnvFilter;
 
@@ -22,7 +22,20 @@ struct CommandLine {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let CommandLine { config, command } = CommandLine::parse();
+    let matches = CommandLine::command().get_matches();
+    let CommandLine { mut config, command } = match CommandLine::from_arg_matches(&matches) {
+        Ok(command_line) => command_line,
+        Err(error) => error.exit(),
+    };
+    // `cargo leptos watch` and Leptos' own conventions name the address in LEPTOS_SITE_ADDR;
+    // HOST and PORT (or their flags), when given, win. Said in the log below, once it runs.
+    let defaulted = |id: &str| matches.value_source(id) == Some(ValueSource::DefaultValue);
+    let site_addr = std::env::var("LEPTOS_SITE_ADDR").ok().filter(|_| defaulted("host") && defaulted("port"));
+    let site_addr = site_addr.map(|text| (text.parse::<std::net::SocketAddr>(), text));
+    if let Some((Ok(address), _)) = &site_addr {
+        config.host = address.ip();
+        config.port = address.port();
+    }
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")));
@@ -39,6 +52,15 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         };
+    }
+    match site_addr {
+        Some((Ok(address), _)) => {
+            tracing::info!(%address, "listening where LEPTOS_SITE_ADDR says (HOST and PORT are unset)")
+        }
+        Some((Err(error), text)) => {
+            tracing::warn!(%error, value = text, "LEPTOS_SITE_ADDR is not an address: listening on HOST and PORT's defaults");
+        }
+        None => {}
     }
     let leptos_options = match leptos::config::get_configuration(None) {
         Ok(configuration) => configuration.leptos_options,

@@ -257,3 +257,45 @@ async fn known_series_are_exported_at_zero_from_the_start() {
         assert_eq!(fresh.get(&name), Some(&0.0), "{name} is exported at 0 from the start");
     }
 }
+
+/// Issue 27: with neither HOST nor PORT set, the server listens where Leptos' own
+/// LEPTOS_SITE_ADDR says; HOST or PORT, when set, still win.
+#[tokio::test]
+async fn leptos_site_addr_is_honoured_when_host_and_port_are_unset() {
+    let database = FreshDatabase::create(Db::Sqlite).await;
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address");
+    let data_dir = std::env::temp_dir().join(format!("miseos-site-addr-{}", std::process::id()));
+    std::fs::create_dir_all(&data_dir).expect("data directory");
+    let port_file = data_dir.join("port");
+    let _ = std::fs::remove_file(&port_file);
+    let mut child = tokio::process::Command::new(server_binary())
+        .env_remove("HOST")
+        .env_remove("PORT")
+        .env("LEPTOS_SITE_ADDR", free.to_string())
+        .env("DATABASE_URL", &database.url)
+        .env("MISEOS_JWT_SECRET", TEST_SECRET)
+        .env("MISEOS_DATA_DIR", &data_dir)
+        .env("MISEOS_PORT_FILE", &port_file)
+        .env("LEPTOS_OUTPUT_NAME", "miseos")
+        .env("LEPTOS_SITE_ROOT", "target/site")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server binary starts");
+    let port = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file) {
+                return text.trim().parse::<u16>().expect("the port file holds a port");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the server listens within 30 s");
+    assert_eq!(port, free.port());
+    let health = reqwest::get(format!("http://{free}/healthz")).await.expect("GET /healthz");
+    assert_eq!(health.status(), 200);
+    child.kill().await.expect("stopped");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
