@@ -21,6 +21,20 @@ use prometheus_client::{
 };
 use std::sync::Arc;
 
+/// A family whose known label sets exist from the start, at 0: a dashboard or an alert reads
+/// "none yet", not "no data".
+fn family_at_zero<L, M>(labels: impl IntoIterator<Item = L>) -> Family<L, M>
+where
+    L: Clone + std::hash::Hash + Eq,
+    M: Default,
+{
+    let family = Family::<L, M>::default();
+    for label in labels {
+        drop(family.get_or_create(&label));
+    }
+    family
+}
+
 /// The `session_type` label of a notification socket (the contract's `sessionType`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SessionTypeLabel {
@@ -78,15 +92,10 @@ pub struct HubMetrics {
 }
 
 impl Default for HubMetrics {
-    /// Both session types' gauges exist from the start, at 0: a dashboard or an alert reads
-    /// "no sockets", not "no data".
+    /// Both session types' gauges exist from the start, at 0.
     fn default() -> HubMetrics {
-        let sockets_open = Family::<SessionTypeLabel, Gauge>::default();
-        for session_type in [SessionType::Admin, SessionType::Staff] {
-            drop(sockets_open.get_or_create(&session_type.into()));
-        }
         HubMetrics {
-            sockets_open,
+            sockets_open: family_at_zero([SessionType::Admin, SessionType::Staff].map(SessionTypeLabel::from)),
             sockets_closed: Family::default(),
             frames: Counter::default(),
             bytes: Counter::default(),
@@ -130,11 +139,10 @@ pub struct PushMetrics {
 
 impl Default for PushMetrics {
     fn default() -> PushMetrics {
-        let attempts = Family::<PushOutcomeLabel, Counter>::default();
-        for outcome in PUSH_OUTCOMES {
-            drop(attempts.get_or_create(&PushOutcomeLabel { outcome }));
+        PushMetrics {
+            attempts: family_at_zero(PUSH_OUTCOMES.map(|outcome| PushOutcomeLabel { outcome })),
+            delivery_seconds: latency_histogram(),
         }
-        PushMetrics { attempts, delivery_seconds: latency_histogram() }
     }
 }
 
@@ -242,10 +250,8 @@ impl Metrics {
             "HTTP requests answered, by method, route and status, and the time to answer them",
             http_requests.clone(),
         );
-        let sign_ins = Family::<SignInLabel, Counter>::default();
-        for outcome in SIGN_IN_REFUSALS {
-            drop(sign_ins.get_or_create(&SignInLabel { outcome }));
-        }
+        let sign_ins: Family<SignInLabel, Counter> =
+            family_at_zero(SIGN_IN_REFUSALS.map(|outcome| SignInLabel { outcome }));
         registry.register(
             "sign_in_refusals",
             "Sign-ins refused: wrong credentials, disabled account, throttled (429) or busy (503)",

@@ -34,12 +34,14 @@ const HIGHLIGHT_MS: u32 = 6_000;
 /// count (another chef reviewed an item, or an announcement was missed).
 const RECONCILE_AFTER_MS: u32 = 1_000;
 
-/// The dashboard page.
+/// The dashboard page; `thresholds` are its kitchen's waiting colours as the page opens.
 #[component]
-pub fn Dashboard(user: User) -> impl IntoView {
+pub fn Dashboard(user: User, thresholds: data::WaitingThresholds) -> impl IntoView {
     let link = RwSignal::new(LinkState::Connecting);
     let initial = Resource::new(|| (), |()| data::dashboard());
-    signed_in_page(user, link, "page dashboard", initial, move |data| view! { <LiveDashboard data link/> }.into_any())
+    signed_in_page(user, link, "page dashboard", initial, move |data| {
+        view! { <LiveDashboard data thresholds link/> }.into_any()
+    })
 }
 
 /// One pending item as the dashboard shows it, whichever its kind.
@@ -306,7 +308,11 @@ async fn fetch_card(category: Category, id: i64) -> Result<PendingCard, client::
 
 /// The dashboard once its data is loaded.
 #[component]
-fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl IntoView {
+fn LiveDashboard(
+    data: data::DashboardData,
+    thresholds: data::WaitingThresholds,
+    link: RwSignal<LinkState>,
+) -> impl IntoView {
     let board = Board {
         ingredient_requests: Column::new(data.snapshot.pending_ingredient_requests, &data.ingredient_requests),
         dish_suggestions: Column::new(data.snapshot.pending_dish_suggestions, &data.dish_suggestions),
@@ -315,7 +321,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
         failures: RwSignal::new(HashMap::new()),
         notice: RwSignal::new(None),
         now_millis: RwSignal::new(0),
-        thresholds: RwSignal::new(data.waiting),
+        thresholds: RwSignal::new(thresholds),
     };
     let preferences = use_preferences();
     let toasts = Toasts::new();
@@ -346,9 +352,7 @@ fn LiveDashboard(data: data::DashboardData, link: RwSignal<LinkState>) -> impl I
 
     // What a KITCHEN_UPDATED says, or the settings read again after a reconnect.
     let take_settings = move |kitchen: &crate::wire::KitchenSettings| {
-        board
-            .thresholds
-            .set(data::WaitingThresholds { amber_minutes: kitchen.amber_minutes, red_minutes: kitchen.red_minutes });
+        board.thresholds.set(kitchen.into());
         apply_kitchen(kitchen);
     };
 

@@ -32,13 +32,19 @@ impl Default for WaitingThresholds {
     }
 }
 
-/// What the head chef's dashboard starts from.
+impl From<&KitchenSettings> for WaitingThresholds {
+    fn from(kitchen: &KitchenSettings) -> Self {
+        WaitingThresholds { amber_minutes: kitchen.amber_minutes, red_minutes: kitchen.red_minutes }
+    }
+}
+
+/// What the head chef's dashboard starts from (its waiting colours come with the viewer's
+/// kitchen).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct DashboardData {
     pub snapshot: Snapshot,
     pub ingredient_requests: Vec<IngredientRequest>,
     pub dish_suggestions: Vec<DishSuggestion>,
-    pub waiting: WaitingThresholds,
 }
 
 /// How many of their newest items of each kind the cook's page shows (the server renders as
@@ -120,18 +126,15 @@ pub fn dashboard() -> impl Future<Output = Result<DashboardData, String>> + Send
     {
         use crate::{client, wire::Category};
         send_wrapper::SendWrapper::new(async {
-            let (snapshot, ingredient_requests, dish_suggestions, kitchen) = futures::join!(
+            let (snapshot, ingredient_requests, dish_suggestions) = futures::join!(
                 client::snapshot(),
                 client::pending(Category::IngredientRequest),
-                client::pending(Category::DishSuggestion),
-                client::kitchen()
+                client::pending(Category::DishSuggestion)
             );
-            let kitchen = kitchen?;
             Ok(DashboardData {
                 snapshot: snapshot?,
                 ingredient_requests: ingredient_requests?,
                 dish_suggestions: dish_suggestions?,
-                waiting: WaitingThresholds { amber_minutes: kitchen.amber_minutes, red_minutes: kitchen.red_minutes },
             })
         })
     }

@@ -115,7 +115,9 @@ pub fn App() -> impl IntoView {
 fn Home() -> impl IntoView {
     signed_in(|viewer| {
         if viewer.user.role.is_admin() {
-            view! { <dashboard::Dashboard user=viewer.user/> }.into_any()
+            // A kitchen that could not be read shows the usual colours until its settings come.
+            let thresholds = viewer.kitchen.as_ref().map(data::WaitingThresholds::from).unwrap_or_default();
+            view! { <dashboard::Dashboard user=viewer.user thresholds/> }.into_any()
         } else {
             view! { <cook::CookView user=viewer.user/> }.into_any()
         }

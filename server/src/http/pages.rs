@@ -10,7 +10,7 @@ use super::{
 use crate::{accounts::Caller, store::ItemFilter};
 use app::{
     data::Viewer,
-    data::{CookData, DashboardData, PageData, WaitingThresholds},
+    data::{CookData, DashboardData, PageData},
     wire::{DishDetails, IngredientDetails, KitchenSettings, ReviewStatus, User},
 };
 use futures::future::BoxFuture;
@@ -60,22 +60,16 @@ impl PageData for StorePageData {
             let kitchen = self.caller_allowed(headers, |role| role.is_admin()).await?.kitchen;
             let store = &self.state.store;
             let pending = ItemFilter { status: Some(ReviewStatus::Pending), ..ItemFilter::newest(DEFAULT_LIST_LIMIT) };
-            let (counts, ingredient_requests, dish_suggestions, settings) = futures::try_join!(
+            let (counts, ingredient_requests, dish_suggestions) = futures::try_join!(
                 store.pending_counts(kitchen),
                 store.list::<IngredientDetails>(kitchen, pending),
-                store.list::<DishDetails>(kitchen, pending),
-                store.kitchen_settings(kitchen)
+                store.list::<DishDetails>(kitchen, pending)
             )
             .map_err(|error| {
                 tracing::error!(%error, "cannot load the dashboard");
                 "The dashboard cannot be loaded right now.".to_string()
             })?;
-            Ok(DashboardData {
-                snapshot: counts.snapshot(store.epoch()),
-                ingredient_requests,
-                dish_suggestions,
-                waiting: WaitingThresholds { amber_minutes: settings.amber_minutes, red_minutes: settings.red_minutes },
-            })
+            Ok(DashboardData { snapshot: counts.snapshot(store.epoch()), ingredient_requests, dish_suggestions })
         })
     }
 

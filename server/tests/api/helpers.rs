@@ -508,6 +508,20 @@ pub struct ServerProcess {
     pub http: reqwest::Client,
 }
 
+/// The port a server process writes to its `MISEOS_PORT_FILE` once it listens.
+pub async fn port_from_file(port_file: &std::path::Path) -> u16 {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(port_file) {
+                return text.trim().parse::<u16>().expect("the port file holds a port");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the server listens within 30 s")
+}
+
 impl ServerProcess {
     /// Starts the server binary on a free port and waits until it has written that port to
     /// its port file (`--port-file`), which it does once listening.
@@ -548,16 +562,7 @@ impl ServerProcess {
             .kill_on_drop(true)
             .spawn()
             .expect("the server binary starts");
-        let port = tokio::time::timeout(Duration::from_secs(30), async {
-            loop {
-                if let Ok(text) = std::fs::read_to_string(&port_file) {
-                    return text.trim().parse::<u16>().expect("the port file holds a port");
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .expect("the server listens within 30 s");
+        let port = port_from_file(&port_file).await;
         ServerProcess { child, port, http: reqwest::Client::new() }
     }
 

@@ -283,17 +283,7 @@ async fn leptos_site_addr_is_honoured_when_host_and_port_are_unset() {
         .kill_on_drop(true)
         .spawn()
         .expect("the server binary starts");
-    let port = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                return text.trim().parse::<u16>().expect("the port file holds a port");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the server listens within 30 s");
-    assert_eq!(port, free.port());
+    assert_eq!(port_from_file(&port_file).await, free.port());
     let health = reqwest::get(format!("http://{free}/healthz")).await.expect("GET /healthz");
     assert_eq!(health.status(), 200);
     child.kill().await.expect("stopped");

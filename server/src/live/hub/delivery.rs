@@ -3,7 +3,7 @@
 
 use super::{CloseReason, Frame, Shared, SocketHandle, SocketId};
 use crate::{event::PendingCounts, metrics::HubMetrics};
-use app::wire::{Category, Notification, UserId};
+use app::wire::{Category, KitchenId, Notification, UserId};
 use std::collections::HashMap;
 
 /// The PENDING_COUNT_UPDATED of one category of `counts`.
@@ -43,9 +43,19 @@ pub(super) fn broadcast(admins: &mut HashMap<SocketId, SocketHandle>, frames: &[
     let bytes: usize = frames.iter().map(Frame::payload_len).sum();
     metrics.frames.inc_by(recipients * frames.len() as u64);
     metrics.bytes.inc_by(recipients * bytes as u64);
+    close_too_slow(admins, overflowed, metrics);
+}
+
+/// Closes with 1013 the sockets (by their keys in `sockets`) whose queue was full, and counts
+/// them.
+fn close_too_slow<K: Eq + std::hash::Hash>(
+    sockets: &mut HashMap<K, SocketHandle>,
+    overflowed: Vec<K>,
+    metrics: &HubMetrics,
+) {
     metrics.queue_overflows.inc_by(overflowed.len() as u64);
-    for id in overflowed {
-        if let Some(socket) = admins.remove(&id) {
+    for key in overflowed {
+        if let Some(socket) = sockets.remove(&key) {
             socket.close(CloseReason::TOO_SLOW);
         }
     }
@@ -71,12 +81,7 @@ pub(super) fn to_own_dashboards(
             overflowed.push(*id);
         }
     }
-    metrics.queue_overflows.inc_by(overflowed.len() as u64);
-    for id in overflowed {
-        if let Some(socket) = admins.remove(&id) {
-            socket.close(CloseReason::TOO_SLOW);
-        }
-    }
+    close_too_slow(admins, overflowed, metrics);
 }
 
 /// Queues `frame` on one user's STAFF socket, if it is connected; whether it was queued.
@@ -94,9 +99,21 @@ pub(super) fn direct(
         metrics.bytes.inc_by(bytes);
         return true;
     }
-    metrics.queue_overflows.inc();
-    if let Some(socket) = staff.remove(&user) {
-        socket.close(CloseReason::TOO_SLOW);
-    }
+    close_too_slow(staff, vec![user], metrics);
     false
+}
+
+/// Queues `frame` on every STAFF socket of `kitchen`.
+pub(super) fn to_kitchen_staff(
+    staff: &mut HashMap<UserId, SocketHandle>,
+    kitchen: KitchenId,
+    frame: &Frame,
+    capacity: usize,
+    metrics: &HubMetrics,
+) {
+    let cooks: Vec<UserId> =
+        staff.iter().filter(|(_, socket)| socket.kitchen == kitchen).map(|(user, _)| *user).collect();
+    for cook in cooks {
+        direct(staff, cook, frame.clone(), capacity, metrics);
+    }
 }

@@ -48,7 +48,7 @@ use crate::{
     metrics::{CloseLabel, HubMetrics, SessionTypeLabel},
 };
 use app::wire::{Category, KitchenId, Notification, SessionType, UserId, WELCOME_MESSAGE};
-use delivery::{broadcast, count_update, direct, encode, to_own_dashboards};
+use delivery::{broadcast, count_update, direct, encode, to_kitchen_staff, to_own_dashboards};
 use pacer::Pacer;
 use std::{
     collections::{HashMap, VecDeque},
@@ -480,11 +480,7 @@ impl Hub {
         }
         let frame = encode(&Notification::KitchenUpdated { kitchen: update.settings.clone() });
         broadcast(&mut kitchen.admins, std::slice::from_ref(&frame), &self.shared);
-        let cooks: Vec<UserId> =
-            staff.iter().filter(|(_, socket)| socket.kitchen == kitchen_id).map(|(user, _)| *user).collect();
-        for cook in cooks {
-            direct(staff, cook, frame.clone(), self.shared.queue_capacity, &self.shared.metrics);
-        }
+        to_kitchen_staff(staff, kitchen_id, &frame, self.shared.queue_capacity, &self.shared.metrics);
     }
 
     /// Takes a kitchen's count of chefs online, if newer than what the hub has; when the count
@@ -503,11 +499,7 @@ impl Hub {
         }
         let timestamp = kitchen.clock.map(|clock| clock.now_formatted()).unwrap_or_default();
         let frame = encode(&Notification::ChefsOnline { count: online.count, timestamp });
-        let cooks: Vec<UserId> =
-            staff.iter().filter(|(_, socket)| socket.kitchen == online.kitchen_id).map(|(user, _)| *user).collect();
-        for cook in cooks {
-            direct(staff, cook, frame.clone(), self.shared.queue_capacity, &self.shared.metrics);
-        }
+        to_kitchen_staff(staff, online.kitchen_id, &frame, self.shared.queue_capacity, &self.shared.metrics);
     }
 
     /// The count of chefs online in a kitchen the hub has.
