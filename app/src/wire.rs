@@ -334,6 +334,10 @@ pub struct Item<D> {
     #[serde(default)]
     pub reviewed_at_millis: Option<i64>,
     pub review_note: Option<String>,
+    /// When it was escalated for waiting too long, in Unix milliseconds (additive, API.md
+    /// section 12; `null` unless it was).
+    #[serde(default)]
+    pub escalated_at_millis: Option<i64>,
 }
 
 impl<D: ItemDetails> Item<D> {
@@ -564,6 +568,24 @@ pub struct ItemReviewedNotice {
     pub timestamp: String,
 }
 
+/// An item still pending after its kitchen's `escalateAfterMinutes`, told once to every admin
+/// session of its kitchen and pushed to its chefs (API.md section 12).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemEscalatedNotice {
+    pub category: Category,
+    pub request_id: i64,
+    pub item_name: String,
+    pub requested_by: Person,
+    /// Whole minutes from its creation to its escalation.
+    pub waited_minutes: i64,
+    /// When it was escalated.
+    pub timestamp: String,
+    /// When it was escalated, in Unix milliseconds (additive; the item's `escalatedAtMillis`).
+    #[serde(default)]
+    pub escalated_at_millis: i64,
+}
+
 /// A review decision, sent to the requester's staff session.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -665,6 +687,8 @@ pub enum Notification {
     SuggestionRejected(ReviewNotice),
     /// To ADMIN sockets: an item was reviewed (sent before the count it changed).
     ItemReviewed(ItemReviewedNotice),
+    /// To ADMIN sockets: an item has waited too long (API.md section 12).
+    ItemEscalated(ItemEscalatedNotice),
     /// To every socket of a kitchen: its settings changed (API.md section 12).
     KitchenUpdated {
         kitchen: KitchenSettings,
@@ -821,11 +845,12 @@ mod tests {
             reviewed_at: None,
             reviewed_at_millis: None,
             review_note: None,
+            escalated_at_millis: None,
         };
         let json = serde_json::to_string(&request).unwrap();
         assert_eq!(
             json,
-            r#"{"id":5,"itemName":"Frisk Dild","quantity":2,"unit":"bunch","note":"for the gravlax","status":"PENDING","requestedBy":{"id":3,"firstName":"Ali","lastName":"Hassan"},"createdAt":"2026-03-27 10:15","createdAtMillis":1774606500000,"reviewedBy":null,"reviewedAt":null,"reviewedAtMillis":null,"reviewNote":null}"#
+            r#"{"id":5,"itemName":"Frisk Dild","quantity":2,"unit":"bunch","note":"for the gravlax","status":"PENDING","requestedBy":{"id":3,"firstName":"Ali","lastName":"Hassan"},"createdAt":"2026-03-27 10:15","createdAtMillis":1774606500000,"reviewedBy":null,"reviewedAt":null,"reviewedAtMillis":null,"reviewNote":null,"escalatedAtMillis":null}"#
         );
         assert_eq!(serde_json::from_str::<IngredientRequest>(&json).unwrap(), request);
         let suggestion: DishSuggestion = serde_json::from_str(

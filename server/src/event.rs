@@ -10,8 +10,8 @@
 
 pub use app::wire::EndReason;
 use app::wire::{
-    AnyItem, Category, Decision, ItemReviewedNotice, KitchenId, KitchenSettings, NewItemNotice, Notification, Person,
-    ReviewNotice, UserId,
+    AnyItem, Category, Decision, ItemEscalatedNotice, ItemReviewedNotice, KitchenId, KitchenSettings, NewItemNotice,
+    Notification, Person, ReviewNotice, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,16 @@ pub enum Announcement {
     ChefsOnline(ChefsOnline),
     /// A kitchen's settings changed.
     KitchenUpdated(KitchenUpdate),
+    /// An item waited too long and was escalated (once, by the write that claimed it).
+    ItemEscalated(Escalation),
+}
+
+/// An item of a kitchen escalated for waiting too long (API.md section 12): what its admins
+/// are told.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Escalation {
+    pub kitchen_id: KitchenId,
+    pub notice: ItemEscalatedNotice,
 }
 
 /// A kitchen's settings as of their `version` (each change takes the next, in commit order).
@@ -267,6 +277,7 @@ mod tests {
             reviewed_at: None,
             reviewed_at_millis: None,
             review_note: None,
+            escalated_at_millis: None,
         };
         let event = Event {
             kitchen_id: KitchenId(1),

@@ -17,6 +17,7 @@
 //! - [`outbound`]: what leaves for other servers (Web Push), from the outbox the store writes
 //!   in each change's transaction, through a client that reaches public addresses only.
 //! - [`event`]: the vocabulary the store and the live road share, so neither names the other.
+//! - [`escalator`]: the pass's timekeeper, which has the store escalate what waited too long.
 //!
 //! At the top: [`startup`] wires the parts and runs them, [`config`] reads flags and the
 //! environment, [`cli`] manages kitchens and users from the command line, [`metrics`] is the
@@ -27,6 +28,7 @@ pub mod accounts;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod escalator;
 pub mod event;
 pub mod http;
 pub mod live;

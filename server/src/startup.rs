@@ -9,6 +9,7 @@ use crate::{
     cli,
     clock::KitchenClock,
     config::Config,
+    escalator,
     http::{self, serve, AppContext, AppState},
     live::{self, bus::Bus, hub::Hub, LiveHandler},
     metrics::{BusMetrics, HubMetrics, Metrics, PoolMetrics, PushMetrics},
@@ -129,6 +130,7 @@ impl Application {
         let (presence_changes, presence_heard) = tokio::sync::mpsc::unbounded_channel();
         hub.report_presence(presence_changes);
         live::presence::start(store.clone(), store::random_id(), presence_heard, &tasks, stop.child_token()).await?;
+        escalator::start(store.clone(), &tasks, stop.child_token());
         outbound::start_push_sender(
             store.clone(),
             outbound.clone(),

@@ -3,8 +3,10 @@
 //! Counts come from the snapshot rendered by the server, then only from PENDING_COUNT_UPDATED
 //! messages newer (by `seq`) than what was applied. A new item's card is made from its
 //! announcement (which carries the whole item) and highlighted; a card goes the moment any
-//! chef reviews it (ITEM_REVIEWED); after a reconnect everything is fetched again. A chef's
-//! own item's decision arrives as a toast, as on a cook's page.
+//! chef reviews it (ITEM_REVIEWED); a card nobody reviewed in time is marked when it is
+//! escalated (ITEM_ESCALATED, with a toast and the wall screen's alarm); after a reconnect
+//! everything is fetched again. A chef's own item's decision arrives as a toast, as on a
+//! cook's page.
 
 use super::{
     badge::CountBadge,
@@ -55,6 +57,8 @@ struct PendingCard {
     requested_by: String,
     created_at: String,
     created_at_millis: i64,
+    /// Whether it was escalated before this page read it.
+    escalated: bool,
 }
 
 impl<D: Shown> From<&Item<D>> for PendingCard {
@@ -68,6 +72,7 @@ impl<D: Shown> From<&Item<D>> for PendingCard {
             requested_by: full_name(&item.requested_by),
             created_at: item.created_at.clone(),
             created_at_millis: item.created_at_millis,
+            escalated: item.escalated_at_millis.is_some(),
         }
     }
 }
@@ -131,6 +136,8 @@ struct Board {
     fresh: RwSignal<HashSet<(Category, i64)>>,
     /// The cards chosen for one decision together (the bulk bar).
     selected: RwSignal<HashSet<(Category, i64)>>,
+    /// The cards escalated while this page was open (ITEM_ESCALATED).
+    escalated: RwSignal<HashSet<(Category, i64)>>,
     /// Why a card of a bulk review was not reviewed, shown on the card.
     failures: RwSignal<HashMap<(Category, i64), String>>,
     notice: RwSignal<Option<String>>,
@@ -156,6 +163,9 @@ impl Board {
         });
         self.failures.update(|failures| {
             failures.remove(&(category, id));
+        });
+        self.escalated.update(|escalated| {
+            escalated.remove(&(category, id));
         });
     }
 
@@ -247,6 +257,7 @@ impl Board {
                 let still = |(kind, id): &(Category, i64)| *kind != category || pending.contains(id);
                 self.selected.update(|selected| selected.retain(still));
                 self.failures.update(|failures| failures.retain(|key, _| still(key)));
+                self.escalated.update(|escalated| escalated.retain(still));
                 self.column(category).cards.set(cards);
             }
         });
@@ -319,6 +330,7 @@ fn LiveDashboard(
         fresh: RwSignal::new(HashSet::new()),
         selected: RwSignal::new(HashSet::new()),
         failures: RwSignal::new(HashMap::new()),
+        escalated: RwSignal::new(HashSet::new()),
         notice: RwSignal::new(None),
         now_millis: RwSignal::new(0),
         thresholds: RwSignal::new(thresholds),
@@ -384,6 +396,13 @@ fn LiveDashboard(
                 board.reconcile_later(category);
             }
             Notification::ItemReviewed(notice) => board.remove(notice.category, notice.request_id),
+            Notification::ItemEscalated(notice) => {
+                board.escalated.update(|escalated| {
+                    escalated.insert((notice.category, notice.request_id));
+                });
+                wall.alarm();
+                toasts.show(Tone::Bad, preferences.locale.escalated(&notice.item_name, notice.waited_minutes));
+            }
             Notification::KitchenUpdated { kitchen } => take_settings(&kitchen),
             other => {
                 if let Some(notice) = other.as_new_item() {
@@ -535,11 +554,13 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
     };
     let is_fresh = move || board.fresh.with(|fresh| fresh.contains(&(category, id)));
     let is_selected = move || board.selected.with(|selected| selected.contains(&(category, id)));
+    let was_escalated = card.escalated;
+    let is_escalated = move || was_escalated || board.escalated.with(|escalated| escalated.contains(&(category, id)));
     let failure = move || board.failures.with(|failures| failures.get(&(category, id)).cloned());
     let note_id = format!("note-{}-{id}", category.resource());
     let label = card.title.clone();
     view! {
-        <li class="card" class:fresh=is_fresh class:selected=is_selected data-testid="pending-card">
+        <li class="card" class:fresh=is_fresh class:selected=is_selected class:escalated=is_escalated data-testid="pending-card">
             <div class="card-head">
                 <label class="select">
                     <input type="checkbox" data-testid="select-card" disabled=move || !interactive.get()
@@ -561,6 +582,7 @@ fn PendingItem(board: Board, card: PendingCard) -> impl IntoView {
                     waiting(preferences.locale(), board.thresholds.get(), card.created_at_millis, board.now_millis.get())
                         .map(|(label, level)| view! { " · " <span class=level data-testid="waiting">{label}</span> })
                 }}
+                {move || is_escalated().then(|| view! { " · " <strong class="escalated-mark" data-testid="escalated">{tr("Escalated")}</strong> })}
             </p>
             <fieldset class="controls" disabled=move || !interactive.get()>
                 <label class="visually-hidden" for=note_id.clone()>{preferences.locale().note_for(&label)}</label>

@@ -339,6 +339,7 @@ mod tests {
             reviewed_at: None,
             reviewed_at_millis: None,
             review_note: None,
+            escalated_at_millis: None,
         })
         .with_category(category)
     }

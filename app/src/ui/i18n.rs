@@ -205,6 +205,14 @@ impl Locale {
     }
 
     /// The dashboard's notice when another chef was quicker.
+    /// The toast of an item escalated for waiting too long.
+    pub fn escalated(self, item: &str, minutes: i64) -> String {
+        match self {
+            Locale::En => format!("“{item}” has waited {minutes} min and nobody has reviewed it."),
+            Locale::Da => format!("“{item}” har ventet {minutes} min., og ingen har behandlet den."),
+        }
+    }
+
     pub fn already_reviewed(self, item: &str) -> String {
         match self {
             Locale::En => format!("“{item}” was already reviewed by someone else."),
@@ -429,6 +437,7 @@ fn danish(english: &str) -> Option<&'static str> {
         "Approve" => "Godkend",
         "Reject" => "Afvis",
         "Select" => "Vælg",
+        "Escalated" => "Eskaleret",
         // The kitchen's settings.
         "Settings" => "Indstillinger",
         "Menu" => "Menu",

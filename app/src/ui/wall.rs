@@ -1,5 +1,6 @@
-//! Wall-screen mode for the dashboard at the pass: large type, a short chime on every new item,
-//! the screen kept awake. Switched per device and remembered there (`localStorage`). Sound
+//! Wall-screen mode for the dashboard at the pass: large type, a short chime on every new item
+//! and a different, insistent one for an item escalated for waiting too long, the screen kept
+//! awake. Switched per device and remembered there (`localStorage`). Sound
 //! needs one tap ("Enable sound"): browsers start audio only after a gesture.
 //!
 //! Everything here runs in the browser only (from effects and event handlers); the server
@@ -11,9 +12,23 @@ use wasm_bindgen::{JsCast, JsValue};
 
 /// Where the choice is remembered.
 const STORAGE_KEY: &str = "miseos.wall-screen";
-/// The chime: one soft A5, fading out.
-const CHIME_HZ: f32 = 880.0;
-const CHIME_SECONDS: f64 = 0.45;
+/// The chime of a new item: one soft A5, fading out.
+const CHIME: &[Note] = &[Note { hz: 880.0, at: 0.0, seconds: 0.45 }];
+/// The alarm of an escalated item: a falling E5–A4, twice, so that nobody at the pass takes it
+/// for one more new item.
+const ALARM: &[Note] = &[
+    Note { hz: 659.3, at: 0.0, seconds: 0.22 },
+    Note { hz: 440.0, at: 0.24, seconds: 0.3 },
+    Note { hz: 659.3, at: 0.7, seconds: 0.22 },
+    Note { hz: 440.0, at: 0.94, seconds: 0.3 },
+];
+
+/// One tone of a chime: its pitch, when it starts after the chime does, and how long it lasts.
+struct Note {
+    hz: f32,
+    at: f64,
+    seconds: f64,
+}
 
 thread_local! {
     /// The page's one audio context, made by the tap on "Enable sound".
@@ -74,10 +89,19 @@ impl WallScreen {
 
     /// Called for every new item: one chime, if the mode and sound are on.
     pub fn announce(self) {
+        self.play(CHIME);
+    }
+
+    /// Called for every escalated item: the alarm, if the mode and sound are on.
+    pub fn alarm(self) {
+        self.play(ALARM);
+    }
+
+    fn play(self, notes: &[Note]) {
         if self.on.get_untracked() && self.sound.get_untracked() {
             AUDIO.with(|audio| {
                 if let Some(context) = audio.borrow().as_ref() {
-                    chime(context);
+                    notes.iter().for_each(|note| play(context, note));
                 }
             });
         }
@@ -85,16 +109,16 @@ impl WallScreen {
 }
 
 /// A short tone whose volume falls away; errors (an audio device gone) only cost the sound.
-fn chime(context: &web_sys::AudioContext) {
+fn play(context: &web_sys::AudioContext, note: &Note) {
     let (Ok(tone), Ok(volume)) = (context.create_oscillator(), context.create_gain()) else { return };
-    let now = context.current_time();
-    tone.frequency().set_value(CHIME_HZ);
-    let _ = volume.gain().set_value_at_time(0.3, now);
-    let _ = volume.gain().exponential_ramp_to_value_at_time(0.001, now + CHIME_SECONDS);
+    let start = context.current_time() + note.at;
+    tone.frequency().set_value(note.hz);
+    let _ = volume.gain().set_value_at_time(0.3, start);
+    let _ = volume.gain().exponential_ramp_to_value_at_time(0.001, start + note.seconds);
     let _ = tone.connect_with_audio_node(&volume);
     let _ = volume.connect_with_audio_node(&context.destination());
-    let _ = tone.start();
-    let _ = tone.stop_with_when(now + CHIME_SECONDS);
+    let _ = tone.start_with_when(start);
+    let _ = tone.stop_with_when(start + note.seconds);
 }
 
 /// Asks for the screen wake lock (where the browser has one) or releases it.

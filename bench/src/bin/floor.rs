@@ -83,6 +83,7 @@ async fn relay_triggers(stream: TcpStream, frames: broadcast::Sender<Utf8Bytes>)
             reviewed_at: None,
             reviewed_at_millis: None,
             review_note: None,
+            escalated_at_millis: None,
         };
         let announcement = Notification::new_item(NewItemNotice {
             category: Category::IngredientRequest,

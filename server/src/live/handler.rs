@@ -1,5 +1,5 @@
 //! Where the bus hands what it carries in this process: the hub, for every event, resync,
-//! claim, count of chefs online and kitchen's settings, and, for session endings, the session cache (their tokens are refused from now on),
+//! claim, count of chefs online, kitchen's settings and escalation, and, for session endings, the session cache (their tokens are refused from now on),
 //! which has their sockets closed with 1008 and the ending's reason ([`close_sockets`]).
 
 use super::{
@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     accounts::{sessions::OnEnded, SessionCache},
-    event::{ChefsOnline, Event, KitchenUpdate, PendingCounts, SessionsEnded, StaffClaim},
+    event::{ChefsOnline, Escalation, Event, KitchenUpdate, PendingCounts, SessionsEnded, StaffClaim},
 };
 use app::wire::KitchenId;
 use std::sync::Arc;
@@ -52,5 +52,9 @@ impl Handler for LiveHandler {
 
     fn kitchen_updated(&self, update: &KitchenUpdate) {
         self.hub.kitchen_updated(update);
+    }
+
+    fn item_escalated(&self, escalation: &Escalation) {
+        self.hub.item_escalated(escalation);
     }
 }

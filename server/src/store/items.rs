@@ -6,7 +6,12 @@
 //! The SQL text is assembled only from these compile-time table and column names (hence
 //! `AssertSqlSafe`); every value is bound.
 
-use super::{idempotency, kitchens::bump_pending, push, IdempotencyKey, Store, StoreError, WriteLimit};
+use super::{
+    idempotency,
+    kitchens::bump_pending,
+    push::{self, PushRecipients},
+    IdempotencyKey, Store, StoreError, WriteLimit,
+};
 use crate::{
     clock::KitchenClock,
     event::{deliveries, Announcement, Change, Event},
@@ -20,12 +25,12 @@ use sqlx::{any::AnyRow, AssertSqlSafe, Row};
 /// A query being built, whose values are bound one by one.
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
-/// The columns every item has, selected first (indexes 0–10), joined with both people.
+/// The columns every item has, selected first (indexes 0–11), joined with both people.
 const SHARED_COLUMNS: &str = "t.id, t.status, t.created_at, t.reviewed_at, t.review_note, \
-     r.id, r.first_name, r.last_name, v.id, v.first_name, v.last_name";
+     r.id, r.first_name, r.last_name, v.id, v.first_name, v.last_name, t.escalated_at";
 
 /// Index of the first kind-specific column.
-const OWN_START: usize = 11;
+const OWN_START: usize = 12;
 
 /// What differs between the kinds of item. Implemented on the kind's details type.
 pub trait ItemKind: ItemDetails {
@@ -123,6 +128,7 @@ fn item_from_row<K: ItemKind>(row: &AnyRow, clock: &KitchenClock) -> Result<Item
         reviewed_at: row.try_get::<Option<i64>, _>(3)?.map(|at| clock.format(at)),
         reviewed_at_millis: row.try_get(3)?,
         review_note: row.try_get(4)?,
+        escalated_at_millis: row.try_get(11)?,
         requested_by: Person { id: UserId(row.try_get(5)?), first_name: row.try_get(6)?, last_name: row.try_get(7)? },
         reviewed_by,
     })
@@ -146,7 +152,7 @@ fn returning_sql<K: ItemKind>() -> String {
         "RETURNING id, status, created_at, reviewed_at, review_note, requested_by, \
          (SELECT first_name FROM users WHERE users.id = {table}.requested_by), \
          (SELECT last_name FROM users WHERE users.id = {table}.requested_by), \
-         reviewed_by, CAST(NULL AS TEXT), CAST(NULL AS TEXT), {own}",
+         reviewed_by, CAST(NULL AS TEXT), CAST(NULL AS TEXT), escalated_at, {own}",
         own = K::OWN_COLUMNS.join(", "),
         table = K::TABLE
     )
@@ -172,7 +178,7 @@ fn item_json<K: ItemKind>(item: &Item<K>) -> String {
 }
 
 /// One item of a kitchen; another kitchen's is not found.
-async fn fetch_item<'e, K: ItemKind, E>(
+pub(super) async fn fetch_item<'e, K: ItemKind, E>(
     executor: E,
     clock: &KitchenClock,
     kitchen_id: KitchenId,
@@ -397,7 +403,8 @@ impl Store {
         // The requester's phones hear of it even with no page open (API.md section 10).
         if let Some((requester, message)) = deliveries(&event, false).to_staff {
             let payload = push::push_payload(&message);
-            write.wakes_outbox = push::enqueue_pushes(&mut write.tx, self.backend, requester, &payload).await? > 0;
+            write.wakes_outbox =
+                push::enqueue_pushes(&mut write.tx, self.backend, PushRecipients::User(requester), &payload).await? > 0;
         }
         if let Some(key) = answering {
             idempotency::record_answer(&mut write.tx, key, 200, &item_json(&item)).await?;

@@ -19,6 +19,7 @@
 //! is dropped half-way (a client hanging up) cannot leave a change committed but unannounced.
 
 mod accounts;
+mod escalation;
 mod idempotency;
 mod items;
 mod kitchens;

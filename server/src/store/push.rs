@@ -11,7 +11,7 @@
 
 use super::{Backend, Store, StoreError};
 use crate::event::SessionId;
-use app::wire::{Notification, UserId};
+use app::wire::{KitchenId, Notification, UserId};
 use sqlx::{AssertSqlSafe, Row};
 
 /// Now on the database's clock, in Unix milliseconds, as SQL.
@@ -88,20 +88,36 @@ pub fn push_payload(message: &Notification) -> String {
     payload
 }
 
-/// Records, in the caller's transaction, one push of `payload` to each subscription of
-/// `user_id`; how many.
+/// Whose devices a push goes to.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum PushRecipients {
+    /// One user's (a requester hearing of a decision).
+    User(UserId),
+    /// The head and sous chefs of a kitchen (an escalation).
+    ChefsOf(KitchenId),
+}
+
+/// Records, in the caller's transaction, one push of `payload` to each subscription of the
+/// `recipients`; how many.
 pub(super) async fn enqueue_pushes(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     backend: Backend,
-    user_id: UserId,
+    recipients: PushRecipients,
     payload: &str,
 ) -> Result<u64, sqlx::Error> {
     let now = database_now(backend);
+    let (whose, id) = match recipients {
+        PushRecipients::User(user) => ("s.user_id = $2", user.0),
+        PushRecipients::ChefsOf(kitchen) => (
+            "s.user_id IN (SELECT u.id FROM users u WHERE u.kitchen_id = $2 AND u.role IN ('HEAD_CHEF', 'SOUS_CHEF'))",
+            kitchen.0,
+        ),
+    };
     let sql = format!(
         "INSERT INTO outbox (push_subscription_id, payload, created_at, due_at) \
-         SELECT id, $1, {now}, {now} FROM push_subscriptions WHERE user_id = $2"
+         SELECT s.id, $1, {now}, {now} FROM push_subscriptions s WHERE {whose}"
     );
-    let inserted = sqlx::query(AssertSqlSafe(sql)).bind(payload).bind(user_id.0).execute(&mut **tx).await?;
+    let inserted = sqlx::query(AssertSqlSafe(sql)).bind(payload).bind(id).execute(&mut **tx).await?;
     Ok(inserted.rows_affected())
 }
 

@@ -42,6 +42,28 @@ pub enum Db {
     Postgres,
 }
 
+/// Moves the creation of item `id` of `category` `minutes` into the past, in the database at
+/// `database_url`: how the tests let time pass for escalation (API.md section 12).
+pub async fn backdate(database_url: &str, category: app::wire::Category, id: i64, minutes: i64) {
+    use sqlx::Connection;
+    let table = match category {
+        app::wire::Category::IngredientRequest => "ingredient_requests",
+        app::wire::Category::DishSuggestion => "dish_suggestions",
+    };
+    let sql = format!("UPDATE {table} SET created_at = created_at - $1 WHERE id = $2");
+    let updated = if database_url.starts_with("sqlite:") {
+        let path = database_url.trim_start_matches("sqlite://").split('?').next().expect("a path");
+        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("SQLite");
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(minutes * 60_000).bind(id);
+        query.execute(&mut connection).await.expect("backdated").rows_affected()
+    } else {
+        let mut connection = sqlx::PgConnection::connect(database_url).await.expect("PostgreSQL");
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(minutes * 60_000).bind(id);
+        query.execute(&mut connection).await.expect("backdated").rows_affected()
+    };
+    assert_eq!(updated, 1, "item {id} backdated");
+}
+
 /// Where the tests find PostgreSQL: `MISEOS_TEST_POSTGRES_URL`, else the local server.
 pub fn postgres_admin_url() -> String {
     std::env::var("MISEOS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -425,6 +447,32 @@ impl Socket {
             }
         } else {
             panic!("the first message must be CONNECTED");
+        }
+    }
+
+    /// Every ITEM_ESCALATED that arrives within `within` (other messages are passed over).
+    pub async fn escalations_within(&mut self, within: Duration) -> Vec<app::wire::ItemEscalatedNotice> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut escalations = Vec::new();
+        loop {
+            match self.next_within(deadline.saturating_duration_since(tokio::time::Instant::now())).await {
+                Received::Message(Notification::ItemEscalated(notice)) => escalations.push(notice),
+                Received::Message(_) => {}
+                Received::Timeout => return escalations,
+                Received::Closed(frame) => panic!("the socket closed: {frame:?}"),
+            }
+        }
+    }
+
+    /// The next ITEM_ESCALATED, passing over other messages; panics if none comes `within`.
+    pub async fn next_escalation(&mut self, within: Duration) -> app::wire::ItemEscalatedNotice {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match self.next_within(deadline.saturating_duration_since(tokio::time::Instant::now())).await {
+                Received::Message(Notification::ItemEscalated(notice)) => return notice,
+                Received::Message(_) => {}
+                other => panic!("expected ITEM_ESCALATED within {within:?}, got {other:?}"),
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 mod accounts;
 mod backup;
 mod edge;
+mod escalation;
 mod helpers;
 mod idempotency;
 mod kitchens;

@@ -392,3 +392,45 @@ async fn kitchen_settings_changed_on_one_process_reach_the_others() {
     let lima = server::clock::KitchenClock::new(chrono_tz::America::Lima);
     assert_eq!(after.created_at, lima.format(after.created_at_millis));
 }
+
+/// API.md section 12: an item is escalated once across processes and restarts. Every process
+/// looks every few seconds and the claim is a write: two processes tell their sockets of a late
+/// item once each; after both restart, the new processes escalate an item that came due
+/// since, once, and the earlier one never again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_is_escalated_once_across_processes_and_restarts() {
+    const TWO_LOOKS: Duration = Duration::from_secs(12);
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let [mut first, mut second]: [ServerProcess; 2] = start_processes(&database).await;
+    let (gordon, monica, ali) = (first.token(GORDON).await, second.token(MONICA).await, first.token(ALI).await);
+    let late: app::wire::IngredientRequest = expect_json(first.create(&ali, "Dild").await.expect("create"), 201).await;
+    let later: app::wire::IngredientRequest =
+        expect_json(first.create(&ali, "Persille").await.expect("create"), 201).await;
+    let mut on_first = open_socket(first.port, &gordon).await;
+    let mut on_second = open_socket(second.port, &monica).await;
+    on_first.skip_greeting().await;
+    on_second.skip_greeting().await;
+    backdate(&database.url, Category::IngredientRequest, late.id, 20).await;
+    let (told_first, told_second) =
+        tokio::join!(on_first.escalations_within(TWO_LOOKS), on_second.escalations_within(TWO_LOOKS));
+    assert_eq!(told_first.len(), 1, "{told_first:?}");
+    assert_eq!(told_first, told_second, "the same escalation, told once on each process");
+    assert_eq!((told_first[0].request_id, told_first[0].waited_minutes), (late.id, 20));
+
+    first.stop().await;
+    second.stop().await;
+    let [third, fourth]: [ServerProcess; 2] = start_processes(&database).await;
+    let mut on_third = open_socket(third.port, &gordon).await;
+    let mut on_fourth = open_socket(fourth.port, &monica).await;
+    on_third.skip_greeting().await;
+    on_fourth.skip_greeting().await;
+    backdate(&database.url, Category::IngredientRequest, later.id, 25).await;
+    let (told_third, told_fourth) =
+        tokio::join!(on_third.escalations_within(TWO_LOOKS), on_fourth.escalations_within(TWO_LOOKS));
+    assert_eq!(told_third.len(), 1, "the later item alone, once: {told_third:?}");
+    assert_eq!(told_third, told_fourth);
+    assert_eq!((told_third[0].request_id, told_third[0].waited_minutes), (later.id, 25));
+    let earlier: app::wire::IngredientRequest =
+        expect_json(third.get(&format!("/api/v1/ingredient-requests/{}", late.id), &gordon).await, 200).await;
+    assert_eq!(earlier.escalated_at_millis, Some(told_first[0].escalated_at_millis), "claimed once, never again");
+}

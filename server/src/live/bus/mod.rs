@@ -22,7 +22,7 @@
 mod postgres;
 
 use crate::{
-    event::{Announcement, ChefsOnline, Event, KitchenUpdate, PendingCounts, SessionsEnded, StaffClaim},
+    event::{Announcement, ChefsOnline, Escalation, Event, KitchenUpdate, PendingCounts, SessionsEnded, StaffClaim},
     metrics::BusMetrics,
     store::{AnnouncementSink, Backend, Store, StoreError},
 };
@@ -56,6 +56,8 @@ pub trait Handler: Send + Sync + 'static {
     /// A kitchen's settings as of their version, from any process; possibly more than once,
     /// and not always in version order.
     fn kitchen_updated(&self, update: &KitchenUpdate);
+    /// An item escalated for waiting too long, from any process; once.
+    fn item_escalated(&self, escalation: &Escalation);
 }
 
 /// How often the bus reads the endings it may have missed, notified or not.
@@ -143,17 +145,19 @@ impl AnnouncementSink for Bus {
             (Backend::Sqlite, Announcement::Claim(claim)) => handler.claim(*claim),
             (Backend::Sqlite, Announcement::ChefsOnline(online)) => handler.chefs_online(*online),
             (Backend::Sqlite, Announcement::KitchenUpdated(update)) => handler.kitchen_updated(update),
+            (Backend::Sqlite, Announcement::ItemEscalated(escalation)) => handler.item_escalated(escalation),
             // This process's own endings take effect here at once, on either database (the
             // others hear them through the bus; hearing them again is harmless).
             (_, Announcement::SessionsEnded(ended)) => handler.sessions_ended(ended),
-            // PostgreSQL: the listener hears this process's events, claims and presence in
-            // commit order.
+            // PostgreSQL: the listener hears this process's events, claims, presence, settings
+            // and escalations in commit order.
             (
                 Backend::Postgres,
                 Announcement::Event(_)
                 | Announcement::Claim(_)
                 | Announcement::ChefsOnline(_)
-                | Announcement::KitchenUpdated(_),
+                | Announcement::KitchenUpdated(_)
+                | Announcement::ItemEscalated(_),
             ) => {}
         }
     }

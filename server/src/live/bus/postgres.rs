@@ -1,10 +1,11 @@
 //! The PostgreSQL side of the bus: one LISTEN connection per process, for committed events,
-//! STAFF socket claims, session endings, chefs' presence and kitchens' settings.
+//! STAFF socket claims, session endings, chefs' presence, kitchens' settings and escalations.
 //!
 //! A notification carries only ids: an event's kitchen and `seq` as `kitchen:seq` (the event
 //! itself is written to the event log in the same transaction), a user id (whose newest claim
 //! is in `staff_session_latest`), an ending's place in the order of endings, or a kitchen whose
-//! presence changed (its count is in `chefs_online`) or whose settings changed (in `kitchens`).
+//! presence changed (its count is in `chefs_online`) or whose settings changed (in `kitchens`),
+//! or an escalated item as `kitchen:collection:id` (its `escalated_at` is set).
 //! The listener
 //! reads what happened from those tables (see `store::live_log` for why a notification is
 //! never trusted beyond "look now").
@@ -25,7 +26,7 @@ use crate::{
     metrics::BusMetrics,
     store::{now_millis, Store, StoreError},
 };
-use app::wire::{KitchenId, UserId};
+use app::wire::{Category, KitchenId, UserId};
 use sqlx::{
     postgres::{PgListener, PgNotification},
     AnyConnection,
@@ -43,6 +44,8 @@ const ENDINGS_CHANNEL: &str = "miseos_sessions_ended";
 const PRESENCE_CHANNEL: &str = "miseos_presence";
 /// The channel that names a kitchen whose settings changed.
 const KITCHEN_CHANNEL: &str = "miseos_kitchen";
+/// The channel that names an escalated item.
+const ESCALATION_CHANNEL: &str = "miseos_escalations";
 
 /// How long logged events are kept: far longer than a listener takes to read one.
 const EVENT_LOG_KEPT_MS: i64 = 10 * 60 * 1000;
@@ -65,6 +68,15 @@ pub(super) async fn notify(connection: &mut AnyConnection, announcement: &Announ
         Announcement::SessionsEnded(ended) => (ENDINGS_CHANNEL, ended.seq.to_string()),
         Announcement::ChefsOnline(online) => (PRESENCE_CHANNEL, online.kitchen_id.to_string()),
         Announcement::KitchenUpdated(update) => (KITCHEN_CHANNEL, update.settings.id.to_string()),
+        Announcement::ItemEscalated(escalation) => (
+            ESCALATION_CHANNEL,
+            format!(
+                "{}:{}:{}",
+                escalation.kitchen_id,
+                escalation.notice.category.resource(),
+                escalation.notice.request_id
+            ),
+        ),
     };
     sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(ids).execute(connection).await?;
     Ok(())
@@ -74,6 +86,15 @@ pub(super) async fn notify(connection: &mut AnyConnection, announcement: &Announ
 fn event_ids(payload: &str) -> Option<(KitchenId, i64)> {
     let (kitchen, seq) = payload.split_once(':')?;
     Some((KitchenId(kitchen.parse().ok()?), seq.parse().ok()?))
+}
+
+/// The kitchen, kind and id an escalation notification names (`kitchen:collection:id`).
+fn escalation_ids(payload: &str) -> Option<(KitchenId, Category, i64)> {
+    let mut parts = payload.splitn(3, ':');
+    let kitchen = KitchenId(parts.next()?.parse().ok()?);
+    let resource = parts.next()?;
+    let category = Category::ALL.into_iter().find(|category| category.resource() == resource)?;
+    Some((kitchen, category, parts.next()?.parse().ok()?))
 }
 
 /// Connects the listener (failing start-up if PostgreSQL cannot be reached) and keeps it
@@ -140,7 +161,16 @@ pub(super) async fn start_listener(
 /// gets the resent counts never finds `/readyz` still at 503.
 async fn listen(store: &Store, database_url: &str, bus: &Bus) -> Result<PgListener, StoreError> {
     let mut listener = PgListener::connect(database_url).await?;
-    listener.listen_all([EVENT_CHANNEL, CLAIM_CHANNEL, ENDINGS_CHANNEL, PRESENCE_CHANNEL, KITCHEN_CHANNEL]).await?;
+    listener
+        .listen_all([
+            EVENT_CHANNEL,
+            CLAIM_CHANNEL,
+            ENDINGS_CHANNEL,
+            PRESENCE_CHANNEL,
+            KITCHEN_CHANNEL,
+            ESCALATION_CHANNEL,
+        ])
+        .await?;
     let counts = store.all_pending_counts().await?;
     let claims = store.latest_staff_claims().await?;
     let presence = store.all_chefs_online().await?;
@@ -252,6 +282,13 @@ async fn hand_over(
                     Err(error) => return Err(error),
                 },
                 Err(_) => tracing::warn!(payload, "ignoring a settings notification that names no kitchen"),
+            },
+            ESCALATION_CHANNEL => match escalation_ids(payload) {
+                Some((kitchen_id, category, id)) => match store.escalation(kitchen_id, category, id).await? {
+                    Some(escalation) => handler.item_escalated(&escalation),
+                    None => tracing::warn!(payload, "ignoring an escalation the database does not have"),
+                },
+                None => tracing::warn!(payload, "ignoring an escalation notification that names no item"),
             },
             channel => tracing::warn!(channel, payload, "ignoring a notification of an unknown channel"),
         }

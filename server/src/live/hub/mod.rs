@@ -44,7 +44,7 @@ pub use socket::{run_socket, websocket_config, SocketSettings};
 
 use crate::{
     clock::KitchenClock,
-    event::{deliveries, ChefsOnline, Event, KitchenUpdate, PendingCounts, SessionId, StaffClaim},
+    event::{deliveries, ChefsOnline, Escalation, Event, KitchenUpdate, PendingCounts, SessionId, StaffClaim},
     metrics::{CloseLabel, HubMetrics, SessionTypeLabel},
 };
 use app::wire::{Category, KitchenId, Notification, SessionType, UserId, WELCOME_MESSAGE};
@@ -481,6 +481,15 @@ impl Hub {
         let frame = encode(&Notification::KitchenUpdated { kitchen: update.settings.clone() });
         broadcast(&mut kitchen.admins, std::slice::from_ref(&frame), &self.shared);
         to_kitchen_staff(staff, kitchen_id, &frame, self.shared.queue_capacity, &self.shared.metrics);
+    }
+
+    /// Tells every ADMIN socket of the escalation's kitchen that an item waited too long.
+    pub fn item_escalated(&self, escalation: &Escalation) {
+        let frame = encode(&Notification::ItemEscalated(escalation.notice.clone()));
+        let mut registry = self.registry();
+        if let Some(kitchen) = registry.kitchens.get_mut(&escalation.kitchen_id) {
+            broadcast(&mut kitchen.admins, std::slice::from_ref(&frame), &self.shared);
+        }
     }
 
     /// Takes a kitchen's count of chefs online, if newer than what the hub has; when the count

@@ -70,6 +70,7 @@ fn dill(id: i64) -> AnyItem {
         reviewed_at: None,
         reviewed_at_millis: None,
         review_note: None,
+        escalated_at_millis: None,
     })
 }
 
