@@ -2,10 +2,11 @@
 //! hydration; the session cookie authenticates them.
 
 use crate::wire::{
-    BulkReview, BulkReviewResults, Category, CreatedUser, Decision, DishSuggestion, ErrorBody, IngredientRequest,
-    KitchenChanges, KitchenSettings, LoginRequest, LoginResponse, NewDishSuggestion, NewIngredientRequest,
-    NewPushSubscription, NewUser, PasswordChange, PushKey, PushSubscriptionId, RefreshResponse, ReviewBody, Snapshot,
-    TemporaryPassword, User, UserChanges, UserId,
+    BulkReview, BulkReviewResults, Category, CreatedUser, CreatedWebhook, Decision, DishSuggestion, ErrorBody,
+    IngredientRequest, KitchenChanges, KitchenSettings, LoginRequest, LoginResponse, NewDishSuggestion,
+    NewIngredientRequest, NewPushSubscription, NewUser, NewWebhook, PasswordChange, PushKey, PushSubscriptionId,
+    RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User, UserChanges, UserId, WebhookDelivery, WebhookInfo,
+    WebhookPing,
 };
 use gloo_net::http::{Request, Response};
 use serde::{de::DeserializeOwned, Serialize};
@@ -160,11 +161,7 @@ pub async fn subscribe_push(subscription: &NewPushSubscription) -> Result<PushSu
 
 /// Unsubscribes one of the signed-in user's browsers.
 pub async fn unsubscribe_push(id: i64) -> Result<(), CallError> {
-    let response = Request::delete(&format!("/api/v1/push/subscriptions/{id}")).send().await.map_err(unreachable)?;
-    if response.ok() {
-        return Ok(());
-    }
-    read_json::<serde_json::Value>(response).await.map(|_| ())
+    delete(&format!("/api/v1/push/subscriptions/{id}")).await
 }
 
 /// One page of `category`'s items for the history, newest first: `query` holds the filters
@@ -188,6 +185,43 @@ pub async fn review(category: Category, id: i64, decision: Decision, note: Optio
 /// Approves or rejects several items with one note; what came of each, in order.
 pub async fn review_many(body: &BulkReview) -> Result<BulkReviewResults, CallError> {
     post("/api/v1/reviews", body).await
+}
+
+/// The kitchen's webhooks (head chefs).
+#[cfg_attr(feature = "ssr", allow(dead_code, reason = "the server renders from its store instead"))]
+pub async fn webhooks() -> Result<Vec<WebhookInfo>, CallError> {
+    get("/api/v1/webhooks").await
+}
+
+/// Adds a webhook; the answer holds its secret, shown this once.
+pub async fn add_webhook(webhook: &NewWebhook) -> Result<CreatedWebhook, CallError> {
+    post("/api/v1/webhooks", webhook).await
+}
+
+/// Sends a webhook a `ping`.
+pub async fn test_webhook(id: i64) -> Result<WebhookPing, CallError> {
+    post(&format!("/api/v1/webhooks/{id}/test"), &()).await
+}
+
+/// A webhook's recent deliveries, newest first.
+pub async fn webhook_deliveries(id: i64) -> Result<Vec<WebhookDelivery>, CallError> {
+    get(&format!("/api/v1/webhooks/{id}/deliveries")).await
+}
+
+/// Deletes a webhook.
+pub async fn delete_webhook(id: i64) -> Result<(), CallError> {
+    delete(&format!("/api/v1/webhooks/{id}")).await
+}
+
+/// A DELETE, declared JSON though it has no body: the edge asks that of every change a cookie
+/// authenticates (a form of another site cannot send it).
+async fn delete(path: &str) -> Result<(), CallError> {
+    let request = Request::delete(path).header("Content-Type", "application/json");
+    let response = request.send().await.map_err(unreachable)?;
+    if response.ok() {
+        return Ok(());
+    }
+    read_json::<serde_json::Value>(response).await.map(|_| ())
 }
 
 async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {

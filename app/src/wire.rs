@@ -935,3 +935,117 @@ mod tests {
         assert!(serde_json::to_string(&with_note).unwrap().contains(r#","note":"ikke i dag","#));
     }
 }
+
+/// What a webhook can be sent (API.md section 14); `ping` only by a test send.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum WebhookEvent {
+    #[serde(rename = "item.created")]
+    ItemCreated,
+    #[serde(rename = "item.approved")]
+    ItemApproved,
+    #[serde(rename = "item.rejected")]
+    ItemRejected,
+    #[serde(rename = "item.escalated")]
+    ItemEscalated,
+    #[serde(rename = "ping")]
+    Ping,
+}
+
+impl WebhookEvent {
+    /// The events a webhook may ask for, in the contract's order.
+    pub const SUBSCRIBABLE: [WebhookEvent; 4] = [
+        WebhookEvent::ItemCreated,
+        WebhookEvent::ItemApproved,
+        WebhookEvent::ItemRejected,
+        WebhookEvent::ItemEscalated,
+    ];
+
+    /// Its name on the wire (`item.approved`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::ItemCreated => "item.created",
+            WebhookEvent::ItemApproved => "item.approved",
+            WebhookEvent::ItemRejected => "item.rejected",
+            WebhookEvent::ItemEscalated => "item.escalated",
+            WebhookEvent::Ping => "ping",
+        }
+    }
+
+    /// Parses the wire name; `None` for anything else.
+    pub fn parse(name: &str) -> Option<WebhookEvent> {
+        WebhookEvent::SUBSCRIBABLE.into_iter().chain([WebhookEvent::Ping]).find(|event| event.as_str() == name)
+    }
+
+    /// The event of a review with `decision`.
+    pub fn of_decision(decision: Decision) -> WebhookEvent {
+        match decision {
+            Decision::Approve => WebhookEvent::ItemApproved,
+            Decision::Reject => WebhookEvent::ItemRejected,
+        }
+    }
+}
+
+/// Body of `POST /api/v1/webhooks` (head chefs).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// `https://` to a public address (the rule of section 10).
+    pub url: String,
+    /// One or more of `item.created`, `item.approved`, `item.rejected`, `item.escalated`.
+    pub events: Vec<String>,
+}
+
+/// A kitchen's webhook (`GET /api/v1/webhooks`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookInfo {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<WebhookEvent>,
+    /// When it was added, in the kitchen's time.
+    pub created_at: String,
+}
+
+/// Answer of `POST /api/v1/webhooks`: the webhook and its signing secret, shown only here.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CreatedWebhook {
+    pub id: i64,
+    pub url: String,
+    pub events: Vec<WebhookEvent>,
+    /// The HMAC-SHA256 key of `X-MiseOS-Signature` (`whsec_…`, used as its UTF-8 bytes).
+    pub secret: String,
+}
+
+/// Answer of `POST /api/v1/webhooks/{id}/test`: the `ping`'s event id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookPing {
+    pub event_id: String,
+}
+
+/// One delivery of a webhook (`GET /api/v1/webhooks/{id}/deliveries`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookDelivery {
+    pub id: i64,
+    pub event_id: String,
+    /// `item.approved`, …, `ping`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// `PENDING` (being tried), `DELIVERED`, or `FAILED` (given up after 24 hours, or its URL
+    /// no longer allowed).
+    pub status: String,
+    pub attempts: i64,
+    /// The last answer's status code; `null` when none came (refused, timed out).
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    /// When the change was made, in the kitchen's time.
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}

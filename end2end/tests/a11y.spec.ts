@@ -14,6 +14,9 @@ test.beforeAll(async () => {
   await server.api("POST", `/api/v1/ingredient-requests/${dill.id}/approve`, gordon, { note: "Tak" });
   await server.api("POST", "/api/v1/ingredient-requests", ali, { itemName: "Kapers", quantity: 0.5, unit: "kg" });
   await server.api("POST", "/api/v1/dish-suggestions", ali, { name: "Stegt flæsk", description: "Med persillesovs" });
+  // A webhook whose test was tried (its host does not resolve here, so the log shows it trying).
+  const webhook = await server.api("POST", "/api/v1/webhooks", gordon, { url: "https://purchasing.example.com/miseos", events: ["item.approved"] });
+  await server.api("POST", `/api/v1/webhooks/${webhook.id}/test`, gordon);
 });
 
 /** Every page, as whom it is seen (`undefined`: signed out), and what shows it is ready. */
@@ -25,6 +28,7 @@ const pages: { path: string; as?: string; ready: (page: Page) => Promise<void> }
   { path: "/history", as: "ali@miseos.dk", ready: async (page) => expect(page.getByTestId("history-row").first()).toBeVisible() },
   { path: "/team", as: "gordon@miseos.dk", ready: async (page) => expect(page.getByTestId("team-member").first()).toBeVisible() },
   { path: "/settings", as: "gordon@miseos.dk", ready: async (page) => expect(page.locator("#kitchen-name")).toBeEnabled() },
+  { path: "/webhooks", as: "gordon@miseos.dk", ready: async (page) => expect(page.getByTestId("deliveries")).toBeVisible() },
   { path: "/password", as: "ali@miseos.dk", ready: async (page) => expect(page.locator("#current-password")).toBeEnabled() },
 ];
 

@@ -153,6 +153,11 @@ pub struct Config {
     #[arg(long, env = "MISEOS_PUSH_EXTRA_ORIGINS", value_delimiter = ',')]
     pub push_extra_origins: Vec<String>,
 
+    /// Origins webhooks may point at besides public `https://` ones, comma-separated (e.g.
+    /// `http://127.0.0.1:9901`): for tests and a purchasing system inside the network.
+    #[arg(long, env = "MISEOS_WEBHOOK_EXTRA_ORIGINS", value_delimiter = ',')]
+    pub webhook_extra_origins: Vec<String>,
+
     /// Largest number of database connections.
     #[arg(long, env = "MISEOS_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

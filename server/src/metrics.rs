@@ -117,47 +117,60 @@ pub struct BusMetrics {
     pub reconnects: Counter,
 }
 
-/// What became of a push attempt (`miseos_push_attempts_total`).
+/// What became of a push or webhook attempt (`miseos_push_attempts_total`,
+/// `miseos_webhook_attempts_total`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PushOutcomeLabel {
+pub struct OutcomeLabel {
     pub outcome: &'static str,
 }
 
 /// Every outcome of a push attempt, exported at 0 from the start.
 pub const PUSH_OUTCOMES: [&str; 6] = ["delivered", "retried", "gone", "refused", "expired", "unsendable"];
 
-/// The outbox sender's counters.
+/// An outbox sender's counters (one set for pushes, one for webhook deliveries).
 #[derive(Clone)]
-pub struct PushMetrics {
-    /// Attempts by outcome: delivered (2xx), retried (429, 5xx, unreachable), gone (404, 410:
-    /// the subscription deleted), refused (another 4xx: dropped), expired (12 hours without
-    /// success), unsendable (the endpoint or keys no longer pass: the subscription deleted).
-    pub attempts: Family<PushOutcomeLabel, Counter>,
-    /// Seconds from a decision's commit to the push service accepting its push.
+pub struct OutboundMetrics {
+    /// Attempts by outcome (one of the sender's outcomes, each exported at 0 from the start).
+    pub attempts: Family<OutcomeLabel, Counter>,
+    /// Seconds from a change's commit to the receiver accepting what it was sent.
     pub delivery_seconds: Histogram,
 }
 
-impl Default for PushMetrics {
-    fn default() -> PushMetrics {
-        PushMetrics {
-            attempts: family_at_zero(PUSH_OUTCOMES.map(|outcome| PushOutcomeLabel { outcome })),
+impl OutboundMetrics {
+    /// The counters of a sender whose attempts end in one of `outcomes`.
+    pub fn with_outcomes<const N: usize>(outcomes: [&'static str; N]) -> OutboundMetrics {
+        OutboundMetrics {
+            attempts: family_at_zero(outcomes.map(|outcome| OutcomeLabel { outcome })),
             delivery_seconds: latency_histogram(),
         }
     }
-}
 
-impl PushMetrics {
-    /// Counts an attempt's outcome (one of [`PUSH_OUTCOMES`]).
-    pub fn outcome(&self, outcome: &'static str) {
-        self.attempts.get_or_create(&PushOutcomeLabel { outcome }).inc();
+    /// The push sender's: [`PUSH_OUTCOMES`].
+    pub fn pushes() -> OutboundMetrics {
+        OutboundMetrics::with_outcomes(PUSH_OUTCOMES)
     }
 
-    /// Counts a push accepted `after` its decision's commit.
+    /// The webhooks' sender's: [`WEBHOOK_OUTCOMES`].
+    pub fn webhooks() -> OutboundMetrics {
+        OutboundMetrics::with_outcomes(WEBHOOK_OUTCOMES)
+    }
+
+    /// Counts an attempt's outcome.
+    pub fn outcome(&self, outcome: &'static str) {
+        self.attempts.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+
+    /// Counts a delivery accepted `after` its change's commit.
     pub fn delivered(&self, after: std::time::Duration) {
         self.outcome("delivered");
         self.delivery_seconds.observe(after.as_secs_f64());
     }
 }
+
+/// Every outcome of a webhook delivery attempt, exported at 0 from the start: delivered (2xx),
+/// retried (anything else, or no answer), expired (24 hours without success: failed),
+/// unsendable (the URL or the secret no longer usable: failed).
+pub const WEBHOOK_OUTCOMES: [&str; 4] = ["delivered", "retried", "expired", "unsendable"];
 
 /// Store calls waiting for a pooled connection.
 #[derive(Clone, Default)]
@@ -188,7 +201,8 @@ pub struct Metrics {
     pub hub: HubMetrics,
     pub bus: BusMetrics,
     pub pool: PoolMetrics,
-    pub push: PushMetrics,
+    pub push: OutboundMetrics,
+    pub webhooks: OutboundMetrics,
     pool_in_use: Gauge,
     pool_idle: Gauge,
     /// Requests by route and status with their latency (`_count`: how many).
@@ -205,7 +219,13 @@ fn latency_histogram() -> Histogram {
 
 impl Metrics {
     /// Registers every metric, named `miseos_…`.
-    pub fn new(hub: HubMetrics, bus: BusMetrics, pool: PoolMetrics, push: PushMetrics) -> Arc<Metrics> {
+    pub fn new(
+        hub: HubMetrics,
+        bus: BusMetrics,
+        pool: PoolMetrics,
+        push: OutboundMetrics,
+        webhooks: OutboundMetrics,
+    ) -> Arc<Metrics> {
         let mut registry = Registry::with_prefix("miseos");
         // The names keep the contract's word for a socket's kind (its `sessionType`).
         registry.register("ws_sessions_open", "Notification sockets open, by session type", hub.sockets_open.clone());
@@ -267,13 +287,35 @@ impl Metrics {
             "Seconds from a decision's commit to the push service accepting its push",
             push.delivery_seconds.clone(),
         );
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by outcome: delivered, retried, expired (failed after 24 h), unsendable (failed)",
+            webhooks.attempts.clone(),
+        );
+        registry.register(
+            "webhook_delivery_seconds",
+            "Seconds from a change's commit to its webhook receiver's 2xx",
+            webhooks.delivery_seconds.clone(),
+        );
         let lockouts = Counter::default();
         registry.register(
             "sign_in_lockouts",
             "Accounts locked out by failed sign-ins (5 within 15 minutes): a password being guessed; alert on any",
             lockouts.clone(),
         );
-        Arc::new(Metrics { registry, hub, bus, pool, push, pool_in_use, pool_idle, http_requests, sign_ins, lockouts })
+        Arc::new(Metrics {
+            registry,
+            hub,
+            bus,
+            pool,
+            push,
+            webhooks,
+            pool_in_use,
+            pool_idle,
+            http_requests,
+            sign_ins,
+            lockouts,
+        })
     }
 
     /// Counts a refused sign-in (`bad_credentials`, `account_disabled`, `throttled`, `busy`).

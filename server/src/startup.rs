@@ -12,8 +12,8 @@ use crate::{
     escalator,
     http::{self, serve, AppContext, AppState},
     live::{self, bus::Bus, hub::Hub, LiveHandler},
-    metrics::{BusMetrics, HubMetrics, Metrics, PoolMetrics, PushMetrics},
-    outbound::{self, push::VapidKey, OutboundRules},
+    metrics::{BusMetrics, HubMetrics, Metrics, OutboundMetrics, PoolMetrics},
+    outbound::{self, push::VapidKey, OutboundRules, SecretSealer},
     store::{self, Store},
 };
 use axum::Router;
@@ -79,14 +79,27 @@ impl Application {
         };
         let outbound = OutboundRules::new(&config.push_extra_origins)
             .map_err(|why| StartError::Config(format!("MISEOS_PUSH_EXTRA_ORIGINS: {why}")))?;
+        let webhook_rules = OutboundRules::new(&config.webhook_extra_origins)
+            .map_err(|why| StartError::Config(format!("MISEOS_WEBHOOK_EXTRA_ORIGINS: {why}")))?;
+        let webhook_sealer = SecretSealer::new(&secret);
         let (push_subject, subject_unset) = config.push_subject();
         if subject_unset && !config.demo {
             tracing::warn!("MISEOS_PUSH_SUBJECT is not set: push services are given {push_subject} as the contact; set it to yours");
         }
-        let (hub_metrics, bus_metrics, pool_metrics, push_metrics) =
-            (HubMetrics::default(), BusMetrics::default(), PoolMetrics::default(), PushMetrics::default());
-        let metrics =
-            Metrics::new(hub_metrics.clone(), bus_metrics.clone(), pool_metrics.clone(), push_metrics.clone());
+        let (hub_metrics, bus_metrics, pool_metrics, push_metrics, webhook_metrics) = (
+            HubMetrics::default(),
+            BusMetrics::default(),
+            PoolMetrics::default(),
+            OutboundMetrics::pushes(),
+            OutboundMetrics::webhooks(),
+        );
+        let metrics = Metrics::new(
+            hub_metrics.clone(),
+            bus_metrics.clone(),
+            pool_metrics.clone(),
+            push_metrics.clone(),
+            webhook_metrics.clone(),
+        );
         let store = Store::connect(&database_url, config.db_max_connections, clock)
             .await?
             .with_kitchen_defaults(store::KitchenDefaults::of(&config).map_err(StartError::Config)?)
@@ -139,6 +152,14 @@ impl Application {
             &tasks,
             stop.child_token(),
         );
+        outbound::start_webhook_sender(
+            store.clone(),
+            webhook_rules.clone(),
+            webhook_sealer.clone(),
+            webhook_metrics,
+            &tasks,
+            stop.child_token(),
+        );
         let listener = listen(SocketAddr::new(config.host, config.port))?;
         let metrics_host = config.metrics_host.unwrap_or(config.host);
         let metrics_listener =
@@ -153,6 +174,8 @@ impl Application {
         let state = AppState(Arc::new(AppContext {
             tokens: TokenKeys::new(&secret, config.token_ttl()),
             outbound,
+            webhook_rules,
+            webhook_sealer,
             config,
             store,
             bus,

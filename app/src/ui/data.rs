@@ -84,6 +84,11 @@ mod server_side {
             &'a self,
             headers: &'a http::HeaderMap,
         ) -> BoxFuture<'a, Result<crate::wire::KitchenSettings, String>>;
+        /// The webhooks of the kitchen of the request's head chef.
+        fn webhooks<'a>(
+            &'a self,
+            headers: &'a http::HeaderMap,
+        ) -> BoxFuture<'a, Result<Vec<crate::wire::WebhookInfo>, String>>;
         /// Whether the sign-in page lists the demo accounts (the server seeds them).
         fn lists_demo_accounts(&self) -> bool;
     }
@@ -199,6 +204,23 @@ pub fn kitchen() -> impl Future<Output = Result<KitchenSettings, String>> + Send
     #[cfg(not(feature = "ssr"))]
     {
         send_wrapper::SendWrapper::new(async { crate::client::kitchen().await.map_err(String::from) })
+    }
+}
+
+/// The kitchen's webhooks, for the webhooks page.
+pub fn webhooks() -> impl Future<Output = Result<Vec<crate::wire::WebhookInfo>, String>> + Send {
+    #[cfg(feature = "ssr")]
+    {
+        let data = leptos::prelude::use_context::<std::sync::Arc<dyn PageData>>();
+        let parts = leptos::prelude::use_context::<http::request::Parts>();
+        async move {
+            let (data, parts) = data.zip(parts).ok_or("page data unavailable")?;
+            data.webhooks(&parts.headers).await
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        send_wrapper::SendWrapper::new(async { crate::client::webhooks().await.map_err(String::from) })
     }
 }
 

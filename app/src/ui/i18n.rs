@@ -438,6 +438,40 @@ fn danish(english: &str) -> Option<&'static str> {
         "Reject" => "Afvis",
         "Select" => "Vælg",
         "Escalated" => "Eskaleret",
+        // Webhooks.
+        "Webhooks" => "Webhooks",
+        "Send approvals and other changes to your purchasing system, signed, as they happen." => {
+            "Send godkendelser og andre ændringer til jeres indkøbssystem, signeret, i samme øjeblik."
+        }
+        "The webhook's secret" => "Webhookens hemmelighed",
+        "Copy it into the receiving system now: it is shown only this once." => {
+            "Kopiér den til det modtagende system nu: den vises kun denne ene gang."
+        }
+        "No webhooks yet." => "Ingen webhooks endnu.",
+        "Write the receiver's address: https:// and a public host." => {
+            "Skriv modtagerens adresse: https:// og en offentlig vært."
+        }
+        "Choose at least one event." => "Vælg mindst én hændelse.",
+        "The kitchen has 10 webhooks already: delete one first." => "Køkkenet har allerede 10 webhooks: slet en først.",
+        "New items" => "Nye ønsker",
+        "Test" => "Test",
+        "Add a webhook" => "Tilføj en webhook",
+        "Receiver's address (https://…)" => "Modtagerens adresse (https://…)",
+        "Send" => "Send",
+        "Add webhook" => "Tilføj webhook",
+        "Test sent." => "Test sendt.",
+        "Send a test" => "Send en test",
+        "Refresh" => "Opdatér",
+        "Delete" => "Slet",
+        "Recent deliveries" => "Seneste leveringer",
+        "Nothing sent yet." => "Intet sendt endnu.",
+        "When" => "Hvornår",
+        "Event" => "Hændelse",
+        "Attempts" => "Forsøg",
+        "Answer" => "Svar",
+        "Delivered" => "Leveret",
+        "Failed" => "Fejlet",
+        "Trying" => "Prøver",
         // The kitchen's settings.
         "Settings" => "Indstillinger",
         "Menu" => "Menu",

@@ -33,6 +33,7 @@ mod settings;
 mod team;
 mod toasts;
 mod wall;
+mod webhooks;
 
 /// The HTML document around the app, rendered by the server, with its Content Security
 /// Policy: scripts only from this origin or carrying this response's nonce (Leptos puts it on
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("password") view=Password ssr=SsrMode::Async/>
                 <Route path=StaticSegment("team") view=Team ssr=SsrMode::Async/>
                 <Route path=StaticSegment("settings") view=Settings ssr=SsrMode::Async/>
+                <Route path=StaticSegment("webhooks") view=Webhooks ssr=SsrMode::Async/>
                 <Route path=StaticSegment("history") view=History ssr=SsrMode::Async/>
             </Routes>
         </Router>
@@ -142,21 +144,26 @@ fn Password() -> impl IntoView {
 /// `/team`: the brigade, for head chefs; everyone else is sent home.
 #[component]
 fn Team() -> impl IntoView {
-    signed_in(|viewer| {
-        if viewer.user.role == Role::HeadChef {
-            view! { <team::TeamPage user=viewer.user/> }.into_any()
-        } else {
-            view! { <Redirect path="/"/> }.into_any()
-        }
-    })
+    head_chefs_page(|user| view! { <team::TeamPage user/> }.into_any())
 }
 
 /// `/settings`: the kitchen's settings, for head chefs; everyone else is sent home.
 #[component]
 fn Settings() -> impl IntoView {
-    signed_in(|viewer| {
+    head_chefs_page(|user| view! { <settings::SettingsPage user/> }.into_any())
+}
+
+/// `/webhooks`: the kitchen's webhooks, for head chefs; everyone else is sent home.
+#[component]
+fn Webhooks() -> impl IntoView {
+    head_chefs_page(|user| view! { <webhooks::WebhooksPage user/> }.into_any())
+}
+
+/// A page for head chefs (`page`, given the head chef); anyone else signed in is sent home.
+fn head_chefs_page(page: impl Fn(User) -> AnyView + Send + Sync + 'static) -> impl IntoView {
+    signed_in(move |viewer| {
         if viewer.user.role == Role::HeadChef {
-            view! { <settings::SettingsPage user=viewer.user/> }.into_any()
+            page(viewer.user)
         } else {
             view! { <Redirect path="/"/> }.into_any()
         }
@@ -272,7 +279,9 @@ fn TopBar(user: User, link: RwSignal<LinkState>, #[prop(default = true)] live: b
             <div id="top-bar-menu" class="menu-items" class:open=move || menu_open.get()>
                 <nav class="pages" aria-label=tr("Pages")>
                     <a href="/history">{tr("History")}</a>
-                    {is_head_chef.then(|| view! { <a href="/team">{tr("Team")}</a> <a href="/settings">{tr("Settings")}</a> })}
+                    {is_head_chef.then(|| view! {
+                        <a href="/team">{tr("Team")}</a> <a href="/settings">{tr("Settings")}</a> <a href="/webhooks">{tr("Webhooks")}</a>
+                    })}
                     <a href="/password">{tr("Password")}</a>
                 </nav>
                 <span class="who">

@@ -68,6 +68,9 @@ pub enum ApiError {
     /// 409: another user has this email (compared without case).
     #[error("another user already has this email")]
     EmailTaken,
+    /// 409: the kitchen has as many webhooks as it may.
+    #[error("the kitchen has {0} webhooks already; delete one first")]
+    WebhookLimit(i64),
     /// 409: the change would leave the kitchen without an active head chef.
     #[error("the last active head chef cannot be disabled or given another role")]
     LastHeadChef,
@@ -126,6 +129,7 @@ impl ApiError {
             ApiError::AlreadyReviewed => (StatusCode::CONFLICT, "already_reviewed"),
             ApiError::EmailTaken => (StatusCode::CONFLICT, "email_taken"),
             ApiError::LastHeadChef => (StatusCode::CONFLICT, "last_head_chef"),
+            ApiError::WebhookLimit(_) => (StatusCode::CONFLICT, "webhook_limit"),
             ApiError::IdempotencyInProgress => (StatusCode::CONFLICT, "idempotency_in_progress"),
             ApiError::IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             ApiError::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),

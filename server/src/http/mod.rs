@@ -58,6 +58,10 @@ pub struct AppContext {
     pub tokens: TokenKeys,
     /// Which URLs push subscriptions may name (`MISEOS_PUSH_EXTRA_ORIGINS`).
     pub outbound: OutboundRules,
+    /// Which URLs webhooks may name (`MISEOS_WEBHOOK_EXTRA_ORIGINS`).
+    pub webhook_rules: OutboundRules,
+    /// Seals the webhooks' secrets for the database.
+    pub webhook_sealer: crate::outbound::SecretSealer,
     /// A real Argon2id hash checked when an email is unknown, so sign-in takes as long
     /// for unknown emails as for wrong passwords.
     pub decoy_password_hash: String,

@@ -11,7 +11,7 @@ use crate::{accounts::Caller, store::ItemFilter};
 use app::{
     data::Viewer,
     data::{CookData, DashboardData, PageData},
-    wire::{DishDetails, IngredientDetails, KitchenSettings, ReviewStatus, User},
+    wire::{DishDetails, IngredientDetails, KitchenSettings, ReviewStatus, User, WebhookInfo},
 };
 use futures::future::BoxFuture;
 
@@ -107,6 +107,16 @@ impl PageData for StorePageData {
             self.state.store.kitchen_settings(chef.kitchen).await.map_err(|error| {
                 tracing::error!(%error, "cannot load the kitchen's settings");
                 "The kitchen's settings cannot be loaded right now.".to_string()
+            })
+        })
+    }
+
+    fn webhooks<'a>(&'a self, headers: &'a http::HeaderMap) -> BoxFuture<'a, Result<Vec<WebhookInfo>, String>> {
+        Box::pin(async move {
+            let chef = self.caller_allowed(headers, |role| role == app::wire::Role::HeadChef).await?;
+            self.state.store.webhooks(chef.kitchen).await.map_err(|error| {
+                tracing::error!(%error, "cannot load the webhooks");
+                "The webhooks cannot be loaded right now.".to_string()
             })
         })
     }

@@ -1,9 +1,10 @@
 //! Escalation (API.md section 12): an item still PENDING `escalateAfterMinutes` after it was
-//! made is announced once to its kitchen's chefs, on their sockets and by Web Push.
+//! made is announced once to its kitchen's chefs, on their sockets and by Web Push, and to its
+//! webhooks that take `item.escalated` (section 14).
 //!
 //! "Once" is kept by the database, not by a process's memory: one conditional `UPDATE` sets
 //! the item's `escalated_at`, and only the write that set it announces it and records its
-//! pushes, in the same transaction. However many processes look, and however often one
+//! pushes and webhook deliveries, in the same transaction. However many processes look, and however often one
 //! restarts, the second look finds the item claimed (on PostgreSQL a row another process is
 //! claiming is skipped, `SKIP LOCKED`; SQLite's writers take turns). A review commits
 //! `status` first or waits for the claim: an item reviewed in time is never escalated, and
@@ -11,12 +12,14 @@
 //! clock, the same for every process.
 
 use super::{
-    items::{fetch_item, ItemKind},
+    items::{fetch_item, item_json, ItemKind},
     push::{self, database_now, PushRecipients},
-    Backend, Store, StoreError,
+    webhooks, Backend, Store, StoreError,
 };
 use crate::{clock::KitchenClock, event::Announcement, event::Escalation};
-use app::wire::{Category, DishDetails, IngredientDetails, Item, ItemEscalatedNotice, KitchenId, Notification};
+use app::wire::{
+    Category, DishDetails, IngredientDetails, Item, ItemEscalatedNotice, KitchenId, Notification, WebhookEvent,
+};
 use sqlx::{AssertSqlSafe, Row};
 
 const MINUTE_MS: i64 = 60_000;
@@ -43,7 +46,7 @@ fn escalation_of<K: ItemKind>(kitchen_id: KitchenId, item: &Item<K>, clock: &Kit
 impl Store {
     /// Escalates the item (of any kitchen, either kind) that has waited longest past its
     /// kitchen's `escalateAfterMinutes` and is not escalated yet, announcing it and recording
-    /// its pushes in the same transaction; `None` when no item is due.
+    /// its pushes and webhook deliveries in the same transaction; `None` when no item is due.
     pub async fn escalate_next(&self) -> Result<Option<Escalation>, StoreError> {
         match self.escalate_next_of::<IngredientDetails>().await? {
             Some(escalation) => Ok(Some(escalation)),
@@ -85,6 +88,14 @@ impl Store {
         let payload = push::push_payload(&Notification::ItemEscalated(escalation.notice.clone()));
         write.wakes_outbox =
             push::enqueue_pushes(&mut write.tx, self.backend, PushRecipients::ChefsOf(kitchen_id), &payload).await? > 0;
+        write.wakes_webhooks = webhooks::enqueue_item_deliveries(
+            &mut write.tx,
+            self.backend,
+            kitchen_id,
+            WebhookEvent::ItemEscalated,
+            &item_json(&item),
+        )
+        .await?;
         self.commit(write, Announcement::ItemEscalated(escalation.clone())).await?;
         Ok(Some(escalation))
     }

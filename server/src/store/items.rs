@@ -10,7 +10,7 @@ use super::{
     idempotency,
     kitchens::bump_pending,
     push::{self, PushRecipients},
-    IdempotencyKey, Store, StoreError, WriteLimit,
+    webhooks, IdempotencyKey, Store, StoreError, WriteLimit,
 };
 use crate::{
     clock::KitchenClock,
@@ -19,6 +19,7 @@ use crate::{
 };
 use app::wire::{
     Decision, DishDetails, IngredientDetails, Item, ItemDetails, KitchenId, Person, Quantity, ReviewStatus, UserId,
+    WebhookEvent,
 };
 use sqlx::{any::AnyRow, AssertSqlSafe, Row};
 
@@ -172,7 +173,7 @@ fn insert_sql<K: ItemKind>() -> String {
 }
 
 /// An item as the REST API answers it.
-fn item_json<K: ItemKind>(item: &Item<K>) -> String {
+pub(super) fn item_json<K: ItemKind>(item: &Item<K>) -> String {
     // Items hold strings, numbers and enums only; serializing one cannot fail.
     serde_json::to_string(item).expect("items always serialize")
 }
@@ -337,8 +338,17 @@ impl Store {
                 item: Some(Box::new(K::into_any(item.clone()))),
             },
         };
+        let json = item_json(&item);
+        write.wakes_webhooks = webhooks::enqueue_item_deliveries(
+            &mut write.tx,
+            self.backend,
+            kitchen_id,
+            WebhookEvent::ItemCreated,
+            &json,
+        )
+        .await?;
         if let Some(key) = answering {
-            idempotency::record_answer(&mut write.tx, key, 201, &item_json(&item)).await?;
+            idempotency::record_answer(&mut write.tx, key, 201, &json).await?;
         }
         self.commit(write, Announcement::Event(event)).await?;
         Ok(item)
@@ -406,8 +416,12 @@ impl Store {
             write.wakes_outbox =
                 push::enqueue_pushes(&mut write.tx, self.backend, PushRecipients::User(requester), &payload).await? > 0;
         }
+        let json = item_json(&item);
+        let decided = WebhookEvent::of_decision(decision);
+        write.wakes_webhooks =
+            webhooks::enqueue_item_deliveries(&mut write.tx, self.backend, kitchen_id, decided, &json).await?;
         if let Some(key) = answering {
-            idempotency::record_answer(&mut write.tx, key, 200, &item_json(&item)).await?;
+            idempotency::record_answer(&mut write.tx, key, 200, &json).await?;
         }
         self.commit(write, Announcement::Event(event)).await?;
         Ok(item)

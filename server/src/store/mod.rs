@@ -26,6 +26,7 @@ mod kitchens;
 mod live_log;
 mod presence;
 mod push;
+mod webhooks;
 
 pub use accounts::{
     normalize_email, now_millis, Credentials, NewAccount, SessionState, SessionsToEnd, StoredSession, UserChanged,
@@ -36,6 +37,7 @@ pub use kitchens::{Kitchen, KitchenDefaults, DEMO_KITCHEN_ID, DEMO_KITCHEN_NAME}
 pub use push::{
     push_payload, DuePush, PushSubscriptionRow, PushSubscriptionToStore, StoredPushKey, MAX_PUSH_PAYLOAD_BYTES,
 };
+pub use webhooks::{AttemptRecord, DeliveryNext, DueDelivery, WebhookToStore, MAX_WEBHOOKS_PER_KITCHEN};
 
 use crate::{
     clock::KitchenClock,
@@ -180,9 +182,12 @@ pub struct Store {
     epoch: Arc<str>,
     /// Where committed announcements go.
     sink: Arc<dyn AnnouncementSink>,
-    /// Told when a write that recorded something to send (a push) has committed: the
-    /// outbox's sender in this process sends it at once rather than at its next look.
+    /// Told when a write that recorded a push has committed: the outbox's push sender in
+    /// this process sends it at once rather than at its next look.
     outbox_wake: Arc<Notify>,
+    /// The same for a webhook delivery, and the webhooks' sender (each sender waits on its
+    /// own: one wake-up is taken by one waiter).
+    webhook_wake: Arc<Notify>,
 }
 
 impl Store {
@@ -232,6 +237,7 @@ impl Store {
             epoch: epoch.into(),
             sink: Arc::new(Silent),
             outbox_wake: Arc::default(),
+            webhook_wake: Arc::default(),
         })
     }
 
@@ -306,12 +312,17 @@ impl Store {
             Some(turn) => Some(turn.clone().lock_owned().await),
             None => None,
         };
-        Ok(Write { tx: self.begin().await?, turn, wakes_outbox: false })
+        Ok(Write { tx: self.begin().await?, turn, wakes_outbox: false, wakes_webhooks: false })
     }
 
-    /// What a committed write that recorded something to send notifies.
+    /// What a committed write that recorded a push notifies.
     pub fn outbox_wake(&self) -> Arc<Notify> {
         self.outbox_wake.clone()
+    }
+
+    /// What a committed write that recorded a webhook delivery notifies.
+    pub fn webhook_wake(&self) -> Arc<Notify> {
+        self.webhook_wake.clone()
     }
 
     /// Which database this is.
@@ -353,7 +364,7 @@ impl Store {
         if self.backend != Backend::Postgres {
             return Ok(None);
         }
-        let mut write = Write { tx: self.begin().await?, turn: None, wakes_outbox: false };
+        let mut write = Write { tx: self.begin().await?, turn: None, wakes_outbox: false, wakes_webhooks: false };
         let row = sqlx::query("SELECT nextval('staff_session_claims')").fetch_one(&mut *write.tx).await?;
         let claim = StaffClaim { user_id, claim: row.try_get(0)? };
         sqlx::query(
@@ -379,11 +390,12 @@ impl Store {
         self.sink.stage(&mut write.tx, &announcement).await?;
         let sink = self.sink.clone();
         let outbox_wake = write.wakes_outbox.then(|| self.outbox_wake.clone());
+        let webhook_wake = write.wakes_webhooks.then(|| self.webhook_wake.clone());
         let committing = tokio::spawn(async move {
             write.tx.commit().await?;
             sink.committed(&announcement);
             drop(write.turn);
-            if let Some(wake) = outbox_wake {
+            for wake in [outbox_wake, webhook_wake].into_iter().flatten() {
                 wake.notify_one();
             }
             Ok(())
@@ -412,8 +424,10 @@ pub fn random_id() -> String {
 struct Write {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     turn: Option<OwnedMutexGuard<()>>,
-    /// Whether it recorded something for the outbox's sender.
+    /// Whether it recorded a push for the outbox's sender.
     wakes_outbox: bool,
+    /// Whether it recorded a webhook delivery for the webhooks' sender.
+    wakes_webhooks: bool,
 }
 
 /// The lock file beside a SQLite database, `<database>.lock`: every server holds it shared

@@ -42,6 +42,40 @@ pub enum Db {
     Postgres,
 }
 
+/// What a test server on loopback (a push service, a webhook receiver) received, in the order
+/// it came: written by its handler, read by the test.
+pub struct Recorded<T>(std::sync::Mutex<Vec<T>>);
+
+impl<T> Default for Recorded<T> {
+    fn default() -> Self {
+        Recorded(std::sync::Mutex::default())
+    }
+}
+
+impl<T: Clone> Recorded<T> {
+    pub fn push(&self, received: T) {
+        self.0.lock().unwrap().push(received);
+    }
+
+    /// Everything received so far.
+    pub fn all(&self) -> Vec<T> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` have arrived (at most `within`); them.
+    pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<T> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let received = self.all();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{} of {count} arrived within {within:?}", received.len());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// Moves the creation of item `id` of `category` `minutes` into the past, in the database at
 /// `database_url`: how the tests let time pass for escalation (API.md section 12).
 pub async fn backdate(database_url: &str, category: app::wire::Category, id: i64, minutes: i64) {

@@ -16,3 +16,5 @@ mod push;
 mod push_service;
 mod rest;
 mod scale_out;
+mod webhook_receiver;
+mod webhooks;

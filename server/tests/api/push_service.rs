@@ -4,7 +4,7 @@
 //! /push/key`, and its `aud`, `exp` and `sub` against the rules of RFC 8292. Shared by the API
 //! and reliability suites.
 
-use crate::helpers::TestApp;
+use crate::helpers::{Recorded, TestApp};
 use app::wire::{NewPushSubscription, PushSubscriptionKeys};
 use axum::{
     body::Bytes,
@@ -20,7 +20,6 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use tokio::time::Instant;
 
 /// What the push service was sent: which browser (the endpoint's last segment), the headers
 /// and the encrypted body.
@@ -48,7 +47,7 @@ impl Answer {
 
 #[derive(Default)]
 struct ServiceState {
-    received: Mutex<Vec<ReceivedPush>>,
+    received: Recorded<ReceivedPush>,
     /// Scripted answers, in order; 201 once they run out.
     answers: Mutex<VecDeque<Answer>>,
 }
@@ -90,20 +89,12 @@ impl PushService {
 
     /// Everything received so far.
     pub fn received(&self) -> Vec<ReceivedPush> {
-        self.state.received.lock().unwrap().clone()
+        self.state.received.all()
     }
 
     /// Waits until `count` pushes have arrived (at most `within`); them.
     pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<ReceivedPush> {
-        let deadline = Instant::now() + within;
-        loop {
-            let received = self.received();
-            if received.len() >= count {
-                return received;
-            }
-            assert!(Instant::now() < deadline, "{} pushes of {count} within {within:?}", received.len());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.state.received.wait_for(count, within).await
     }
 }
 
@@ -120,12 +111,7 @@ async fn receive(
     body: Bytes,
 ) -> Response {
     let answer = state.answers.lock().unwrap().pop_front().unwrap_or(Answer::status(201));
-    state.received.lock().unwrap().push(ReceivedPush {
-        browser,
-        headers,
-        body: body.to_vec(),
-        answered: answer.status,
-    });
+    state.received.push(ReceivedPush { browser, headers, body: body.to_vec(), answered: answer.status });
     let mut response = StatusCode::from_u16(answer.status).expect("a status").into_response();
     for (name, value) in answer.headers {
         response.headers_mut().insert(name, value.parse().expect("a header value"));

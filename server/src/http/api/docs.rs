@@ -8,10 +8,10 @@
 //! the other lacks.
 
 use app::wire::{
-    BulkReview, BulkReviewResults, CreatedUser, DishDetails, ErrorBody, IngredientDetails, Item, ItemDetails,
-    KitchenChanges, KitchenSettings, LoginRequest, LoginResponse, NewPushSubscription, NewUser, PasswordChange,
-    PushKey, PushSubscriptionId, PushSubscriptionInfo, RefreshResponse, ReviewBody, Snapshot, TemporaryPassword, User,
-    UserChanges,
+    BulkReview, BulkReviewResults, CreatedUser, CreatedWebhook, DishDetails, ErrorBody, IngredientDetails, Item,
+    ItemDetails, KitchenChanges, KitchenSettings, LoginRequest, LoginResponse, NewPushSubscription, NewUser,
+    NewWebhook, PasswordChange, PushKey, PushSubscriptionId, PushSubscriptionInfo, RefreshResponse, ReviewBody,
+    Snapshot, TemporaryPassword, User, UserChanges, WebhookDelivery, WebhookEvent, WebhookInfo, WebhookPing,
 };
 use axum::{
     http::{header, HeaderValue, Method},
@@ -337,6 +337,12 @@ fn build() -> OpenApi {
         with_schema::<NewPushSubscription> as AddSchema,
         with_schema::<PushSubscriptionId> as AddSchema,
         with_schema::<PushSubscriptionInfo> as AddSchema,
+        with_schema::<NewWebhook> as AddSchema,
+        with_schema::<CreatedWebhook> as AddSchema,
+        with_schema::<WebhookInfo> as AddSchema,
+        with_schema::<WebhookEvent> as AddSchema,
+        with_schema::<WebhookPing> as AddSchema,
+        with_schema::<WebhookDelivery> as AddSchema,
     ]
     .into_iter()
     .fold(ComponentsBuilder::new(), |components, add| add(components))

@@ -15,6 +15,7 @@ mod snapshot;
 mod socket;
 mod upgrade;
 mod users;
+mod webhooks;
 
 pub use body::{ApiJson, OptionalJson};
 pub use docs::{docs_page, openapi, openapi_json};
@@ -58,6 +59,7 @@ fn routes() -> Vec<ApiRoute> {
         reviews::routes(),
         kitchen::routes(),
         push::routes(),
+        webhooks::routes(),
     ]
     .into_iter()
     .flatten()
