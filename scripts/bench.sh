@@ -4,7 +4,7 @@
 # load generator over loopback. Prints every figure; stops what it started.
 #
 #   scripts/bench.sh            all scenarios
-#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct push reconnect snapshot scale-out site
+#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct push webhooks reconnect snapshot scale-out site
 # (scale-out needs the local PostgreSQL, as the tests do; site needs Chromium and end2end's packages)
 # The server logs at `warn` (MISEOS_BENCH_LOG=info measures the production default, with its
 # request and socket spans). MISEOS_BENCH_BIN=/some/dir measures the server, loadgen and floor
@@ -31,6 +31,9 @@ export MISEOS_MAX_CONNECTIONS=0 MISEOS_MAX_CONNECTIONS_PER_ADDRESS=0 MISEOS_MAX_
 # The push scenario's push service runs in the load generator, on loopback.
 push_service=127.0.0.1:7101
 export MISEOS_PUSH_EXTRA_ORIGINS="http://$push_service"
+# The webhooks scenario's receiver runs in the load generator, on loopback.
+webhook_receiver=127.0.0.1:7102
+export MISEOS_WEBHOOK_EXTRA_ORIGINS="http://$webhook_receiver"
 data=$(mktemp -d /tmp/miseos-bench.XXXXXX)
 export DATABASE_URL="sqlite://$data/miseos.db?mode=rwc"
 server_port=5101
@@ -123,6 +126,19 @@ run() {
       wait "$generator"
       echo "-- the pushes:"
       cat "$data/push.txt"
+      stop_server ;;
+    webhooks)
+      echo "== Webhooks: 100 kitchens with one webhook each, 200 creates/s over them, while 10,000 admins of the demo kitchen get 2 creates/s"
+      start_server
+      loadgen --scenario webhooks --kitchens 100 --rate 200 --events 6000 --posters 4 --webhook-receiver "$webhook_receiver" > "$data/webhooks.txt" &
+      generator=$!
+      for _ in $(seq 1 1200); do grep -q '^creating' "$data/webhooks.txt" && break; sleep 0.1; done
+      sleep 2
+      echo "-- 10,000 admins of the demo kitchen, 2 creates/s, while the deliveries flow:"
+      loadgen --scenario broadcast --admins 10000 --rate 2 --events 20 --posters 1
+      wait "$generator"
+      echo "-- the deliveries:"
+      cat "$data/webhooks.txt"
       stop_server ;;
     reconnect)
       echo "== 10,000 sessions reconnecting after a restart (app backoff, full jitter)"

@@ -281,7 +281,7 @@ fn expected_deliveries(args: &Args, counted: impl Fn(usize) -> bool) -> usize {
 
 /// The `(head chef, cook)` user ids of `count` kitchens: the demo kitchen's Gordon and Ali,
 /// then kitchens made for the run (each once per database; a second run finds them made).
-async fn bench_kitchens(minter: &Minter, count: usize) -> Vec<(UserId, UserId)> {
+pub async fn bench_kitchens(minter: &Minter, count: usize) -> Vec<(UserId, UserId)> {
     const FIRST_CHEF_ID: i64 = 2_000_000;
     const FIRST_COOK_ID: i64 = 3_000_000;
     let mut people = vec![(UserId(1), UserId(3))];
@@ -308,7 +308,7 @@ async fn bench_kitchens(minter: &Minter, count: usize) -> Vec<(UserId, UserId)> 
 /// Sends `--events` events at `--rate` (or flat out) through `--posters` connections, event e
 /// as the cook of kitchen e mod K (`tokens`, one per kitchen). Each event's name carries its
 /// index and the moment it was sent.
-async fn drive_events(args: &Args, tokens: &[String]) {
+pub async fn drive_events(args: &Args, tokens: &[String]) {
     let next = Arc::new(AtomicUsize::new(0));
     let interval = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
     let started = Instant::now();

@@ -19,6 +19,9 @@
 //! - `push`: `--staff` cooks of a kitchen of their own, each with a pending item and (with
 //!   `--push-service`) a push subscription to a push service this tool runs; their head chef
 //!   reviews `--events` items at `--rate`; latency from each review call to its push arriving.
+//! - `webhooks`: `--kitchens` kitchens with one webhook each to a receiver this tool runs
+//!   (`--webhook-receiver`); `--events` creates at `--rate` spread over them; latency from each
+//!   create's call, and from its commit, to its delivery arriving.
 //!
 //! Sessions are spread over `--source-ips` loopback addresses (127.0.0.1, 127.0.0.2, …) so the
 //! ephemeral port range is never the limit. Tokens are minted with the server's secret
@@ -33,6 +36,7 @@ mod measure;
 mod push;
 mod reconnect;
 mod snapshot;
+mod webhooks;
 
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
@@ -45,6 +49,7 @@ pub enum Scenario {
     Reconnect,
     Snapshot,
     Push,
+    Webhooks,
 }
 
 #[derive(Parser)]
@@ -99,6 +104,10 @@ pub struct Args {
     /// MISEOS_PUSH_EXTRA_ORIGINS); without it, the scenario subscribes nobody.
     #[arg(long)]
     pub push_service: Option<SocketAddr>,
+    /// Where the webhooks scenario's receiver listens (its origin must be in the server's
+    /// MISEOS_WEBHOOK_EXTRA_ORIGINS).
+    #[arg(long)]
+    pub webhook_receiver: Option<SocketAddr>,
     /// The server process, for its CPU time and RSS.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -136,5 +145,6 @@ async fn main() {
         Scenario::Reconnect => reconnect::run(&args).await,
         Scenario::Snapshot => snapshot::run(&args).await,
         Scenario::Push => push::run(&args).await,
+        Scenario::Webhooks => webhooks::run(&args).await,
     }
 }

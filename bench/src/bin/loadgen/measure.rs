@@ -112,3 +112,26 @@ pub async fn report_latencies(tally: Arc<Tally>, readers: Vec<tokio::task::JoinH
     latency_line("latency to each session", all);
     latency_line("latency to the last session", last);
 }
+
+/// A latency histogram of the server's `/metrics` (`metric`, in seconds): the bucket bounds
+/// under which half and 99 % of the observations fell.
+pub async fn report_server_histogram(args: &Args, metric: &str, what: &str, things: &str) {
+    let Ok(mut http) = crate::client::HttpConnection::open(args.server).await else { return };
+    let Ok((200, text)) = http.call("GET", "/metrics", "", "").await else { return };
+    let prefix = format!("{metric}_bucket{{le=\"");
+    let buckets: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix(prefix.as_str()))
+        .filter_map(|rest| {
+            let (bound, count) = rest.split_once("\"} ")?;
+            Some((bound.parse().unwrap_or(f64::INFINITY), count.trim().parse().ok()?))
+        })
+        .collect();
+    let Some(&(_, total)) = buckets.last() else { return };
+    let within = |fraction: f64| buckets.iter().find(|(_, count)| *count >= fraction * total).map(|(bound, _)| *bound);
+    println!(
+        "server's {what}: {total} {things}, p50 ≤ {:?} s, p99 ≤ {:?} s (bucket bounds)",
+        within(0.5),
+        within(0.99)
+    );
+}

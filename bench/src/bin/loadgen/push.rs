@@ -11,7 +11,7 @@
 
 use crate::{
     client::{account_of, approve_at_rate, one_item_each, HttpConnection, Minter, MINTER_NEEDS},
-    measure::{latency_line, sample_process, Tally},
+    measure::{latency_line, report_server_histogram, sample_process, Tally},
     Args,
 };
 use app::wire::{Role, User, UserId};
@@ -121,7 +121,7 @@ pub async fn run(args: &Args) {
             })
             .collect();
         latency_line("review call to push received", latencies);
-        report_server_histogram(args).await;
+        report_server_histogram(args, "miseos_push_delivery_seconds", "commit to push accepted", "pushes").await;
     }
 }
 
@@ -164,26 +164,4 @@ async fn subscribe_all(args: &Args, tokens: &[String], address: SocketAddr) {
         }
     });
     futures::future::join_all(workers).await;
-}
-
-/// The server's `miseos_push_delivery_seconds`: the bound under which half and 99 % of the
-/// pushes were accepted, from its buckets.
-async fn report_server_histogram(args: &Args) {
-    let Ok(mut http) = HttpConnection::open(args.server).await else { return };
-    let Ok((200, text)) = http.call("GET", "/metrics", "", "").await else { return };
-    let buckets: Vec<(f64, f64)> = text
-        .lines()
-        .filter_map(|line| line.strip_prefix("miseos_push_delivery_seconds_bucket{le=\""))
-        .filter_map(|rest| {
-            let (bound, count) = rest.split_once("\"} ")?;
-            Some((bound.parse().unwrap_or(f64::INFINITY), count.trim().parse().ok()?))
-        })
-        .collect();
-    let Some(&(_, total)) = buckets.last() else { return };
-    let within = |fraction: f64| buckets.iter().find(|(_, count)| *count >= fraction * total).map(|(bound, _)| *bound);
-    println!(
-        "server's commit to push accepted: {total} pushes, p50 ≤ {:?} s, p99 ≤ {:?} s (bucket bounds)",
-        within(0.5),
-        within(0.99)
-    );
 }
