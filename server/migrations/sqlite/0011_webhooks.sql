@@ -13,6 +13,9 @@ CREATE TABLE webhooks (
     created_at    INTEGER NOT NULL
 );
 CREATE INDEX webhooks_by_kitchen ON webhooks (kitchen_id);
+-- How many webhooks each kitchen has, on the row every item write updates anyway: a write of
+-- a kitchen without webhooks learns it for free and records no delivery.
+ALTER TABLE kitchen_counters ADD COLUMN webhooks INTEGER NOT NULL DEFAULT 0 CHECK (webhooks >= 0);
 
 -- One row per event and webhook: what the head chef's deliveries log shows.
 CREATE TABLE webhook_deliveries (

@@ -318,7 +318,7 @@ impl Store {
     ) -> Result<Item<K>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
         let mut write = self.begin_write().await?;
-        let counts = bump_pending(&mut write.tx, kitchen_id, K::CATEGORY, 1).await?;
+        let bumped = bump_pending(&mut write.tx, kitchen_id, K::CATEGORY, 1).await?;
         let now = clock.now_millis();
         self.check_write_limits(&mut write.tx, requester.id, now).await?;
         let sql = insert_sql::<K>();
@@ -327,7 +327,7 @@ impl Store {
         let item = item_from_row::<K>(&row, &clock)?;
         let event = Event {
             kitchen_id,
-            counts,
+            counts: bumped.counts,
             category: K::CATEGORY,
             at_millis: now,
             timestamp: clock.format(now),
@@ -393,11 +393,11 @@ impl Store {
             write.tx.rollback().await?;
             return Err(if exists { StoreError::AlreadyReviewed } else { StoreError::NotFound });
         }
-        let counts = bump_pending(&mut write.tx, kitchen_id, K::CATEGORY, -1).await?;
+        let bumped = bump_pending(&mut write.tx, kitchen_id, K::CATEGORY, -1).await?;
         let item = fetch_item::<K, _>(&mut *write.tx, &clock, kitchen_id, id).await?.ok_or(StoreError::NotFound)?;
         let event = Event {
             kitchen_id,
-            counts,
+            counts: bumped.counts,
             category: K::CATEGORY,
             at_millis: now,
             timestamp: clock.format(now),
@@ -416,12 +416,14 @@ impl Store {
             write.wakes_outbox =
                 push::enqueue_pushes(&mut write.tx, self.backend, PushRecipients::User(requester), &payload).await? > 0;
         }
-        let json = item_json(&item);
-        let decided = WebhookEvent::of_decision(decision);
-        write.wakes_webhooks =
-            webhooks::enqueue_item_deliveries(&mut write.tx, self.backend, kitchen_id, decided, &json).await?;
+        if bumped.webhooks > 0 {
+            let decided = WebhookEvent::of_decision(decision);
+            write.wakes_webhooks =
+                webhooks::enqueue_item_deliveries(&mut write.tx, self.backend, kitchen_id, decided, &item_json(&item))
+                    .await?;
+        }
         if let Some(key) = answering {
-            idempotency::record_answer(&mut write.tx, key, 200, &json).await?;
+            idempotency::record_answer(&mut write.tx, key, 200, &item_json(&item)).await?;
         }
         self.commit(write, Announcement::Event(event)).await?;
         Ok(item)

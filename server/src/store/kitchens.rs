@@ -328,8 +328,16 @@ async fn start_counters(
     Ok(())
 }
 
+/// A kitchen's counter row after an item write: its pending counts with the `seq` the write
+/// took, and how many webhooks the kitchen has (kept on the same row, so a write learns whether
+/// it has deliveries to record without one statement more).
+pub(super) struct Bumped {
+    pub counts: PendingCounts,
+    pub webhooks: i64,
+}
+
 /// Moves one category's pending count of a kitchen by `delta` and takes the kitchen's next
-/// `seq`; returns the kitchen's counts after it. This UPDATE is the first write of every
+/// `seq`; returns the kitchen's counter row after it. This UPDATE is the first write of every
 /// transaction that calls it first, so on SQLite it takes the write lock before anything is
 /// read, and on PostgreSQL it locks only this kitchen's row.
 pub(super) async fn bump_pending(
@@ -337,7 +345,7 @@ pub(super) async fn bump_pending(
     kitchen_id: KitchenId,
     category: Category,
     delta: i64,
-) -> Result<PendingCounts, StoreError> {
+) -> Result<Bumped, StoreError> {
     let column = match category {
         Category::IngredientRequest => "ingredient_requests",
         Category::DishSuggestion => "dish_suggestions",
@@ -345,7 +353,7 @@ pub(super) async fn bump_pending(
     // Only a fixed column name is interpolated; the values are bound.
     let sql = format!(
         "UPDATE kitchen_counters SET seq = seq + 1, {column} = {column} + $1 WHERE kitchen_id = $2 \
-         RETURNING seq, ingredient_requests, dish_suggestions"
+         RETURNING seq, ingredient_requests, dish_suggestions, webhooks"
     );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(delta)
@@ -353,5 +361,5 @@ pub(super) async fn bump_pending(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-    counts_from_row(&row)
+    Ok(Bumped { counts: counts_from_row(&row)?, webhooks: row.try_get(3)? })
 }

@@ -4,6 +4,8 @@
 //! - **Recorded with the change.** A change's deliveries ([`enqueue_deliveries`]) are written
 //!   in its own transaction, one per webhook of the kitchen that takes the event, with one
 //!   event id for all of them: a change that commits is delivered, one that rolls back is not.
+//!   The kitchen's counter row counts its webhooks, so an item write of a kitchen without
+//!   any (read from the row it updates anyway) records nothing and costs no statement more.
 //! - **In commit order per webhook.** Every transaction that records deliveries holds its
 //!   kitchen's counter row from before it writes their outbox rows until it commits (creates
 //!   and reviews take that row anyway), so a kitchen's outbox ids are handed out in commit
@@ -171,17 +173,16 @@ impl Store {
     /// Stores a new webhook; `None` when the kitchen has [`MAX_WEBHOOKS_PER_KITCHEN`] already.
     pub async fn add_webhook(&self, webhook: &WebhookToStore<'_>) -> Result<Option<WebhookInfo>, StoreError> {
         let mut write = self.begin_write().await?;
-        // The kitchen's counter row is taken so that two adds at once count each other.
-        sqlx::query("UPDATE kitchen_counters SET seq = seq WHERE kitchen_id = $1")
-            .bind(webhook.kitchen_id.0)
-            .execute(&mut *write.tx)
-            .await?;
-        let existing: i64 = sqlx::query("SELECT COUNT(*) FROM webhooks WHERE kitchen_id = $1")
-            .bind(webhook.kitchen_id.0)
-            .fetch_one(&mut *write.tx)
-            .await?
-            .try_get(0)?;
-        if existing >= MAX_WEBHOOKS_PER_KITCHEN {
+        // Counted on the kitchen's counter row (locked until commit: two adds at once count
+        // each other), where every item write reads it.
+        let count: i64 =
+            sqlx::query("UPDATE kitchen_counters SET webhooks = webhooks + 1 WHERE kitchen_id = $1 RETURNING webhooks")
+                .bind(webhook.kitchen_id.0)
+                .fetch_optional(&mut *write.tx)
+                .await?
+                .ok_or(StoreError::NotFound)?
+                .try_get(0)?;
+        if count > MAX_WEBHOOKS_PER_KITCHEN {
             write.tx.rollback().await?;
             return Ok(None);
         }
@@ -249,6 +250,12 @@ impl Store {
             .execute(&mut *write.tx)
             .await?
             .rows_affected();
+        if deleted == 1 {
+            sqlx::query("UPDATE kitchen_counters SET webhooks = webhooks - 1 WHERE kitchen_id = $1")
+                .bind(kitchen_id.0)
+                .execute(&mut *write.tx)
+                .await?;
+        }
         write.tx.commit().await?;
         Ok(deleted == 1)
     }
