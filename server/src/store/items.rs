@@ -338,17 +338,14 @@ impl Store {
                 item: Some(Box::new(K::into_any(item.clone()))),
             },
         };
-        let json = item_json(&item);
-        write.wakes_webhooks = webhooks::enqueue_item_deliveries(
-            &mut write.tx,
-            self.backend,
-            kitchen_id,
-            WebhookEvent::ItemCreated,
-            &json,
-        )
-        .await?;
+        if bumped.webhooks > 0 {
+            let created = WebhookEvent::ItemCreated;
+            write.wakes_webhooks =
+                webhooks::enqueue_item_deliveries(&mut write.tx, self.backend, kitchen_id, created, &item_json(&item))
+                    .await?;
+        }
         if let Some(key) = answering {
-            idempotency::record_answer(&mut write.tx, key, 201, &json).await?;
+            idempotency::record_answer(&mut write.tx, key, 201, &item_json(&item)).await?;
         }
         self.commit(write, Announcement::Event(event)).await?;
         Ok(item)

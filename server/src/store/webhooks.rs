@@ -116,15 +116,17 @@ async fn enqueue_deliveries(
 ) -> Result<u64, sqlx::Error> {
     let now = database_now(backend);
     let event_id = new_event_id();
+    // The event's name is written into the pattern (one of five fixed names, never a user's
+    // text): a bound LIKE pattern makes SQLite plan the statement again for every value.
     let recorded = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, created_at) \
          SELECT id, $1, $2, {now} FROM webhooks WHERE kitchen_id = $3 \
-         AND (events LIKE $4 OR id = $5) AND ($5 IS NULL OR id = $5) RETURNING created_at"
+         AND (events LIKE '% {name} %' OR id = $4) AND ($4 IS NULL OR id = $4) RETURNING created_at",
+        name = event.as_str()
     )))
     .bind(&event_id)
     .bind(event.as_str())
     .bind(kitchen_id.0)
-    .bind(format!("% {} %", event.as_str()))
     .bind(only_webhook)
     .fetch_all(&mut **tx)
     .await?;
