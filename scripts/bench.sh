@@ -25,6 +25,8 @@ export MISEOS_JWT_SECRET=bench-secret-that-is-long-enough-0123456789
 # The demo users are the benchmark's head chef and cook; the load generator starts their
 # sessions in the server's database (DATABASE_URL) and signs their tokens.
 export MISEOS_DEMO=true
+# Scenarios restart the server often; they measure no load balancer.
+export MISEOS_SHUTDOWN_GRACE_SECONDS=0
 # One head chef holds thousands of sockets (more than the default connection ceiling) and one
 # cook posts hundreds of items a minute: the limits of section 8 are lifted.
 export MISEOS_MAX_CONNECTIONS=0 MISEOS_MAX_CONNECTIONS_PER_ADDRESS=0 MISEOS_MAX_SOCKETS_PER_USER=0 MISEOS_MAX_SOCKET_OPENS_PER_MINUTE=0 MISEOS_MAX_NEW_ITEMS_PER_MINUTE=0 MISEOS_MAX_PENDING_PER_USER=0

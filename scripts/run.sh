@@ -11,4 +11,6 @@ cd "$root"
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 # Development mode: the demo users are seeded and listed on the sign-in page.
 export MISEOS_DEMO="${MISEOS_DEMO:-true}"
+# A restart after an edit does not wait for a load balancer (see MISEOS_SHUTDOWN_GRACE_SECONDS).
+export MISEOS_SHUTDOWN_GRACE_SECONDS="${MISEOS_SHUTDOWN_GRACE_SECONDS:-0}"
 exec cargo leptos watch "$@"

@@ -59,6 +59,8 @@ export class MiseServer {
       MISEOS_PORT_FILE: portFile,
       MISEOS_JWT_SECRET: "end-to-end-secret-that-is-at-least-32-bytes-long",
       MISEOS_DEMO: "true",
+      // Each test stops its server: at once (the grace has a test of its own).
+      MISEOS_SHUTDOWN_GRACE_SECONDS: "0",
       LEPTOS_OUTPUT_NAME: "miseos",
       LEPTOS_SITE_ROOT: releaseDir ? path.join(releaseDir, "site") : "target/site",
       LEPTOS_SITE_PKG_DIR: "pkg",

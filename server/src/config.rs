@@ -182,6 +182,12 @@ pub struct Config {
     #[arg(long, env = "MISEOS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
 
+    /// On SIGTERM, how long `/readyz` answers 503 while everything else is still served,
+    /// before sockets close and the listener stops: a load balancer that checks readiness
+    /// every few seconds stops sending new clients first.
+    #[arg(long, env = "MISEOS_SHUTDOWN_GRACE_SECONDS", default_value_t = 5)]
+    pub shutdown_grace_seconds: u64,
+
     /// Once listening, write the bound port (digits and a newline) to this file, and remove
     /// it on shutdown: how scripts and tests learn the port the server picked for `PORT=0`.
     #[arg(long, env = "MISEOS_PORT_FILE")]

@@ -176,6 +176,7 @@ impl Application {
             outbound,
             webhook_rules,
             webhook_sealer,
+            draining: std::sync::atomic::AtomicBool::new(false),
             config,
             store,
             bus,
@@ -220,7 +221,7 @@ impl Application {
     /// Serves until `stop` completes; then closes every socket with 1001, waits for requests
     /// in flight, stops the background tasks (waiting for each) and closes the database.
     pub async fn run_until_stopped(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let (hub, sockets) = (self.state.hub.clone(), self.state.sockets.clone());
+        let (hub, sockets, state) = (self.state.hub.clone(), self.state.sockets.clone(), self.state.clone());
         let limits = serve::ConnectionLimits::of(&self.state.config);
         let stop_metrics = CancellationToken::new();
         let metrics_server = self.metrics_listener.map(|listener| {
@@ -231,6 +232,12 @@ impl Application {
         });
         let served = serve::serve(self.listener, self.router, limits, async move {
             stop.await;
+            let grace = std::time::Duration::from_secs(state.config.shutdown_grace_seconds);
+            state.draining.store(true, std::sync::atomic::Ordering::Release);
+            if !grace.is_zero() {
+                tracing::info!(?grace, "stopping: /readyz answers 503 while everything else is still served");
+                tokio::time::sleep(grace).await;
+            }
             stop_metrics.cancel();
             tracing::info!("shutting down: closing every socket");
             hub.shut_down().await;

@@ -62,6 +62,8 @@ pub struct AppContext {
     pub webhook_rules: OutboundRules,
     /// Seals the webhooks' secrets for the database.
     pub webhook_sealer: crate::outbound::SecretSealer,
+    /// Set when stopping begins: `/readyz` answers 503 from then on.
+    pub draining: std::sync::atomic::AtomicBool,
     /// A real Argon2id hash checked when an email is unknown, so sign-in takes as long
     /// for unknown emails as for wrong passwords.
     pub decoy_password_hash: String,
@@ -137,6 +139,10 @@ fn asset_caching(options: &LeptosOptions) -> edge::AssetCaching {
 
 /// 200 when the database answers and events flow; 503 otherwise.
 async fn readiness(State(state): State<AppState>) -> impl IntoResponse {
+    if state.draining.load(std::sync::atomic::Ordering::Acquire) {
+        let draining = Json(serde_json::json!({ "status": "draining" }));
+        return (StatusCode::SERVICE_UNAVAILABLE, draining).into_response();
+    }
     if state.store.ping().await && state.bus.is_connected() {
         (StatusCode::OK, Json(serde_json::json!({ "status": "ready" }))).into_response()
     } else {

@@ -197,6 +197,8 @@ pub fn test_config(database_url: &str) -> Config {
     config.max_sockets_per_user = 0;
     config.max_socket_opens_per_minute = 0;
     config.max_connections_per_address = 0;
+    // Stopping at once: the grace has a test of its own.
+    config.shutdown_grace_seconds = 0;
     config
 }
 
@@ -630,6 +632,7 @@ impl ServerProcess {
             .env("MISEOS_MAX_SOCKETS_PER_USER", "0")
             .env("MISEOS_MAX_SOCKET_OPENS_PER_MINUTE", "0")
             .env("MISEOS_MAX_CONNECTIONS_PER_ADDRESS", "0")
+            .env("MISEOS_SHUTDOWN_GRACE_SECONDS", "0")
             .env("MISEOS_DATA_DIR", &data_dir)
             .env("MISEOS_PORT_FILE", &port_file)
             .env("LEPTOS_OUTPUT_NAME", "miseos")

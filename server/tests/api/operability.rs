@@ -289,3 +289,34 @@ async fn leptos_site_addr_is_honoured_when_host_and_port_are_unset() {
     child.kill().await.expect("stopped");
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// Issue 27, point 5: told to stop (SIGTERM), the process answers `/readyz` with 503
+/// `draining` at once, while the API is still served for the grace, and only then closes its
+/// listener and exits: a load balancer's readiness check sends new clients elsewhere first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_for_the_grace_before_the_listener_closes() {
+    let database = FreshDatabase::create(Db::Sqlite).await;
+    let mut process = ServerProcess::start_with(&database.url, &[("MISEOS_SHUTDOWN_GRACE_SECONDS", "2")], false).await;
+    let readiness = |process: &ServerProcess| process.http.get(process.url("/readyz")).send();
+    assert_eq!(readiness(&process).await.expect("/readyz").status(), 200);
+    let chef = process.token(GORDON).await;
+    let pid = process.child.id().expect("running").to_string();
+    let told = tokio::time::Instant::now();
+    let sent = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.expect("kill runs");
+    assert!(sent.success());
+    loop {
+        let answer = readiness(&process).await.expect("still listening");
+        if answer.status() == 503 {
+            let body: serde_json::Value = answer.json().await.expect("JSON");
+            assert_eq!(body["status"], "draining");
+            break;
+        }
+        assert!(told.elapsed() < Duration::from_secs(1), "/readyz still ready {:?} after SIGTERM", told.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(process.get("/api/v1/notifications/snapshot", &chef).await.status(), 200, "served during the grace");
+    let exited = tokio::time::timeout(Duration::from_secs(10), process.child.wait()).await;
+    assert!(exited.expect("stops within 10 s").expect("exit status").success());
+    let took = told.elapsed();
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(8), "stopped {took:?} after SIGTERM");
+}

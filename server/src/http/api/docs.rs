@@ -262,7 +262,7 @@ fn operation(endpoint: &Endpoint) -> OperationBuilder {
 fn outside_routes() -> [(&'static str, &'static str, &'static str); 5] {
     [
         ("/healthz", "Liveness", "200 `{\"status\":\"ok\"}` while the process runs"),
-        ("/readyz", "Readiness", "200 while the database answers (and, on PostgreSQL, LISTEN is up); else 503"),
+        ("/readyz", "Readiness", "200 while the database answers (and, on PostgreSQL, LISTEN is up); else 503, and 503 `draining` from the moment the server is told to stop"),
         (
             "/metrics",
             "Metrics in Prometheus' text format",
