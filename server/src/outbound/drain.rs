@@ -7,7 +7,10 @@
 
 use rand_core::{OsRng, RngCore};
 use std::{future::Future, sync::Arc, time::Duration};
-use tokio::sync::{Notify, Semaphore};
+use tokio::{
+    sync::{Notify, Semaphore},
+    time::Instant,
+};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// Sends under way at once, at most, per sender: a slow receiver holds up only the places its
@@ -18,8 +21,8 @@ pub const MAX_IN_FLIGHT: usize = 64;
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 /// The first retry waits at most this long; each next one twice as long, up to [`MAX_BACKOFF`].
-pub(super) const FIRST_BACKOFF: Duration = Duration::from_secs(5);
-pub(super) const MAX_BACKOFF: Duration = Duration::from_secs(3_600);
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(3_600);
 
 /// Most bytes of an answer read (it is only logged).
 const MAX_ANSWER_BYTES: usize = 4_096;
@@ -100,6 +103,13 @@ pub(super) fn backoff(attempts: i64) -> Duration {
     let half = full / 2;
     let spread = u64::try_from(half.as_millis()).unwrap_or(u64::MAX).max(1);
     half + Duration::from_millis(OsRng.next_u64() % spread)
+}
+
+/// How long ago a row was recorded (`created_at`, the database's clock) as of now: the time
+/// from its taking (`taken_at`, the same clock) plus the time since this process took it
+/// (`taken`), so the answer never mixes two machines' clocks.
+pub(super) fn since_recorded(created_at: i64, taken_at: i64, taken: Instant) -> Duration {
+    Duration::from_millis(u64::try_from(taken_at - created_at).unwrap_or(0)) + taken.elapsed()
 }
 
 /// The beginning of an answer's body, at most 4 KiB of it (the rest is never read).

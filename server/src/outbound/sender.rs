@@ -8,7 +8,7 @@
 //! dies mid-send leaves the push to be taken again when the lease ends: at least once.
 
 use super::{
-    drain::{self, answer_text, backoff},
+    drain::{self, answer_text, backoff, since_recorded},
     guard::{NotPublic, OutboundRules},
     push::{audience, Outcome, SubscriptionKeys, VapidKey, TTL_SECONDS},
 };
@@ -89,8 +89,7 @@ impl Sender {
     async fn deliver(&self, key: &VapidKey, push: DuePush) {
         let started = Instant::now();
         let result = self.attempt(key, &push).await;
-        let age =
-            Duration::from_millis(u64::try_from(push.taken_at - push.created_at).unwrap_or(0)) + started.elapsed();
+        let age = since_recorded(push.created_at, push.taken_at, started);
         let recorded = match result {
             Attempt::Answered(Outcome::Delivered) => {
                 self.metrics.delivered(age);

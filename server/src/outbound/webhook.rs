@@ -18,7 +18,7 @@
 //! webhook's first).
 
 use super::{
-    drain::{self, answer_text, backoff},
+    drain::{self, answer_text, backoff, since_recorded},
     guard::{NotPublic, OutboundRules},
 };
 use crate::{
@@ -101,7 +101,7 @@ impl SecretSealer {
 }
 
 /// The `X-MiseOS-Signature` of `body` sent at `unix_seconds` with `secret`.
-pub fn signature(secret: &str, unix_seconds: i64, body: &str) -> String {
+fn signature(secret: &str, unix_seconds: i64, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
     mac.update(unix_seconds.to_string().as_bytes());
     mac.update(b".");
@@ -176,8 +176,7 @@ impl Sender {
     async fn deliver(&self, delivery: DueDelivery) {
         let started = Instant::now();
         let attempt = self.attempt(&delivery).await;
-        let age = Duration::from_millis(u64::try_from(delivery.taken_at - delivery.created_at).unwrap_or(0))
-            + started.elapsed();
+        let age = since_recorded(delivery.created_at, delivery.taken_at, started);
         let record = AttemptRecord { status_code: attempt.status_code, error: attempt.error.as_deref() };
         let next = if attempt.delivered() {
             self.metrics.delivered(age);

@@ -4,11 +4,11 @@
 //!
 //! "Once" is kept by the database, not by a process's memory: one conditional `UPDATE` sets
 //! the item's `escalated_at`, and only the write that set it announces it and records its
-//! pushes and webhook deliveries, in the same transaction. However many processes look, and however often one
-//! restarts, the second look finds the item claimed (on PostgreSQL a row another process is
-//! claiming is skipped, `SKIP LOCKED`; SQLite's writers take turns). A review commits
-//! `status` first or waits for the claim: an item reviewed in time is never escalated, and
-//! one escalated and then reviewed is simply reviewed. Ages are measured on the database's
+//! pushes and webhook deliveries, in the same transaction. However many processes look, and
+//! however often one restarts, the second look finds the item claimed (on PostgreSQL a row
+//! another process is claiming is skipped, `SKIP LOCKED`; SQLite's writers take turns). A
+//! review commits `status` first or waits for the claim: an item reviewed in time is never
+//! escalated, and one escalated and then reviewed is simply reviewed. Ages are measured on the database's
 //! clock, the same for every process.
 
 use super::{
@@ -120,7 +120,7 @@ impl Store {
         id: i64,
     ) -> Result<Option<Escalation>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
-        let item = self.get::<K>(kitchen_id, id).await?;
+        let item = fetch_item::<K, _>(&mut *self.connection().await?, &clock, kitchen_id, id).await?;
         Ok(item.and_then(|item| escalation_of(kitchen_id, &item, &clock)))
     }
 }

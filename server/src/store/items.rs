@@ -8,9 +8,9 @@
 
 use super::{
     idempotency,
-    kitchens::bump_pending,
+    kitchens::{bump_pending, Bumped},
     push::{self, PushRecipients},
-    webhooks, IdempotencyKey, Store, StoreError, WriteLimit,
+    webhooks, IdempotencyKey, Store, StoreError, Write, WriteLimit,
 };
 use crate::{
     clock::KitchenClock,
@@ -300,6 +300,32 @@ impl Store {
         rows.iter().map(|row| Ok(item_from_row::<K>(row, &clock)?)).collect()
     }
 
+    /// Records in `write`, beside an item's change, what answers it later: the deliveries of
+    /// `event` to the kitchen's webhooks (only when its counter row says it has any) and,
+    /// under a claimed Idempotency-Key, the answer (its status, and the item). The item's JSON
+    /// is made once, and only if one of them needs it.
+    async fn record_item_outgoing<K: ItemKind>(
+        &self,
+        write: &mut Write,
+        bumped: &Bumped,
+        event: WebhookEvent,
+        item: &Item<K>,
+        answer: Option<(&IdempotencyKey, u16)>,
+    ) -> Result<(), StoreError> {
+        if bumped.webhooks == 0 && answer.is_none() {
+            return Ok(());
+        }
+        let json = item_json(item);
+        if bumped.webhooks > 0 {
+            write.wakes_webhooks =
+                webhooks::enqueue_item_deliveries(&mut write.tx, self.backend, bumped.kitchen_id, event, &json).await?;
+        }
+        if let Some((key, status)) = answer {
+            idempotency::record_answer(&mut write.tx, key, status, &json).await?;
+        }
+        Ok(())
+    }
+
     /// One item of kind `K` of a kitchen (another kitchen's is `None`).
     pub async fn get<K: ItemKind>(&self, kitchen_id: KitchenId, id: i64) -> Result<Option<Item<K>>, StoreError> {
         let clock = self.kitchen_clock(kitchen_id).await?;
@@ -338,15 +364,8 @@ impl Store {
                 item: Some(Box::new(K::into_any(item.clone()))),
             },
         };
-        if bumped.webhooks > 0 {
-            let created = WebhookEvent::ItemCreated;
-            write.wakes_webhooks =
-                webhooks::enqueue_item_deliveries(&mut write.tx, self.backend, kitchen_id, created, &item_json(&item))
-                    .await?;
-        }
-        if let Some(key) = answering {
-            idempotency::record_answer(&mut write.tx, key, 201, &item_json(&item)).await?;
-        }
+        let answer = answering.map(|key| (key, 201));
+        self.record_item_outgoing(&mut write, &bumped, WebhookEvent::ItemCreated, &item, answer).await?;
         self.commit(write, Announcement::Event(event)).await?;
         Ok(item)
     }
@@ -413,15 +432,8 @@ impl Store {
             write.wakes_outbox =
                 push::enqueue_pushes(&mut write.tx, self.backend, PushRecipients::User(requester), &payload).await? > 0;
         }
-        if bumped.webhooks > 0 {
-            let decided = WebhookEvent::of_decision(decision);
-            write.wakes_webhooks =
-                webhooks::enqueue_item_deliveries(&mut write.tx, self.backend, kitchen_id, decided, &item_json(&item))
-                    .await?;
-        }
-        if let Some(key) = answering {
-            idempotency::record_answer(&mut write.tx, key, 200, &item_json(&item)).await?;
-        }
+        let answer = answering.map(|key| (key, 200));
+        self.record_item_outgoing(&mut write, &bumped, WebhookEvent::of_decision(decision), &item, answer).await?;
         self.commit(write, Announcement::Event(event)).await?;
         Ok(item)
     }

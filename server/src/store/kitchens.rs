@@ -332,6 +332,7 @@ async fn start_counters(
 /// took, and how many webhooks the kitchen has (kept on the same row, so a write learns whether
 /// it has deliveries to record without one statement more).
 pub(super) struct Bumped {
+    pub kitchen_id: KitchenId,
     pub counts: PendingCounts,
     pub webhooks: i64,
 }
@@ -361,5 +362,5 @@ pub(super) async fn bump_pending(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-    Ok(Bumped { counts: counts_from_row(&row)?, webhooks: row.try_get(3)? })
+    Ok(Bumped { kitchen_id, counts: counts_from_row(&row)?, webhooks: row.try_get(3)? })
 }

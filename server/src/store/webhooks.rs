@@ -84,13 +84,7 @@ fn events_of(column: &str) -> Vec<WebhookEvent> {
 }
 
 /// The JSON body of a delivery (API.md section 14): `data` is JSON already.
-pub fn delivery_body(
-    event_id: &str,
-    event: WebhookEvent,
-    kitchen_id: KitchenId,
-    created_at: &str,
-    data: &str,
-) -> String {
+fn delivery_body(event_id: &str, event: WebhookEvent, kitchen_id: KitchenId, created_at: &str, data: &str) -> String {
     // The id, type and instant are ASCII without quotes or backslashes; `data` is JSON.
     format!(
         r#"{{"id":"{event_id}","type":"{}","kitchenId":{kitchen_id},"createdAt":"{created_at}","data":{data}}}"#,
@@ -104,8 +98,9 @@ fn new_event_id() -> String {
 }
 
 /// Records, in the caller's transaction, one delivery of `event` to each webhook of
-/// `kitchen_id` that takes it, with `data` (JSON) as the body's `data`; how many. With
-/// `only_webhook`, to that webhook alone (a test send, which every webhook takes).
+/// `kitchen_id` that takes it, with `data` (JSON) as the body's `data`; the event's id, or
+/// `None` when no webhook takes it. With `only_webhook`, to that webhook alone (a test send,
+/// which every webhook takes).
 async fn enqueue_deliveries(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     backend: Backend,
@@ -113,24 +108,28 @@ async fn enqueue_deliveries(
     event: WebhookEvent,
     data: &str,
     only_webhook: Option<i64>,
-) -> Result<u64, sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
     let now = database_now(backend);
     let event_id = new_event_id();
     // The event's name is written into the pattern (one of five fixed names, never a user's
     // text): a bound LIKE pattern makes SQLite plan the statement again for every value.
+    let which = match only_webhook {
+        Some(_) => "id = $4".to_string(),
+        None => format!("events LIKE '% {} %'", event.as_str()),
+    };
     let recorded = sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, created_at) \
-         SELECT id, $1, $2, {now} FROM webhooks WHERE kitchen_id = $3 \
-         AND (events LIKE '% {name} %' OR id = $4) AND ($4 IS NULL OR id = $4) RETURNING created_at",
-        name = event.as_str()
+         SELECT id, $1, $2, {now} FROM webhooks WHERE kitchen_id = $3 AND {which} RETURNING created_at"
     )))
     .bind(&event_id)
     .bind(event.as_str())
-    .bind(kitchen_id.0)
-    .bind(only_webhook)
-    .fetch_all(&mut **tx)
-    .await?;
-    let Some(first) = recorded.first() else { return Ok(0) };
+    .bind(kitchen_id.0);
+    let recorded = match only_webhook {
+        Some(webhook) => recorded.bind(webhook),
+        None => recorded,
+    };
+    let recorded = recorded.fetch_all(&mut **tx).await?;
+    let Some(first) = recorded.first() else { return Ok(None) };
     let created_at: i64 = first.try_get(0)?;
     // Held until commit (a no-op when the change already holds it): this kitchen's outbox
     // ids are handed out in commit order.
@@ -148,7 +147,7 @@ async fn enqueue_deliveries(
     .bind(&event_id)
     .execute(&mut **tx)
     .await?;
-    Ok(recorded.len() as u64)
+    Ok(Some(event_id))
 }
 
 /// Records, in the caller's transaction, `event` of an item (`item`, its JSON) for every
@@ -161,7 +160,7 @@ pub(super) async fn enqueue_item_deliveries(
     item: &str,
 ) -> Result<bool, sqlx::Error> {
     let data = format!(r#"{{"item":{item}}}"#);
-    Ok(enqueue_deliveries(tx, backend, kitchen_id, event, &data, None).await? > 0)
+    Ok(enqueue_deliveries(tx, backend, kitchen_id, event, &data, None).await?.is_some())
 }
 
 /// Unix milliseconds as RFC 3339 in UTC, to the millisecond.
@@ -232,20 +231,7 @@ impl Store {
     /// whatever it had still to send; whether it was there.
     pub async fn delete_webhook(&self, kitchen_id: KitchenId, id: i64) -> Result<bool, StoreError> {
         let mut write = self.begin_write().await?;
-        // The outbox rows first: they name the deliveries.
-        sqlx::query("DELETE FROM outbox WHERE webhook_id = $1 AND webhook_id IN (SELECT id FROM webhooks WHERE kitchen_id = $2)")
-            .bind(id)
-            .bind(kitchen_id.0)
-            .execute(&mut *write.tx)
-            .await?;
-        sqlx::query(
-            "DELETE FROM webhook_deliveries WHERE webhook_id = $1 \
-             AND webhook_id IN (SELECT id FROM webhooks WHERE kitchen_id = $2)",
-        )
-        .bind(id)
-        .bind(kitchen_id.0)
-        .execute(&mut *write.tx)
-        .await?;
+        // Its log and its outbox rows go with it (their foreign keys cascade).
         let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND kitchen_id = $2")
             .bind(id)
             .bind(kitchen_id.0)
@@ -267,18 +253,12 @@ impl Store {
     pub async fn ping_webhook(&self, kitchen_id: KitchenId, id: i64) -> Result<Option<String>, StoreError> {
         let mut write = self.begin_write().await?;
         let data = format!(r#"{{"webhookId":{id}}}"#);
-        let recorded =
+        let pinged =
             enqueue_deliveries(&mut write.tx, self.backend, kitchen_id, WebhookEvent::Ping, &data, Some(id)).await?;
-        if recorded == 0 {
+        let Some(event_id) = pinged else {
             write.tx.rollback().await?;
             return Ok(None);
-        }
-        let event_id: String =
-            sqlx::query("SELECT event_id FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT 1")
-                .bind(id)
-                .fetch_one(&mut *write.tx)
-                .await?
-                .try_get(0)?;
+        };
         write.tx.commit().await?;
         self.webhook_wake.notify_one();
         Ok(Some(event_id))

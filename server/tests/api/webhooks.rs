@@ -100,21 +100,32 @@ async fn deliveries_are_signed_and_arrive_in_commit_order(db: Db) {
     assert_eq!(log[0].event_id, received[4].event_id, "newest first");
 
     // The secret as stored is sealed: the database holds nothing a dump could sign with.
-    let sealed = sealed_secret(app.database_url(), webhook.id).await;
+    let sealed =
+        database_text(app.database_url(), "SELECT sealed_secret FROM webhooks WHERE id = $1", webhook.id).await;
     assert!(!sealed.contains(&webhook.secret) && !sealed.contains(&webhook.secret["whsec_".len()..]));
 }
 
-/// The secret of webhook `id` as the database holds it.
-async fn sealed_secret(database_url: &str, id: i64) -> String {
+/// The one text value `sql` selects for `id`, read straight from the database at
+/// `database_url` (what the API never shows).
+async fn database_text(database_url: &str, sql: &str, id: i64) -> String {
     use sqlx::{Connection, Row};
-    let sql = "SELECT sealed_secret FROM webhooks WHERE id = $1";
     if database_url.starts_with("sqlite:") {
         let path = database_url.trim_start_matches("sqlite://").split('?').next().expect("a path");
         let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("SQLite");
-        sqlx::query(sql).bind(id).fetch_one(&mut connection).await.expect("the webhook").get(0)
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .bind(id)
+            .fetch_one(&mut connection)
+            .await
+            .expect("a row")
+            .get(0)
     } else {
         let mut connection = sqlx::PgConnection::connect(database_url).await.expect("PostgreSQL");
-        sqlx::query(sql).bind(id).fetch_one(&mut connection).await.expect("the webhook").get(0)
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+            .bind(id)
+            .fetch_one(&mut connection)
+            .await
+            .expect("a row")
+            .get(0)
     }
 }
 
@@ -220,10 +231,20 @@ async fn the_api_is_the_head_chefs_and_each_kitchen_sees_only_its_own(db: Db) {
     }
     let eleventh = app.post("/api/v1/webhooks", &gordon, &new_webhook(&ours.url(), &["item.escalated"])).await;
     expect_error(eleventh, 409, "webhook_limit").await;
+    // Deleted with a delivery still to be tried again: its log and its outbox row go with it.
+    // (The receiver checks our first webhook's signature again: the others were added since.)
+    ours.expect_secret(&our_hook.secret);
+    ours.reply_next([Reply::Status(500)]);
+    app.create_request(&ali, "Kørvel").await;
+    ours.wait_for(3, Duration::from_secs(5)).await;
     let deleted =
         app.http.delete(format!("{}/api/v1/webhooks/{}", app.address, our_hook.id)).bearer_auth(&gordon).send().await;
     assert_eq!(deleted.expect("DELETE").status(), 204);
     assert_eq!(app.get(&format!("/api/v1/webhooks/{}/deliveries", our_hook.id), &gordon).await.status(), 404);
+    for table in ["outbox", "webhook_deliveries"] {
+        let sql = format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table} WHERE webhook_id = $1");
+        assert_eq!(database_text(app.database_url(), &sql, our_hook.id).await, "0", "{table} rows left");
+    }
 }
 
 /// A receiver that never answers is cut off at 10 s and tried again; the log shows no status
