@@ -62,6 +62,22 @@ cleanup() { stop_server; stop_floor; rm -rf "$data"; }
 trap cleanup EXIT
 
 loadgen() { "$bin/loadgen" --server "127.0.0.1:$server_port" --server-pid "$server_pid" "$@"; }
+# Runs the load generator with the arguments after the first two in the background; once it
+# prints a line starting with $2 (its load has begun), measures 10,000 admins of the demo
+# kitchen at 2 creates/s meanwhile; then prints its output, headed "the $1".
+with_fan_out_meanwhile() {
+  local what=$1 started=$2
+  shift 2
+  loadgen "$@" > "$data/meanwhile.txt" &
+  local generator=$!
+  for _ in $(seq 1 1200); do grep -q "^$started" "$data/meanwhile.txt" && break; sleep 0.1; done
+  sleep 2
+  echo "-- 10,000 admins of the demo kitchen, 2 creates/s, while the $what flow:"
+  loadgen --scenario broadcast --admins 10000 --rate 2 --events 20 --posters 1
+  wait "$generator"
+  echo "-- the $what:"
+  cat "$data/meanwhile.txt"
+}
 floorgen() { "$bin/loadgen" --server $floor_ws --floor-trigger $floor_trigger --server-pid "$floor_pid" "$@"; }
 
 run() {
@@ -119,28 +135,14 @@ run() {
       start_server; loadgen --scenario push --staff 10000 --rate 200 --events 6000 --posters 4; stop_server
       rm -f "$data"/miseos.db*
       start_server
-      loadgen --scenario push --staff 10000 --rate 200 --events 6000 --posters 4 --push-service "$push_service" > "$data/push.txt" &
-      generator=$!
-      for _ in $(seq 1 1200); do grep -q '^reviewing' "$data/push.txt" && break; sleep 0.1; done
-      sleep 2
-      echo "-- 10,000 admins of the demo kitchen, 2 creates/s, while the pushes flow:"
-      loadgen --scenario broadcast --admins 10000 --rate 2 --events 20 --posters 1
-      wait "$generator"
-      echo "-- the pushes:"
-      cat "$data/push.txt"
+      with_fan_out_meanwhile pushes reviewing \
+        --scenario push --staff 10000 --rate 200 --events 6000 --posters 4 --push-service "$push_service"
       stop_server ;;
     webhooks)
       echo "== Webhooks: 100 kitchens with one webhook each, 200 creates/s over them, while 10,000 admins of the demo kitchen get 2 creates/s"
       start_server
-      loadgen --scenario webhooks --kitchens 100 --rate 200 --events 6000 --posters 4 --webhook-receiver "$webhook_receiver" > "$data/webhooks.txt" &
-      generator=$!
-      for _ in $(seq 1 1200); do grep -q '^creating' "$data/webhooks.txt" && break; sleep 0.1; done
-      sleep 2
-      echo "-- 10,000 admins of the demo kitchen, 2 creates/s, while the deliveries flow:"
-      loadgen --scenario broadcast --admins 10000 --rate 2 --events 20 --posters 1
-      wait "$generator"
-      echo "-- the deliveries:"
-      cat "$data/webhooks.txt"
+      with_fan_out_meanwhile deliveries creating \
+        --scenario webhooks --kitchens 100 --rate 200 --events 6000 --posters 4 --webhook-receiver "$webhook_receiver"
       stop_server ;;
     reconnect)
       echo "== 10,000 sessions reconnecting after a restart (app backoff, full jitter)"
