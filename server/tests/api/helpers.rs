@@ -76,25 +76,24 @@ impl<T: Clone> Recorded<T> {
     }
 }
 
+/// A connection of its own to the database at `database_url` (either kind), for what a test
+/// reads or changes behind the server's back.
+pub async fn database_connection(database_url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(database_url).await.expect("the test's database")
+}
+
 /// Moves the creation of item `id` of `category` `minutes` into the past, in the database at
 /// `database_url`: how the tests let time pass for escalation (API.md section 12).
 pub async fn backdate(database_url: &str, category: app::wire::Category, id: i64, minutes: i64) {
-    use sqlx::Connection;
     let table = match category {
         app::wire::Category::IngredientRequest => "ingredient_requests",
         app::wire::Category::DishSuggestion => "dish_suggestions",
     };
     let sql = format!("UPDATE {table} SET created_at = created_at - $1 WHERE id = $2");
-    let updated = if database_url.starts_with("sqlite:") {
-        let path = database_url.trim_start_matches("sqlite://").split('?').next().expect("a path");
-        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("SQLite");
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(minutes * 60_000).bind(id);
-        query.execute(&mut connection).await.expect("backdated").rows_affected()
-    } else {
-        let mut connection = sqlx::PgConnection::connect(database_url).await.expect("PostgreSQL");
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(minutes * 60_000).bind(id);
-        query.execute(&mut connection).await.expect("backdated").rows_affected()
-    };
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(minutes * 60_000).bind(id);
+    let updated = query.execute(&mut database_connection(database_url).await).await.expect("backdated").rows_affected();
     assert_eq!(updated, 1, "item {id} backdated");
 }
 

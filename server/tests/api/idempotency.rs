@@ -212,11 +212,8 @@ async fn a_key_is_forgotten_after_a_day() {
     let first: IngredientRequest =
         expect_json(post_with_key(&app, "/api/v1/ingredient-requests", &ali, "yesterday", &dill("Dild")).await, 201)
             .await;
-    let path = app.database_url().trim_start_matches("sqlite://").split('?').next().expect("a path").to_string();
-    let mut connection =
-        <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!("sqlite://{path}")).await.expect("SQLite");
     sqlx::query("UPDATE idempotency_keys SET created_at = created_at - 86400001")
-        .execute(&mut connection)
+        .execute(&mut database_connection(app.database_url()).await)
         .await
         .expect("aged");
     let again = post_with_key(&app, "/api/v1/ingredient-requests", &ali, "yesterday", &dill("Dild")).await;

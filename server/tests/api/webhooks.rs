@@ -108,25 +108,9 @@ async fn deliveries_are_signed_and_arrive_in_commit_order(db: Db) {
 /// The one text value `sql` selects for `id`, read straight from the database at
 /// `database_url` (what the API never shows).
 async fn database_text(database_url: &str, sql: &str, id: i64) -> String {
-    use sqlx::{Connection, Row};
-    if database_url.starts_with("sqlite:") {
-        let path = database_url.trim_start_matches("sqlite://").split('?').next().expect("a path");
-        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await.expect("SQLite");
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-            .bind(id)
-            .fetch_one(&mut connection)
-            .await
-            .expect("a row")
-            .get(0)
-    } else {
-        let mut connection = sqlx::PgConnection::connect(database_url).await.expect("PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-            .bind(id)
-            .fetch_one(&mut connection)
-            .await
-            .expect("a row")
-            .get(0)
-    }
+    use sqlx::Row;
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).bind(id);
+    query.fetch_one(&mut database_connection(database_url).await).await.expect("a row").get(0)
 }
 
 /// 500, 500, 200: one success after three attempts, one event id throughout (the first retry
