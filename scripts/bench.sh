@@ -4,8 +4,8 @@
 # load generator over loopback. Prints every figure; stops what it started.
 #
 #   scripts/bench.sh            all scenarios
-#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct push webhooks reconnect snapshot scale-out site
-# (scale-out needs the local PostgreSQL, as the tests do; site needs Chromium and end2end's packages)
+#   scripts/bench.sh idle       one of: idle broadcast-slow broadcast-fast broadcast-1k saturation kitchens writes direct push webhooks reconnect snapshot scale-out foreign site
+# (scale-out and foreign need the local PostgreSQL, as the tests do; site needs Chromium and end2end's packages)
 # The server logs at `warn` (MISEOS_BENCH_LOG=info measures the production default, with its
 # request and socket spans). MISEOS_BENCH_BIN=/some/dir measures the server, loadgen and floor
 # found there instead (an older commit's release build, for a before/after; nothing is built).
@@ -187,6 +187,30 @@ PY
       kill "${pids[1]}" "${pids[2]}"; wait "${pids[1]}" "${pids[2]}" || true
       "$bin/loadgen" --scenario broadcast --server 127.0.0.1:5201 --admins 19000 --rate 2 --events 20 --posters 1 --server-pid "${pids[0]}"
       kill "${pids[0]}"; wait "${pids[0]}" || true
+      psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $database WITH (FORCE)" ;;
+    foreign)
+      echo "== CPU per event of a process with no socket of the kitchens written (PostgreSQL, two processes; 8 writers through the first)"
+      database="miseos_bench_foreign_$$"
+      psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $database"
+      export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database"
+      start_server
+      other_port=5212
+      MISEOS_DATA_DIR="$data" PORT=$other_port RUST_LOG=warn "$bin/server" >>"$data/other.log" 2>&1 &
+      other_pid=$!
+      for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$other_port/readyz" >/dev/null && break; sleep 0.05; done
+      # CPU seconds (user + system) of a process, and a counter of the other process's metrics.
+      cpu_seconds() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+      heard() { curl -sf "http://127.0.0.1:$other_port/metrics" | awk '$1 == "miseos_bus_notifications_received_total" { print $2 }'; }
+      for kitchens in 1 100; do
+        cpu_before=$(cpu_seconds "$other_pid") heard_before=$(heard)
+        loadgen --scenario broadcast --kitchens $kitchens --admins 0 --rate 0 --events 6000 --posters 8 | grep -E "^events"
+        sleep 2
+        cpu_after=$(cpu_seconds "$other_pid") heard_after=$(heard)
+        awk -v k=$kitchens -v cpu="$(echo "$cpu_after - $cpu_before" | bc)" -v n="$(echo "$heard_after - $heard_before" | bc)" \
+          'BEGIN { printf "other process, %d kitchens: %d notifications, %.2f s CPU, %.1f µs per notification\n", k, n, cpu, n ? cpu * 1e6 / n : 0 }'
+      done
+      kill "$other_pid"; wait "$other_pid" 2>/dev/null || true
+      stop_server
       psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE $database WITH (FORCE)" ;;
     site)
       echo "== the release site: sizes, and time to a live dashboard in Chromium (CPU 4x slower), plain and precompressed"

@@ -114,6 +114,8 @@ pub const SIGN_IN_REFUSALS: [&str; 4] = ["bad_credentials", "account_disabled", 
 #[derive(Clone, Default)]
 pub struct BusMetrics {
     pub notifications_received: Counter,
+    /// Event notifications of kitchens with no socket in this process: not read.
+    pub events_skipped: Counter,
     pub reconnects: Counter,
 }
 
@@ -247,6 +249,11 @@ impl Metrics {
             "bus_notifications_received",
             "PostgreSQL notifications received over LISTEN",
             bus.notifications_received.clone(),
+        );
+        registry.register(
+            "bus_events_skipped",
+            "Event notifications of kitchens with no socket in this process, whose events were not read",
+            bus.events_skipped.clone(),
         );
         registry.register(
             "bus_reconnects",

@@ -120,12 +120,9 @@ impl Application {
             usize::try_from(config.max_sockets_per_user).unwrap_or(usize::MAX),
             hub_metrics,
         );
-        // Every kitchen's counts and chefs online as they are now; from here on the hub follows
-        // the announcements (and, on PostgreSQL, reads them all again whenever its listener
-        // connects).
-        for (kitchen_id, counts) in store.all_pending_counts().await? {
-            hub.resync(kitchen_id, counts);
-        }
+        // Every kitchen's chefs online as they are now; from here on the hub follows the
+        // announcements (and, on PostgreSQL, reads them all again whenever its listener
+        // connects). A kitchen's counts are read when its first socket comes.
         for online in store.all_chefs_online().await? {
             hub.set_chefs_online(online);
         }

@@ -30,6 +30,10 @@ pub struct LiveHandler {
 }
 
 impl Handler for LiveHandler {
+    fn wants(&self, kitchen: KitchenId) -> bool {
+        self.hub.is_interested_in(kitchen)
+    }
+
     fn event(&self, event: &Event) {
         self.hub.publish(event);
     }

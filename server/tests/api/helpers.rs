@@ -322,14 +322,17 @@ impl TestApp {
         response.json().await.expect("snapshot body")
     }
 
-    /// Waits until the hub has published every committed change. A 201 answers once the write
-    /// commits; on PostgreSQL its event reaches the hub a moment later, through LISTEN. A
-    /// socket opened in between would be greeted with the older counts and then get the
-    /// event live, which is right but not what a test that opens it afterwards expects.
+    /// Waits until the hub has published every committed change of the kitchens whose counts
+    /// it follows (those with an admin socket here; another kitchen's next admin socket reads
+    /// them). A 201
+    /// answers once the write commits; on PostgreSQL its event reaches the hub a moment later,
+    /// through LISTEN. A socket opened in between would be greeted with the older counts and
+    /// then get the event live, which is right but not what a test that opens it afterwards
+    /// expects.
     pub async fn settled(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         for (kitchen, counts) in self.store.all_pending_counts().await.expect("the counts") {
-            while self.hub.counts(kitchen).seq < counts.seq {
+            while self.hub.current_counts(kitchen).is_some_and(|current| current.seq < counts.seq) {
                 assert!(
                     tokio::time::Instant::now() < deadline,
                     "the hub never caught up with seq {} of kitchen {kitchen}",

@@ -342,12 +342,14 @@ async fn every_bad_credential_is_closed_with_1008() {
         )
     };
     let alg_none = format!("{}.", header_and_payload(r#"{"alg":"none","typ":"JWT"}"#));
-    let hs384 = jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
-        &claims(&session, Role::HeadChef, 60, "miseos"),
-        &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
-    )
-    .unwrap();
+    // Signed with the right secret under another algorithm, by OpenSSL (the server's own
+    // jsonwebtoken provider signs HS256 only).
+    let hs384 = {
+        let signing_input = header_and_payload(r#"{"alg":"HS384","typ":"JWT"}"#);
+        let key = openssl::pkey::PKey::hmac(TEST_SECRET.as_bytes()).unwrap();
+        let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha384(), &key).unwrap();
+        format!("{signing_input}.{}", base64_url(&signer.sign_oneshot_to_vec(signing_input.as_bytes()).unwrap()))
+    };
     let cases = [
         ("tampered signature", tampered(&good)),
         ("expired", app.tokens.sign(&claims(&session, Role::HeadChef, -5, "miseos"))),
@@ -462,7 +464,7 @@ async fn a_stalled_reader_is_closed_with_1013_and_never_delays_the_others() {
     // fed directly so the test controls volume and pace exactly.
     let events = 700;
     let big_name = "ø".repeat(4 * 1024);
-    let start_seq = app.hub.counts(KitchenId(1)).seq;
+    let start_seq = app.hub.current_counts(KitchenId(1)).expect("followed: it has admins here").seq;
     // Each healthy reader reads on its own task, as independent clients would.
     let readers_done: Vec<_> = readers
         .into_iter()

@@ -434,3 +434,73 @@ async fn an_item_is_escalated_once_across_processes_and_restarts() {
         expect_json(third.get(&format!("/api/v1/ingredient-requests/{}", late.id), &gordon).await, 200).await;
     assert_eq!(earlier.escalated_at_millis, Some(told_first[0].escalated_at_millis), "claimed once, never again");
 }
+
+/// A series of a process's `/metrics`, 0 while it does not exist.
+async fn metric(process: &ServerProcess, series: &str) -> f64 {
+    let text = process.http.get(process.url("/metrics")).send().await.expect("GET /metrics").text().await.unwrap();
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+}
+
+/// Waits (up to 10 s) until a series of a process's `/metrics` has `value`.
+async fn metric_reaches(process: &ServerProcess, series: &str, value: f64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while metric(process, series).await != value {
+        assert!(tokio::time::Instant::now() < deadline, "{series} never reached {value}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An admin socket's greeting: its two counts, as (category, count, seq).
+async fn greeting_counts(socket: &mut Socket) -> [(Category, i64, i64); 2] {
+    assert!(matches!(socket.next().await, Notification::Connected { .. }));
+    [socket.next().await, socket.next().await].map(|frame| match frame {
+        Notification::PendingCountUpdated { category, count, seq, .. } => (category, count, seq),
+        other => panic!("expected a count, got {other:?}"),
+    })
+}
+
+/// docs/SCALING.md, step 1: a process reads the events of only the kitchens it has a socket
+/// of. Its first admin of a kitchen reads the kitchen's counts (everything written through the
+/// other process meanwhile), then follows it live; when its last socket goes, the kitchen's
+/// events are no longer read, and the next admin reads the counts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_reads_the_events_of_only_the_kitchens_it_has_a_socket_of() {
+    const SKIPPED: &str = "miseos_bus_events_skipped_total";
+    const ADMINS_OPEN: &str = r#"miseos_ws_sessions_open{session_type="admin"}"#;
+    let database = FreshDatabase::create(Db::Postgres).await;
+    let [writer, other]: [ServerProcess; 2] = start_processes(&database).await;
+    let (chef, cook) = (other.token(GORDON).await, writer.token(ALI).await);
+    let create = |name: &'static str| async {
+        expect_json::<app::wire::IngredientRequest>(writer.create(&cook, name).await.expect("create"), 201).await
+    };
+    for name in ["Dild", "Persille", "Kørvel"] {
+        create(name).await;
+    }
+    metric_reaches(&other, SKIPPED, 3.0).await;
+    assert_eq!(metric(&writer, SKIPPED).await, 3.0, "the writer has no socket either");
+
+    let mut admin = open_socket(other.port, &chef).await;
+    assert_eq!(
+        greeting_counts(&mut admin).await,
+        [(Category::IngredientRequest, 3, 3), (Category::DishSuggestion, 0, 3)],
+        "the first admin reads the counts"
+    );
+    let fourth = create("Estragon").await;
+    assert!(matches!(admin.next().await, Notification::NewIngredientRequest(notice) if notice.request_id == fourth.id));
+    assert!(matches!(
+        admin.next().await,
+        Notification::PendingCountUpdated { category: Category::IngredientRequest, count: 4, seq: 4, .. }
+    ));
+    assert_eq!(metric(&other, SKIPPED).await, 3.0, "the kitchen's events are read while it has a socket");
+
+    drop(admin);
+    metric_reaches(&other, ADMINS_OPEN, 0.0).await;
+    create("Timian").await;
+    metric_reaches(&other, SKIPPED, 4.0).await;
+    let mut again = open_socket(other.port, &chef).await;
+    assert_eq!(
+        greeting_counts(&mut again).await[0],
+        (Category::IngredientRequest, 5, 5),
+        "the next admin reads them again"
+    );
+}

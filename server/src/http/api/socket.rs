@@ -115,7 +115,17 @@ async fn register(
         CloseReason::TRY_LATER
     })?;
     let owner = SocketOwner { user: caller.user, kitchen: caller.kitchen, session: caller.session, session_type };
-    let registration = state.hub.register(owner, claim, clock).map_err(|_| CloseReason::SHUTDOWN)?;
+    // Interest first, then the counts: an event committed after the read reaches this
+    // process, and one committed before it is in the read (see the hub).
+    let mut interest = state.hub.take_interest(caller.kitchen);
+    if session_type == SessionType::Admin && interest.counts_needed() {
+        let counts = state.store.pending_counts(caller.kitchen).await.map_err(|error| {
+            tracing::warn!(%error, "cannot read a socket's kitchen's counts");
+            CloseReason::TRY_LATER
+        })?;
+        interest.read(counts);
+    }
+    let registration = state.hub.register(owner, claim, clock, interest).map_err(|_| CloseReason::SHUTDOWN)?;
     // An ending that raced the registration missed the hub; close it here.
     if let Some(reason) = state.sessions.ended_reason(caller.session) {
         registration.outbox.close(CloseReason::policy(reason.reason()));

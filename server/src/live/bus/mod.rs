@@ -41,10 +41,13 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 /// Where the bus hands what it carries: implemented once, beside the hub.
 pub trait Handler: Send + Sync + 'static {
+    /// Whether this process wants the kitchen's events and escalations (it has a socket of
+    /// the kitchen): the listener reads those of no other kitchen (docs/SCALING.md, step 1).
+    fn wants(&self, kitchen: KitchenId) -> bool;
     /// A committed change of a kitchen's items; each kitchen's in `seq` order.
     fn event(&self, event: &Event);
-    /// A kitchen's counts as read from the database (after a listener (re)connected, or at
-    /// start): whatever was missed meanwhile.
+    /// A kitchen's counts as read from the database after a listener reconnected: whatever
+    /// was missed meanwhile.
     fn resync(&self, kitchen: KitchenId, counts: PendingCounts);
     /// A new STAFF socket claim, from any process.
     fn claim(&self, claim: StaffClaim);

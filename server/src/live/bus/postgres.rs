@@ -15,6 +15,10 @@
 //! a cook reconnecting in a loop costs the others at most one read per event. (Socket opens
 //! are also rate-limited per user before anything is written: `MISEOS_MAX_SOCKET_OPENS_PER_MINUTE`.)
 //!
+//! Events and escalations are read only for the kitchens this process has a socket of
+//! ([`Handler::wants`]); the hub reads a kitchen's counts when its first socket comes, after
+//! taking the interest that makes the listener read its events (docs/SCALING.md, step 1).
+//!
 //! After every (re)connection the listener first LISTENs, then reads every kitchen's counts,
 //! chefs online, settings and the latest STAFF claims and hands them to the handler, so a change committed while it
 //! was cut off still reaches the dashboards as a count, a socket replaced meanwhile is still
@@ -206,7 +210,7 @@ async fn relay(listener: &mut PgListener, store: &Store, bus: &Bus, endings: &En
         }
         received.extend(std::iter::from_fn(|| listener.next_buffered()));
         metrics.notifications_received.inc_by(received.len() as u64);
-        if let Err(error) = hand_over(received.drain(..), store, handler, endings).await {
+        if let Err(error) = hand_over(received.drain(..), store, handler, endings, metrics).await {
             // Reconnecting resynchronises the counts and claims from the database.
             tracing::warn!(%error, "cannot read what a notification names; reconnecting");
             return;
@@ -228,6 +232,7 @@ async fn hand_over(
     store: &Store,
     handler: &dyn Handler,
     endings: &EndingsFollower,
+    metrics: &BusMetrics,
 ) -> Result<(), StoreError> {
     let mut claimants = BTreeSet::new();
     for notification in notifications {
@@ -238,6 +243,9 @@ async fn hand_over(
                 // after a newer socket's claim must not reach the socket it replaced.
                 hand_over_claims(&mut claimants, store, handler).await?;
                 match event_ids(payload) {
+                    Some((kitchen_id, _)) if !handler.wants(kitchen_id) => {
+                        metrics.events_skipped.inc();
+                    }
                     Some((kitchen_id, seq)) => match store.logged_event(kitchen_id, seq).await? {
                         Some(logged) => match serde_json::from_str::<Event>(&logged) {
                             Ok(event) => handler.event(&event),
@@ -284,6 +292,7 @@ async fn hand_over(
                 Err(_) => tracing::warn!(payload, "ignoring a settings notification that names no kitchen"),
             },
             ESCALATION_CHANNEL => match escalation_ids(payload) {
+                Some((kitchen_id, ..)) if !handler.wants(kitchen_id) => {}
                 Some((kitchen_id, category, id)) => match store.escalation(kitchen_id, category, id).await? {
                     Some(escalation) => handler.item_escalated(&escalation),
                     None => tracing::warn!(payload, "ignoring an escalation the database does not have"),

@@ -20,12 +20,18 @@
 //!
 //! The hub knows nothing of SQL nor of the bus: it is told what happened through the live
 //! road's handler, and keeps, per kitchen, the latest pending counts it has published (every
-//! event carries both of its kitchen's counts; it starts from every kitchen's counts as read
-//! at start-up, and takes them again after the bus reconnects). A new admin socket starts from
-//! those, so its first counts and the live events after them are consistent without a
-//! database round trip. They come only from the ordered stream of events and resyncs: a count
-//! read by the side could run ahead of an event not yet published, and the count of that event
-//! would then be no news for the sockets that still need it.
+//! event carries both of its kitchen's counts).
+//!
+//! **Interest by kitchen** (docs/SCALING.md, step 1). The bus hands this process the events of
+//! the kitchens it has a socket of, or one about to register ([`Hub::take_interest`]), and no
+//! others: with many processes, each reads only its own kitchens' events. A kitchen's counts
+//! are therefore current only while it holds interest. The first socket of a kitchen takes
+//! interest *before* its counts are read from the database, and registers with the newer of
+//! what it read and what was published since: an event committed after the read is handed
+//! over (interest was already held), and one committed before it is in the read. Later sockets
+//! start from the counts in memory, without a database round trip, which the events keep
+//! current. A read that runs ahead of an event not yet published is sent to the kitchen's
+//! other admins at once, since that event's count is then no news for them.
 
 mod close;
 mod delivery;
@@ -108,6 +114,12 @@ impl SocketHandle {
 struct KitchenRoom {
     /// The newest counts published for the kitchen; its new admin sockets start from these.
     counts: PendingCounts,
+    /// Sockets registered in the kitchen, and registrations under way: while above zero, the
+    /// bus hands this process the kitchen's events.
+    interest: usize,
+    /// Whether `counts` are current: read from the database while interest was held, and
+    /// followed through every event since. Lost when interest drops to zero.
+    counts_current: bool,
     /// The kitchen's clock, as its sockets registered with it or its settings last said (a
     /// resync stamps its counts with it).
     clock: Option<KitchenClock>,
@@ -183,6 +195,38 @@ pub struct Registration {
     pub outbox: Arc<Outbox>,
     /// Keeps the hub's count of running sockets; dropping it unregisters the socket.
     pub guard: SocketGuard,
+}
+
+/// A kitchen's interest held for a socket about to register (see [`Hub::take_interest`]).
+/// Registering hands it to the socket, which holds it until it is unregistered; dropped
+/// before that, it is given up.
+pub struct KitchenInterest {
+    /// `None` once handed to a socket.
+    hub: Option<Hub>,
+    kitchen: KitchenId,
+    counts_needed: bool,
+    read: Option<PendingCounts>,
+}
+
+impl KitchenInterest {
+    /// Whether an ADMIN socket must read the kitchen's counts from the database (and give them
+    /// to [`KitchenInterest::read`]) before it registers: the counts in memory are not current.
+    pub fn counts_needed(&self) -> bool {
+        self.counts_needed
+    }
+
+    /// The kitchen's counts, read from the database after the interest was taken.
+    pub fn read(&mut self, counts: PendingCounts) {
+        self.read = Some(counts);
+    }
+}
+
+impl Drop for KitchenInterest {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.take() {
+            hub.lose_interest(&mut hub.registry(), self.kitchen);
+        }
+    }
 }
 
 /// Unregisters its socket when dropped.
@@ -273,22 +317,59 @@ impl Hub {
         self.shared.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a socket of `owner` in their kitchen and prepares its greeting, stamped on
-    /// the kitchen's `clock`; an ADMIN socket's greeting carries the kitchen's counts. A STAFF
-    /// socket needs a `claim` when several processes share the database (see
-    /// [`Hub::apply_claim`]); with `None` the hub numbers it itself.
+    /// Takes an interest in a kitchen for a socket about to register: from now on the bus
+    /// hands this process the kitchen's events. When the interest says its counts are needed,
+    /// an ADMIN socket reads them from the database after this, and gives them to
+    /// [`KitchenInterest::read`] before registering.
+    pub fn take_interest(&self, kitchen_id: KitchenId) -> KitchenInterest {
+        let mut registry = self.registry();
+        let kitchen = registry.kitchens.entry(kitchen_id).or_default();
+        kitchen.interest += 1;
+        KitchenInterest {
+            hub: Some(self.clone()),
+            kitchen: kitchen_id,
+            counts_needed: !kitchen.counts_current,
+            read: None,
+        }
+    }
+
+    /// Whether the kitchen has a socket here, or one about to register: whether its events
+    /// are to be read for this process.
+    pub fn is_interested_in(&self, kitchen_id: KitchenId) -> bool {
+        self.registry().kitchens.get(&kitchen_id).is_some_and(|kitchen| kitchen.interest > 0)
+    }
+
+    /// Gives up one interest in a kitchen; with none left, its counts are no longer followed.
+    fn lose_interest(&self, registry: &mut Registry, kitchen_id: KitchenId) {
+        if let Some(kitchen) = registry.kitchens.get_mut(&kitchen_id) {
+            kitchen.interest = kitchen.interest.saturating_sub(1);
+            if kitchen.interest == 0 {
+                kitchen.counts_current = false;
+            }
+        }
+    }
+
+    /// Registers a socket of `owner` in their kitchen, with the `interest` taken for it, and
+    /// prepares its greeting, stamped on the kitchen's `clock`; an ADMIN socket's greeting
+    /// carries the kitchen's counts. A STAFF socket needs a `claim` when several processes
+    /// share the database (see [`Hub::apply_claim`]); with `None` the hub numbers it itself.
     pub fn register(
         &self,
         owner: SocketOwner,
         claim: Option<i64>,
         clock: KitchenClock,
+        mut interest: KitchenInterest,
     ) -> Result<Registration, HubClosed> {
+        debug_assert_eq!(interest.kitchen, owner.kitchen, "a socket registers with its own kitchen's interest");
         let outbox = Arc::new(Outbox::default());
         let timestamp = clock.now_formatted();
         let mut registry = self.registry();
         if registry.closed {
+            drop(registry);
             return Err(HubClosed);
         }
+        // The socket holds the interest from here; unregistering it gives it up.
+        interest.hub = None;
         registry.next_id += 1;
         let id = SocketId(registry.next_id);
         let claim = match owner.session_type {
@@ -306,6 +387,16 @@ impl Hub {
         let Registry { kitchens, admins_by_user, staff, newest_claims, chef_sockets, .. } = &mut *registry;
         let kitchen = kitchens.entry(owner.kitchen).or_default();
         kitchen.clock = Some(clock);
+        if let Some(read) = interest.read.take() {
+            if read.seq > kitchen.counts.seq {
+                kitchen.counts = read;
+                // The kitchen's other admins would otherwise never hear these counts: the
+                // events they include come later, and are then no news.
+                let updates = Category::ALL.map(|category| encode(&count_update(&read, category, &timestamp)));
+                broadcast(&mut kitchen.admins, &updates, &self.shared);
+            }
+            kitchen.counts_current = true;
+        }
         let mut greeting = vec![encode(&Notification::Connected {
             message: WELCOME_MESSAGE.to_string(),
             session_type: owner.session_type,
@@ -416,6 +507,7 @@ impl Hub {
                 }
             }
         }
+        self.lose_interest(&mut registry, owner.kitchen);
     }
 
     /// Delivers one committed event to the sockets of its kitchen that should see it.
@@ -423,7 +515,9 @@ impl Hub {
     pub fn publish(&self, event: &Event) {
         let mut registry = self.registry();
         let Registry { kitchens, staff, chef_sockets, .. } = &mut *registry;
-        let kitchen = kitchens.entry(event.kitchen_id).or_default();
+        // A kitchen never seen here has no socket to deliver to; its counts are read when its
+        // first socket comes.
+        let Some(kitchen) = kitchens.get_mut(&event.kitchen_id) else { return };
         let count_is_news = kitchen.counts.advance_to(event.counts);
         let delivery = deliveries(event, count_is_news);
         let frames: Vec<Frame> = delivery.to_admins.iter().map(encode).collect();
@@ -444,14 +538,18 @@ impl Hub {
         }
     }
 
-    /// Takes a kitchen's `counts` read from the database at start-up, or after the bus
-    /// reconnected (events may have been missed meanwhile), and sends them to the kitchen's
-    /// admins, as the contract asks. They carry the current `seq`, which equals the last one
-    /// sent when nothing was missed; clients ignore such a repeat by the `seq` rule. A read
-    /// older than what was already published changes nothing.
+    /// Takes a kitchen's `counts` read from the database after the bus reconnected (events
+    /// may have been missed meanwhile), and sends them to the kitchen's admins, as the
+    /// contract asks. They carry the current `seq`, which equals the last one sent when
+    /// nothing was missed; clients ignore such a repeat by the `seq` rule. A read older than
+    /// what was already published changes nothing, and a kitchen without interest here
+    /// ignores it (its counts are read when its first socket comes).
     pub fn resync(&self, kitchen_id: KitchenId, counts: PendingCounts) {
         let mut registry = self.registry();
-        let kitchen = registry.kitchens.entry(kitchen_id).or_default();
+        let Some(kitchen) = registry.kitchens.get_mut(&kitchen_id).filter(|kitchen| kitchen.interest > 0) else {
+            return;
+        };
+        kitchen.counts_current = true;
         if counts.seq < kitchen.counts.seq {
             return;
         }
@@ -525,9 +623,12 @@ impl Hub {
         self.shared.pacer.admit(self.shared.fan_out_load_limit).await
     }
 
-    /// The counts of a kitchen the hub has published last.
-    pub fn counts(&self, kitchen_id: KitchenId) -> PendingCounts {
-        self.registry().kitchens.get(&kitchen_id).map(|kitchen| kitchen.counts).unwrap_or_default()
+    /// The counts of a kitchen the hub has published last, while they are current (the
+    /// kitchen has a socket here whose counts were read); `None` otherwise, when its next
+    /// ADMIN socket reads them.
+    pub fn current_counts(&self, kitchen_id: KitchenId) -> Option<PendingCounts> {
+        let registry = self.registry();
+        registry.kitchens.get(&kitchen_id).filter(|kitchen| kitchen.counts_current).map(|kitchen| kitchen.counts)
     }
 
     /// How many sockets are registered, in every kitchen: `(admin, staff)`.

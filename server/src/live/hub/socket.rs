@@ -398,7 +398,7 @@ mod tests {
             session_type: app::wire::SessionType::Admin,
         };
         let clock = KitchenClock::new(chrono_tz::UTC);
-        let registration = hub.register(owner, None, clock).expect("registered");
+        let registration = hub.register(owner, None, clock, hub.take_interest(owner.kitchen)).expect("registered");
         let outbox = registration.outbox.clone();
         let (client, server) = tokio::io::duplex(pipe_bytes);
         let started = Instant::now();

@@ -27,9 +27,20 @@ fn new_hub(queue_capacity: usize, max_sockets_per_user: usize) -> Hub {
     Hub::new("test", queue_capacity, max_sockets_per_user, HubMetrics::default())
 }
 
-/// Registers `owner` as the socket handler does, with the kitchen's counts at zero.
+/// Registers `owner` as the socket handler does, an admin reading the kitchen's counts (all
+/// zero) when the hub asks for them.
 fn join(hub: &Hub, owner: SocketOwner) -> Registration {
-    hub.register(owner, None, clock()).expect("registered")
+    join_reading(hub, owner, PendingCounts::default())
+}
+
+/// Registers `owner` as the socket handler does, an admin reading `counts` from the
+/// database when the hub asks for them.
+fn join_reading(hub: &Hub, owner: SocketOwner, counts: PendingCounts) -> Registration {
+    let mut interest = hub.take_interest(owner.kitchen);
+    if owner.session_type == SessionType::Admin && interest.counts_needed() {
+        interest.read(counts);
+    }
+    hub.register(owner, None, clock(), interest).expect("registered")
 }
 
 fn ali() -> Person {
@@ -152,8 +163,11 @@ fn counts_take_only_newer_ones() {
 #[tokio::test]
 async fn an_admin_is_greeted_with_the_current_counts_and_a_cook_without() {
     let hub = new_hub(16, 0);
-    hub.resync(KITCHEN, PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 });
-    let admin = join(&hub, user(1, Role::HeadChef));
+    let admin = join_reading(
+        &hub,
+        user(1, Role::HeadChef),
+        PendingCounts { ingredient_requests: 2, dish_suggestions: 1, seq: 5 },
+    );
     let greeting: Vec<Notification> =
         admin.greeting.iter().map(|frame| serde_json::from_str(frame.payload()).unwrap()).collect();
     assert!(matches!(
@@ -185,14 +199,14 @@ async fn a_newer_staff_socket_replaces_the_older_one() {
 #[tokio::test]
 async fn claims_from_other_processes_decide_which_socket_is_newest() {
     let hub = new_hub(16, 0);
-    let socket = hub.register(user(3, Role::LineCook), Some(10), clock()).unwrap();
+    let socket = hub.register(user(3, Role::LineCook), Some(10), clock(), hub.take_interest(KITCHEN)).unwrap();
     hub.apply_claim(StaffClaim { user_id: UserId(3), claim: 9 });
     hub.apply_claim(StaffClaim { user_id: UserId(4), claim: 99 });
     assert_eq!(hub.socket_counts(), (0, 1), "an older claim, or another user's, changes nothing");
     hub.apply_claim(StaffClaim { user_id: UserId(3), claim: 11 });
     assert_eq!(socket.outbox.closed().await, CloseReason::REPLACED);
     // A socket whose claim is already outdated when it registers is closed at once.
-    let late = hub.register(user(3, Role::LineCook), Some(10), clock()).unwrap();
+    let late = hub.register(user(3, Role::LineCook), Some(10), clock(), hub.take_interest(KITCHEN)).unwrap();
     assert_eq!(late.outbox.closed().await, CloseReason::REPLACED);
     assert_eq!(hub.socket_counts(), (0, 0));
 }
@@ -228,7 +242,7 @@ async fn a_resync_sends_the_counts_and_an_older_read_changes_nothing() {
             Notification::PendingCountUpdated { count: 2, seq: 9, .. },
         ]
     ));
-    assert_eq!(hub.counts(KITCHEN).seq, 9);
+    assert_eq!(hub.current_counts(KITCHEN).map(|counts| counts.seq), Some(9));
 }
 
 #[tokio::test]
@@ -242,10 +256,11 @@ async fn shutting_down_closes_every_socket_and_refuses_new_ones() {
     });
     assert_eq!(admin.outbox.closed().await, CloseReason::SHUTDOWN);
     assert_eq!(cook.outbox.closed().await, CloseReason::SHUTDOWN);
-    assert!(hub.register(user(2, Role::SousChef), None, clock()).is_err());
+    assert!(hub.register(user(2, Role::SousChef), None, clock(), hub.take_interest(KITCHEN)).is_err());
     // Shutdown waits until every socket task has ended (dropped its guard).
     drop((admin, cook));
     stopping.await.unwrap();
+    assert!(!hub.is_interested_in(KITCHEN), "the refused socket gave its interest up, as the others did");
 }
 
 #[tokio::test]
@@ -307,7 +322,8 @@ async fn an_event_reaches_only_the_sockets_of_its_kitchen() {
         [Notification::ItemReviewed(_), Notification::PendingCountUpdated { seq: 5, .. }]
     ));
     assert!(matches!(&drain(&their_cook.outbox)[..], [Notification::SuggestionApproved(_)]));
-    assert_eq!((hub.counts(KITCHEN).seq, hub.counts(KitchenId(2)).seq), (1, 5));
+    let seq = |kitchen| hub.current_counts(kitchen).map(|counts| counts.seq);
+    assert_eq!((seq(KITCHEN), seq(KitchenId(2))), (Some(1), Some(5)));
 }
 
 /// One thread, so the pacer runs only when the test awaits.
@@ -359,17 +375,72 @@ async fn writes_wait_while_the_fan_out_is_behind_and_sockets_are_woken() {
     .expect("the load drains to nothing");
 }
 
+/// docs/SCALING.md, step 1: a kitchen's events matter here only while it has a socket (or
+/// one about to register); its first admin reads its counts after taking the interest, and
+/// registers with the newer of that read and what was published since.
 #[tokio::test]
-async fn a_kitchens_counts_come_from_its_events_heard_before_its_first_socket() {
+async fn a_kitchen_is_followed_only_while_it_has_a_socket_and_its_first_admin_reads_its_counts() {
     let hub = new_hub(16, 0);
-    hub.resync(KITCHEN, PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 });
+    assert!(!hub.is_interested_in(KITCHEN));
+    hub.publish(&created(1, 1));
+    hub.resync(KITCHEN, PendingCounts { ingredient_requests: 1, dish_suggestions: 0, seq: 1 });
+    assert!(!hub.is_interested_in(KITCHEN), "events and resyncs of a kitchen without sockets are not kept");
+
+    // The first admin: interest, then the read; an event committed after the read arrives
+    // before the registration and is newer than the read, so it wins.
+    let mut interest = hub.take_interest(KITCHEN);
+    assert!(hub.is_interested_in(KITCHEN) && interest.counts_needed());
+    interest.read(PendingCounts { ingredient_requests: 3, dish_suggestions: 1, seq: 5 });
     hub.publish(&created(6, 4));
-    let admin = join(&hub, user(1, Role::HeadChef));
-    assert!(admin.greeting[1].payload().contains(r#""count":4,"seq":6"#), "{}", admin.greeting[1].payload());
-    assert!(admin.greeting[2].payload().contains(r#""count":0,"seq":6"#), "{}", admin.greeting[2].payload());
-    // Another kitchen, never heard of: zero, as a new kitchen starts.
+    let first = hub.register(user(1, Role::HeadChef), None, clock(), interest).unwrap();
+    assert!(first.greeting[1].payload().contains(r#""count":4,"seq":6"#), "{}", first.greeting[1].payload());
+    assert!(first.greeting[2].payload().contains(r#""count":0,"seq":6"#), "{}", first.greeting[2].payload());
+
+    // A second admin starts from memory, without a read.
+    let interest = hub.take_interest(KITCHEN);
+    assert!(!interest.counts_needed(), "the counts are current while the kitchen has a socket");
+    let second = hub.register(user(2, Role::SousChef), None, clock(), interest).unwrap();
+    assert!(second.greeting[1].payload().contains(r#""seq":6"#));
+
+    // Once the last socket is gone, the kitchen is not followed, and its next admin reads.
+    drop((first, second));
+    assert!(!hub.is_interested_in(KITCHEN));
+    assert!(hub.take_interest(KITCHEN).counts_needed());
+    assert!(!hub.is_interested_in(KITCHEN), "an interest dropped before registering is given up");
+
+    // Another kitchen, never heard of: what its first admin reads.
     let other = join(&hub, SocketOwner { kitchen: KitchenId(2), ..user(7, Role::HeadChef) });
     assert!(other.greeting[1].payload().contains(r#""count":0,"seq":0"#), "{}", other.greeting[1].payload());
+}
+
+/// Two admins of a kitchen without sockets arrive at once: the second read runs ahead of an
+/// event not yet published, so the first admin is sent the read's counts at once (that
+/// event's count is no news when it comes), and its counts never stay behind.
+#[tokio::test]
+async fn a_read_that_runs_ahead_of_the_events_reaches_the_admins_already_there() {
+    let hub = new_hub(16, 0);
+    let mut early = hub.take_interest(KITCHEN);
+    let mut late = hub.take_interest(KITCHEN);
+    assert!(early.counts_needed() && late.counts_needed());
+    early.read(PendingCounts { ingredient_requests: 5, dish_suggestions: 0, seq: 5 });
+    late.read(PendingCounts { ingredient_requests: 6, dish_suggestions: 0, seq: 6 });
+    let first = hub.register(user(1, Role::HeadChef), None, clock(), early).unwrap();
+    drain(&first.outbox);
+    let second = hub.register(user(2, Role::SousChef), None, clock(), late).unwrap();
+    assert!(matches!(
+        &drain(&first.outbox)[..],
+        [
+            Notification::PendingCountUpdated { count: 6, seq: 6, .. },
+            Notification::PendingCountUpdated { count: 0, seq: 6, .. },
+        ]
+    ));
+    hub.publish(&created(6, 6));
+    for admin in [&first, &second] {
+        assert!(
+            matches!(&drain(&admin.outbox)[..], [Notification::NewIngredientRequest(_)]),
+            "the item, no stale count"
+        );
+    }
 }
 
 /// docs/asyncapi.yaml names every message the hub sends and every close code and reason.
