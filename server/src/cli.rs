@@ -6,6 +6,9 @@
 //! `server push rotate-key` replaces the deployment's VAPID key (every subscription, made
 //! with the old one, is dropped; the pages subscribe again with the new one).
 //!
+//! `server health` asks the server on this machine's HOST and PORT whether it is ready (a
+//! container's `HEALTHCHECK` without curl).
+//!
 //! `server backup PATH` writes a consistent copy of the SQLite database while the server
 //! runs; `server restore PATH` puts one back (server stopped) under a new epoch, and
 //! `server renew-epoch` gives a database restored by other means (`pg_restore`) its new one.
@@ -65,6 +68,9 @@ pub enum Command {
     /// Web Push.
     #[command(subcommand)]
     Push(PushCommand),
+    /// Ask the server listening on HOST and PORT (loopback when HOST is unspecified) whether
+    /// it is ready: exits 0 when `/readyz` answers 200 within 5 s, 1 otherwise.
+    Health,
 }
 
 /// `server push …`.
@@ -171,8 +177,10 @@ impl From<StoreError> for CliError {
 
 /// Runs `command` against the configured database; what it prints goes to `out`.
 pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Write) -> Result<(), CliError> {
-    if let Command::Restore { path } = &command {
-        return restore(config, path, out).await;
+    match &command {
+        Command::Restore { path } => return restore(config, path, out).await,
+        Command::Health => return health(config, out).await,
+        _ => {}
     }
     let store = Store::connect(&config.effective_database_url(), 2, KitchenClock::new(config.timezone))
         .await?
@@ -206,10 +214,34 @@ pub async fn run(config: &Config, command: Command, out: &mut impl std::io::Writ
             print(out, &format!("new VAPID public key {}; {dropped} subscriptions dropped", key.public_key));
             Ok(())
         }
-        Command::Restore { .. } => unreachable!("handled before the database is opened"),
+        Command::Restore { .. } | Command::Health => unreachable!("handled before the database is opened"),
     };
     store.close().await;
     result
+}
+
+/// `server health`: `/readyz` of the server this configuration describes.
+async fn health(config: &Config, out: &mut impl std::io::Write) -> Result<(), CliError> {
+    let host = match config.host {
+        std::net::IpAddr::V4(address) if address.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(address) if address.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        address => address,
+    };
+    let url = format!("http://{}/readyz", std::net::SocketAddr::new(host, config.port));
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .no_proxy()
+        .build()
+        .map_err(|error| CliError::Invalid(format!("cannot make an HTTP client: {error}")))?;
+    let answer = client.get(&url).send().await.map_err(|error| CliError::Invalid(format!("{url}: {error}")))?;
+    let status = answer.status();
+    let body = answer.text().await.unwrap_or_default();
+    if status.is_success() {
+        print(out, &format!("{url}: {status} {body}"));
+        Ok(())
+    } else {
+        Err(CliError::Invalid(format!("{url}: {status} {body}")))
+    }
 }
 
 /// `server restore PATH`. Refused while a server runs on the database (every server holds a

@@ -31,6 +31,7 @@ pub mod config;
 pub mod escalator;
 pub mod event;
 pub mod http;
+pub mod jwt_crypto;
 pub mod live;
 pub mod metrics;
 pub mod outbound;

@@ -20,6 +20,28 @@ struct CommandLine {
     command: Option<cli::Command>,
 }
 
+/// A release directory (scripts/release.sh) holds `hash.txt` and `site/` beside the binary.
+/// Started by hand with no LEPTOS_* variable, the binary serves that site under its hashed
+/// names, as production (no development reload), wherever it is started from; a variable
+/// that is set wins.
+fn adopt_release_directory(mut options: leptos::config::LeptosOptions) -> leptos::config::LeptosOptions {
+    let Some(directory) = std::env::current_exe().ok().and_then(|binary| binary.parent().map(ToOwned::to_owned)) else {
+        return options;
+    };
+    let unset = |name: &str| std::env::var_os(name).is_none();
+    if unset("LEPTOS_HASH_FILES") && directory.join(&*options.hash_file).is_file() {
+        options.hash_files = true;
+        if unset("LEPTOS_ENV") {
+            options.env = leptos::config::Env::PROD;
+        }
+    }
+    let site = directory.join("site");
+    if unset("LEPTOS_SITE_ROOT") && site.is_dir() {
+        options.site_root = site.to_string_lossy().into();
+    }
+    options
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let matches = CommandLine::command().get_matches();
@@ -63,7 +85,7 @@ async fn main() -> std::process::ExitCode {
         None => {}
     }
     let leptos_options = match leptos::config::get_configuration(None) {
-        Ok(configuration) => configuration.leptos_options,
+        Ok(configuration) => adopt_release_directory(configuration.leptos_options),
         Err(error) => {
             tracing::error!(%error, "cannot read the Leptos configuration (run from the workspace or set LEPTOS_* variables)");
             return std::process::ExitCode::FAILURE;

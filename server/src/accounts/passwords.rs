@@ -2,25 +2,24 @@
 //! new password follows.
 
 use argon2::{
-    password_hash::{rand_core::OsRng, rand_core::RngCore, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
+    password_hash::{PasswordHasher, PasswordVerifier},
     Argon2,
 };
+use rand_core::{OsRng, RngCore};
 
-/// An Argon2id hash (PHC string) of `password`. CPU-heavy: call from a blocking thread.
+/// An Argon2id hash (PHC string) of `password`, under a fresh salt from the OS. CPU-heavy:
+/// call from a blocking thread.
 pub fn hash_password(password: &str) -> String {
-    let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes())
         .expect("Argon2id with default parameters accepts any password and a fresh salt")
         .to_string()
 }
 
-/// Whether `password` matches the PHC `hash`. CPU-heavy: call from a blocking thread.
+/// Whether `password` matches the PHC `hash` (its own parameters, whatever they are). A hash
+/// that does not parse matches nothing. CPU-heavy: call from a blocking thread.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    }
+    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
 }
 
 /// Characters of temporary passwords: letters and digits that cannot be mistaken for each
@@ -80,6 +79,20 @@ mod tests {
         assert!(check_new_password(&"x".repeat(129), "a@b.dk").is_err());
         assert!(check_new_password("Cook@Kitchen.dk", "cook@kitchen.dk").unwrap_err().contains("email"));
         assert!(check_new_password("a long enough passphrase", "cook@kitchen.dk").is_ok());
+    }
+
+    /// A hash stored before the move to argon2 0.6: made by argon2 0.5.3 (this server's
+    /// `hash_password` until 2026-12-07), for "mise-en-place".
+    const HASH_FROM_ARGON2_0_5: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$r8G2eCgpbP9y8VZhpEO0nA$/BUNjrb3tjXvfTIiwXpGPexdlW3nU7gExYuqC5DUm3A";
+
+    #[test]
+    fn hashes_stored_by_the_earlier_argon2_still_verify() {
+        assert!(verify_password("mise-en-place", HASH_FROM_ARGON2_0_5));
+        assert!(!verify_password("mise-en-placE", HASH_FROM_ARGON2_0_5));
+        // New hashes keep the same algorithm and parameters.
+        let new = hash_password("mise-en-place");
+        assert!(new.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{new}");
     }
 
     #[test]

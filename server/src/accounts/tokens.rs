@@ -89,6 +89,7 @@ pub struct TokenKeys {
 impl TokenKeys {
     /// Keys for `secret`, issuing tokens valid for `ttl`.
     pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        crate::jwt_crypto::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);

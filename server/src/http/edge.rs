@@ -19,6 +19,10 @@ use tower::{
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    compression::{
+        predicate::{Predicate, SizeAbove},
+        CompressionLayer,
+    },
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
 };
 
@@ -64,6 +68,23 @@ pub async fn asset_caching(
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
+}
+
+/// Pages and JSON answers of more than 1 KiB are sent gzip-compressed to clients that accept
+/// it (the API's small answers would gain less than the work costs). The build output is not
+/// compressed per request: it is served precompressed (brotli and gzip) and already carries
+/// its `Content-Encoding`, which this layer leaves alone; nor are sockets, `/metrics` or
+/// anything else. gzip alone: every browser accepts it, and brotli's encoder would be the
+/// build's largest crate for a few hundred bytes per page.
+pub fn compression() -> CompressionLayer<impl Predicate> {
+    let html_or_json =
+        |_: axum::http::StatusCode, _: axum::http::Version, headers: &HeaderMap, _: &axum::http::Extensions| {
+            headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).is_some_and(|content_type| {
+                let media_type = content_type.split(';').next().unwrap_or_default().trim();
+                media_type.eq_ignore_ascii_case("text/html") || media_type.eq_ignore_ascii_case("application/json")
+            })
+        };
+    CompressionLayer::new().compress_when(SizeAbove::new(1024).and(html_or_json))
 }
 
 /// HSTS, sent when the session cookie is `Secure` (the server is reached over HTTPS).

@@ -115,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(edge::catch_panic())
+        .layer(edge::compression())
         .layer(telemetry::CountRequests { metrics: state.metrics.clone() })
         .layer(edge::common_headers())
         .layer(telemetry::request_spans())
@@ -125,7 +126,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The router of `MISEOS_METRICS_PORT`: `/metrics` alone.
 pub fn metrics_router(state: AppState) -> Router {
-    Router::new().route("/metrics", get(telemetry::metrics)).with_state(state)
+    Router::new().route("/metrics", get(telemetry::metrics_on_own_port)).with_state(state)
 }
 
 /// The cache rule of the build output, from where the build put it and whether it hashed

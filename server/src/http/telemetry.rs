@@ -171,7 +171,24 @@ pub async fn metrics(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if !may_scrape(peer, &headers, &state.config.trusted_proxies, &state.config.metrics_allow) {
+    let allowed = may_scrape(peer, &headers, &state.config.trusted_proxies, &state.config.metrics_allow);
+    metrics_text(&state, allowed)
+}
+
+/// `GET /metrics` on `MISEOS_METRICS_PORT`, which no proxy serves: there a trusted proxy's
+/// address (loopback, for a proxy on the same host) is a local scraper like any other, while a
+/// request that names a client still gets nothing.
+pub async fn metrics_on_own_port(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    metrics_text(&state, may_scrape(peer, &headers, &[], &state.config.metrics_allow))
+}
+
+/// The metrics, or a 404 as if there were no such route.
+fn metrics_text(state: &AppState, allowed: bool) -> Response {
+    if !allowed {
         return ApiError::NotFound.into_response();
     }
     let (open, idle) = state.store.pool_status();

@@ -51,6 +51,7 @@ impl VapidKey {
     /// The key a stored pair describes; an error if the stored text is not a P-256 key whose
     /// public half is the one stored with it.
     pub fn from_stored(stored: &StoredPushKey) -> Result<VapidKey, String> {
+        crate::jwt_crypto::install();
         let scalar = decode_base64url(&stored.private_key).ok_or("the stored VAPID key is not base64url")?;
         let secret = SecretKey::from_slice(&scalar).map_err(|_| "the stored VAPID key is not a P-256 key")?;
         let public = URL_SAFE_NO_PAD.encode(secret.public_key().to_encoded_point(false).as_bytes());

@@ -314,3 +314,57 @@ async fn every_request_gets_a_request_id_echoed_on_its_answer() {
     }
     assert_eq!(made.len(), 3, "a new one for each request");
 }
+
+/// Issue 27, point 5: pages and large JSON answers go gzip-compressed to a client that
+/// accepts it (decoded here by GNU gzip, not by the server's library); small answers, and
+/// clients that do not ask, get the plain bytes.
+#[tokio::test]
+async fn pages_and_large_json_are_gzip_compressed_for_clients_that_accept_it() {
+    let app = spawn_app(Db::Sqlite).await;
+    let fetch = |path: &'static str, encodings: &'static str| {
+        let request = app.http.get(format!("{}{path}", app.address)).header("accept-encoding", encodings);
+        async move {
+            let response = request.send().await.unwrap();
+            let encoding = response.headers().get("content-encoding").map(|value| value.to_str().unwrap().to_string());
+            let vary = response.headers().get("vary").map(|value| value.to_str().unwrap().to_string());
+            (encoding, vary, response.bytes().await.unwrap().to_vec())
+        }
+    };
+    for path in ["/login", "/api/openapi.json"] {
+        let (encoding, vary, compressed) = fetch(path, "br;q=1.0, gzip;q=0.8").await;
+        assert_eq!(encoding.as_deref(), Some("gzip"), "{path} is compressed");
+        assert!(
+            vary.is_some_and(|vary| vary.to_ascii_lowercase().contains("accept-encoding")),
+            "{path} varies by encoding"
+        );
+        let (plain_encoding, _, plain) = fetch(path, "identity").await;
+        assert_eq!(plain_encoding, None, "{path} plain when gzip is not accepted");
+        let decoded = gunzip(&compressed);
+        assert!(compressed.len() * 2 < decoded.len(), "{path}: {} bytes for {}", compressed.len(), decoded.len());
+        if path == "/api/openapi.json" {
+            assert_eq!(decoded, plain, "the same document either way");
+        } else {
+            // A page carries a fresh nonce per answer: compare all but that.
+            let page = String::from_utf8(decoded).unwrap();
+            assert!(page.starts_with("<!DOCTYPE html>") && page.contains("</html>"), "{page}");
+        }
+    }
+    let (encoding, _, body) = fetch("/healthz", "gzip").await;
+    assert_eq!(encoding, None, "a small answer is not worth compressing");
+    assert_eq!(body, br#"{"status":"ok"}"#);
+}
+
+/// GNU gzip's decoding of `bytes`.
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gzip = std::process::Command::new("gzip")
+        .arg("-dc")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    gzip.stdin.take().unwrap().write_all(bytes).unwrap();
+    let output = gzip.wait_with_output().unwrap();
+    assert!(output.status.success(), "gzip decodes the answer");
+    output.stdout
+}

@@ -103,15 +103,30 @@ async fn the_metrics_are_not_served_through_an_untrusted_proxy() {
     expect_error(forwarded.expect("GET"), 404, "not_found").await;
 }
 
+/// With a reverse proxy on the same host (loopback listed in `MISEOS_TRUSTED_PROXIES`), a
+/// scrape from loopback on the main port is taken for the proxy's and refused; the metrics
+/// port, which no proxy serves, answers a local Prometheus, and still not a forwarded request.
 #[tokio::test]
 async fn the_metrics_port_serves_the_metrics_instead_of_the_main_port() {
-    let app = spawn_app_with(Db::Sqlite, |config| config.metrics_port = Some(0)).await;
+    let app = spawn_app_with(Db::Sqlite, |config| {
+        config.metrics_port = Some(0);
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
     let metrics_port = app.metrics_port.expect("a metrics port");
     assert_ne!(metrics_port, app.port);
     let main = reqwest::get(format!("{}/metrics", app.address)).await.expect("GET");
     assert_eq!(main.status(), 404);
     let own = scrape(&format!("http://127.0.0.1:{metrics_port}")).await;
     assert!(own.contains_key("miseos_ws_frames_sent_total"), "{own:?}");
+    let forwarded = app
+        .http
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(forwarded.status(), 404, "a request that names a client is not a local scrape");
 }
 
 /// One JSON log line, parsed.
@@ -319,4 +334,65 @@ async fn readiness_fails_for_the_grace_before_the_listener_closes() {
     assert!(exited.expect("stops within 10 s").expect("exit status").success());
     let took = told.elapsed();
     assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(8), "stopped {took:?} after SIGTERM");
+}
+
+/// Issue 27, point 5: the release directory's binary, started by hand with no variable set
+/// (only flags for a free port), serves the site beside it under the names in the `hash.txt`
+/// beside it; `server health` then says it is ready, and says so no more once it has stopped.
+#[tokio::test]
+async fn a_release_directory_serves_its_hashed_site_with_no_variable_set() {
+    let release = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("release-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&release);
+    let pkg = release.join("site").join("pkg");
+    std::fs::create_dir_all(&pkg).expect("the release directory");
+    let binary = release.join("server");
+    if std::fs::hard_link(server_binary(), &binary).is_err() {
+        std::fs::copy(server_binary(), &binary).expect("the binary copied");
+    }
+    std::fs::write(release.join("hash.txt"), "js: Js1\nwasm: Wasm2\ncss: Css3\n").expect("hash.txt");
+    std::fs::write(pkg.join("miseos.Js1.js"), "export default function init() {}\n").expect("the script");
+    std::fs::write(pkg.join("miseos.Css3.css"), "body { margin: 0 }\n").expect("the style");
+    let port_file = release.join("port");
+    let mut child = tokio::process::Command::new(&binary)
+        .env_clear()
+        .args(["--port", "0", "--port-file"])
+        .arg(&port_file)
+        .current_dir(&release)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the release binary starts");
+    let port = port_from_file(&port_file).await;
+    let page = reqwest::get(format!("http://127.0.0.1:{port}/login")).await.expect("GET /login");
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().expect("text").to_string();
+    assert!(policy.contains("connect-src 'self';"), "production: no development reload socket: {policy}");
+    let html = page.text().await.expect("the page");
+    for name in ["/pkg/miseos.Js1.js", "/pkg/miseos.Wasm2.wasm", "/pkg/miseos.Css3.css"] {
+        assert!(html.contains(name), "the page names {name}: {html}");
+    }
+    let script = reqwest::get(format!("http://127.0.0.1:{port}/pkg/miseos.Js1.js")).await.expect("GET the script");
+    assert_eq!(script.status(), 200);
+    let caching = script.headers().get("cache-control").expect("cache-control").to_str().expect("text");
+    assert!(caching.contains("immutable"), "a hashed file is kept for good: {caching}");
+
+    let health = |port: u16| {
+        let binary = binary.clone();
+        async move {
+            tokio::process::Command::new(binary)
+                .env_clear()
+                .args(["--port", &port.to_string(), "health"])
+                .output()
+                .await
+                .expect("`server health` runs")
+        }
+    };
+    let ready = health(port).await;
+    assert!(ready.status.success(), "ready: {}", String::from_utf8_lossy(&ready.stderr));
+    assert!(String::from_utf8_lossy(&ready.stdout).contains("200"));
+    child.kill().await.expect("stopped");
+    let gone = health(port).await;
+    assert!(!gone.status.success(), "a stopped server is not healthy");
+    let _ = std::fs::remove_dir_all(&release);
 }

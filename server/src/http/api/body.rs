@@ -47,8 +47,16 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
     })
 }
 
-/// Parses a JSON body with the contract's 400 answers.
+/// Parses a JSON body with the contract's 400 answers. Every body is a JSON object: serde
+/// would otherwise take an array for the fields in order (`["Dild", 1, "kg"]` for an
+/// ingredient request), which no client means and the document does not allow.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Ok(_) => ApiError::InvalidField("the body must be a JSON object".into()),
+            Err(error) => ApiError::MalformedJson(format!("the body is not valid JSON: {error}")),
+        });
+    }
     serde_json::from_slice(body).map_err(|error| match error.classify() {
         serde_json::error::Category::Data => ApiError::InvalidField(error.to_string()),
         _ => ApiError::MalformedJson(format!("the body is not valid JSON: {error}")),

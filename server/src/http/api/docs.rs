@@ -113,12 +113,14 @@ pub fn capitalized(word: &str) -> String {
 }
 
 /// The errors an operation of `access` (with or without a body) may answer besides its own.
-fn common_errors(access: Access, has_body: bool) -> Vec<(u16, &'static str)> {
+fn common_errors(access: Access, has_body: bool, has_query: bool) -> Vec<(u16, &'static str)> {
     let mut errors = Vec::new();
     if has_body {
         errors.push((400, "malformed_json, invalid_field"));
         errors.push((413, "payload_too_large"));
         errors.push((415, "unsupported_media_type: not application/json"));
+    } else if has_query {
+        errors.push((400, "invalid_field: a query parameter out of its range"));
     }
     if access != Access::Anyone {
         errors.push((401, "unauthorized: a missing, invalid or expired token, or an ended session"));
@@ -177,7 +179,7 @@ fn error_response(codes: &str) -> ResponseBuilder {
 
 /// The errors of one endpoint, one entry per status.
 fn merged_errors(endpoint: &Endpoint) -> Vec<(u16, String)> {
-    let mut errors = common_errors(endpoint.access, endpoint.body.is_some());
+    let mut errors = common_errors(endpoint.access, endpoint.body.is_some(), !endpoint.query.is_empty());
     errors.extend(endpoint.errors.iter().copied());
     if endpoint.idempotent {
         errors.push((409, "idempotency_in_progress: a request with this Idempotency-Key is being handled"));
