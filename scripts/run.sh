@@ -7,7 +7,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" --dev
 export PATH="$root/.tools/node_modules/.bin:$PATH"
 # Development mode: the demo users are seeded and listed on the sign-in page.
 export MISEOS_DEMO="${MISEOS_DEMO:-true}"

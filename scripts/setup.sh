@@ -3,7 +3,9 @@
 # in the right version. Everything comes from the package registries (crates.io, npm, Debian):
 # cargo-leptos' own downloads from GitHub do not work on these machines.
 #
-#   scripts/setup.sh           build tools: wasm target, cargo-leptos, wasm-bindgen, wasm-opt
+#   scripts/setup.sh           the release's tools (scripts/release.sh): wasm target, wasm-bindgen,
+#                              wasm-opt, esbuild
+#   scripts/setup.sh --dev     also cargo-leptos, for `cargo leptos watch` (scripts/run.sh)
 #   scripts/setup.sh --test    also cargo-deny, Chromium, the Playwright packages, and a running PostgreSQL
 set -euo pipefail
 
@@ -13,8 +15,10 @@ cd "$root"
 cargo_leptos_version=0.3.10
 binaryen_version=132.0.0
 cargo_deny_version=0.20.2
-want_test_tools=false
+esbuild_version=0.28.2
+want_test_tools=false want_dev_tools=false
 [ "${1:-}" = "--test" ] && want_test_tools=true
+[ "${1:-}" = "--dev" ] && want_dev_tools=true
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
@@ -40,7 +44,9 @@ fi
 # LTO and one codegen unit (cargo-leptos alone took 13 minutes on 2 cores), which buys nothing
 # for programs that spend their time waiting on cargo. One target directory serves every
 # install, so the crates they share are compiled once; OpenSSL comes from Debian's libssl
-# instead of being compiled from C by cargo-leptos' vendored copy.
+# instead of being compiled from C by cargo-leptos' vendored copy. cargo-leptos (swc,
+# lightningcss, cargo-generate with libgit2) is installed only for development: the release and
+# the tests build without it (scripts/release.sh).
 install_tool() {
   CARGO_PROFILE_RELEASE_LTO=false \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
@@ -51,7 +57,7 @@ install_tool() {
     cargo install --quiet "$@"
 }
 
-if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$cargo_leptos_version" ]; then
+if $want_dev_tools && [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$cargo_leptos_version" ]; then
   need_debian_packages libssl-dev pkg-config
   say "installing cargo-leptos $cargo_leptos_version (a few minutes on 2 cores, once)"
   install_tool cargo-leptos --version "$cargo_leptos_version" --locked
@@ -66,10 +72,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindge
   install_tool wasm-bindgen-cli --version "$wasm_bindgen_version" --no-default-features
 fi
 
-# wasm-opt (release builds) ships in the npm package binaryen; kept in .tools/.
-if [ ! -x .tools/node_modules/.bin/wasm-opt ] || [ "$(node -p "require('./.tools/node_modules/binaryen/package.json').version" 2>/dev/null)" != "$binaryen_version" ]; then
-  say "installing wasm-opt (npm binaryen@$binaryen_version)"
-  npm install --silent --no-audit --no-fund --prefix .tools "binaryen@$binaryen_version"
+# wasm-opt ships in the npm package binaryen, and esbuild (which minifies the release's script
+# and stylesheet) in its own, each a prebuilt binary; kept in .tools/.
+npm_version() { node -p "require('./.tools/node_modules/$1/package.json').version" 2>/dev/null || true; }
+if [ "$(npm_version binaryen)" != "$binaryen_version" ] || [ "$(npm_version esbuild)" != "$esbuild_version" ]; then
+  say "installing wasm-opt and esbuild (npm binaryen@$binaryen_version, esbuild@$esbuild_version)"
+  npm install --silent --no-audit --no-fund --prefix .tools "binaryen@$binaryen_version" "esbuild@$esbuild_version"
 fi
 
 if $want_test_tools; then
@@ -77,11 +85,22 @@ if $want_test_tools; then
   # the system's OpenSSL (the ece and openssl crates).
   need_debian_packages libssl-dev pkg-config
   # The licence, ban and source gate of scripts/test.sh.
+  # Without its default TLS (rustls and ring, compiled from C): the gate runs offline.
   if [ "$(cargo deny --version 2>/dev/null | awk '{print $2}')" != "$cargo_deny_version" ]; then
     say "installing cargo-deny $cargo_deny_version"
-    install_tool cargo-deny --version "$cargo_deny_version" --locked
+    install_tool cargo-deny --version "$cargo_deny_version" --locked --no-default-features
   fi
-  need_debian_packages chromium
+  # Caddy: the deployment test runs deploy/Caddyfile in front of two servers.
+  need_debian_packages chromium caddy
+  # Schemathesis, the outside check of the REST API (scripts/outside-checks.sh), at the
+  # versions pinned, in .tools/venv.
+  requirements=scripts/outside-checks-requirements.txt
+  if ! cmp -s "$requirements" .tools/venv/.outside-checks-requirements; then
+    say "installing schemathesis into .tools/venv ($requirements)"
+    [ -x .tools/venv/bin/python ] || python3 -m venv .tools/venv
+    .tools/venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" .tools/venv/.outside-checks-requirements
+  fi
   if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     say "installing the end-to-end test packages"
     (cd end2end && npm ci --silent --no-audit --no-fund)

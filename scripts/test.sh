@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of MiseOS Live: Rust unit and integration tests (the server on port 0,
 # against fresh SQLite and PostgreSQL databases), then the production build
-# (scripts/release.sh: `cargo leptos build --release --precompress` with hashed names, into
-# dist/miseos) and the Playwright tests in Chromium against that directory.
+# (scripts/release.sh: the server and the WebAssembly, hashed and precompressed, into
+# dist/miseos), schemathesis against that server's OpenAPI document, and the Playwright tests
+# in Chromium against that directory (the socket frames checked against docs/asyncapi.yaml,
+# and the HTTPS deployment through Caddy among them).
 # Installs whatever is missing first (scripts/setup.sh --test), so it works on a new machine.
 set -euo pipefail
 
@@ -36,6 +38,9 @@ cargo test --locked -p app -p server -p bench
 
 phase "Build the release (server + WebAssembly, hashed and precompressed), exactly as production does"
 "$root/scripts/release.sh" dist/miseos
+
+phase "Outside checks: schemathesis against the release's /api/openapi.json, as a head chef and as a cook"
+"$root/scripts/outside-checks.sh" --binary dist/miseos/server
 
 phase "Browser: Playwright in Chromium, against the release directory"
 export MISEOS_E2E_RELEASE_DIR=dist/miseos
