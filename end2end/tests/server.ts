@@ -38,6 +38,8 @@ export class MiseServer {
   port = 0;
   /** More environment for the next start (e.g. `MISEOS_PUSH_EXTRA_ORIGINS`). */
   extraEnv: NodeJS.ProcessEnv = {};
+  /** What the server has written to stdout and stderr since it was last started. */
+  log = "";
 
   /** The data directory, made on first use and again after `dispose`. */
   get dataDir(): string {
@@ -85,16 +87,16 @@ export class MiseServer {
     const child = spawn(binary, [], { cwd: root, env: this.environment(portFile, port), stdio: ["ignore", "pipe", "pipe"] });
     this.process = child;
     // Read (and so drain) the log; it is shown if the server fails to start.
-    let output = "";
-    const keep = (chunk: Buffer) => (output += chunk.toString());
+    this.log = "";
+    const keep = (chunk: Buffer) => (this.log += chunk.toString());
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
     let exitCode: number | null = null;
     child.on("exit", (code) => (exitCode = code));
     const deadline = Date.now() + 30_000;
     while (!existsSync(portFile)) {
-      if (exitCode !== null) throw new Error(`server exited with ${exitCode}: ${output}`);
-      if (Date.now() > deadline) throw new Error(`server did not start in time: ${output}`);
+      if (exitCode !== null) throw new Error(`server exited with ${exitCode}: ${this.log}`);
+      if (Date.now() > deadline) throw new Error(`server did not start in time: ${this.log}`);
       await new Promise((done) => setTimeout(done, 50));
     }
     this.port = Number(readFileSync(portFile, "utf8").trim());
