@@ -76,7 +76,7 @@ if [ -z "$base_url" ]; then
   if [ -n "${OUTSIDE_CHECKS_IN_NETNS:-}" ]; then
     ip link set lo up
     isolated=true
-  elif unshare --net true 2>/dev/null; then
+  elif command -v ip >/dev/null && unshare --net true 2>/dev/null; then
     OUTSIDE_CHECKS_IN_NETNS=1 exec unshare --net -- "$BASH" "$self" --binary "$binary" -- "${extra[@]}"
   else
     say "warning: no network namespace (unshare --net failed)"
@@ -217,7 +217,7 @@ run() {
     cd "$work"
     OUTSIDE_CHECKS_TOKEN=$token OUTSIDE_CHECKS_SPARE_TOKEN=$spare OUTSIDE_CHECKS_SINK=$SINK \
       OUTSIDE_CHECKS_PROTECTED_IDS="$chef_id,$cook_id" SCHEMATHESIS_HOOKS=outside_checks_hooks PYTHONPATH="$work" \
-      timeout 170 "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" --no-color run "$base_url/api/openapi.json" \
+      timeout 600 "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" --no-color run "$base_url/api/openapi.json" \
       --url "$base_url" --checks "$checks" --max-examples "$max_examples" --workers "$workers" --seed "$seed" \
       --request-timeout 20 --generation-database none --suppress-health-check too_slow,filter_too_much \
       --report junit,pytest --report-junit-path "$report_dir/$who.junit.xml" \

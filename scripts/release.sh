@@ -41,7 +41,10 @@ wasm-bindgen --target=web --no-typescript --out-name="$name" --out-dir="$site/pk
 mv "$site/pkg/${name}_bg.wasm" "$site/pkg/$name.wasm"
 wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$site/pkg/$name.wasm" -o "$site/pkg/$name.wasm"
 esbuild --minify --log-level=warning --allow-overwrite "$site/pkg/$name.js" --outfile="$site/pkg/$name.js"
-esbuild --minify --log-level=warning --loader:.css=css style/main.css --outfile="$site/pkg/$name.css"
+# The browsers of Leptos' `browserquery = "defaults"`, roughly: esbuild adds the prefixes they
+# need (Safari's -webkit-user-select), as lightningcss did for cargo-leptos.
+esbuild --minify --log-level=warning --loader:.css=css --target=chrome109,edge109,firefox115,safari15.6 \
+  style/main.css --outfile="$site/pkg/$name.css"
 cp -r public/. "$site/"
 
 # Content hashes (16 hex digits of SHA-256). The wasm first: the script names it.

@@ -91,7 +91,9 @@ if $want_test_tools; then
     install_tool cargo-deny --version "$cargo_deny_version" --locked --no-default-features
   fi
   # Caddy: the deployment test runs deploy/Caddyfile in front of two servers.
-  need_debian_packages chromium caddy
+  # Chromium for Playwright; Caddy for the HTTPS deployment test; curl and iproute2 for the
+  # outside checks (a server in a network namespace of its own, driven over loopback).
+  need_debian_packages chromium caddy curl iproute2
   # Schemathesis, the outside check of the REST API (scripts/outside-checks.sh), at the
   # versions pinned, in .tools/venv.
   requirements=scripts/outside-checks-requirements.txt

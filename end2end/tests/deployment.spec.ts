@@ -190,7 +190,9 @@ async function pageRequests(): Promise<number> {
  */
 async function nextRequestTo(target: number): Promise<void> {
   let last = await pageRequests();
+  const quietBy = Date.now() + 15_000;
   for (let quiet = 0; quiet < 4; ) {
+    if (Date.now() > quietBy) throw new Error("the pages never stopped making requests for a second");
     await new Promise((done) => setTimeout(done, 250));
     const now = await pageRequests();
     quiet = now === last ? quiet + 1 : 0;
@@ -405,10 +407,6 @@ test("through the proxy, a cook's request reaches the chef and the chef's answer
   await expect(cook.getByTestId("my-item").filter({ hasText: "Frisk Dild" })).toContainText("Approved");
   expect(cookFrames.filter((frame) => frame.includes("Frisk Dild")).length).toBeGreaterThan(0);
 
-  // Each process counted the other's event from the bus.
-  for (const server of processes) {
-    expect(sample(await metrics(server), "miseos_bus_notifications_received_total")).toBeGreaterThan(0);
-  }
   console.log(
     `deployment: chef's socket on process ${NAMES[chefProcess]}, cook's on ${NAMES[cookProcess]}; ` +
       `request taken by ${NAMES[cookProcess]}, approval by ${NAMES[chefProcess]}`,

@@ -26,8 +26,11 @@ static PROVIDER: CryptoProvider = CryptoProvider {
 /// Makes this the process' jsonwebtoken provider. Called wherever a key is made (the first
 /// call installs it; later ones find it there).
 pub fn install() {
-    // Err only means it is installed already, by an earlier call.
-    let _ = PROVIDER.install_default();
+    if let Err(installed) = PROVIDER.install_default() {
+        // jsonwebtoken used before any key was made would have fixed its own provider, which
+        // panics on every use: a bug, said here rather than at the first sign-in.
+        assert!(std::ptr::eq(installed, &PROVIDER), "jsonwebtoken was used before jwt_crypto::install");
+    }
 }
 
 fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {

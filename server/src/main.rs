@@ -23,20 +23,24 @@ struct CommandLine {
 /// A release directory (scripts/release.sh) holds `hash.txt` and `site/` beside the binary.
 /// Started by hand with no LEPTOS_* variable, the binary serves that site under its hashed
 /// names, as production (no development reload), wherever it is started from; a variable
-/// that is set wins.
+/// that is set wins. Both must be there: a `hash.txt` alone (an older cargo-leptos build in
+/// target/release) names files that target/site does not hold.
 fn adopt_release_directory(mut options: leptos::config::LeptosOptions) -> leptos::config::LeptosOptions {
     let Some(directory) = std::env::current_exe().ok().and_then(|binary| binary.parent().map(ToOwned::to_owned)) else {
         return options;
     };
+    let site = directory.join("site");
+    if !site.is_dir() || !directory.join(&*options.hash_file).is_file() {
+        return options;
+    }
     let unset = |name: &str| std::env::var_os(name).is_none();
-    if unset("LEPTOS_HASH_FILES") && directory.join(&*options.hash_file).is_file() {
+    if unset("LEPTOS_HASH_FILES") {
         options.hash_files = true;
         if unset("LEPTOS_ENV") {
             options.env = leptos::config::Env::PROD;
         }
     }
-    let site = directory.join("site");
-    if unset("LEPTOS_SITE_ROOT") && site.is_dir() {
+    if unset("LEPTOS_SITE_ROOT") {
         options.site_root = site.to_string_lossy().into();
     }
     options

@@ -394,5 +394,24 @@ async fn a_release_directory_serves_its_hashed_site_with_no_variable_set() {
     child.kill().await.expect("stopped");
     let gone = health(port).await;
     assert!(!gone.status.success(), "a stopped server is not healthy");
+
+    // A hash.txt with no site beside it (an older cargo-leptos build in target/release) is
+    // not a release directory: the names stay unhashed.
+    std::fs::remove_dir_all(release.join("site")).expect("the site removed");
+    let _ = std::fs::remove_file(&port_file);
+    let mut child = tokio::process::Command::new(&binary)
+        .env_clear()
+        .args(["--port", "0", "--port-file"])
+        .arg(&port_file)
+        .current_dir(&release)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let port = port_from_file(&port_file).await;
+    let html = reqwest::get(format!("http://127.0.0.1:{port}/login")).await.expect("GET").text().await.expect("page");
+    assert!(html.contains("/pkg/miseos.js") && !html.contains("Js1"), "{html}");
+    child.kill().await.expect("stopped");
     let _ = std::fs::remove_dir_all(&release);
 }

@@ -360,7 +360,7 @@ impl Hub {
         clock: KitchenClock,
         mut interest: KitchenInterest,
     ) -> Result<Registration, HubClosed> {
-        debug_assert_eq!(interest.kitchen, owner.kitchen, "a socket registers with its own kitchen's interest");
+        assert_eq!(interest.kitchen, owner.kitchen, "a socket registers with its own kitchen's interest");
         let outbox = Arc::new(Outbox::default());
         let timestamp = clock.now_formatted();
         let mut registry = self.registry();
@@ -368,8 +368,6 @@ impl Hub {
             drop(registry);
             return Err(HubClosed);
         }
-        // The socket holds the interest from here; unregistering it gives it up.
-        interest.hub = None;
         registry.next_id += 1;
         let id = SocketId(registry.next_id);
         let claim = match owner.session_type {
@@ -448,6 +446,8 @@ impl Hub {
         self.shared.running.fetch_add(1, Ordering::AcqRel);
         self.shared.metrics.sockets_open.get_or_create(&owner.session_type.into()).inc();
         let started = std::time::Instant::now();
+        // The socket's guard holds the interest from here: unregistering it gives it up.
+        interest.hub = None;
         Ok(Registration { greeting, outbox, guard: SocketGuard { hub: self.clone(), id, owner, started } })
     }
 
