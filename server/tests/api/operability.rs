@@ -336,6 +336,24 @@ async fn readiness_fails_for_the_grace_before_the_listener_closes() {
     assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(8), "stopped {took:?} after SIGTERM");
 }
 
+/// Starts `binary` as someone would by hand in `directory`: no environment at all, only flags
+/// for a free port (written to `directory/port`); the process and its port.
+async fn start_by_hand(binary: &std::path::Path, directory: &std::path::Path) -> (tokio::process::Child, u16) {
+    let port_file = directory.join("port");
+    let _ = std::fs::remove_file(&port_file);
+    let child = tokio::process::Command::new(binary)
+        .env_clear()
+        .args(["--port", "0", "--port-file"])
+        .arg(&port_file)
+        .current_dir(directory)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    (child, port_from_file(&port_file).await)
+}
+
 /// Issue 27, point 5: the release directory's binary, started by hand with no variable set
 /// (only flags for a free port), serves the site beside it under the names in the `hash.txt`
 /// beside it; `server health` then says it is ready, and says so no more once it has stopped.
@@ -352,18 +370,7 @@ async fn a_release_directory_serves_its_hashed_site_with_no_variable_set() {
     std::fs::write(release.join("hash.txt"), "js: Js1\nwasm: Wasm2\ncss: Css3\n").expect("hash.txt");
     std::fs::write(pkg.join("miseos.Js1.js"), "export default function init() {}\n").expect("the script");
     std::fs::write(pkg.join("miseos.Css3.css"), "body { margin: 0 }\n").expect("the style");
-    let port_file = release.join("port");
-    let mut child = tokio::process::Command::new(&binary)
-        .env_clear()
-        .args(["--port", "0", "--port-file"])
-        .arg(&port_file)
-        .current_dir(&release)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the release binary starts");
-    let port = port_from_file(&port_file).await;
+    let (mut child, port) = start_by_hand(&binary, &release).await;
     let page = reqwest::get(format!("http://127.0.0.1:{port}/login")).await.expect("GET /login");
     assert_eq!(page.status(), 200);
     let policy = page.headers()["content-security-policy"].to_str().expect("text").to_string();
@@ -398,18 +405,7 @@ async fn a_release_directory_serves_its_hashed_site_with_no_variable_set() {
     // A hash.txt with no site beside it (an older cargo-leptos build in target/release) is
     // not a release directory: the names stay unhashed.
     std::fs::remove_dir_all(release.join("site")).expect("the site removed");
-    let _ = std::fs::remove_file(&port_file);
-    let mut child = tokio::process::Command::new(&binary)
-        .env_clear()
-        .args(["--port", "0", "--port-file"])
-        .arg(&port_file)
-        .current_dir(&release)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let port = port_from_file(&port_file).await;
+    let (mut child, port) = start_by_hand(&binary, &release).await;
     let html = reqwest::get(format!("http://127.0.0.1:{port}/login")).await.expect("GET").text().await.expect("page");
     assert!(html.contains("/pkg/miseos.js") && !html.contains("Js1"), "{html}");
     child.kill().await.expect("stopped");
