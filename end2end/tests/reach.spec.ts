@@ -183,6 +183,10 @@ test("three submissions made offline survive a reload and are sent once each whe
   await cook.reload();
   await expect(cook.getByTestId("link-state")).toHaveText("Live");
 
+  // Offline as the page sees it (navigator.onLine, the `offline` event), and for certain at
+  // the network: a submission that raced the emulation's start must not reach the server.
+  const disconnected = "**/api/v1/ingredient-requests";
+  await cookContext.route(disconnected, (route) => route.abort("internetdisconnected"));
   await cookContext.setOffline(true);
   for (const name of ["Dild", "Persille", "Kørvel"]) {
     await cook.getByLabel("Ingredient", { exact: true }).fill(name);
@@ -195,6 +199,7 @@ test("three submissions made offline survive a reload and are sent once each whe
   await expect(cook.getByTestId("queued-item")).toHaveCount(3);
   await expect(chef.getByTestId("pending-card")).toHaveCount(0);
 
+  await cookContext.unroute(disconnected);
   await cookContext.setOffline(false);
   await expect(cook.getByTestId("queued-item")).toHaveCount(0, { timeout: 20_000 });
   await expect(chef.getByTestId("pending-card")).toHaveCount(3);
