@@ -16,6 +16,12 @@ pub(super) fn count_update(counts: &PendingCounts, category: Category, timestamp
     }
 }
 
+/// Both categories' PENDING_COUNT_UPDATED of `counts`, framed: what a greeting, a resync and a
+/// read that ran ahead of the events send.
+pub(super) fn count_frames(counts: &PendingCounts, timestamp: &str) -> [Frame; 2] {
+    Category::ALL.map(|category| encode(&count_update(counts, category, timestamp)))
+}
+
 /// Serializes and frames a message once; the result is shared by every recipient.
 pub(super) fn encode(message: &Notification) -> Frame {
     // The message types hold only strings and integers; serializing them cannot fail.

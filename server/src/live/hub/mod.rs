@@ -53,8 +53,8 @@ use crate::{
     event::{deliveries, ChefsOnline, Escalation, Event, KitchenUpdate, PendingCounts, SessionId, StaffClaim},
     metrics::{CloseLabel, HubMetrics, SessionTypeLabel},
 };
-use app::wire::{Category, KitchenId, Notification, SessionType, UserId, WELCOME_MESSAGE};
-use delivery::{broadcast, count_update, direct, encode, to_kitchen_staff, to_own_dashboards};
+use app::wire::{KitchenId, Notification, SessionType, UserId, WELCOME_MESSAGE};
+use delivery::{broadcast, count_frames, direct, encode, to_kitchen_staff, to_own_dashboards};
 use pacer::Pacer;
 use std::{
     collections::{HashMap, VecDeque},
@@ -390,8 +390,7 @@ impl Hub {
                 kitchen.counts = read;
                 // The kitchen's other admins would otherwise never hear these counts: the
                 // events they include come later, and are then no news.
-                let updates = Category::ALL.map(|category| encode(&count_update(&read, category, &timestamp)));
-                broadcast(&mut kitchen.admins, &updates, &self.shared);
+                broadcast(&mut kitchen.admins, &count_frames(&read, &timestamp), &self.shared);
             }
             kitchen.counts_current = true;
         }
@@ -411,7 +410,7 @@ impl Hub {
                 *open += 1;
                 arrived = *open == 1;
                 let counts = kitchen.counts;
-                greeting.extend(Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp))));
+                greeting.extend(count_frames(&counts, &timestamp));
                 kitchen.admins.insert(id, handle);
                 let cap = self.shared.max_sockets_per_user;
                 if cap > 0 {
@@ -556,8 +555,7 @@ impl Hub {
         kitchen.counts = counts;
         if let Some(clock) = kitchen.clock {
             let timestamp = clock.now_formatted();
-            let updates = Category::ALL.map(|category| encode(&count_update(&counts, category, &timestamp)));
-            broadcast(&mut kitchen.admins, &updates, &self.shared);
+            broadcast(&mut kitchen.admins, &count_frames(&counts, &timestamp), &self.shared);
         }
     }
 

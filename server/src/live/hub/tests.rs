@@ -3,7 +3,8 @@
 use super::*;
 use crate::event::{Change, EndReason};
 use app::wire::{
-    AnyItem, Decision, IngredientDetails, Item, ItemReviewedNotice, NewItemNotice, Person, Quantity, ReviewStatus, Role,
+    AnyItem, Category, Decision, IngredientDetails, Item, ItemReviewedNotice, NewItemNotice, Person, Quantity,
+    ReviewStatus, Role,
 };
 
 fn clock() -> KitchenClock {
